@@ -1,0 +1,570 @@
+//! Service models: the botocore `service-2.json` format, loaded from the bundled
+//! model archive (lazily, one service at a time) or from any botocore-format JSON.
+//!
+//! After deserialization every shape reference is resolved to a [`ShapeId`], an
+//! index into [`ServiceModel::shapes`], so that serializers and parsers walk the
+//! model without hashing shape names.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::Error;
+
+/// Index of a shape inside [`ServiceModel::shapes`].
+pub type ShapeId = u32;
+
+/// The wire protocols awsdyn speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    Query,
+    Ec2,
+    Json,
+    RestJson,
+    RestXml,
+}
+
+impl Protocol {
+    pub fn name(self) -> &'static str {
+        match self {
+            Protocol::Query => "query",
+            Protocol::Ec2 => "ec2",
+            Protocol::Json => "json",
+            Protocol::RestJson => "rest-json",
+            Protocol::RestXml => "rest-xml",
+        }
+    }
+
+    fn from_name(name: &str) -> Option<Protocol> {
+        Some(match name {
+            "query" => Protocol::Query,
+            "ec2" => Protocol::Ec2,
+            "json" => Protocol::Json,
+            "rest-json" => Protocol::RestJson,
+            "rest-xml" => Protocol::RestXml,
+            _ => return None,
+        })
+    }
+}
+
+/// An XML namespace: botocore writes it either as a bare URI or as `{prefix, uri}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct XmlNamespace {
+    pub prefix: Option<String>,
+    pub uri: String,
+}
+
+impl<'de> Deserialize<'de> for XmlNamespace {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Uri(String),
+            Full {
+                prefix: Option<String>,
+                #[serde(default)]
+                uri: String,
+            },
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Uri(uri) => XmlNamespace { prefix: None, uri },
+            Raw::Full { prefix, uri } => XmlNamespace { prefix, uri },
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    #[serde(default)]
+    pub api_version: String,
+    #[serde(default)]
+    pub endpoint_prefix: String,
+    #[serde(default)]
+    pub json_version: Option<String>,
+    #[serde(default)]
+    pub protocol: String,
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    #[serde(default)]
+    pub service_abbreviation: Option<String>,
+    #[serde(default)]
+    pub service_full_name: String,
+    #[serde(default)]
+    pub service_id: String,
+    #[serde(default)]
+    pub signature_version: Option<String>,
+    #[serde(default)]
+    pub signing_name: Option<String>,
+    #[serde(default)]
+    pub target_prefix: Option<String>,
+    #[serde(default)]
+    pub uid: Option<String>,
+    #[serde(default)]
+    pub xml_namespace: Option<XmlNamespace>,
+    #[serde(default)]
+    pub global_endpoint: Option<String>,
+    #[serde(default)]
+    pub aws_query_compatible: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShapeType {
+    Structure,
+    List,
+    Map,
+    String,
+    Integer,
+    Long,
+    Float,
+    Double,
+    Boolean,
+    Blob,
+    Timestamp,
+    #[serde(alias = "bigInteger")]
+    Biginteger,
+    #[serde(alias = "bigDecimal")]
+    Bigdecimal,
+    Byte,
+    Short,
+    Character,
+}
+
+/// Where an input/output member is bound in an HTTP message (REST protocols).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Location {
+    Uri,
+    Querystring,
+    Header,
+    Headers,
+    StatusCode,
+}
+
+/// A reference to a shape with the traits that apply at the point of use:
+/// structure members, list members, map keys and values, operation inputs and outputs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShapeRef {
+    /// The shape's name as written in the model.
+    pub shape: String,
+    /// Resolved index of `shape`; filled in by [`ServiceModel::resolve`].
+    #[serde(skip)]
+    pub target: ShapeId,
+    pub location: Option<Location>,
+    pub location_name: Option<String>,
+    pub query_name: Option<String>,
+    pub xml_namespace: Option<XmlNamespace>,
+    #[serde(default)]
+    pub xml_attribute: bool,
+    #[serde(default)]
+    pub flattened: bool,
+    pub timestamp_format: Option<String>,
+    #[serde(default)]
+    pub jsonvalue: bool,
+    #[serde(default)]
+    pub idempotency_token: bool,
+    #[serde(default)]
+    pub host_label: bool,
+    #[serde(default)]
+    pub streaming: bool,
+    #[serde(default)]
+    pub eventpayload: bool,
+    /// On an operation's output: the element that wraps the result (query protocol).
+    pub result_wrapper: Option<String>,
+    pub context_param: Option<Value>,
+    #[serde(default)]
+    pub deprecated: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorTrait {
+    pub code: Option<String>,
+    pub http_status_code: Option<u16>,
+    #[serde(default)]
+    pub sender_fault: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shape {
+    /// The shape's name; filled in by [`ServiceModel::resolve`].
+    #[serde(skip)]
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: ShapeType,
+    /// Structure members, in model order.
+    #[serde(default)]
+    pub members: IndexMap<String, ShapeRef>,
+    /// List member.
+    pub member: Option<ShapeRef>,
+    /// Map key and value.
+    pub key: Option<ShapeRef>,
+    pub value: Option<ShapeRef>,
+    #[serde(default)]
+    pub required: Vec<String>,
+    #[serde(default)]
+    pub flattened: bool,
+    pub location_name: Option<String>,
+    pub xml_namespace: Option<XmlNamespace>,
+    pub timestamp_format: Option<String>,
+    /// Structure member bound to the HTTP body (REST protocols).
+    pub payload: Option<String>,
+    #[serde(default)]
+    pub exception: bool,
+    #[serde(default)]
+    pub fault: bool,
+    pub error: Option<ErrorTrait>,
+    #[serde(default)]
+    pub event: bool,
+    #[serde(default)]
+    pub eventstream: bool,
+    #[serde(default)]
+    pub document: bool,
+    #[serde(default)]
+    pub union: bool,
+    #[serde(default)]
+    pub streaming: bool,
+    #[serde(default)]
+    pub sensitive: bool,
+    #[serde(default)]
+    pub jsonvalue: bool,
+    #[serde(rename = "enum", default)]
+    pub enum_values: Vec<String>,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub pattern: Option<String>,
+    #[serde(default)]
+    pub wrapper: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Http {
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub request_uri: String,
+    pub response_code: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointTrait {
+    pub host_prefix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Operation {
+    pub name: String,
+    #[serde(default)]
+    pub http: Http,
+    pub input: Option<ShapeRef>,
+    pub output: Option<ShapeRef>,
+    #[serde(default)]
+    pub errors: Vec<ShapeRef>,
+    pub endpoint: Option<EndpointTrait>,
+    #[serde(default)]
+    pub http_checksum_required: bool,
+    pub http_checksum: Option<Value>,
+    pub static_context_params: Option<Value>,
+    pub operation_context_params: Option<Value>,
+    pub authtype: Option<String>,
+    #[serde(default)]
+    pub auth: Vec<String>,
+    #[serde(default)]
+    pub deprecated: bool,
+    pub requestcompression: Option<Value>,
+    #[serde(default)]
+    pub unsigned_payload: bool,
+}
+
+#[derive(Deserialize)]
+struct RawModel {
+    #[serde(default)]
+    metadata: Metadata,
+    #[serde(default)]
+    operations: IndexMap<String, Operation>,
+    #[serde(default)]
+    shapes: IndexMap<String, Shape>,
+    #[serde(default)]
+    paginators: Value,
+    #[serde(default, rename = "endpointRuleSet")]
+    endpoint_rule_set: Value,
+}
+
+/// One service: metadata, operations, shapes, paginators and endpoint rule set.
+#[derive(Debug)]
+pub struct ServiceModel {
+    /// The botocore name of the service (folder name), e.g. `ec2`, `resourcegroupstaggingapi`.
+    pub name: String,
+    pub metadata: Metadata,
+    pub operations: IndexMap<String, Operation>,
+    pub shapes: Vec<Shape>,
+    shape_index: HashMap<String, ShapeId>,
+    /// `paginators-1.json`'s `pagination` object (sdk-extras merged).
+    pub paginators: Value,
+    /// `endpoint-rule-set-1.json`.
+    pub endpoint_rule_set: Value,
+}
+
+impl ServiceModel {
+    /// Builds a model from botocore-format JSON: `{metadata, operations, shapes}` and,
+    /// optionally, `paginators` and `endpointRuleSet`.
+    pub fn from_json(name: &str, json: &[u8]) -> Result<ServiceModel, Error> {
+        let raw: RawModel = serde_json::from_slice(json)
+            .map_err(|e| Error::Model(format!("service model {name}: {e}")))?;
+        Self::from_raw(name, raw)
+    }
+
+    /// Same as [`ServiceModel::from_json`], from an already parsed value.
+    pub fn from_value(name: &str, json: Value) -> Result<ServiceModel, Error> {
+        let raw: RawModel = serde_json::from_value(json)
+            .map_err(|e| Error::Model(format!("service model {name}: {e}")))?;
+        Self::from_raw(name, raw)
+    }
+
+    fn from_raw(name: &str, raw: RawModel) -> Result<ServiceModel, Error> {
+        let mut shape_index = HashMap::with_capacity(raw.shapes.len());
+        let mut shapes = Vec::with_capacity(raw.shapes.len());
+        for (i, (shape_name, mut shape)) in raw.shapes.into_iter().enumerate() {
+            shape.name = shape_name.clone();
+            shape_index.insert(shape_name, i as ShapeId);
+            shapes.push(shape);
+        }
+        let mut model = ServiceModel {
+            name: name.to_string(),
+            metadata: raw.metadata,
+            operations: raw.operations,
+            shapes,
+            shape_index,
+            paginators: raw.paginators,
+            endpoint_rule_set: raw.endpoint_rule_set,
+        };
+        model.resolve()?;
+        Ok(model)
+    }
+
+    fn resolve(&mut self) -> Result<(), Error> {
+        let index = &self.shape_index;
+        let name = &self.name;
+        let fix = |r: &mut ShapeRef, ctx: &str| -> Result<(), Error> {
+            r.target = *index.get(&r.shape).ok_or_else(|| {
+                Error::Model(format!(
+                    "service model {name}: {ctx} refers to unknown shape {}",
+                    r.shape
+                ))
+            })?;
+            Ok(())
+        };
+        for shape in &mut self.shapes {
+            let ctx = shape.name.clone();
+            for (_, m) in shape.members.iter_mut() {
+                fix(m, &ctx)?;
+            }
+            for r in [&mut shape.member, &mut shape.key, &mut shape.value]
+                .into_iter()
+                .flatten()
+            {
+                fix(r, &ctx)?;
+            }
+        }
+        for (op_name, op) in self.operations.iter_mut() {
+            if op.name.is_empty() {
+                op.name = op_name.clone();
+            }
+            for r in [&mut op.input, &mut op.output].into_iter().flatten() {
+                fix(r, op_name)?;
+            }
+            for r in &mut op.errors {
+                fix(r, op_name)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The shape with this index.
+    #[inline]
+    pub fn shape(&self, id: ShapeId) -> &Shape {
+        &self.shapes[id as usize]
+    }
+
+    /// The shape with this name, if the model has it.
+    pub fn shape_by_name(&self, name: &str) -> Option<&Shape> {
+        self.shape_index.get(name).map(|&i| self.shape(i))
+    }
+
+    /// The index of the shape with this name.
+    pub fn shape_id(&self, name: &str) -> Option<ShapeId> {
+        self.shape_index.get(name).copied()
+    }
+
+    /// The protocol awsdyn uses for this service: the model's `protocol`, except that a
+    /// service listing `smithy-rpc-v2-cbor` and `json` is spoken as `json`.
+    pub fn protocol(&self) -> Result<Protocol, Error> {
+        if let Some(p) = Protocol::from_name(&self.metadata.protocol) {
+            return Ok(p);
+        }
+        for p in &self.metadata.protocols {
+            if let Some(p) = Protocol::from_name(p) {
+                return Ok(p);
+            }
+        }
+        Err(Error::Model(format!(
+            "service {} uses protocol {:?}, which awsdyn does not speak",
+            self.name, self.metadata.protocol
+        )))
+    }
+
+    /// The operation with this name: model PascalCase (`DescribeInstances`), boto3
+    /// snake_case (`describe_instances`) or CLI kebab-case (`describe-instances`).
+    pub fn operation(&self, name: &str) -> Option<&Operation> {
+        if let Some(op) = self.operations.get(name) {
+            return Some(op);
+        }
+        let wanted = crate::names::normalize(name);
+        self.operations
+            .values()
+            .find(|op| crate::names::normalize(&op.name) == wanted)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The bundle.
+
+/// The bundled models, as written by `cargo xtask models`.
+static BUNDLE: &[u8] = include_bytes!("../models/models.bin");
+
+const MAGIC: &[u8; 8] = b"AWSDYN01";
+
+#[derive(Debug, Deserialize)]
+struct BundleIndex {
+    botocore: String,
+    services: Vec<BundleEntry>,
+    partitions: Span,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BundleEntry {
+    /// botocore name (folder name).
+    pub name: String,
+    /// `metadata.serviceId`.
+    pub service_id: String,
+    pub endpoint_prefix: String,
+    pub protocol: String,
+    pub api_version: String,
+    span: Span,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+struct Span {
+    offset: usize,
+    len: usize,
+}
+
+struct Bundle {
+    index: BundleIndex,
+    by_name: HashMap<String, usize>,
+    loaded: Mutex<HashMap<String, Arc<ServiceModel>>>,
+}
+
+fn bundle() -> &'static Bundle {
+    static B: OnceLock<Bundle> = OnceLock::new();
+    B.get_or_init(|| {
+        let index = read_index(BUNDLE).expect("the bundled model archive is damaged");
+        let by_name = index
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.clone(), i))
+            .collect();
+        Bundle {
+            index,
+            by_name,
+            loaded: Mutex::new(HashMap::new()),
+        }
+    })
+}
+
+fn read_index(data: &[u8]) -> Result<BundleIndex, Error> {
+    if data.len() < 12 || &data[..8] != MAGIC {
+        return Err(Error::Model("model bundle: bad magic".into()));
+    }
+    let len = u32::from_le_bytes(data[8..12].try_into().unwrap()) as usize;
+    let raw = zstd::stream::decode_all(&data[12..12 + len])
+        .map_err(|e| Error::Model(format!("model bundle index: {e}")))?;
+    let mut index: BundleIndex = serde_json::from_slice(&raw)
+        .map_err(|e| Error::Model(format!("model bundle index: {e}")))?;
+    let base = 12 + len;
+    for s in &mut index.services {
+        s.span.offset += base;
+    }
+    index.partitions.offset += base;
+    Ok(index)
+}
+
+fn frame(span: Span) -> Result<Vec<u8>, Error> {
+    zstd::stream::decode_all(&BUNDLE[span.offset..span.offset + span.len])
+        .map_err(|e| Error::Model(format!("model bundle: {e}")))
+}
+
+/// The botocore version the bundle was built from.
+pub fn botocore_version() -> &'static str {
+    &bundle().index.botocore
+}
+
+/// Every service in the bundle, in name order. Does not decode any service model.
+pub fn services() -> &'static [BundleEntry] {
+    &bundle().index.services
+}
+
+/// Finds a service by botocore name (`ec2`), CLI name, or serviceId (`Resource Groups Tagging API`,
+/// `resource-groups-tagging-api`), case-insensitively.
+pub fn find_service(name: &str) -> Option<&'static BundleEntry> {
+    let b = bundle();
+    if let Some(&i) = b.by_name.get(name) {
+        return Some(&b.index.services[i]);
+    }
+    let wanted = crate::names::normalize(name);
+    b.index.services.iter().find(|e| {
+        crate::names::normalize(&e.name) == wanted
+            || crate::names::normalize(&e.service_id) == wanted
+    })
+}
+
+/// Loads (once, then from cache) the model of one service. Decodes only that service.
+pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
+    let entry = find_service(name).ok_or_else(|| {
+        let names: Vec<&str> = services().iter().map(|e| e.name.as_str()).collect();
+        let close = crate::names::closest(name, names.iter().copied(), 3);
+        Error::UnknownService {
+            name: name.to_string(),
+            suggestions: close,
+        }
+    })?;
+    let b = bundle();
+    if let Some(m) = b.loaded.lock().unwrap().get(&entry.name) {
+        return Ok(m.clone());
+    }
+    let raw = frame(entry.span)?;
+    let model = Arc::new(ServiceModel::from_json(&entry.name, &raw)?);
+    let mut loaded = b.loaded.lock().unwrap();
+    Ok(loaded.entry(entry.name.clone()).or_insert(model).clone())
+}
+
+/// Number of service models decoded so far in this process.
+pub fn loaded_count() -> usize {
+    bundle().loaded.lock().unwrap().len()
+}
+
+/// botocore's `partitions.json`.
+pub fn partitions() -> Result<Value, Error> {
+    let raw = frame(bundle().index.partitions)?;
+    serde_json::from_slice(&raw).map_err(|e| Error::Model(format!("partitions.json: {e}")))
+}

@@ -1,0 +1,84 @@
+//! Name matching: model PascalCase, boto3 snake_case and CLI kebab-case, and
+//! "did you mean" suggestions.
+
+/// Lower-cases a name and drops `_`, `-` and spaces, so that `DescribeInstances`,
+/// `describe_instances` and `describe-instances` compare equal.
+pub fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, '_' | '-' | ' '))
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+/// boto3's snake_case form of a PascalCase operation name (`DescribeInstances` ->
+/// `describe_instances`, `ListAWSServiceAccess` -> `list_aws_service_access`).
+pub fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            let prev = chars[i - 1];
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
+                out.push('_');
+            }
+        }
+        out.extend(c.to_lowercase());
+    }
+    out
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+/// Up to `n` candidates closest to `wanted` (edit distance on normalized names;
+/// candidates that contain `wanted` come first).
+pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>, n: usize) -> Vec<String> {
+    let w = normalize(wanted);
+    let mut scored: Vec<(usize, String)> = candidates
+        .map(|c| {
+            let nc = normalize(c);
+            let d = if !w.is_empty() && nc.contains(&w) { 0 } else { distance(&w, &nc) };
+            (d, c.to_string())
+        })
+        .collect();
+    scored.sort();
+    let limit = (w.len() / 2).max(3);
+    scored
+        .into_iter()
+        .filter(|(d, _)| *d <= limit)
+        .take(n)
+        .map(|(_, c)| c)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snake() {
+        assert_eq!(snake_case("DescribeInstances"), "describe_instances");
+        assert_eq!(snake_case("ListAWSServiceAccess"), "list_aws_service_access");
+        assert_eq!(snake_case("GetBucketACL"), "get_bucket_acl");
+    }
+
+    #[test]
+    fn suggestions() {
+        let c = ["DescribeInstances", "DescribeVpcs", "RunInstances"];
+        assert_eq!(closest("describe_instance", c.iter().copied(), 1), ["DescribeInstances"]);
+        assert!(closest("zzzzzzzzzzzz", c.iter().copied(), 3).is_empty());
+    }
+}

@@ -1,0 +1,179 @@
+//! The AWS wire protocols: request serialization and response parsing, driven by the
+//! shapes of a [`ServiceModel`].
+//!
+//! Input and output are boto3-shaped JSON: member names as in the model; timestamps
+//! in output as Python's `isoformat()` writes boto3's datetimes (see
+//! [`crate::timestamp::to_boto3`]); blobs in output as base64 strings and in input as
+//! strings whose UTF-8 bytes are the blob; `ResponseMetadata` omitted.
+
+use serde_json::{Map, Value};
+
+use crate::model::{Operation, Protocol, ServiceModel, ShapeId, ShapeType};
+use crate::Error;
+
+pub mod ec2;
+pub mod json;
+pub mod query;
+pub mod rest;
+pub mod rest_json;
+pub mod rest_xml;
+pub mod xml;
+
+/// A serialized request, before endpoint resolution and signing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Request {
+    pub method: String,
+    /// Path and query string, percent-encoded, starting with `/`; relative to the
+    /// endpoint URL's own path (`/custom` + `/` = `/custom/`).
+    pub uri: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The operation's host prefix with its labels filled in (`foo.bar.`), if any.
+    pub host_prefix: Option<String>,
+}
+
+impl Request {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+/// A received response.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'a> {
+    pub status: u16,
+    pub headers: &'a [(String, String)],
+    pub body: &'a [u8],
+}
+
+impl Response<'_> {
+    /// The first header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(self.headers, name)
+    }
+}
+
+fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Serializes `input` (boto3-shaped parameters) into a request for `op`.
+pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Request, Error> {
+    let mut input = input.clone();
+    fill_idempotency_tokens(model, op, &mut input);
+    let mut req = match model.protocol()? {
+        Protocol::Query => query::serialize(model, op, &input)?,
+        Protocol::Ec2 => ec2::serialize(model, op, &input)?,
+        Protocol::Json => json::serialize(model, op, &input)?,
+        Protocol::RestJson => rest_json::serialize(model, op, &input)?,
+        Protocol::RestXml => rest_xml::serialize(model, op, &input)?,
+    };
+    req.host_prefix = host_prefix(model, op, &input)?;
+    Ok(req)
+}
+
+/// Parses a response to `op`: the boto3-shaped output, or [`Error::Service`] for an
+/// error response.
+pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Value, Error> {
+    match model.protocol()? {
+        Protocol::Query => query::parse(model, op, resp),
+        Protocol::Ec2 => ec2::parse(model, op, resp),
+        Protocol::Json => json::parse(model, op, resp),
+        Protocol::RestJson => rest_json::parse(model, op, resp),
+        Protocol::RestXml => rest_xml::parse(model, op, resp),
+    }
+}
+
+/// Top-level input members marked `idempotencyToken` get a random UUID when absent,
+/// as botocore does.
+fn fill_idempotency_tokens(model: &ServiceModel, op: &Operation, input: &mut Value) {
+    let Some(input_ref) = &op.input else { return };
+    let shape = model.shape(input_ref.target);
+    let Value::Object(obj) = input else { return };
+    for (name, member) in &shape.members {
+        if member.idempotency_token && !obj.contains_key(name) {
+            obj.insert(name.clone(), Value::String(uuid::Uuid::new_v4().to_string()));
+        }
+    }
+}
+
+/// The operation's `endpoint.hostPrefix` with `{Label}`s replaced by the input's
+/// `hostLabel` members.
+fn host_prefix(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Option<String>, Error> {
+    let Some(prefix) = op.endpoint.as_ref().and_then(|e| e.host_prefix.as_ref()) else {
+        return Ok(None);
+    };
+    let mut out = String::with_capacity(prefix.len());
+    let mut rest = prefix.as_str();
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..].find('}').map(|e| e + start).ok_or_else(|| {
+            Error::Model(format!("{}: bad hostPrefix {prefix:?}", op.name))
+        })?;
+        let label = &rest[start + 1..end];
+        let value = input.get(label).and_then(Value::as_str).unwrap_or("");
+        if value.is_empty()
+            || !value
+                .split('.')
+                .all(|part| !part.is_empty() && part.len() < 64 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        {
+            return Err(Error::Validation {
+                operation: op.name.clone(),
+                message: format!("member {label} must be a valid host label for the host prefix {prefix}, got {value:?}"),
+            });
+        }
+        out.push_str(value);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    let _ = model;
+    Ok(Some(out))
+}
+
+/// Encodes a blob given in input (a string whose UTF-8 bytes are the blob) as base64.
+pub fn blob_input_base64(v: &Value) -> Option<String> {
+    use base64::Engine;
+    v.as_str()
+        .map(|s| base64::engine::general_purpose::STANDARD.encode(s.as_bytes()))
+}
+
+/// Encodes bytes received for a blob as the output string (base64).
+pub fn blob_output(bytes: &[u8]) -> Value {
+    use base64::Engine;
+    Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Strips a botocore error code down to its name: `aws.protocoltests#FooError:http://...`
+/// becomes `FooError`.
+pub fn clean_error_code(code: &str) -> &str {
+    let code = code.split(':').next().unwrap_or(code);
+    code.rsplit('#').next().unwrap_or(code).trim()
+}
+
+/// Finds the modeled error shape of `op` for `code` (by the shape's `error.code` or its
+/// name).
+pub fn error_shape(model: &ServiceModel, op: &Operation, code: &str) -> Option<ShapeId> {
+    op.errors
+        .iter()
+        .map(|r| r.target)
+        .find(|&id| {
+            let s = model.shape(id);
+            s.error.as_ref().and_then(|e| e.code.as_deref()) == Some(code) || s.name == code
+        })
+        .or_else(|| {
+            // Errors not listed on the operation may still be modeled by the service.
+            model.shape_id(code).filter(|&id| {
+                let s = model.shape(id);
+                s.kind == ShapeType::Structure && s.exception
+            })
+        })
+}
+
+/// An empty JSON object.
+pub fn empty() -> Value {
+    Value::Object(Map::new())
+}

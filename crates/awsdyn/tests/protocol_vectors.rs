@@ -1,1 +1,501 @@
-fn main(){}
+//! Runs botocore's protocol test vectors (tests/data/protocols) against awsdyn's
+//! serializers and parsers, and prints per protocol and direction:
+//! `N passed, M failed, K skipped`.
+//!
+//! Skipped cases are listed in tests/data/protocols-skip.txt, one per line:
+//! `<protocol> <input|output> <case-key> <reason>`. The run fails when a case that is
+//! not listed fails, or when fewer than 97% of the non-CBOR input or output cases pass.
+//!
+//! Filters (environment): VECTORS_PROTOCOL, VECTORS_DIRECTION, VECTORS_CASE (substring
+//! of the case key); VECTORS_VERBOSE=1 prints every failing case in full.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use awsdyn::model::{ServiceModel, ShapeId, ShapeType};
+use awsdyn::protocol::{self, Response};
+use awsdyn::Error;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data")
+}
+
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    passed: usize,
+    failed: usize,
+    skipped: usize,
+}
+
+struct Case {
+    protocol: String,
+    direction: &'static str,
+    key: String,
+    suite: Value,
+    case: Value,
+}
+
+fn load_cases() -> Vec<Case> {
+    let root = data_dir().join("protocols");
+    let mut files = Vec::new();
+    for sub in ["input", "output", "legacy/input", "legacy/output"] {
+        let dir = root.join(sub);
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        names.sort();
+        for p in names {
+            files.push((sub.starts_with("legacy"), sub.ends_with("input"), p));
+        }
+    }
+    let mut out = Vec::new();
+    for (legacy, input, path) in files {
+        let protocol = path.file_stem().unwrap().to_string_lossy().to_string();
+        let suites: Vec<Value> =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let direction = if input { "input" } else { "output" };
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for (si, suite) in suites.into_iter().enumerate() {
+            let cases = suite["cases"].as_array().cloned().unwrap_or_default();
+            for (ci, case) in cases.into_iter().enumerate() {
+                let base = match case.get("id").and_then(Value::as_str) {
+                    Some(id) => id.to_string(),
+                    None => format!("s{si}c{ci}"),
+                };
+                let base = if legacy { format!("legacy/{base}") } else { base };
+                let n = seen.entry(base.clone()).or_insert(0);
+                *n += 1;
+                let key = if *n > 1 { format!("{base}#{n}") } else { base };
+                out.push(Case {
+                    protocol: protocol.clone(),
+                    direction,
+                    key,
+                    suite: suite.clone(),
+                    case,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn load_skips() -> HashMap<(String, String, String), String> {
+    let path = data_dir().join("protocols-skip.txt");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut out = HashMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut parts = line.splitn(4, ' ');
+        let (Some(p), Some(d), Some(k), Some(reason)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+            panic!("{}:{}: expected `<protocol> <input|output> <case-key> <reason>`", path.display(), n + 1);
+        };
+        out.insert((p.to_string(), d.to_string(), k.to_string()), reason.trim().to_string());
+    }
+    out
+}
+
+fn model_for(case: &Case) -> Result<(ServiceModel, String), String> {
+    let given = &case.case["given"];
+    let name = given["name"].as_str().ok_or("case has no given.name")?.to_string();
+    let mut ops = Map::new();
+    ops.insert(name.clone(), given.clone());
+    let model_json = json!({
+        "metadata": case.suite["metadata"],
+        "shapes": case.suite["shapes"],
+        "operations": ops,
+    });
+    let model = ServiceModel::from_value("vector", model_json).map_err(|e| e.to_string())?;
+    Ok((model, name))
+}
+
+fn run_case(case: &Case) -> Result<(), String> {
+    let (model, op_name) = model_for(case)?;
+    let op = model.operations.get(&op_name).unwrap();
+    if case.direction == "input" {
+        let params = case.case.get("params").cloned().unwrap_or_else(|| json!({}));
+        let req = protocol::serialize(&model, op, &params).map_err(|e| format!("serialize failed: {e}"))?;
+        check_request(&model, case, &req)
+    } else {
+        let resp = &case.case["response"];
+        let headers: Vec<(String, String)> = resp["headers"]
+            .as_object()
+            .map(|h| {
+                h.iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = resp["body"].as_str().unwrap_or("").as_bytes().to_vec();
+        let status = resp["status_code"].as_u64().unwrap_or(200) as u16;
+        let r = Response {
+            status,
+            headers: &headers,
+            body: &body,
+        };
+        let result = protocol::parse(&model, op, &r);
+        if case.case.get("error").is_some() || case.case.get("errorCode").is_some() {
+            let err = match result {
+                Err(Error::Service(e)) => e,
+                Err(e) => return Err(format!("expected a service error, got error {e}")),
+                Ok(v) => return Err(format!("expected a service error, got result {v}")),
+            };
+            if let Some(code) = case.case.get("errorCode").and_then(Value::as_str) {
+                if err.code != code {
+                    return Err(format!("error code: expected {code:?}, got {:?}", err.code));
+                }
+            }
+            if let Some(msg) = case.case.get("errorMessage").and_then(Value::as_str) {
+                if err.message != msg {
+                    return Err(format!("error message: expected {msg:?}, got {:?}", err.message));
+                }
+            }
+            if let Some(expected) = case.case.get("error") {
+                let shape = protocol::error_shape(&model, op, &err.code);
+                let ours = Value::Object(err.fields.clone());
+                let (ours_n, exp_n) = match shape {
+                    Some(id) => (norm(&model, id, &ours, false), norm(&model, id, expected, true)),
+                    None => (ours.clone(), expected.clone()),
+                };
+                if !same(&ours_n, &exp_n) {
+                    return Err(format!("error fields:\n  expected {exp_n}\n  got      {ours_n}"));
+                }
+            }
+            Ok(())
+        } else {
+            let value = result.map_err(|e| format!("parse failed: {e}"))?;
+            let expected = case.case.get("result").cloned().unwrap_or_else(|| json!({}));
+            let (ours_n, exp_n) = match &op.output {
+                Some(o) => (norm(&model, o.target, &value, false), norm(&model, o.target, &expected, true)),
+                None => (value.clone(), expected.clone()),
+            };
+            let ours_n = if ours_n.is_null() { json!({}) } else { ours_n };
+            if !same(&ours_n, &exp_n) {
+                return Err(format!("result:\n  expected {exp_n}\n  got      {ours_n}"));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Brings a value of shape `id` to a comparable form: timestamps to epoch seconds,
+/// blobs to their text (ours are base64, the vectors' are raw), numbers to f64.
+fn norm(model: &ServiceModel, id: ShapeId, v: &Value, expected: bool) -> Value {
+    let shape = model.shape(id);
+    match (shape.kind, v) {
+        (ShapeType::Structure, Value::Object(o)) if !shape.document => {
+            let mut out = Map::new();
+            for (k, val) in o {
+                match shape.members.get(k) {
+                    Some(m) if !m.jsonvalue => {
+                        out.insert(k.clone(), norm(model, m.target, val, expected));
+                    }
+                    _ => {
+                        out.insert(k.clone(), val.clone());
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        (ShapeType::List, Value::Array(a)) => {
+            let m = shape.member.as_ref().unwrap().target;
+            Value::Array(a.iter().map(|x| norm(model, m, x, expected)).collect())
+        }
+        (ShapeType::Map, Value::Object(o)) => {
+            let m = shape.value.as_ref().unwrap().target;
+            Value::Object(o.iter().map(|(k, x)| (k.clone(), norm(model, m, x, expected))).collect())
+        }
+        (ShapeType::Timestamp, Value::String(s)) => match awsdyn::timestamp::parse(s) {
+            Some(t) => json!(t.timestamp() as f64 + f64::from(t.timestamp_subsec_micros()) / 1e6),
+            None => v.clone(),
+        },
+        (ShapeType::Timestamp, Value::Number(n)) => json!(n.as_f64().unwrap()),
+        (ShapeType::Blob, Value::String(s)) if !expected => {
+            match base64::engine::general_purpose::STANDARD.decode(s) {
+                Ok(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+                Err(_) => json!(format!("<not base64: {s}>")),
+            }
+        }
+        (ShapeType::Float | ShapeType::Double | ShapeType::Integer | ShapeType::Long, Value::Number(n)) => {
+            json!(n.as_f64().unwrap())
+        }
+        _ => v.clone(),
+    }
+}
+
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            x == y || (x - y).abs() <= 1e-6 * x.abs().max(y.abs())
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w)),
+        _ => a == b,
+    }
+}
+
+fn split_uri(uri: &str) -> (&str, Vec<(String, String)>) {
+    let (path, query) = uri.split_once('?').unwrap_or((uri, ""));
+    (path, form_pairs(query))
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(&s.replace('+', " ")).decode_utf8_lossy().into_owned()
+}
+
+fn form_pairs(s: &str) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = s
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn check_request(model: &ServiceModel, case: &Case, req: &awsdyn::Request) -> Result<(), String> {
+    let ser = &case.case["serialized"];
+    let mut problems = Vec::new();
+    if let Some(m) = ser.get("method").and_then(Value::as_str) {
+        if !m.eq_ignore_ascii_case(&req.method) {
+            problems.push(format!("method: expected {m}, got {}", req.method));
+        }
+    }
+    if let Some(uri) = ser.get("uri").and_then(Value::as_str) {
+        let (ep, eq) = split_uri(uri);
+        let (op_, oq) = split_uri(&req.uri);
+        if ep != op_ || eq != oq {
+            problems.push(format!("uri: expected {uri}, got {}", req.uri));
+        }
+    }
+    if let Some(h) = ser.get("headers").and_then(Value::as_object) {
+        for (k, v) in h {
+            let want = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            match req.header(k) {
+                Some(got) if got == want => {}
+                Some(got) => problems.push(format!("header {k}: expected {want:?}, got {got:?}")),
+                None => problems.push(format!("header {k}: missing (expected {want:?})")),
+            }
+        }
+    }
+    if let Some(h) = ser.get("forbidHeaders").and_then(Value::as_array) {
+        for k in h.iter().filter_map(Value::as_str) {
+            if req.header(k).is_some() {
+                problems.push(format!("header {k} must not be sent"));
+            }
+        }
+    }
+    if let Some(host) = ser.get("host").and_then(Value::as_str) {
+        let endpoint = case.suite.get("clientEndpoint").and_then(Value::as_str).unwrap_or("https://example.com");
+        let base = endpoint.split("://").nth(1).unwrap_or(endpoint);
+        let ours = format!("{}{}", req.host_prefix.as_deref().unwrap_or(""), base.trim_end_matches('/'));
+        if ours != host {
+            problems.push(format!("host: expected {host}, got {ours}"));
+        }
+    }
+    let want_body = ser.get("body").and_then(Value::as_str).unwrap_or("");
+    let got_body = String::from_utf8_lossy(&req.body);
+    if !bodies_match(model, want_body, &got_body) {
+        problems.push(format!("body:\n  expected {want_body:?}\n  got      {got_body:?}"));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("\n"))
+    }
+}
+
+fn bodies_match(model: &ServiceModel, want: &str, got: &str) -> bool {
+    if want == got {
+        return true;
+    }
+    let (w, g) = (want.trim(), got.trim());
+    if w.is_empty() || g.is_empty() {
+        return w == g;
+    }
+    let protocol = model.metadata.protocol.as_str();
+    if (protocol == "query" || protocol == "ec2") && !w.starts_with('<') {
+        return form_pairs(w) == form_pairs(g);
+    }
+    if w.starts_with('{') || w.starts_with('[') {
+        if let (Ok(a), Ok(b)) = (serde_json::from_str::<Value>(w), serde_json::from_str::<Value>(g)) {
+            return same(&a, &b);
+        }
+    }
+    if w.starts_with('<') {
+        if let (Some(a), Some(b)) = (xml_tree(w), xml_tree(g)) {
+            return a == b;
+        }
+    }
+    false
+}
+
+#[derive(Debug, PartialEq)]
+struct XmlNode {
+    name: String,
+    attrs: BTreeMap<String, String>,
+    text: String,
+    children: Vec<XmlNode>,
+}
+
+fn xml_tree(s: &str) -> Option<XmlNode> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(s);
+    let mut stack: Vec<XmlNode> = vec![XmlNode {
+        name: String::new(),
+        attrs: BTreeMap::new(),
+        text: String::new(),
+        children: vec![],
+    }];
+    let open = |e: &quick_xml::events::BytesStart| -> Option<XmlNode> {
+        let mut attrs = BTreeMap::new();
+        for a in e.attributes() {
+            let a = a.ok()?;
+            attrs.insert(
+                String::from_utf8_lossy(a.key.as_ref()).into_owned(),
+                a.unescape_value().ok()?.into_owned(),
+            );
+        }
+        Some(XmlNode {
+            name: String::from_utf8_lossy(e.name().as_ref()).into_owned(),
+            attrs,
+            text: String::new(),
+            children: vec![],
+        })
+    };
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => stack.push(open(&e)?),
+            Event::Empty(e) => {
+                let n = open(&e)?;
+                stack.last_mut()?.children.push(n);
+            }
+            Event::End(_) => {
+                let mut n = stack.pop()?;
+                n.text = n.text.trim().to_string();
+                stack.last_mut()?.children.push(n);
+            }
+            Event::Text(t) => stack.last_mut()?.text.push_str(&t.unescape().ok()?),
+            Event::CData(t) => stack.last_mut()?.text.push_str(&String::from_utf8_lossy(&t)),
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    let mut root = stack.pop()?;
+    if root.children.len() == 1 {
+        root.children.pop()
+    } else {
+        None
+    }
+}
+
+fn main() {
+    // `cargo test` passes flags such as --nocapture/--quiet; this harness takes none.
+    let want_protocol = std::env::var("VECTORS_PROTOCOL").ok();
+    let want_direction = std::env::var("VECTORS_DIRECTION").ok();
+    let want_case = std::env::var("VECTORS_CASE").ok();
+    let verbose = std::env::var("VECTORS_VERBOSE").is_ok_and(|v| v != "0");
+    let skips = load_skips();
+    let mut used_skips = HashSet::new();
+    let mut tallies: BTreeMap<(String, &'static str), Tally> = BTreeMap::new();
+    let mut unexpected = Vec::new();
+    let mut stale = Vec::new();
+    let mut cbor = 0;
+    for case in load_cases() {
+        if case.protocol.starts_with("smithy-rpc-v2-cbor") {
+            cbor += 1;
+            continue;
+        }
+        if want_protocol.as_deref().is_some_and(|p| p != case.protocol)
+            || want_direction.as_deref().is_some_and(|d| d != case.direction)
+            || want_case.as_deref().is_some_and(|c| !case.key.contains(c))
+        {
+            continue;
+        }
+        let skip_key = (case.protocol.clone(), case.direction.to_string(), case.key.clone());
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&case)))
+            .unwrap_or_else(|p| {
+                Err(format!(
+                    "panicked: {}",
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+                ))
+            });
+        let t = tallies.entry((case.protocol.clone(), case.direction)).or_default();
+        if skips.contains_key(&skip_key) {
+            used_skips.insert(skip_key.clone());
+            t.skipped += 1;
+            if outcome.is_ok() {
+                stale.push(format!("{} {} {}", case.protocol, case.direction, case.key));
+            }
+            continue;
+        }
+        match outcome {
+            Ok(()) => t.passed += 1,
+            Err(why) => {
+                t.failed += 1;
+                if verbose {
+                    eprintln!("FAIL {} {} {}: {why}\n", case.protocol, case.direction, case.key);
+                }
+                unexpected.push(format!("{} {} {}: {}", case.protocol, case.direction, case.key, why.lines().next().unwrap_or("")));
+            }
+        }
+    }
+    let mut totals: HashMap<&str, Tally> = HashMap::new();
+    println!("protocol vectors (botocore 1.43.67):");
+    for ((p, d), t) in &tallies {
+        println!("  {p:28} {d:6}: {} passed, {} failed, {} skipped", t.passed, t.failed, t.skipped);
+        let tot = totals.entry(d).or_default();
+        tot.passed += t.passed;
+        tot.failed += t.failed;
+        tot.skipped += t.skipped;
+    }
+    println!("  smithy-rpc-v2-cbor (all)           : {cbor} not run (CBOR is not supported)");
+    let mut ok = true;
+    for d in ["input", "output"] {
+        let t = totals.get(d).copied().unwrap_or_default();
+        let all = t.passed + t.failed + t.skipped;
+        if all == 0 {
+            continue;
+        }
+        let rate = 100.0 * t.passed as f64 / all as f64;
+        println!("  all non-CBOR {d}: {} passed of {all} ({rate:.1}%), {} skipped, {} failed", t.passed, t.skipped, t.failed);
+        let filtered = want_protocol.is_some() || want_case.is_some();
+        if !filtered && rate < 97.0 {
+            ok = false;
+            println!("  FAIL: fewer than 97% of the non-CBOR {d} cases pass");
+        }
+    }
+    for s in &stale {
+        println!("  note: skipped case now passes, remove it from protocols-skip.txt: {s}");
+    }
+    let filtered = want_protocol.is_some() || want_direction.is_some() || want_case.is_some();
+    if !filtered {
+        for k in skips.keys() {
+            if !used_skips.contains(k) {
+                println!("  note: protocols-skip.txt lists a case that does not exist: {} {} {}", k.0, k.1, k.2);
+            }
+        }
+    }
+    if !unexpected.is_empty() {
+        ok = false;
+        println!("  {} failing cases not listed in protocols-skip.txt:", unexpected.len());
+        for u in &unexpected {
+            println!("    {u}");
+        }
+    }
+    if !ok {
+        std::process::exit(1);
+    }
+}

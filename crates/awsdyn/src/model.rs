@@ -448,6 +448,7 @@ struct BundleIndex {
     botocore: String,
     services: Vec<BundleEntry>,
     partitions: Span,
+    dictionary: Span,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -466,6 +467,8 @@ pub struct BundleEntry {
 struct Span {
     offset: usize,
     len: usize,
+    /// Decompressed size.
+    raw_len: usize,
 }
 
 struct Bundle {
@@ -506,11 +509,17 @@ fn read_index(data: &[u8]) -> Result<BundleIndex, Error> {
         s.span.offset += base;
     }
     index.partitions.offset += base;
+    index.dictionary.offset += base;
     Ok(index)
 }
 
+/// Decodes one frame of the bundle (one service, or partitions.json) with the bundle's
+/// shared dictionary.
 fn frame(span: Span) -> Result<Vec<u8>, Error> {
-    zstd::stream::decode_all(&BUNDLE[span.offset..span.offset + span.len])
+    let dict = bundle().index.dictionary;
+    let mut d = zstd::bulk::Decompressor::with_dictionary(&BUNDLE[dict.offset..dict.offset + dict.len])
+        .map_err(|e| Error::Model(format!("model bundle dictionary: {e}")))?;
+    d.decompress(&BUNDLE[span.offset..span.offset + span.len], span.raw_len)
         .map_err(|e| Error::Model(format!("model bundle: {e}")))
 }
 
@@ -567,4 +576,39 @@ pub fn loaded_count() -> usize {
 pub fn partitions() -> Result<Value, Error> {
     let raw = frame(bundle().index.partitions)?;
     serde_json::from_slice(&raw).map_err(|e| Error::Model(format!("partitions.json: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_loads_lazily() {
+        assert_eq!(botocore_version(), "1.43.67");
+        assert!(services().len() > 400, "{} services", services().len());
+        let before = loaded_count();
+        let ec2 = load("ec2").unwrap();
+        assert_eq!(ec2.protocol().unwrap(), Protocol::Ec2);
+        assert!(ec2.operation("describe_instances").is_some());
+        assert!(ec2.operation("describe-instances").is_some());
+        let sts = load("STS").unwrap();
+        assert_eq!(sts.metadata.service_id, "STS");
+        // Only what was asked for is decoded.
+        assert!(loaded_count() <= before + 2);
+        assert!(partitions().unwrap()["partitions"].is_array());
+    }
+
+    #[test]
+    fn every_service_model_decodes() {
+        for e in services() {
+            let raw = frame(e.span).unwrap();
+            ServiceModel::from_json(&e.name, &raw).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        }
+    }
+
+    #[test]
+    fn unknown_service_suggests() {
+        let err = load("ec3").unwrap_err().to_string();
+        assert!(err.contains("did you mean") && err.contains("ec2"), "{err}");
+    }
 }

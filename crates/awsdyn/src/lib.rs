@@ -10,6 +10,7 @@
 //!   `json`, `rest-json` and `rest-xml`.
 //! - [`timestamp`]: every timestamp format the protocols use.
 
+pub mod endpoint;
 pub mod error;
 pub mod model;
 pub mod names;

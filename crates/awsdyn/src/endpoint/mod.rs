@@ -1,0 +1,2 @@
+//! Endpoint resolution: a generic evaluator of botocore's `endpoint-rule-set-1.json`
+//! over `partitions.json`.

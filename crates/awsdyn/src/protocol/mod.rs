@@ -61,10 +61,21 @@ fn find_header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h st
         .map(|(_, v)| v.as_str())
 }
 
-/// Serializes `input` (boto3-shaped parameters) into a request for `op`.
+/// Serializes `input` (boto3-shaped parameters) into a request for `op`. Absent
+/// idempotency-token members get a random UUID, as in botocore.
 pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Request, Error> {
+    serialize_with_token(model, op, input, &|| uuid::Uuid::new_v4().to_string())
+}
+
+/// [`serialize`] with the source of idempotency tokens given (tests use a fixed one).
+pub fn serialize_with_token(
+    model: &ServiceModel,
+    op: &Operation,
+    input: &Value,
+    new_token: &dyn Fn() -> String,
+) -> Result<Request, Error> {
     let mut input = input.clone();
-    fill_idempotency_tokens(model, op, &mut input);
+    fill_idempotency_tokens(model, op, &mut input, new_token);
     let mut req = match model.protocol()? {
         Protocol::Query => query::serialize(model, op, &input)?,
         Protocol::Ec2 => ec2::serialize(model, op, &input)?,
@@ -73,7 +84,44 @@ pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<
         Protocol::RestXml => rest_xml::serialize(model, op, &input)?,
     };
     req.host_prefix = host_prefix(model, op, &input)?;
+    compress_body(op, &mut req);
     Ok(req)
+}
+
+/// Bodies below this size are sent as they are (botocore's
+/// `request_min_compression_size_bytes` default).
+pub const MIN_COMPRESSION_SIZE: usize = 10_240;
+
+/// Operations with the `requestcompression` trait listing gzip get their body gzipped
+/// once it reaches [`MIN_COMPRESSION_SIZE`], with `gzip` appended to Content-Encoding.
+fn compress_body(op: &Operation, req: &mut Request) {
+    let Some(rc) = &op.requestcompression else { return };
+    let gzip = rc["encodings"]
+        .as_array()
+        .is_some_and(|e| e.iter().any(|x| x == "gzip"));
+    if !gzip || req.body.len() < MIN_COMPRESSION_SIZE {
+        return;
+    }
+    // Streaming bodies are not compressed in place (botocore leaves them too).
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    if enc.write_all(&req.body).is_err() {
+        return;
+    }
+    let Ok(body) = enc.finish() else { return };
+    req.body = body;
+    match req
+        .headers
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-encoding"))
+    {
+        Some((_, v)) => {
+            v.push_str(", gzip");
+        }
+        None => req
+            .headers
+            .push(("Content-Encoding".to_string(), "gzip".to_string())),
+    }
 }
 
 /// Parses a response to `op`: the boto3-shaped output, or [`Error::Service`] for an
@@ -90,13 +138,18 @@ pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Va
 
 /// Top-level input members marked `idempotencyToken` get a random UUID when absent,
 /// as botocore does.
-fn fill_idempotency_tokens(model: &ServiceModel, op: &Operation, input: &mut Value) {
+fn fill_idempotency_tokens(
+    model: &ServiceModel,
+    op: &Operation,
+    input: &mut Value,
+    new_token: &dyn Fn() -> String,
+) {
     let Some(input_ref) = &op.input else { return };
     let shape = model.shape(input_ref.target);
     let Value::Object(obj) = input else { return };
     for (name, member) in &shape.members {
         if member.idempotency_token && !obj.contains_key(name) {
-            obj.insert(name.clone(), Value::String(uuid::Uuid::new_v4().to_string()));
+            obj.insert(name.clone(), Value::String(new_token()));
         }
     }
 }

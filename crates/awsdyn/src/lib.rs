@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod error;
 pub mod model;
 pub mod names;
+pub mod paginate;
 pub mod protocol;
 pub mod timestamp;
 

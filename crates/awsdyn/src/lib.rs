@@ -10,13 +10,17 @@
 //!   `json`, `rest-json` and `rest-xml`.
 //! - [`timestamp`]: every timestamp format the protocols use.
 
+pub mod customize;
 pub mod endpoint;
 pub mod error;
 pub mod model;
 pub mod names;
 pub mod paginate;
 pub mod protocol;
+pub mod retry;
+pub mod sign;
 pub mod timestamp;
+pub mod validate;
 
 pub use error::{Error, ServiceError};
 pub use model::{Operation, Protocol, ServiceModel, Shape, ShapeId, ShapeRef, ShapeType};

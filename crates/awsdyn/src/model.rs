@@ -562,7 +562,9 @@ pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
         return Ok(m.clone());
     }
     let raw = frame(entry.span)?;
-    let model = Arc::new(ServiceModel::from_json(&entry.name, &raw)?);
+    let mut model = ServiceModel::from_json(&entry.name, &raw)?;
+    crate::customize::adjust_model(&mut model);
+    let model = Arc::new(model);
     let mut loaded = b.loaded.lock().unwrap();
     Ok(loaded.entry(entry.name.clone()).or_insert(model).clone())
 }

@@ -36,7 +36,10 @@ pub enum Error {
     #[error("{0}")]
     Model(String),
     #[error("unknown service {name:?}{}", did_you_mean(.suggestions))]
-    UnknownService { name: String, suggestions: Vec<String> },
+    UnknownService {
+        name: String,
+        suggestions: Vec<String>,
+    },
     #[error("unknown operation {operation:?} for service {service}{}", did_you_mean(.suggestions))]
     UnknownOperation {
         service: String,
@@ -56,6 +59,54 @@ pub enum Error {
         status: u16,
         message: String,
     },
+    /// No complete response came back (connection refused or reset, timeout...).
+    #[error("{operation}: {message}")]
+    Transport { operation: String, message: String },
+    /// The credentials could not be obtained.
+    #[error("no credentials: {0}")]
+    Credentials(String),
+    /// The endpoint rule set gave an error, or the endpoint is unusable.
+    #[error("no endpoint for {service} in region {region:?}: {message}")]
+    Endpoint {
+        service: String,
+        region: String,
+        message: String,
+    },
+    /// A paginated call went wrong between pages (e.g. the same token twice).
+    #[error("{operation}: {message}")]
+    Pagination { operation: String, message: String },
+    /// The call was retried until its retry budget was spent; `last` is the last failure.
+    #[error("{last} ({reason})")]
+    GaveUp { reason: String, last: Box<Error> },
+}
+
+impl Error {
+    /// The service error behind this error, if the service answered with one.
+    pub fn service_error(&self) -> Option<&ServiceError> {
+        match self {
+            Error::Service(e) => Some(e),
+            Error::GaveUp { last, .. } => last.service_error(),
+            _ => None,
+        }
+    }
+
+    /// A short code for the error: the AWS error code for service errors, otherwise
+    /// the kind of failure (`Transport`, `Validation`, ...). Census records it per call.
+    pub fn code(&self) -> &str {
+        match self {
+            Error::Service(e) => &e.code,
+            Error::GaveUp { last, .. } => last.code(),
+            Error::Model(_) => "Model",
+            Error::UnknownService { .. } => "UnknownService",
+            Error::UnknownOperation { .. } => "UnknownOperation",
+            Error::Validation { .. } => "Validation",
+            Error::Parse { .. } => "Parse",
+            Error::Transport { .. } => "Transport",
+            Error::Credentials(_) => "Credentials",
+            Error::Endpoint { .. } => "Endpoint",
+            Error::Pagination { .. } => "Pagination",
+        }
+    }
 }
 
 fn did_you_mean(s: &[String]) -> String {

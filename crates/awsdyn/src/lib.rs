@@ -10,6 +10,7 @@
 //!   `json`, `rest-json` and `rest-xml`.
 //! - [`timestamp`]: every timestamp format the protocols use.
 
+pub mod client;
 pub mod customize;
 pub mod endpoint;
 pub mod error;

@@ -28,7 +28,8 @@ pub fn snake_case(name: &str) -> String {
     out
 }
 
-fn distance(a: &str, b: &str) -> usize {
+/// Levenshtein distance between two strings.
+pub fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     let mut cur = vec![0; b.len() + 1];
@@ -45,23 +46,40 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// Up to `n` candidates closest to `wanted` (edit distance on normalized names;
 /// candidates that contain `wanted` come first).
-pub fn closest<'a>(wanted: &str, candidates: impl Iterator<Item = &'a str>, n: usize) -> Vec<String> {
+pub fn closest<'a>(
+    wanted: &str,
+    candidates: impl Iterator<Item = &'a str>,
+    n: usize,
+) -> Vec<String> {
     let w = normalize(wanted);
-    let mut scored: Vec<(usize, String)> = candidates
+    let mut scored: Vec<(usize, bool, String)> = candidates
         .map(|c| {
             let nc = normalize(c);
-            let d = if !w.is_empty() && nc.contains(&w) { 0 } else { distance(&w, &nc) };
-            (d, c.to_string())
+            let d = distance(&w, &nc);
+            let contains = !w.is_empty() && (nc.contains(&w) || w.contains(&nc));
+            (d, contains, c.to_string())
         })
         .collect();
-    scored.sort();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(a.2.len().cmp(&b.2.len())));
     let limit = (w.len() / 2).max(3);
     scored
         .into_iter()
-        .filter(|(d, _)| *d <= limit)
+        .filter(|(d, contains, _)| *d <= limit || *contains)
         .take(n)
-        .map(|(_, c)| c)
+        .map(|(_, _, c)| c)
         .collect()
+}
+
+/// `DescribeInstances` in the style of `example`: kebab-case when it has `-`,
+/// snake_case when it has `_` or no capitals, else as is.
+pub fn in_style_of(name: &str, example: &str) -> String {
+    if example.contains('-') {
+        snake_case(name).replace('_', "-")
+    } else if example.contains('_') || !example.chars().any(|c| c.is_uppercase()) {
+        snake_case(name)
+    } else {
+        name.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -71,14 +89,20 @@ mod tests {
     #[test]
     fn snake() {
         assert_eq!(snake_case("DescribeInstances"), "describe_instances");
-        assert_eq!(snake_case("ListAWSServiceAccess"), "list_aws_service_access");
+        assert_eq!(
+            snake_case("ListAWSServiceAccess"),
+            "list_aws_service_access"
+        );
         assert_eq!(snake_case("GetBucketACL"), "get_bucket_acl");
     }
 
     #[test]
     fn suggestions() {
         let c = ["DescribeInstances", "DescribeVpcs", "RunInstances"];
-        assert_eq!(closest("describe_instance", c.iter().copied(), 1), ["DescribeInstances"]);
+        assert_eq!(
+            closest("describe_instance", c.iter().copied(), 1),
+            ["DescribeInstances"]
+        );
         assert!(closest("zzzzzzzzzzzz", c.iter().copied(), 3).is_empty());
     }
 }

@@ -1,7 +1,10 @@
 //! `census`: inventory every AWS resource in every account and region of your AWS
 //! Organizations.
 
+mod auth;
+mod call;
 mod cli;
+mod regions;
 
 use std::process::ExitCode;
 

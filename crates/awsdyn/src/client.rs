@@ -1,0 +1,742 @@
+//! The client: real, signed calls to any service and operation, boto3-shaped JSON back.
+//!
+//! One [`Client`] holds the shared, connection-pooled HTTP client (rustls, a caching DNS
+//! resolver, connect and read timeouts) and the [`Retrier`] with its per-key retry quotas
+//! and rate limiters. A [`Target`] says where and as whom a call runs: region,
+//! credentials, endpoint settings, and a label that keys the rate limiters (Census uses
+//! the account id), so that one throttled account/service/region never slows the others.
+//!
+//! A call: validate the input against the model, apply botocore's customizations,
+//! serialize for the service's protocol, resolve the endpoint with the service's rule
+//! set, sign with SigV4, send, retry per the retry policy, parse, post-process.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
+use serde_json::Value;
+
+use crate::endpoint::{self, EndpointConfig};
+use crate::model::{self, Operation, ServiceModel};
+use crate::paginate::{FullResult, Paginator};
+use crate::protocol::{self, Response};
+use crate::retry::{
+    classify, Decision, Outcome, Retrier, RetryConfig, RetryKey, TransportErrorKind,
+};
+use crate::sign::{sign_headers, SigningScope};
+use crate::{customize, names, validate, Error};
+
+/// Client settings.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub retry: RetryConfig,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Time allowed between reads of a response.
+    pub read_timeout: Duration,
+    /// Idle connections kept per host.
+    pub pool_idle_per_host: usize,
+    pub user_agent: String,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            retry: RetryConfig::default(),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(60),
+            pool_idle_per_host: 64,
+            user_agent: format!(
+                "census-awsdyn/{} botocore-models/1.43.67",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+}
+
+/// Endpoint settings that apply to every call of a target: the configured endpoint
+/// URLs (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE_ID>`, or a profile's
+/// `endpoint_url` and `services` section), FIPS and dual-stack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EndpointSettings {
+    /// The endpoint URL for every service (`AWS_ENDPOINT_URL`).
+    pub url: Option<String>,
+    /// Per-service endpoint URLs, by the service's env-var key (`serviceId` upper-cased,
+    /// spaces as underscores: `RESOURCE_GROUPS_TAGGING_API`).
+    pub service_urls: HashMap<String, String>,
+    pub use_fips: bool,
+    pub use_dual_stack: bool,
+    /// Paths to S3 buckets rather than bucket host names.
+    pub s3_force_path_style: bool,
+}
+
+impl EndpointSettings {
+    /// Reads `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE_ID>`,
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, `AWS_USE_FIPS_ENDPOINT` and
+    /// `AWS_USE_DUALSTACK_ENDPOINT`, as the AWS SDKs define them.
+    pub fn from_env() -> EndpointSettings {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// [`EndpointSettings::from_env`] over given variables.
+    pub fn from_vars(vars: impl Iterator<Item = (String, String)>) -> EndpointSettings {
+        let mut s = EndpointSettings::default();
+        let mut ignore = false;
+        let truthy = |v: &str| v.eq_ignore_ascii_case("true");
+        for (k, v) in vars {
+            match k.as_str() {
+                "AWS_ENDPOINT_URL" if !v.is_empty() => s.url = Some(v),
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" => ignore = truthy(&v),
+                "AWS_USE_FIPS_ENDPOINT" => s.use_fips = truthy(&v),
+                "AWS_USE_DUALSTACK_ENDPOINT" => s.use_dual_stack = truthy(&v),
+                _ => {
+                    if let Some(service) = k.strip_prefix("AWS_ENDPOINT_URL_") {
+                        if !v.is_empty() {
+                            s.service_urls.insert(service.to_string(), v);
+                        }
+                    }
+                }
+            }
+        }
+        if ignore {
+            s.url = None;
+            s.service_urls.clear();
+        }
+        s
+    }
+
+    /// The configured endpoint URL for a service, if any: the per-service one first.
+    pub fn url_for(&self, model: &ServiceModel) -> Option<&str> {
+        let key = env_key(&model.metadata.service_id);
+        self.service_urls
+            .get(&key)
+            .or(self.url.as_ref())
+            .map(String::as_str)
+    }
+}
+
+/// `Resource Groups Tagging API` -> `RESOURCE_GROUPS_TAGGING_API`.
+pub fn env_key(service_id: &str) -> String {
+    service_id
+        .chars()
+        .map(|c| {
+            if c == ' ' || c == '-' {
+                '_'
+            } else {
+                c.to_ascii_uppercase()
+            }
+        })
+        .collect()
+}
+
+/// Where and as whom calls run.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub region: String,
+    pub credentials: SharedCredentialsProvider,
+    pub endpoints: Arc<EndpointSettings>,
+    /// Keys the retry quotas and rate limiters together with service and region
+    /// (Census: the account id).
+    pub label: String,
+}
+
+impl Target {
+    pub fn new(region: impl Into<String>, credentials: SharedCredentialsProvider) -> Target {
+        Target {
+            region: region.into(),
+            credentials,
+            endpoints: Arc::new(EndpointSettings::default()),
+            label: String::new(),
+        }
+    }
+
+    pub fn with_endpoints(mut self, endpoints: Arc<EndpointSettings>) -> Target {
+        self.endpoints = endpoints;
+        self
+    }
+
+    pub fn with_label(mut self, label: impl Into<String>) -> Target {
+        self.label = label.into();
+        self
+    }
+}
+
+/// A model-driven AWS client. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    retrier: Retrier,
+    config: ClientConfig,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+/// What came back from the wire.
+struct RawResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Client {
+    pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .pool_max_idle_per_host(config.pool_idle_per_host)
+            .pool_idle_timeout(Duration::from_secs(50))
+            .tcp_nodelay(true)
+            .hickory_dns(true)
+            .user_agent(config.user_agent.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Transport {
+                operation: "client".into(),
+                message: format!("cannot build the HTTP client: {e}"),
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                retrier: Retrier::new(config.retry.clone()),
+                config,
+            }),
+        })
+    }
+
+    /// The retry state shared by this client's calls.
+    pub fn retrier(&self) -> &Retrier {
+        &self.inner.retrier
+    }
+
+    /// Finds a service model and one of its operations by any accepted name form.
+    pub fn operation(service: &str, operation: &str) -> Result<(Arc<ServiceModel>, String), Error> {
+        let model = model::load(service)?;
+        match model.operation(operation) {
+            Some(op) => {
+                let name = op.name.clone();
+                Ok((model, name))
+            }
+            None => {
+                let pascal: Vec<&str> = model.operations.keys().map(String::as_str).collect();
+                let suggestions = names::closest(operation, pascal.iter().copied(), 3)
+                    .iter()
+                    .map(|s| names::in_style_of(s, operation))
+                    .collect();
+                Err(Error::UnknownOperation {
+                    service: model.name.clone(),
+                    operation: operation.to_string(),
+                    suggestions,
+                })
+            }
+        }
+    }
+
+    /// One request (no pagination), retried per the retry policy.
+    pub async fn call(
+        &self,
+        target: &Target,
+        service: &str,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, Error> {
+        let (model, op) = Self::operation(service, operation)?;
+        self.call_op(target, &model, &model.operations[&op], input)
+            .await
+    }
+
+    /// Every page merged into one result the way boto3's `build_full_result` does, or
+    /// one request for an operation without a paginator.
+    pub async fn call_all(
+        &self,
+        target: &Target,
+        service: &str,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Value, Error> {
+        let mut pages = self.pages(target, service, operation, input)?;
+        let Some(paginator) = pages.paginator.clone() else {
+            return pages.next().await.unwrap_or_else(|| Ok(protocol::empty()));
+        };
+        let mut full = FullResult::new(&paginator);
+        while let Some(page) = pages.next().await {
+            full.add_page(page?);
+        }
+        Ok(full.finish())
+    }
+
+    /// The pages of a call, one request each, fetched as they are asked for (so that a
+    /// huge result need not sit in memory).
+    pub fn pages(
+        &self,
+        target: &Target,
+        service: &str,
+        operation: &str,
+        input: &Value,
+    ) -> Result<Pages, Error> {
+        let (model, op) = Self::operation(service, operation)?;
+        let paginator = Paginator::for_operation(&model, &op)?;
+        Ok(Pages {
+            client: self.clone(),
+            target: target.clone(),
+            model,
+            operation: op,
+            input: input.clone(),
+            paginator,
+            previous: None,
+            done: false,
+            count: 0,
+        })
+    }
+
+    /// One request to an operation of a loaded model.
+    pub async fn call_op(
+        &self,
+        target: &Target,
+        model: &Arc<ServiceModel>,
+        op: &Operation,
+        input: &Value,
+    ) -> Result<Value, Error> {
+        validate::check(model, op, input)?;
+        let mut input = input.clone();
+        let notes = customize::before_call(model, op, &mut input);
+        let request = protocol::serialize(model, op, &input)?;
+        let endpoint_config = EndpointConfig {
+            region: Some(target.region.clone()),
+            use_fips: target.endpoints.use_fips,
+            use_dual_stack: target.endpoints.use_dual_stack,
+            endpoint_url: target.endpoints.url_for(model).map(str::to_string),
+            s3_force_path_style: target.endpoints.s3_force_path_style,
+            s3_use_global_endpoint: model.name == "s3",
+            ..EndpointConfig::default()
+        };
+        let endpoint = endpoint::resolve(model, op, &input, &endpoint_config).map_err(|e| {
+            Error::Endpoint {
+                service: model.name.clone(),
+                region: target.region.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        let url = join_url(&endpoint.url, request.host_prefix.as_deref(), &request.uri).map_err(
+            |message| Error::Endpoint {
+                service: model.name.clone(),
+                region: target.region.clone(),
+                message,
+            },
+        )?;
+        let scheme = endpoint.auth_scheme();
+        let scope = SigningScope {
+            name: scheme
+                .as_ref()
+                .and_then(|s| s.signing_name)
+                .map(str::to_string)
+                .or_else(|| model.metadata.signing_name.clone())
+                .unwrap_or_else(|| model.metadata.endpoint_prefix.clone()),
+            region: scheme
+                .as_ref()
+                .and_then(|s| {
+                    s.signing_region
+                        .or_else(|| s.signing_region_set.first().copied())
+                })
+                .filter(|r| *r != "*")
+                .map(str::to_string)
+                .unwrap_or_else(|| target.region.clone()),
+            s3_style: scheme.as_ref().is_some_and(|s| s.disable_double_encoding)
+                || model.name == "s3",
+        };
+        let mut headers = request.headers.clone();
+        for (k, values) in &endpoint.headers {
+            headers.push((k.clone(), values.join(",")));
+        }
+        let anonymous = op.auth.iter().any(|a| a == "smithy.api#noAuth")
+            || op.authtype.as_deref() == Some("none");
+
+        let key = RetryKey::new(
+            target.label.as_str(),
+            model.name.as_str(),
+            target.region.as_str(),
+        );
+        let mut attempt = self.inner.retrier.start(&key);
+        loop {
+            attempt.before_send().await;
+            let sent = self
+                .send_once(
+                    target,
+                    &scope,
+                    anonymous,
+                    &request.method,
+                    &url,
+                    &headers,
+                    &request.body,
+                )
+                .await;
+            let failure = match sent {
+                Ok(raw) => {
+                    let status = customize::effective_status(model, op, raw.status, &raw.body);
+                    let resp = Response {
+                        status,
+                        headers: &raw.headers,
+                        body: &raw.body,
+                    };
+                    match protocol::parse(model, op, &resp) {
+                        Ok(mut value) => {
+                            attempt.after(Outcome::Success);
+                            customize::after_call(model, op, notes, &raw.body, &mut value);
+                            return Ok(value);
+                        }
+                        Err(Error::Service(e)) => {
+                            let class = classify(Some(e.status), Some(&e.code), None);
+                            (Error::Service(e), class)
+                        }
+                        Err(other) => {
+                            let class = classify(Some(status), None, None);
+                            (other, class)
+                        }
+                    }
+                }
+                Err((kind, message)) => (
+                    Error::Transport {
+                        operation: op.name.clone(),
+                        message,
+                    },
+                    classify(None, None, Some(kind)),
+                ),
+            };
+            let (error, class) = failure;
+            match attempt.after(Outcome::Error(class)) {
+                Decision::Retry(delay) => tokio::time::sleep(delay).await,
+                Decision::Stop(reason) => {
+                    return Err(if attempt.attempts() > 1 {
+                        Error::GaveUp {
+                            reason: reason.to_string(),
+                            last: Box::new(error),
+                        }
+                    } else {
+                        error
+                    });
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send_once(
+        &self,
+        target: &Target,
+        scope: &SigningScope,
+        anonymous: bool,
+        method: &str,
+        url: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+    ) -> Result<RawResponse, (TransportErrorKind, String)> {
+        let parsed = reqwest::Url::parse(url)
+            .map_err(|e| (TransportErrorKind::Other, format!("bad URL {url}: {e}")))?;
+        let mut all_headers: Vec<(String, String)> = headers.to_vec();
+        if !anonymous {
+            let creds = target
+                .credentials
+                .provide_credentials()
+                .await
+                .map_err(|e| {
+                    (
+                        TransportErrorKind::Other,
+                        format!("no credentials: {}", error_chain(&e)),
+                    )
+                })?;
+            let host = match parsed.port() {
+                Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or("")),
+                None => parsed.host_str().unwrap_or("").to_string(),
+            };
+            let mut to_sign = all_headers.clone();
+            to_sign.push(("host".into(), host));
+            let signed = sign_headers(
+                &creds,
+                scope,
+                method,
+                url,
+                &to_sign,
+                body,
+                SystemTime::now(),
+            )
+            .map_err(|e| (TransportErrorKind::Other, e))?;
+            all_headers.extend(signed);
+        }
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .map_err(|e| (TransportErrorKind::Other, e.to_string()))?;
+        let mut req = self.inner.http.request(method, parsed);
+        for (k, v) in &all_headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        let resp = req
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| transport_error(&e, url))?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| transport_error(&e, url))?
+            .to_vec();
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String) {
+    use std::error::Error as _;
+    let mut detail = String::new();
+    let mut source = e.source();
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    let lower = detail.to_ascii_lowercase();
+    let kind = if e.is_timeout() {
+        if e.is_connect() {
+            TransportErrorKind::ConnectTimeout
+        } else {
+            TransportErrorKind::ReadTimeout
+        }
+    } else if e.is_connect() {
+        TransportErrorKind::Connect
+    } else if lower.contains("reset")
+        || lower.contains("closed")
+        || lower.contains("broken pipe")
+        || lower.contains("connection")
+    {
+        TransportErrorKind::Reset
+    } else if e.is_body() || e.is_decode() {
+        TransportErrorKind::IncompleteBody
+    } else if e.is_request() {
+        TransportErrorKind::Reset
+    } else {
+        TransportErrorKind::Other
+    };
+    let what = match kind {
+        TransportErrorKind::Connect => "could not connect to",
+        TransportErrorKind::ConnectTimeout => "timed out connecting to",
+        TransportErrorKind::ReadTimeout => "timed out waiting for",
+        TransportErrorKind::Reset => "connection reset by",
+        TransportErrorKind::IncompleteBody => "incomplete response from",
+        TransportErrorKind::Other => "request failed to",
+    };
+    let host = reqwest::Url::parse(url)
+        .ok()
+        .map(|u| {
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        })
+        .unwrap_or_else(|| url.to_string());
+    let detail = if detail.is_empty() {
+        e.to_string()
+    } else {
+        detail
+    };
+    (kind, format!("{what} {host} ({detail})"))
+}
+
+/// An error and its sources, joined with ": " (credential errors hide the cause in
+/// their source chain).
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Joins an endpoint URL, a host prefix and a request URI (path + query) the way
+/// botocore's `_urljoin` does.
+pub fn join_url(endpoint: &str, host_prefix: Option<&str>, uri: &str) -> Result<String, String> {
+    let (scheme, rest) = endpoint
+        .split_once("://")
+        .ok_or_else(|| format!("endpoint URL {endpoint:?} has no scheme"))?;
+    let (authority, base_path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let (req_path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (uri, None),
+    };
+    let path = if req_path.is_empty() || req_path == "/" {
+        if base_path.is_empty() {
+            "/".to_string()
+        } else {
+            base_path.to_string()
+        }
+    } else if base_path.ends_with('/') && req_path.starts_with('/') {
+        format!("{}{}", &base_path[..base_path.len() - 1], req_path)
+    } else {
+        format!("{base_path}{req_path}")
+    };
+    let mut url = format!("{scheme}://{}{authority}{path}", host_prefix.unwrap_or(""));
+    if let Some(q) = query.filter(|q| !q.is_empty()) {
+        url.push('?');
+        url.push_str(q);
+    }
+    Ok(url)
+}
+
+/// The pages of one call. See [`Client::pages`].
+pub struct Pages {
+    client: Client,
+    target: Target,
+    model: Arc<ServiceModel>,
+    operation: String,
+    input: Value,
+    paginator: Option<Paginator>,
+    previous: Option<Vec<(String, Value)>>,
+    done: bool,
+    count: usize,
+}
+
+impl Pages {
+    /// The operation's paginator, if it has one.
+    pub fn paginator(&self) -> Option<&Paginator> {
+        self.paginator.as_ref()
+    }
+
+    /// Pages fetched so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The next page, or `None` after the last one (or after an error).
+    pub async fn next(&mut self) -> Option<Result<Value, Error>> {
+        if self.done {
+            return None;
+        }
+        let op = &self.model.operations[&self.operation];
+        let result = self
+            .client
+            .call_op(&self.target, &self.model, op, &self.input)
+            .await;
+        let page = match result {
+            Ok(p) => p,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        self.count += 1;
+        match self
+            .paginator
+            .as_ref()
+            .and_then(|p| p.next_tokens(&page).map(|t| (p, t)))
+        {
+            None => self.done = true,
+            Some((p, tokens)) => {
+                if self.previous.as_ref() == Some(&tokens) {
+                    self.done = true;
+                    return Some(Err(Error::Pagination {
+                        operation: self.operation.clone(),
+                        message: format!(
+                            "the service returned the same next token twice ({}); stopped after {} pages",
+                            tokens.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", "),
+                            self.count
+                        ),
+                    }));
+                }
+                p.inject(&mut self.input, &tokens);
+                self.previous = Some(tokens);
+            }
+        }
+        Some(Ok(page))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn joins_like_botocore() {
+        assert_eq!(
+            join_url("https://ec2.eu-west-1.amazonaws.com", None, "/").unwrap(),
+            "https://ec2.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            join_url("http://127.0.0.1:5000/bucket", None, "/?list-type=2").unwrap(),
+            "http://127.0.0.1:5000/bucket?list-type=2"
+        );
+        assert_eq!(
+            join_url("http://127.0.0.1:5000/bucket", None, "/key/a?x=1").unwrap(),
+            "http://127.0.0.1:5000/bucket/key/a?x=1"
+        );
+        assert_eq!(
+            join_url("https://example.com/custom/", Some("foo."), "/op").unwrap(),
+            "https://foo.example.com/custom/op"
+        );
+        assert!(join_url("example.com", None, "/").is_err());
+    }
+
+    #[test]
+    fn endpoint_env() {
+        let vars = [
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+            (
+                "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API",
+                "http://127.0.0.1:2",
+            ),
+        ];
+        let s =
+            EndpointSettings::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let tagging = model::load("resourcegroupstaggingapi").unwrap();
+        let ec2 = model::load("ec2").unwrap();
+        assert_eq!(s.url_for(&tagging), Some("http://127.0.0.1:2"));
+        assert_eq!(s.url_for(&ec2), Some("http://127.0.0.1:1"));
+        let ignored = EndpointSettings::from_vars(
+            vars.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .chain([(
+                    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS".to_string(),
+                    "true".to_string(),
+                )]),
+        );
+        assert_eq!(ignored.url_for(&ec2), None);
+    }
+
+    #[test]
+    fn unknown_operation_suggests_in_the_callers_style() {
+        let e = Client::operation("ec2", "describe_instance")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean describe_instances"), "{e}");
+        let e = Client::operation("ec2", "DescribeInstance")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean DescribeInstances"), "{e}");
+    }
+}

@@ -1,0 +1,72 @@
+//! `census call`: one AWS operation, printed as boto3-shaped JSON, like the `aws` CLI.
+
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context, Result};
+use awsdyn::client::{Client, ClientConfig, EndpointSettings, Target};
+use serde_json::Value;
+
+pub struct CallArgs {
+    pub service: String,
+    pub operation: String,
+    pub param: Option<String>,
+    pub param_file: Option<String>,
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub no_paginate: bool,
+}
+
+fn input(args: &CallArgs) -> Result<Value> {
+    let (text, from) = match (&args.param, &args.param_file) {
+        (Some(_), Some(_)) => return Err(anyhow!("give either --param or --param-file, not both")),
+        (Some(p), None) => (p.clone(), "--param".to_string()),
+        (None, Some(f)) => (
+            std::fs::read_to_string(f)
+                .with_context(|| format!("--param-file {f}: cannot read it"))?,
+            format!("--param-file {f}"),
+        ),
+        (None, None) => return Ok(Value::Object(Default::default())),
+    };
+    let v: Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!("{from}: not valid JSON at line {}, column {}: {e}; pass an object such as '{{\"MaxResults\": 5}}'", e.line(), e.column())
+    })?;
+    if !v.is_object() {
+        return Err(anyhow!(
+            "{from}: the parameters must be a JSON object, such as '{{\"MaxResults\": 5}}'"
+        ));
+    }
+    Ok(v)
+}
+
+pub async fn run(args: CallArgs) -> Result<Value> {
+    // Check names and input before touching credentials: mistakes get caught offline.
+    let (model, op_name) = Client::operation(&args.service, &args.operation)?;
+    let input = input(&args)?;
+    awsdyn::validate::check(&model, &model.operations[&op_name], &input)?;
+    if let Some(r) = &args.region {
+        crate::regions::check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
+    }
+    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
+    let region = base.region.clone().ok_or_else(|| {
+        anyhow!("no region: pass --region or set AWS_REGION (or a region in your profile)")
+    })?;
+    crate::regions::check_region(&region)
+        .map_err(|e| anyhow!("region from the environment/profile: {e}"))?;
+    let mut endpoints = EndpointSettings::from_env();
+    if endpoints.url.is_none() {
+        endpoints.url = base.endpoint_url.clone();
+    }
+    let client = Client::new(ClientConfig {
+        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
+        ..ClientConfig::default()
+    })?;
+    let target = Target::new(region, base.credentials).with_endpoints(Arc::new(endpoints));
+    let out = if args.no_paginate {
+        client.call(&target, &model.name, &op_name, &input).await?
+    } else {
+        client
+            .call_all(&target, &model.name, &op_name, &input)
+            .await?
+    };
+    Ok(out)
+}

@@ -292,8 +292,12 @@ fn check_request(model: &ServiceModel, case: &Case, req: &awsdyn::Request) -> Re
     if let Some(h) = ser.get("headers").and_then(Value::as_object) {
         for (k, v) in h {
             let want = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+            // A Content-Type expected without parameters matches ours with a charset
+            // (botocore sends `application/x-www-form-urlencoded; charset=utf-8`).
+            let media_type_only = k.eq_ignore_ascii_case("content-type") && !want.contains(';');
             match req.header(k) {
                 Some(got) if got == want => {}
+                Some(got) if media_type_only && got.split(';').next().unwrap_or("").trim() == want => {}
                 Some(got) => problems.push(format!("header {k}: expected {want:?}, got {got:?}")),
                 None => problems.push(format!("header {k}: missing (expected {want:?})")),
             }

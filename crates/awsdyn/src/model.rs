@@ -176,6 +176,9 @@ pub struct ShapeRef {
     pub eventpayload: bool,
     /// On an operation's output: the element that wraps the result (query protocol).
     pub result_wrapper: Option<String>,
+    /// On an operation's input/output reference: the payload member (older models
+    /// write it here rather than on the structure).
+    pub payload: Option<String>,
     pub context_param: Option<Value>,
     #[serde(default)]
     pub deprecated: bool,
@@ -211,6 +214,9 @@ pub struct Shape {
     #[serde(default)]
     pub flattened: bool,
     pub location_name: Option<String>,
+    /// A binding written on the shape rather than on its members (older models);
+    /// members that name none inherit it, as botocore merges shape traits into members.
+    pub location: Option<Location>,
     pub xml_namespace: Option<XmlNamespace>,
     pub timestamp_format: Option<String>,
     /// Structure member bound to the HTTP body (REST protocols).
@@ -363,10 +369,14 @@ impl ServiceModel {
             })?;
             Ok(())
         };
+        let inherited: Vec<Option<Location>> = self.shapes.iter().map(|s| s.location).collect();
         for shape in &mut self.shapes {
             let ctx = shape.name.clone();
             for (_, m) in shape.members.iter_mut() {
                 fix(m, &ctx)?;
+                if m.location.is_none() {
+                    m.location = inherited[m.target as usize];
+                }
             }
             for r in [&mut shape.member, &mut shape.key, &mut shape.value]
                 .into_iter()
@@ -517,8 +527,9 @@ fn read_index(data: &[u8]) -> Result<BundleIndex, Error> {
 /// shared dictionary.
 fn frame(span: Span) -> Result<Vec<u8>, Error> {
     let dict = bundle().index.dictionary;
-    let mut d = zstd::bulk::Decompressor::with_dictionary(&BUNDLE[dict.offset..dict.offset + dict.len])
-        .map_err(|e| Error::Model(format!("model bundle dictionary: {e}")))?;
+    let mut d =
+        zstd::bulk::Decompressor::with_dictionary(&BUNDLE[dict.offset..dict.offset + dict.len])
+            .map_err(|e| Error::Model(format!("model bundle dictionary: {e}")))?;
     d.decompress(&BUNDLE[span.offset..span.offset + span.len], span.raw_len)
         .map_err(|e| Error::Model(format!("model bundle: {e}")))
 }
@@ -604,7 +615,8 @@ mod tests {
     fn every_service_model_decodes() {
         for e in services() {
             let raw = frame(e.span).unwrap();
-            ServiceModel::from_json(&e.name, &raw).unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            ServiceModel::from_json(&e.name, &raw)
+                .unwrap_or_else(|err| panic!("{}: {err}", e.name));
         }
     }
 

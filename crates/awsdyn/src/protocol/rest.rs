@@ -80,10 +80,9 @@ pub fn member_location(r: &ShapeRef, _s: &Shape) -> Option<Location> {
 /// The `payload` member of a structure used as an operation's input or output.
 ///
 /// botocore also honours a `payload` written on the operation's input/output
-/// reference (only the legacy test models do that); `ShapeRef` does not carry that
-/// trait yet.
-pub fn payload_member<'a>(_op_ref: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a str> {
-    s.payload.as_deref()
+/// reference (only older models do that), which wins.
+pub fn payload_member<'a>(op_ref: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a str> {
+    op_ref.and_then(|r| r.payload.as_deref()).or(s.payload.as_deref())
 }
 
 fn jsonvalue(r: &ShapeRef, s: &Shape) -> bool {

@@ -1,0 +1,1760 @@
+//! Retries and client-side rate limiting for AWS calls.
+//!
+//! This module decides, after each attempt of a call, whether to try again and how long to
+//! wait first. It implements the two retry modes the AWS SDKs share (the behaviour of
+//! botocore's `retries/standard.py` and `retries/adaptive.py`):
+//!
+//! - **standard**: at most [`RetryConfig::max_attempts`] attempts; retryable errors are
+//!   throttling errors, transient errors, 500/502/503/504 responses and transient network
+//!   failures; the delay before retry `n` (0-based) is random in
+//!   `[0, min(max_backoff, base_delay * 2^n))` ("full jitter"); every retry spends tokens
+//!   of a *retry quota* (5 per retry, 10 per retry after a timeout, 500 to start with) that
+//!   successes pay back, so a failing endpoint is not hammered with retries forever.
+//! - **adaptive**: standard, plus a client-side rate limiter. It stays out of the way until
+//!   the first throttling error; from then on every attempt takes a token from a bucket
+//!   whose fill rate is cut by 30% on each throttling error and grows back along a CUBIC
+//!   curve on successes, capped at twice the measured send rate.
+//!
+//! Both the quota and the limiter are kept per [`RetryKey`] (caller label, service,
+//! region), so one throttled account, region or service never slows down the others. The
+//! per-key state is created on first use in a sharded map and forgotten after
+//! [`RetryConfig::idle_eviction`] without calls, which keeps memory flat across a scan of
+//! thousands of accounts.
+//!
+//! The module knows nothing about HTTP: the client turns what happened into an
+//! [`ErrorClass`] with [`classify`] and drives one [`Attempt`] per call:
+//!
+//! ```no_run
+//! # use awsdyn::retry::*;
+//! # async fn send() -> Outcome { Outcome::Success }
+//! # async fn call(retrier: &Retrier) {
+//! let key = RetryKey::new("123456789012", "ec2", "eu-west-1");
+//! let mut attempt = retrier.start(&key);
+//! loop {
+//!     attempt.before_send().await;
+//!     let outcome = send().await;
+//!     match attempt.after(outcome) {
+//!         Decision::Retry(delay) => tokio::time::sleep(delay).await,
+//!         Decision::Stop(reason) => break,
+//!     }
+//! }
+//! # }
+//! ```
+//!
+//! Time comes from a [`Clock`], so tests drive the rate-limiter arithmetic with a
+//! [`ManualClock`] instead of sleeping.
+
+use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::hash::BuildHasher;
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------
+
+/// How calls are retried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum RetryMode {
+    /// Retries with backoff and a retry quota; no client-side rate limiting.
+    #[default]
+    Standard,
+    /// Standard retries plus a client-side rate limiter that slows down on throttling.
+    Adaptive,
+}
+
+impl RetryMode {
+    /// The name used by `AWS_RETRY_MODE` and the AWS config file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetryMode::Standard => "standard",
+            RetryMode::Adaptive => "adaptive",
+        }
+    }
+}
+
+impl fmt::Display for RetryMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RetryMode {
+    type Err = RetryConfigError;
+
+    /// Parses `standard`, `adaptive` or `legacy` (any case). `legacy` is botocore's old
+    /// default mode, which Census does not implement: it means `standard` here, so that an
+    /// environment set up for boto3 keeps working.
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "standard" | "legacy" => Ok(RetryMode::Standard),
+            "adaptive" => Ok(RetryMode::Adaptive),
+            _ => Err(RetryConfigError {
+                setting: "retry mode",
+                value: value.to_owned(),
+                expected: "one of standard, adaptive or legacy",
+            }),
+        }
+    }
+}
+
+/// Retry settings shared by every call of one [`Retrier`].
+///
+/// `RetryConfig::default()` is the AWS standard mode: 3 attempts, 1 s base delay, 20 s
+/// maximum backoff, a 500-token retry quota.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetryConfig {
+    /// Standard or adaptive.
+    pub mode: RetryMode,
+    /// Attempts per call, the first one included (the meaning of `AWS_MAX_ATTEMPTS`).
+    /// 1 disables retries; 0 is treated as 1.
+    pub max_attempts: u32,
+    /// Scale of the exponential backoff: the delay before retry `n` (0-based) is random in
+    /// `[0, min(max_backoff, base_delay * 2^n))`.
+    pub base_delay: Duration,
+    /// Upper bound of any backoff delay.
+    pub max_backoff: Duration,
+    /// Size of each key's retry quota, in tokens; it starts full.
+    pub retry_quota: u32,
+    /// Tokens a retry takes from the quota.
+    pub retry_cost: u32,
+    /// Tokens a retry after a timeout takes from the quota.
+    pub timeout_retry_cost: u32,
+    /// Tokens a success returns to the quota when the call needed no retry. (A call that
+    /// succeeds after retries returns what its last retry took.)
+    pub no_retry_increment: u32,
+    /// A key with no call in progress and none started for this long is forgotten (within
+    /// half as long again), with its quota and rate limiter: the next call on it starts
+    /// fresh. Keeps memory bounded when a scan walks thousands of accounts.
+    pub idle_eviction: Duration,
+}
+
+impl Default for RetryConfig {
+    fn default() -> Self {
+        RetryConfig {
+            mode: RetryMode::Standard,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            base_delay: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            retry_quota: 500,
+            retry_cost: 5,
+            timeout_retry_cost: 10,
+            no_retry_increment: 1,
+            idle_eviction: Duration::from_secs(600),
+        }
+    }
+}
+
+/// Attempts per call when nothing else is configured (the AWS standard mode's default).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+
+impl RetryConfig {
+    /// The default configuration with the mode and attempt count taken from the
+    /// `AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS` environment variables, where set and not
+    /// empty.
+    pub fn from_env() -> Result<Self, RetryConfigError> {
+        let var = |name: &'static str| match std::env::var(name) {
+            Ok(value) => Ok(Some(value)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(raw)) => Err(RetryConfigError {
+                setting: name,
+                value: raw.to_string_lossy().into_owned(),
+                expected: "valid UTF-8 text",
+            }),
+        };
+        let mode = var("AWS_RETRY_MODE")?;
+        let max_attempts = var("AWS_MAX_ATTEMPTS")?;
+        Self::from_env_values(mode.as_deref(), max_attempts.as_deref())
+    }
+
+    /// [`RetryConfig::from_env`] on given values of `AWS_RETRY_MODE` and
+    /// `AWS_MAX_ATTEMPTS` (`None` or blank: not set).
+    pub fn from_env_values(
+        mode: Option<&str>,
+        max_attempts: Option<&str>,
+    ) -> Result<Self, RetryConfigError> {
+        let mut config = RetryConfig::default();
+        if let Some(mode) = mode.filter(|v| !v.trim().is_empty()) {
+            config.mode = mode
+                .parse()
+                .map_err(|e: RetryConfigError| RetryConfigError {
+                    setting: "AWS_RETRY_MODE",
+                    ..e
+                })?;
+        }
+        if let Some(value) = max_attempts.filter(|v| !v.trim().is_empty()) {
+            config.max_attempts = parse_max_attempts(value).map_err(|e| RetryConfigError {
+                setting: "AWS_MAX_ATTEMPTS",
+                ..e
+            })?;
+        }
+        Ok(config)
+    }
+}
+
+/// Parses a number of attempts per call (first attempt included): a whole number, at
+/// least 1.
+pub fn parse_max_attempts(value: &str) -> Result<u32, RetryConfigError> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(RetryConfigError {
+            setting: "max attempts",
+            value: value.to_owned(),
+            expected: "a whole number of attempts of at least 1, such as 3",
+        }),
+    }
+}
+
+/// A retry setting that could not be understood.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} is {value:?}, expected {expected}")]
+pub struct RetryConfigError {
+    /// Where the value came from, such as `AWS_MAX_ATTEMPTS`.
+    pub setting: &'static str,
+    /// The value as given.
+    pub value: String,
+    /// What would have been accepted.
+    pub expected: &'static str,
+}
+
+// ---------------------------------------------------------------------------------------
+// Classification
+// ---------------------------------------------------------------------------------------
+
+/// Error codes that mean "slow down", the union the AWS SDKs use.
+pub const THROTTLING_ERROR_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Error codes of failures that a retry may cure. `PriorRequestNotComplete` is in the
+/// SDKs' transient list too, but [`THROTTLING_ERROR_CODES`] claims it first.
+/// `IDPCommunicationError` is STS's (botocore retries it for STS only; no other service
+/// uses the code).
+pub const TRANSIENT_ERROR_CODES: &[&str] = &[
+    "RequestTimeout",
+    "RequestTimeoutException",
+    "PriorRequestNotComplete",
+    "InternalError",
+    "IDPCommunicationError",
+];
+
+/// HTTP statuses that are retried whatever the error code.
+pub const TRANSIENT_STATUS_CODES: &[u16] = &[500, 502, 503, 504];
+
+/// HTTP status that means throttling whatever the error code.
+pub const TOO_MANY_REQUESTS: u16 = 429;
+
+/// How a request failed before a complete response came back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TransportErrorKind {
+    /// The connection could not be made: refused, DNS failure, TLS handshake failure.
+    Connect,
+    /// Connecting took too long.
+    ConnectTimeout,
+    /// The response (or the next part of it) took too long.
+    ReadTimeout,
+    /// The connection was reset or closed while the request was in flight.
+    Reset,
+    /// The response body ended early.
+    IncompleteBody,
+    /// Anything a retry will not fix (the request could not be built, a body too large…).
+    Other,
+}
+
+/// What kind of failure an attempt ended in, as far as retrying is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorClass {
+    /// The service asked us to slow down (throttling code or HTTP 429). Retried; feeds the
+    /// adaptive rate limiter.
+    Throttling,
+    /// A transient error code or a network failure. Retried.
+    Transient,
+    /// HTTP 500, 502, 503 or 504. Retried.
+    ServerError,
+    /// Connecting or reading timed out. Retried, at a higher retry-quota cost.
+    Timeout,
+    /// Anything else: retrying would give the same answer.
+    NonRetryable,
+}
+
+impl ErrorClass {
+    /// The class of an error the service model marks retryable (the `retryable` trait of
+    /// an error shape, with its `throttling` flag). The client should prefer it to
+    /// [`classify`] when the model says so.
+    pub fn modeled(throttling: bool) -> ErrorClass {
+        if throttling {
+            ErrorClass::Throttling
+        } else {
+            ErrorClass::Transient
+        }
+    }
+
+    /// Whether an attempt that failed this way may be retried.
+    pub fn is_retryable(self) -> bool {
+        self != ErrorClass::NonRetryable
+    }
+
+    /// Whether this is a throttling error.
+    pub fn is_throttling(self) -> bool {
+        self == ErrorClass::Throttling
+    }
+}
+
+impl fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorClass::Throttling => "throttled",
+            ErrorClass::Transient => "transient error",
+            ErrorClass::ServerError => "server error",
+            ErrorClass::Timeout => "timed out",
+            ErrorClass::NonRetryable => "not retryable",
+        })
+    }
+}
+
+/// Classifies a failed attempt from what is known of it: the HTTP status, the AWS error
+/// code, and the transport failure if no complete response came back.
+///
+/// In order: a throttling code, then a transient code, then a retryable transport
+/// failure, then HTTP 429 (throttling) and 500/502/503/504 (server error). Everything
+/// else is [`ErrorClass::NonRetryable`]. Codes may carry the namespaces some protocols add
+/// (`aws.foo#ThrottlingException`, `Throttling:http://…`).
+pub fn classify(
+    status: Option<u16>,
+    code: Option<&str>,
+    transport: Option<TransportErrorKind>,
+) -> ErrorClass {
+    if let Some(code) = code.map(bare_error_code) {
+        if THROTTLING_ERROR_CODES.contains(&code) {
+            return ErrorClass::Throttling;
+        }
+        if TRANSIENT_ERROR_CODES.contains(&code) {
+            return ErrorClass::Transient;
+        }
+    }
+    match transport {
+        Some(TransportErrorKind::ConnectTimeout | TransportErrorKind::ReadTimeout) => {
+            return ErrorClass::Timeout
+        }
+        Some(
+            TransportErrorKind::Connect
+            | TransportErrorKind::Reset
+            | TransportErrorKind::IncompleteBody,
+        ) => return ErrorClass::Transient,
+        Some(TransportErrorKind::Other) | None => {}
+    }
+    match status {
+        Some(TOO_MANY_REQUESTS) => ErrorClass::Throttling,
+        Some(s) if TRANSIENT_STATUS_CODES.contains(&s) => ErrorClass::ServerError,
+        _ => ErrorClass::NonRetryable,
+    }
+}
+
+/// `aws.foo#Code:http://…` -> `Code`.
+fn bare_error_code(code: &str) -> &str {
+    let code = code.rsplit('#').next().unwrap_or(code);
+    code.split(':').next().unwrap_or(code).trim()
+}
+
+// ---------------------------------------------------------------------------------------
+// Clock
+// ---------------------------------------------------------------------------------------
+
+/// A future returned by [`Clock::sleep`].
+pub type Sleep = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Where the retry machinery gets its time from.
+pub trait Clock: Send + Sync {
+    /// Time elapsed since a fixed origin of this clock's choosing; never decreases.
+    fn now(&self) -> Duration;
+    /// A future that completes after `duration`.
+    fn sleep(&self, duration: Duration) -> Sleep;
+}
+
+/// The real clock: tokio's monotonic time (so tokio's paused test time applies too).
+#[derive(Debug)]
+pub struct TokioClock {
+    origin: tokio::time::Instant,
+}
+
+impl TokioClock {
+    /// A clock whose origin is now.
+    pub fn new() -> Self {
+        TokioClock {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+}
+
+impl Default for TokioClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for TokioClock {
+    fn now(&self) -> Duration {
+        self.origin.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        Box::pin(tokio::time::sleep(duration))
+    }
+}
+
+/// A clock for tests: time stands still until [`ManualClock::advance`] or
+/// [`ManualClock::set`] moves it, and [`Clock::sleep`] moves it forward by the duration
+/// slept and completes at once.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    now: Mutex<Duration>,
+}
+
+impl ManualClock {
+    /// A clock at time zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Moves time forward.
+    pub fn advance(&self, by: Duration) {
+        *lock(&self.now) += by;
+    }
+
+    /// Sets the time; it never goes backwards (an earlier time is ignored).
+    pub fn set(&self, to: Duration) {
+        let mut now = lock(&self.now);
+        *now = (*now).max(to);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Duration {
+        *lock(&self.now)
+    }
+
+    fn sleep(&self, duration: Duration) -> Sleep {
+        self.advance(duration);
+        Box::pin(std::future::ready(()))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Keys, outcomes and decisions
+// ---------------------------------------------------------------------------------------
+
+/// What retry state is shared by: calls with the same key share one retry quota and one
+/// rate limiter; calls with different keys share nothing.
+///
+/// The label is the caller's (Census uses the account, or the credentials' identity);
+/// awsdyn never interprets it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RetryKey {
+    label: Arc<str>,
+    service: Arc<str>,
+    region: Arc<str>,
+}
+
+impl RetryKey {
+    /// A key for calls to `service` in `region` on behalf of `label`.
+    pub fn new(
+        label: impl Into<Arc<str>>,
+        service: impl Into<Arc<str>>,
+        region: impl Into<Arc<str>>,
+    ) -> Self {
+        RetryKey {
+            label: label.into(),
+            service: service.into(),
+            region: region.into(),
+        }
+    }
+
+    /// The caller's label.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    /// The service.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// The region.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+impl fmt::Display for RetryKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}/{}", self.label, self.service, self.region)
+    }
+}
+
+/// How one attempt ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// A successful (2xx) response.
+    Success,
+    /// A failure, classified with [`classify`].
+    Error(ErrorClass),
+}
+
+impl From<ErrorClass> for Outcome {
+    fn from(class: ErrorClass) -> Self {
+        Outcome::Error(class)
+    }
+}
+
+/// What to do after an attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Wait this long, then send the next attempt.
+    Retry(Duration),
+    /// Do not send another attempt.
+    Stop(StopReason),
+}
+
+/// Why a call stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The last attempt succeeded.
+    Succeeded,
+    /// The last attempt failed in a way retrying will not fix.
+    NotRetryable,
+    /// Every allowed attempt was made and the last one failed with a retryable error.
+    AttemptsExhausted {
+        /// Attempts made, the first one included.
+        attempts: u32,
+    },
+    /// The key's retry quota is spent: too many recent failures on this key.
+    QuotaExhausted {
+        /// Attempts made, the first one included.
+        attempts: u32,
+    },
+}
+
+impl fmt::Display for StopReason {
+    /// "succeeded", "not retryable", "gave up after 3 attempts", "gave up after 2
+    /// attempts (retry quota exhausted)".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plural = |n: u32| if n == 1 { "" } else { "s" };
+        match *self {
+            StopReason::Succeeded => f.write_str("succeeded"),
+            StopReason::NotRetryable => f.write_str("not retryable"),
+            StopReason::AttemptsExhausted { attempts } => {
+                write!(f, "gave up after {attempts} attempt{}", plural(attempts))
+            }
+            StopReason::QuotaExhausted { attempts } => write!(
+                f,
+                "gave up after {attempts} attempt{} (retry quota exhausted)",
+                plural(attempts)
+            ),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Retrier
+// ---------------------------------------------------------------------------------------
+
+/// Number of independently locked parts of the key map.
+const SHARDS: usize = 64;
+
+type Shard = Mutex<HashMap<RetryKey, Arc<KeyState>>>;
+
+/// The retry policy and the per-key retry state of a client. Share one (in an `Arc`)
+/// between all the calls of a client; start one [`Attempt`] per call.
+pub struct Retrier {
+    config: RetryConfig,
+    clock: Arc<dyn Clock>,
+    hasher: RandomState,
+    shards: Box<[Shard]>,
+    /// When to look for idle keys next, in milliseconds of the clock.
+    next_sweep_ms: AtomicU64,
+}
+
+impl fmt::Debug for Retrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retrier")
+            .field("config", &self.config)
+            .field("keys", &self.key_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retrier {
+    /// A retrier on the real clock.
+    pub fn new(config: RetryConfig) -> Self {
+        Self::with_clock(config, Arc::new(TokioClock::new()))
+    }
+
+    /// A retrier on the given clock.
+    pub fn with_clock(config: RetryConfig, clock: Arc<dyn Clock>) -> Self {
+        let next_sweep_ms = millis(clock.now() + config.idle_eviction / 2);
+        Retrier {
+            config,
+            clock,
+            hasher: RandomState::new(),
+            shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            next_sweep_ms: AtomicU64::new(next_sweep_ms),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RetryConfig {
+        &self.config
+    }
+
+    /// Starts a call on `key`.
+    pub fn start(&self, key: &RetryKey) -> Attempt<'_> {
+        let now = self.clock.now();
+        self.sweep_if_due(now);
+        let state = {
+            let mut shard = lock(self.shard(key));
+            match shard.get(key) {
+                Some(state) => state.clone(),
+                None => {
+                    let state = Arc::new(KeyState::new(&self.config, now));
+                    shard.insert(key.clone(), state.clone());
+                    state
+                }
+            }
+        };
+        state.touch(now);
+        Attempt {
+            retrier: self,
+            state,
+            attempts: 0,
+            last_retry_cost: None,
+        }
+    }
+
+    /// Number of keys whose state is currently kept.
+    pub fn key_count(&self) -> usize {
+        self.shards.iter().map(|s| lock(s).len()).sum()
+    }
+
+    /// The current state of a key, if it is kept: for diagnostics and tests.
+    pub fn stats(&self, key: &RetryKey) -> Option<KeyStats> {
+        let state = lock(self.shard(key)).get(key)?.clone();
+        let retry_tokens = lock(&state.quota).available;
+        let limiter = state.limiter.as_ref().map(|l| {
+            let rate = lock(&l.rate);
+            LimiterStats {
+                enabled: rate.enabled,
+                fill_rate: rate.bucket.fill_rate,
+                capacity: rate.bucket.capacity,
+                measured_rate: rate.send_rate.measured,
+            }
+        });
+        Some(KeyStats {
+            retry_tokens,
+            limiter,
+        })
+    }
+
+    fn shard(&self, key: &RetryKey) -> &Shard {
+        let index = self.hasher.hash_one(key) as usize % self.shards.len();
+        &self.shards[index]
+    }
+
+    /// Forgets keys that are idle (no call in progress, none started for
+    /// `idle_eviction`), at most every `idle_eviction / 2`.
+    fn sweep_if_due(&self, now: Duration) {
+        let now_ms = millis(now);
+        let due = self.next_sweep_ms.load(Ordering::Relaxed);
+        if now_ms < due {
+            return;
+        }
+        let next = millis(now + self.config.idle_eviction / 2);
+        if self
+            .next_sweep_ms
+            .compare_exchange(due, next, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return; // another thread is sweeping
+        }
+        let idle_ms = millis(self.config.idle_eviction);
+        for shard in self.shards.iter() {
+            lock(shard).retain(|_, state| {
+                let in_use = Arc::strong_count(state) > 1;
+                let last_used = state.last_used_ms.load(Ordering::Relaxed);
+                in_use || now_ms.saturating_sub(last_used) < idle_ms
+            });
+        }
+    }
+}
+
+/// A snapshot of one key's retry state.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeyStats {
+    /// Tokens left in the retry quota.
+    pub retry_tokens: u32,
+    /// The rate limiter (adaptive mode only).
+    pub limiter: Option<LimiterStats>,
+}
+
+/// A snapshot of one key's client-side rate limiter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LimiterStats {
+    /// Whether sends wait for tokens (true from the first throttling error on).
+    pub enabled: bool,
+    /// Tokens (sends) per second.
+    pub fill_rate: f64,
+    /// Tokens in the bucket at the last update.
+    pub capacity: f64,
+    /// Smoothed measured responses per second.
+    pub measured_rate: f64,
+}
+
+/// One key's shared retry state.
+struct KeyState {
+    quota: Mutex<RetryQuota>,
+    /// Present in adaptive mode.
+    limiter: Option<AdaptiveLimiter>,
+    last_used_ms: AtomicU64,
+}
+
+impl KeyState {
+    fn new(config: &RetryConfig, now: Duration) -> Self {
+        KeyState {
+            quota: Mutex::new(RetryQuota::new(config.retry_quota)),
+            limiter: (config.mode == RetryMode::Adaptive)
+                .then(|| AdaptiveLimiter::new(now.as_secs_f64())),
+            last_used_ms: AtomicU64::new(millis(now)),
+        }
+    }
+
+    fn touch(&self, now: Duration) {
+        self.last_used_ms.store(millis(now), Ordering::Relaxed);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attempt
+// ---------------------------------------------------------------------------------------
+
+/// The retry state of one call. Call [`Attempt::before_send`] before each attempt and
+/// [`Attempt::after`] with how it ended.
+pub struct Attempt<'r> {
+    retrier: &'r Retrier,
+    state: Arc<KeyState>,
+    /// Attempts that have ended.
+    attempts: u32,
+    /// Quota tokens the latest retry took: what a success gives back.
+    last_retry_cost: Option<u32>,
+}
+
+impl fmt::Debug for Attempt<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attempt")
+            .field("attempts", &self.attempts)
+            .field("last_retry_cost", &self.last_retry_cost)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Attempt<'_> {
+    /// Attempts that have ended so far.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Waits until this key's rate limiter lets the next attempt go. Returns at once in
+    /// standard mode and on a key that has not been throttled.
+    pub async fn before_send(&mut self) {
+        if let Some(limiter) = &self.state.limiter {
+            limiter.acquire(self.retrier.clock.as_ref()).await;
+        }
+    }
+
+    /// Records how the latest attempt ended and decides what comes next.
+    pub fn after(&mut self, outcome: impl Into<Outcome>) -> Decision {
+        let outcome = outcome.into();
+        let config = &self.retrier.config;
+        let now = self.retrier.clock.now();
+        self.attempts += 1;
+        self.state.touch(now);
+        if let Some(limiter) = &self.state.limiter {
+            let throttled = matches!(outcome, Outcome::Error(ErrorClass::Throttling));
+            limiter.on_response(now.as_secs_f64(), throttled);
+        }
+        let class = match outcome {
+            Outcome::Success => {
+                let refund = self.last_retry_cost.unwrap_or(config.no_retry_increment);
+                lock(&self.state.quota).release(refund);
+                return Decision::Stop(StopReason::Succeeded);
+            }
+            Outcome::Error(class) => class,
+        };
+        if !class.is_retryable() {
+            return Decision::Stop(StopReason::NotRetryable);
+        }
+        if self.attempts >= config.max_attempts.max(1) {
+            return Decision::Stop(StopReason::AttemptsExhausted {
+                attempts: self.attempts,
+            });
+        }
+        let cost = if class == ErrorClass::Timeout {
+            config.timeout_retry_cost
+        } else {
+            config.retry_cost
+        };
+        if !lock(&self.state.quota).acquire(cost) {
+            return Decision::Stop(StopReason::QuotaExhausted {
+                attempts: self.attempts,
+            });
+        }
+        self.last_retry_cost = Some(cost);
+        let jitter = rand::random::<f64>();
+        Decision::Retry(backoff_delay(config, self.attempts - 1, jitter))
+    }
+}
+
+/// The delay before retry `retry` (0 for the first retry) for a `jitter` in `[0, 1)`:
+/// `jitter * min(max_backoff, base_delay * 2^retry)`.
+fn backoff_delay(config: &RetryConfig, retry: u32, jitter: f64) -> Duration {
+    let ceiling = config.base_delay.as_secs_f64() * 2f64.powi(retry.min(1023) as i32);
+    let ceiling = ceiling.min(config.max_backoff.as_secs_f64());
+    Duration::from_secs_f64(jitter.clamp(0.0, 1.0) * ceiling)
+}
+
+// ---------------------------------------------------------------------------------------
+// Retry quota
+// ---------------------------------------------------------------------------------------
+
+/// The retry quota of one key: retries take tokens, successes give them back; no
+/// tokens, no retry.
+#[derive(Debug)]
+struct RetryQuota {
+    max: u32,
+    available: u32,
+}
+
+impl RetryQuota {
+    fn new(capacity: u32) -> Self {
+        RetryQuota {
+            max: capacity,
+            available: capacity,
+        }
+    }
+
+    /// Takes `amount` tokens if there are that many.
+    fn acquire(&mut self, amount: u32) -> bool {
+        if amount > self.available {
+            return false;
+        }
+        self.available -= amount;
+        true
+    }
+
+    /// Gives back `amount` tokens, never above the initial capacity.
+    fn release(&mut self, amount: u32) {
+        self.available = self.available.saturating_add(amount).min(self.max);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Adaptive rate limiting
+// ---------------------------------------------------------------------------------------
+//
+// The arithmetic follows the AWS SDKs' client-side rate limiter (botocore
+// `retries/adaptive.py`, `bucket.py`, `throttling.py`). Times are seconds (f64) on the
+// retrier's clock; rates are sends per second.
+
+/// How much the rate is cut on a throttling error (new rate = beta * rate).
+const CUBIC_BETA: f64 = 0.7;
+/// How fast the rate grows back after a throttling error.
+const CUBIC_SCALE: f64 = 0.4;
+/// Weight of the newest measurement in the smoothed send rate.
+const SEND_RATE_SMOOTHING: f64 = 0.8;
+/// Width, in seconds, of the time buckets the send rate is measured over.
+const SEND_RATE_BUCKET: f64 = 0.5;
+/// The fill rate never drops below this many tokens per second.
+const MIN_FILL_RATE: f64 = 0.5;
+/// The bucket always holds at least this many tokens when full.
+const MIN_CAPACITY: f64 = 1.0;
+/// A success may raise the rate to at most this multiple of the measured send rate.
+const MAX_RATE_ADJUST_SCALE: f64 = 2.0;
+
+/// The CUBIC rate curve (as in TCP CUBIC, with the rate in place of the window):
+/// after a throttling error at `last_fail` with rate `w_max`, the rate is
+/// `CUBIC_SCALE * (t - last_fail - k)^3 + w_max`, where `k` is when the curve climbs back
+/// to `w_max`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Cubic {
+    w_max: f64,
+    k: f64,
+    last_fail: f64,
+}
+
+impl Cubic {
+    fn new(w_max: f64, last_fail: f64) -> Self {
+        Cubic {
+            w_max,
+            k: Self::zero_point(w_max),
+            last_fail,
+        }
+    }
+
+    /// Seconds after a throttling error at which the curve is back at `w_max`.
+    fn zero_point(w_max: f64) -> f64 {
+        (w_max * (1.0 - CUBIC_BETA) / CUBIC_SCALE).cbrt()
+    }
+
+    /// The rate the curve allows at `t`.
+    fn success(&self, t: f64) -> f64 {
+        CUBIC_SCALE * (t - self.last_fail - self.k).powi(3) + self.w_max
+    }
+
+    /// Restarts the curve from a throttling error at `t` while sending at `rate`; returns
+    /// the reduced rate.
+    fn throttle(&mut self, rate: f64, t: f64) -> f64 {
+        *self = Cubic::new(rate, t);
+        rate * CUBIC_BETA
+    }
+}
+
+/// The measured send rate, smoothed, updated once per time bucket.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SendRate {
+    measured: f64,
+    count: f64,
+    last_bucket: f64,
+}
+
+impl SendRate {
+    fn new(t: f64) -> Self {
+        SendRate {
+            measured: 0.0,
+            count: 0.0,
+            // As in the SDKs: the first bucket boundary is a whole second.
+            last_bucket: t.floor(),
+        }
+    }
+
+    /// Counts one response at `t`; returns the measured rate.
+    fn record(&mut self, t: f64) -> f64 {
+        let scale = 1.0 / SEND_RATE_BUCKET;
+        let bucket = (t * scale).floor() / scale;
+        self.count += 1.0;
+        if bucket > self.last_bucket {
+            let current = self.count / (bucket - self.last_bucket);
+            self.measured =
+                current * SEND_RATE_SMOOTHING + self.measured * (1.0 - SEND_RATE_SMOOTHING);
+            self.count = 0.0;
+            self.last_bucket = bucket;
+        }
+        self.measured
+    }
+}
+
+/// The token bucket sends are drawn from once the limiter is enabled.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct TokenBucket {
+    fill_rate: f64,
+    max_capacity: f64,
+    capacity: f64,
+    last_refill: f64,
+}
+
+impl TokenBucket {
+    /// An empty bucket at `t` filling at one token per second.
+    fn new(t: f64) -> Self {
+        let mut bucket = TokenBucket {
+            fill_rate: MIN_FILL_RATE,
+            max_capacity: MIN_CAPACITY,
+            capacity: 0.0,
+            last_refill: t,
+        };
+        bucket.set_rate(1.0, t);
+        bucket
+    }
+
+    /// Adds the tokens accrued since the last refill.
+    fn refill(&mut self, t: f64) {
+        let elapsed = (t - self.last_refill).max(0.0);
+        self.capacity = (self.capacity + elapsed * self.fill_rate).min(self.max_capacity);
+        self.last_refill = self.last_refill.max(t);
+    }
+
+    /// Changes the fill rate at `t` (tokens accrued so far count at the old rate).
+    fn set_rate(&mut self, rate: f64, t: f64) {
+        self.refill(t);
+        self.fill_rate = rate.max(MIN_FILL_RATE);
+        self.max_capacity = rate.max(MIN_CAPACITY);
+        self.capacity = self.capacity.min(self.max_capacity);
+    }
+
+    /// Takes a token at `t`, or says how long until one is there (rounded up to a whole
+    /// nanosecond, so that waiting that long always makes progress).
+    fn try_acquire(&mut self, t: f64) -> Result<(), Duration> {
+        /// Tolerance for floating-point error in the accrued capacity.
+        const EPSILON: f64 = 1e-9;
+        self.refill(t);
+        if self.capacity >= 1.0 - EPSILON {
+            self.capacity = (self.capacity - 1.0).max(0.0);
+            Ok(())
+        } else {
+            let seconds = (1.0 - self.capacity) / self.fill_rate;
+            Err(Duration::from_nanos((seconds * 1e9).ceil().max(1.0) as u64))
+        }
+    }
+}
+
+/// The rate-limiter arithmetic of one key.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct RateLimiter {
+    cubic: Cubic,
+    send_rate: SendRate,
+    bucket: TokenBucket,
+    /// Off until the first throttling error: until then sends never wait.
+    enabled: bool,
+}
+
+impl RateLimiter {
+    fn new(t: f64) -> Self {
+        RateLimiter {
+            cubic: Cubic::new(0.0, t),
+            send_rate: SendRate::new(t),
+            bucket: TokenBucket::new(t),
+            enabled: false,
+        }
+    }
+
+    /// Updates the rate after a response at `t`.
+    fn on_response(&mut self, t: f64, throttled: bool) {
+        let measured = self.send_rate.record(t);
+        let new_rate = if throttled {
+            let rate = if self.enabled {
+                measured.min(self.bucket.fill_rate)
+            } else {
+                measured
+            };
+            self.enabled = true;
+            self.cubic.throttle(rate, t)
+        } else {
+            self.cubic.success(t)
+        };
+        self.bucket
+            .set_rate(new_rate.min(MAX_RATE_ADJUST_SCALE * measured), t);
+    }
+}
+
+/// One key's rate limiter and the queue of sends waiting on it.
+struct AdaptiveLimiter {
+    rate: Mutex<RateLimiter>,
+    /// Mirrors `rate.enabled` so unthrottled sends skip every lock.
+    enabled: AtomicBool,
+    /// Waiting sends take turns (first come, first served); only the head of the queue
+    /// watches the bucket.
+    queue: tokio::sync::Mutex<()>,
+    /// Wakes the head of the queue when the fill rate changes.
+    rate_changed: Notify,
+}
+
+impl AdaptiveLimiter {
+    fn new(t: f64) -> Self {
+        AdaptiveLimiter {
+            rate: Mutex::new(RateLimiter::new(t)),
+            enabled: AtomicBool::new(false),
+            queue: tokio::sync::Mutex::new(()),
+            rate_changed: Notify::new(),
+        }
+    }
+
+    async fn acquire(&self, clock: &dyn Clock) {
+        if !self.enabled.load(Ordering::Acquire) {
+            return;
+        }
+        let _turn = self.queue.lock().await;
+        loop {
+            // Listen for rate changes before looking at the bucket, so none is missed.
+            let rate_changed = self.rate_changed.notified();
+            let mut rate_changed = std::pin::pin!(rate_changed);
+            rate_changed.as_mut().enable();
+            let wait = lock(&self.rate)
+                .bucket
+                .try_acquire(clock.now().as_secs_f64());
+            let Err(wait) = wait else { return };
+            let mut sleep = clock.sleep(wait);
+            std::future::poll_fn(|cx| {
+                if sleep.as_mut().poll(cx).is_ready() || rate_changed.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+        }
+    }
+
+    fn on_response(&self, t: f64, throttled: bool) {
+        let mut rate = lock(&self.rate);
+        rate.on_response(t, throttled);
+        if rate.enabled {
+            self.enabled.store(true, Ordering::Release);
+            self.rate_changed.notify_waiters();
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------
+
+/// Locks a mutex, ignoring poisoning: the guarded values are plain numbers that a panic
+/// elsewhere cannot leave half-updated in a harmful way.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Waker};
+
+    /// Runs a future that must complete without a runtime (everything here runs on a
+    /// [`ManualClock`], whose sleeps complete at once).
+    fn block_on<F: Future>(future: F) -> F::Output {
+        let mut future = std::pin::pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..1000 {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+        panic!("future did not complete");
+    }
+
+    fn close(actual: f64, expected: f64) -> bool {
+        (actual - expected).abs() < 1e-9
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn test_config(mode: RetryMode) -> RetryConfig {
+        RetryConfig {
+            mode,
+            base_delay: ms(10),
+            max_backoff: ms(200),
+            ..RetryConfig::default()
+        }
+    }
+
+    fn retrier(mode: RetryMode) -> (Retrier, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock::new());
+        (Retrier::with_clock(test_config(mode), clock.clone()), clock)
+    }
+
+    // --- classification -----------------------------------------------------------------
+
+    #[test]
+    fn classification_table() {
+        use ErrorClass::*;
+        use TransportErrorKind as T;
+        type Case = (Option<u16>, Option<&'static str>, Option<T>, ErrorClass);
+        #[rustfmt::skip]
+        let cases: &[Case] = &[
+            (Some(400), Some("Throttling"), None, Throttling),
+            (Some(400), Some("ThrottlingException"), None, Throttling),
+            (Some(400), Some("ThrottledException"), None, Throttling),
+            (Some(400), Some("RequestThrottledException"), None, Throttling),
+            (Some(400), Some("TooManyRequestsException"), None, Throttling),
+            (Some(400), Some("ProvisionedThroughputExceededException"), None, Throttling),
+            (Some(400), Some("TransactionInProgressException"), None, Throttling),
+            (Some(503), Some("RequestLimitExceeded"), None, Throttling),
+            (Some(400), Some("BandwidthLimitExceeded"), None, Throttling),
+            (Some(400), Some("LimitExceededException"), None, Throttling),
+            (Some(400), Some("RequestThrottled"), None, Throttling),
+            (Some(503), Some("SlowDown"), None, Throttling),
+            (Some(400), Some("PriorRequestNotComplete"), None, Throttling),
+            (Some(400), Some("EC2ThrottledException"), None, Throttling),
+            (Some(429), None, None, Throttling),
+            (Some(429), Some("SomethingElse"), None, Throttling),
+            (Some(400), Some("com.amazonaws.dynamodb.v20120810#ThrottlingException"), None, Throttling),
+            (Some(400), Some("ThrottlingException:http://internal.amazon.com/coral/"), None, Throttling),
+            (Some(400), Some("RequestTimeout"), None, Transient),
+            (Some(408), Some("RequestTimeoutException"), None, Transient),
+            (Some(500), Some("InternalError"), None, Transient),
+            (Some(400), Some("IDPCommunicationError"), None, Transient),
+            (Some(500), None, None, ServerError),
+            (Some(502), None, None, ServerError),
+            (Some(503), Some("ServiceUnavailable"), None, ServerError),
+            (Some(504), None, None, ServerError),
+            (Some(501), None, None, NonRetryable),
+            (Some(509), None, None, NonRetryable),
+            (Some(400), Some("ValidationException"), None, NonRetryable),
+            (Some(403), Some("AccessDenied"), None, NonRetryable),
+            (Some(404), None, None, NonRetryable),
+            (Some(400), Some("throttling"), None, NonRetryable),
+            (None, None, Some(T::Connect), Transient),
+            (None, None, Some(T::Reset), Transient),
+            (Some(200), None, Some(T::IncompleteBody), Transient),
+            (None, None, Some(T::ConnectTimeout), Timeout),
+            (None, None, Some(T::ReadTimeout), Timeout),
+            (None, None, Some(T::Other), NonRetryable),
+            (Some(503), None, Some(T::Other), ServerError),
+            (None, Some("SlowDown"), Some(T::ReadTimeout), Throttling),
+            (None, None, None, NonRetryable),
+        ];
+        for &(status, code, transport, expected) in cases {
+            assert_eq!(
+                classify(status, code, transport),
+                expected,
+                "status {status:?}, code {code:?}, transport {transport:?}"
+            );
+        }
+        assert_eq!(ErrorClass::modeled(true), Throttling);
+        assert_eq!(ErrorClass::modeled(false), Transient);
+        assert!(!NonRetryable.is_retryable());
+        assert!(Timeout.is_retryable() && Throttling.is_throttling());
+    }
+
+    // --- backoff ------------------------------------------------------------------------
+
+    #[test]
+    fn backoff_is_full_jitter_under_a_capped_exponential() {
+        let config = RetryConfig::default();
+        // Ceiling: min(20 s, 1 s * 2^retry).
+        for (retry, ceiling) in [
+            (0, 1.0),
+            (1, 2.0),
+            (2, 4.0),
+            (4, 16.0),
+            (5, 20.0),
+            (60, 20.0),
+        ] {
+            assert_eq!(backoff_delay(&config, retry, 0.0), Duration::ZERO);
+            assert!(close(
+                backoff_delay(&config, retry, 0.5).as_secs_f64(),
+                ceiling / 2.0
+            ));
+            let near_top = backoff_delay(&config, retry, 0.999_999).as_secs_f64();
+            assert!(near_top < ceiling && near_top > ceiling * 0.999, "{retry}");
+        }
+        assert!(close(
+            backoff_delay(&config, u32::MAX, 0.5).as_secs_f64(),
+            10.0
+        ));
+    }
+
+    #[test]
+    fn retry_delays_stay_within_bounds() {
+        let config = RetryConfig {
+            max_attempts: 8,
+            ..test_config(RetryMode::Standard)
+        };
+        let retrier = Retrier::with_clock(config, Arc::new(ManualClock::new()));
+        let mut largest = [Duration::ZERO; 7];
+        for call in 0..200 {
+            let key = RetryKey::new(format!("a{call}"), "ec2", "us-east-1");
+            let mut attempt = retrier.start(&key);
+            for (retry, largest) in largest.iter_mut().enumerate() {
+                let ceiling = ms(10 * (1 << retry)).min(ms(200));
+                match attempt.after(ErrorClass::ServerError) {
+                    Decision::Retry(delay) => {
+                        assert!(delay < ceiling, "retry {retry}: {delay:?} >= {ceiling:?}");
+                        *largest = (*largest).max(delay);
+                    }
+                    other => panic!("retry {retry}: {other:?}"),
+                }
+            }
+            assert_eq!(
+                attempt.after(ErrorClass::ServerError),
+                Decision::Stop(StopReason::AttemptsExhausted { attempts: 8 })
+            );
+        }
+        // 200 draws each: the delays use the whole range, not a fixed fraction of it.
+        for (retry, largest) in largest.iter().enumerate() {
+            let ceiling = ms(10 * (1 << retry)).min(ms(200));
+            assert!(*largest > ceiling / 2, "retry {retry}: largest {largest:?}");
+        }
+    }
+
+    // --- decisions ----------------------------------------------------------------------
+
+    #[test]
+    fn stops_say_why() {
+        let (retrier, _) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "sts", "us-east-1");
+
+        let mut attempt = retrier.start(&key);
+        assert!(matches!(
+            attempt.after(ErrorClass::Throttling),
+            Decision::Retry(_)
+        ));
+        assert!(matches!(
+            attempt.after(ErrorClass::Timeout),
+            Decision::Retry(_)
+        ));
+        let stop = attempt.after(ErrorClass::Throttling);
+        assert_eq!(
+            stop,
+            Decision::Stop(StopReason::AttemptsExhausted { attempts: 3 })
+        );
+        assert_eq!(attempt.attempts(), 3);
+
+        let mut attempt = retrier.start(&key);
+        assert_eq!(
+            attempt.after(ErrorClass::NonRetryable),
+            Decision::Stop(StopReason::NotRetryable)
+        );
+        let mut attempt = retrier.start(&key);
+        assert_eq!(
+            attempt.after(Outcome::Success),
+            Decision::Stop(StopReason::Succeeded)
+        );
+
+        let one = RetryConfig {
+            max_attempts: 1,
+            ..RetryConfig::default()
+        };
+        let retrier = Retrier::with_clock(one, Arc::new(ManualClock::new()));
+        let mut attempt = retrier.start(&key);
+        assert_eq!(
+            attempt.after(ErrorClass::Transient),
+            Decision::Stop(StopReason::AttemptsExhausted { attempts: 1 })
+        );
+
+        assert_eq!(
+            StopReason::AttemptsExhausted { attempts: 3 }.to_string(),
+            "gave up after 3 attempts"
+        );
+        assert_eq!(
+            StopReason::QuotaExhausted { attempts: 1 }.to_string(),
+            "gave up after 1 attempt (retry quota exhausted)"
+        );
+    }
+
+    // --- retry quota --------------------------------------------------------------------
+
+    #[test]
+    fn quota_drains_and_refunds() {
+        let (retrier, _) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        let tokens = |r: &Retrier| r.stats(&key).unwrap().retry_tokens;
+
+        // A success without retries on a full quota changes nothing.
+        assert_eq!(
+            retrier.start(&key).after(Outcome::Success),
+            Decision::Stop(StopReason::Succeeded)
+        );
+        assert_eq!(tokens(&retrier), 500);
+
+        // Retries cost 5, retries after a timeout 10.
+        let mut attempt = retrier.start(&key);
+        attempt.after(ErrorClass::Throttling);
+        assert_eq!(tokens(&retrier), 495);
+        attempt.after(ErrorClass::Timeout);
+        assert_eq!(tokens(&retrier), 485);
+        // Success after retries gives back what the last retry took.
+        attempt.after(Outcome::Success);
+        assert_eq!(tokens(&retrier), 495);
+        // Success without retries gives back 1.
+        retrier.start(&key).after(Outcome::Success);
+        assert_eq!(tokens(&retrier), 496);
+        // A failure that is not retried takes and gives nothing.
+        retrier.start(&key).after(ErrorClass::NonRetryable);
+        assert_eq!(tokens(&retrier), 496);
+
+        // Drain it: 99 retries of 5 leave 1 token, then the quota says no.
+        for _ in 0..99 {
+            let mut attempt = retrier.start(&key);
+            assert!(matches!(
+                attempt.after(ErrorClass::ServerError),
+                Decision::Retry(_)
+            ));
+        }
+        assert_eq!(tokens(&retrier), 1);
+        let mut attempt = retrier.start(&key);
+        assert_eq!(
+            attempt.after(ErrorClass::ServerError),
+            Decision::Stop(StopReason::QuotaExhausted { attempts: 1 })
+        );
+        // Other keys have their own quota.
+        let other = RetryKey::new("acct", "ec2", "eu-west-1");
+        assert!(matches!(
+            retrier.start(&other).after(ErrorClass::ServerError),
+            Decision::Retry(_)
+        ));
+        // Successes refill, capped at the initial size.
+        for _ in 0..4 {
+            retrier.start(&key).after(Outcome::Success);
+        }
+        assert_eq!(tokens(&retrier), 5);
+        assert!(matches!(
+            retrier.start(&key).after(ErrorClass::ServerError),
+            Decision::Retry(_)
+        ));
+        let mut quota = RetryQuota::new(500);
+        quota.release(10);
+        assert_eq!(quota.available, 500);
+    }
+
+    // --- adaptive arithmetic ------------------------------------------------------------
+
+    #[test]
+    fn cubic_matches_the_reference_values() {
+        // Rate 10 at a throttling error at t=5 (expected values from the formulas
+        // k = cbrt(w_max * (1 - beta) / C), rate = C * (t - last_fail - k)^3 + w_max,
+        // and beta * rate on throttling; they agree with the SDKs' shared test cases).
+        let mut cubic = Cubic::new(10.0, 5.0);
+        assert!(close(cubic.k, 1.9574338205844317));
+        assert!(close(Cubic::zero_point(8.0), 1.8171205928321397));
+        let mut rate = 0.0;
+        let steps: &[(bool, f64, f64)] = &[
+            (false, 5.0, 7.0),
+            (false, 6.0, 9.64893600966),
+            (true, 7.0, 6.754255206761999),
+            (true, 8.0, 4.727978644733399),
+            (false, 9.0, 6.606547753887045),
+            (false, 10.0, 6.763279816944947),
+            (false, 11.0, 7.598174833907107),
+            (false, 12.0, 11.511232804773524),
+        ];
+        for &(throttled, t, expected) in steps {
+            rate = if throttled {
+                cubic.throttle(rate, t)
+            } else {
+                cubic.success(t)
+            };
+            assert!(close(rate, expected), "t={t}: {rate} != {expected}");
+        }
+
+        let cubic = Cubic::new(10.0, 5.0);
+        for (t, expected) in [
+            (7.0, 10.000030849917364),
+            (8.0, 10.453284520772092),
+            (9.0, 13.408697022224185),
+            (10.0, 21.26626835427364),
+            (11.0, 36.425998516920465),
+        ] {
+            assert!(close(cubic.success(t), expected), "t={t}");
+        }
+    }
+
+    #[test]
+    fn send_rate_is_smoothed_per_half_second() {
+        let mut rate = SendRate::new(0.0);
+        assert_eq!(rate.record(1.0), 0.8); // 1 response in 1 s: 1 * 0.8 + 0 * 0.2
+        let mut rate = SendRate::new(0.0);
+        for t in 1..=20 {
+            rate.record(f64::from(t));
+        }
+        assert!((rate.measured - 1.0).abs() < 1e-3);
+    }
+
+    #[test]
+    fn limiter_matches_the_reference_sequence() {
+        // A limiter created at t=0; responses every 0.2 s, one throttle at 2.0 s and one
+        // at 3.2 s. Expected values computed from the algorithm's formulas; the first
+        // eleven steps are the SDKs' shared end-to-end test case.
+        let mut limiter = RateLimiter::new(0.0);
+        let steps: &[(f64, bool, f64, f64)] = &[
+            (0.2, false, 0.0, 0.5),
+            (0.4, false, 0.0, 0.5),
+            (0.6, false, 4.8, 0.5),
+            (0.8, false, 4.8, 0.5),
+            (1.0, false, 4.16, 0.5),
+            (1.2, false, 4.16, 0.6912),
+            (1.4, false, 4.16, 1.0976),
+            (1.6, false, 5.632, 1.6384),
+            (1.8, false, 5.632, 2.3328),
+            (2.0, true, 4.3264, 3.02848),
+            (2.2, false, 4.3264, 3.4866391734702606),
+            (2.4, false, 4.3264, 3.821874416040256),
+            (2.6, false, 5.66528, 4.053385727709988),
+            (2.8, false, 5.66528, 4.200373108479455),
+            (3.0, false, 4.333056, 4.282036558348659),
+            (3.2, true, 4.333056, 2.997425590844061),
+            (3.4, false, 4.333056, 3.4522263943863467),
+        ];
+        for &(t, throttled, measured, fill_rate) in steps {
+            limiter.on_response(t, throttled);
+            assert!(
+                close(limiter.send_rate.measured, measured),
+                "t={t}: measured {}",
+                limiter.send_rate.measured
+            );
+            assert!(
+                close(limiter.bucket.fill_rate, fill_rate),
+                "t={t}: fill {}",
+                limiter.bucket.fill_rate
+            );
+            assert_eq!(limiter.enabled, t >= 2.0, "t={t}");
+        }
+        // The bucket kept filling at each step's rate and never above the rate itself.
+        assert!(close(limiter.bucket.capacity, 2.997425590844061));
+        assert!(close(limiter.bucket.max_capacity, 3.4522263943863467));
+    }
+
+    #[test]
+    fn token_bucket_waits_for_tokens() {
+        let mut bucket = TokenBucket::new(0.0);
+        assert_eq!(
+            (bucket.fill_rate, bucket.max_capacity, bucket.capacity),
+            (1.0, 1.0, 0.0)
+        );
+        assert_eq!(bucket.try_acquire(0.0), Err(Duration::from_secs(1)));
+        assert_eq!(bucket.try_acquire(0.25), Err(Duration::from_millis(750)));
+        assert_eq!(bucket.try_acquire(1.0), Ok(()));
+        // Never fills past its capacity, which follows the rate (at least 1).
+        bucket.set_rate(4.0, 1.0);
+        assert_eq!(bucket.try_acquire(10.0), Ok(()));
+        assert!(close(bucket.capacity, 3.0));
+        // Below the minimum fill rate: 0.5 tokens/s, capacity 1.
+        bucket.set_rate(0.1, 10.0);
+        assert_eq!(
+            (bucket.fill_rate, bucket.max_capacity, bucket.capacity),
+            (0.5, 1.0, 1.0)
+        );
+        assert_eq!(bucket.try_acquire(10.0), Ok(()));
+        assert_eq!(bucket.try_acquire(10.0), Err(Duration::from_secs(2)));
+    }
+
+    // --- adaptive end to end ------------------------------------------------------------
+
+    #[test]
+    fn unthrottled_keys_never_wait() {
+        let (retrier, clock) = retrier(RetryMode::Adaptive);
+        let key = RetryKey::new("acct", "s3", "us-east-1");
+        for _ in 0..1000 {
+            let mut attempt = retrier.start(&key);
+            block_on(attempt.before_send());
+            attempt.after(Outcome::Success);
+        }
+        assert_eq!(clock.now(), Duration::ZERO);
+        let limiter = retrier.stats(&key).unwrap().limiter.unwrap();
+        assert!(!limiter.enabled);
+    }
+
+    #[test]
+    fn throttling_one_key_leaves_the_others_alone() {
+        let (retrier, clock) = retrier(RetryMode::Adaptive);
+        let a = RetryKey::new("111111111111", "ec2", "us-east-1");
+        let b = RetryKey::new("222222222222", "ec2", "us-east-1");
+        let c = RetryKey::new("111111111111", "ec2", "us-west-2");
+        // All three send 10 requests per second for 3 seconds...
+        for _ in 0..30 {
+            clock.advance(ms(100));
+            for key in [&a, &b, &c] {
+                let mut attempt = retrier.start(key);
+                block_on(attempt.before_send());
+                attempt.after(Outcome::Success);
+            }
+        }
+        let before_b = retrier.stats(&b).unwrap();
+        // ...then A is throttled.
+        for _ in 0..5 {
+            let mut attempt = retrier.start(&a);
+            block_on(attempt.before_send());
+            attempt.after(ErrorClass::Throttling);
+        }
+        let stats_a = retrier.stats(&a).unwrap().limiter.unwrap();
+        assert!(stats_a.enabled);
+        assert!(stats_a.fill_rate < 10.0);
+        assert_eq!(retrier.stats(&b).unwrap(), before_b);
+        for key in [&b, &c] {
+            let stats = retrier.stats(key).unwrap();
+            assert!(!stats.limiter.unwrap().enabled);
+            assert_eq!(stats.retry_tokens, 500);
+        }
+        // B and C still send without waiting; A waits for its bucket.
+        let now = clock.now();
+        for key in [&b, &c] {
+            for _ in 0..100 {
+                block_on(retrier.start(key).before_send());
+            }
+        }
+        assert_eq!(clock.now(), now);
+        for _ in 0..3 {
+            block_on(retrier.start(&a).before_send());
+        }
+        assert!(clock.now() > now);
+    }
+
+    #[test]
+    fn throttled_sends_are_paced_by_the_fill_rate() {
+        let (retrier, clock) = retrier(RetryMode::Adaptive);
+        let key = RetryKey::new("acct", "iam", "us-east-1");
+        // One throttle right away: measured rate 0, so the fill rate drops to the 0.5/s
+        // floor and the bucket holds at most one token.
+        let mut attempt = retrier.start(&key);
+        block_on(attempt.before_send());
+        assert!(matches!(
+            attempt.after(ErrorClass::Throttling),
+            Decision::Retry(_)
+        ));
+        let stats = retrier.stats(&key).unwrap().limiter.unwrap();
+        assert!(stats.enabled);
+        assert_eq!(stats.fill_rate, 0.5);
+        assert_eq!(stats.capacity, 0.0);
+        // Each send now waits 2 s for its token.
+        for n in 1..=3 {
+            block_on(attempt.before_send());
+            assert_eq!(clock.now(), Duration::from_secs(2 * n));
+        }
+    }
+
+    /// A clock whose time only moves when told and whose sleeps never end: a waiting
+    /// send can only be released by a rate change.
+    #[derive(Default)]
+    struct StuckClock(ManualClock);
+
+    impl Clock for StuckClock {
+        fn now(&self) -> Duration {
+            self.0.now()
+        }
+
+        fn sleep(&self, _: Duration) -> Sleep {
+            Box::pin(std::future::pending())
+        }
+    }
+
+    #[test]
+    fn waiting_sends_queue_and_wake_on_rate_changes() {
+        let clock = Arc::new(StuckClock::default());
+        let retrier = Retrier::with_clock(test_config(RetryMode::Adaptive), clock.clone());
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        retrier.start(&key).after(ErrorClass::Throttling); // 0.5 tokens/s, empty bucket
+
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut first = retrier.start(&key);
+        let mut second = retrier.start(&key);
+        let mut first_send = Box::pin(first.before_send());
+        let mut second_send = Box::pin(second.before_send());
+        assert!(first_send.as_mut().poll(&mut cx).is_pending());
+        assert!(second_send.as_mut().poll(&mut cx).is_pending());
+
+        // Time passes (one token accrues), but the sleep never ends: nothing moves...
+        clock.0.advance(Duration::from_secs(2));
+        assert!(first_send.as_mut().poll(&mut cx).is_pending());
+        // ...until a response changes the rate and wakes the head of the queue.
+        retrier.start(&key).after(Outcome::Success);
+        assert!(second_send.as_mut().poll(&mut cx).is_pending()); // still second in line
+        assert!(first_send.as_mut().poll(&mut cx).is_ready());
+        // The second send is at the head now, and the bucket is empty again.
+        assert!(second_send.as_mut().poll(&mut cx).is_pending());
+        clock.0.advance(Duration::from_secs(2));
+        retrier.start(&key).after(Outcome::Success);
+        assert!(second_send.as_mut().poll(&mut cx).is_ready());
+    }
+
+    #[test]
+    fn retrier_and_send_future_can_cross_threads() {
+        fn assert_send_sync<T: Send + Sync>(_: &T) {}
+        fn assert_send<T: Send>(_: &T) {}
+        let retrier = Retrier::new(RetryConfig::default());
+        assert_send_sync(&retrier);
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        let mut attempt = retrier.start(&key);
+        assert_send(&attempt.before_send());
+    }
+
+    #[test]
+    fn standard_mode_has_no_limiter() {
+        let (retrier, clock) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        for _ in 0..10 {
+            let mut attempt = retrier.start(&key);
+            block_on(attempt.before_send());
+            attempt.after(ErrorClass::Throttling);
+        }
+        assert_eq!(clock.now(), Duration::ZERO);
+        assert_eq!(retrier.stats(&key).unwrap().limiter, None);
+    }
+
+    #[test]
+    fn idle_keys_are_forgotten() {
+        let (retrier, clock) = retrier(RetryMode::Adaptive);
+        let idle = RetryKey::new("a", "ec2", "us-east-1");
+        let busy = RetryKey::new("b", "ec2", "us-east-1");
+        retrier.start(&idle).after(ErrorClass::Throttling);
+        let in_flight = retrier.start(&busy);
+        assert_eq!(retrier.key_count(), 2);
+        // Keys are looked at every idle_eviction / 2 (5 minutes): at 599 s nothing is
+        // idle for 10 minutes yet.
+        clock.advance(Duration::from_secs(599));
+        let _ = retrier.start(&RetryKey::new("c", "ec2", "us-east-1"));
+        assert_eq!(retrier.key_count(), 3);
+        // At 900 s "a" has been idle for 15 minutes, "b" has a call in progress and "c"
+        // was used 5 minutes ago.
+        clock.advance(Duration::from_secs(301));
+        let _ = retrier.start(&RetryKey::new("c", "ec2", "us-east-1"));
+        assert_eq!(retrier.key_count(), 2);
+        assert!(retrier.stats(&idle).is_none());
+        drop(in_flight);
+        // Coming back starts fresh.
+        assert_eq!(retrier.start(&idle).attempts(), 0);
+        assert_eq!(retrier.stats(&idle).unwrap().retry_tokens, 500);
+    }
+
+    // --- configuration ------------------------------------------------------------------
+
+    #[test]
+    fn configuration_from_environment_values() {
+        let config = RetryConfig::from_env_values(None, None).unwrap();
+        assert_eq!(config, RetryConfig::default());
+        assert_eq!(config.mode, RetryMode::Standard);
+        assert_eq!(config.max_attempts, 3);
+
+        let config = RetryConfig::from_env_values(Some("adaptive"), Some("10")).unwrap();
+        assert_eq!(
+            (config.mode, config.max_attempts),
+            (RetryMode::Adaptive, 10)
+        );
+        let config = RetryConfig::from_env_values(Some(" Standard "), Some(" 1 ")).unwrap();
+        assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 1));
+        let config = RetryConfig::from_env_values(Some("legacy"), Some("")).unwrap();
+        assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 3));
+        let config = RetryConfig::from_env_values(Some(""), Some("5")).unwrap();
+        assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 5));
+
+        let err = RetryConfig::from_env_values(Some("fast"), None).unwrap_err();
+        assert_eq!(err.setting, "AWS_RETRY_MODE");
+        assert_eq!(
+            err.to_string(),
+            "AWS_RETRY_MODE is \"fast\", expected one of standard, adaptive or legacy"
+        );
+        for bad in ["0", "-1", "three", "2.5", "99999999999"] {
+            let err = RetryConfig::from_env_values(None, Some(bad)).unwrap_err();
+            assert_eq!(err.setting, "AWS_MAX_ATTEMPTS", "{bad}");
+            assert!(err.to_string().starts_with("AWS_MAX_ATTEMPTS is "), "{err}");
+        }
+        assert_eq!("ADAPTIVE".parse::<RetryMode>(), Ok(RetryMode::Adaptive));
+        assert_eq!(RetryMode::Adaptive.to_string(), "adaptive");
+        assert_eq!(parse_max_attempts("4"), Ok(4));
+    }
+}

@@ -51,13 +51,26 @@ pub fn to_epoch_value(t: &Timestamp) -> Value {
     }
 }
 
-/// Epoch seconds (possibly fractional) to a timestamp, rounded to the microsecond.
+/// Epoch seconds (possibly fractional) to a timestamp, rounded to the microsecond
+/// exactly as Python's `datetime.fromtimestamp` does (split off the whole seconds,
+/// then round the fraction's microseconds half to even), so that awsdyn and boto3
+/// agree to the microsecond.
 pub fn from_epoch(secs: f64) -> Option<Timestamp> {
     if !secs.is_finite() {
         return None;
     }
-    let micros = (secs * 1e6).round() as i64;
-    Utc.timestamp_micros(micros).single()
+    let whole = secs.trunc();
+    let frac = secs - whole;
+    let mut micros = (frac * 1e6).round_ties_even() as i64;
+    let mut whole = whole as i64;
+    if micros >= 1_000_000 {
+        whole += 1;
+        micros -= 1_000_000;
+    } else if micros < 0 {
+        whole -= 1;
+        micros += 1_000_000;
+    }
+    Utc.timestamp_opt(whole, (micros * 1000) as u32).single()
 }
 
 /// Parses any timestamp text AWS sends: epoch seconds, ISO 8601 (with or without zone,
@@ -116,7 +129,11 @@ pub fn parse_http_date(s: &str) -> Option<Timestamp> {
         return Some(truncate_micros(t.with_timezone(&Utc)));
     }
     let cleaned = s.trim_end_matches(" GMT").trim_end_matches(" UTC");
-    for f in ["%a, %d %b %Y %H:%M:%S%.f", "%d %b %Y %H:%M:%S%.f", "%A, %d-%b-%y %H:%M:%S"] {
+    for f in [
+        "%a, %d %b %Y %H:%M:%S%.f",
+        "%d %b %Y %H:%M:%S%.f",
+        "%A, %d-%b-%y %H:%M:%S",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(cleaned, f) {
             return Some(truncate_micros(Utc.from_utc_datetime(&n)));
         }
@@ -148,6 +165,15 @@ mod tests {
         let t = parse("1398796238").unwrap();
         assert_eq!(to_iso8601(&t), "2014-04-29T18:30:38Z");
         assert_eq!(to_rfc822(&t), "Tue, 29 Apr 2014 18:30:38 GMT");
+        // Python: datetime.fromtimestamp(1795501591.8783782) -> .878378
+        assert_eq!(
+            to_boto3(&from_epoch(1795501591.8783782).unwrap()),
+            "2026-11-24T06:26:31.878378+00:00"
+        );
+        assert_eq!(
+            to_boto3(&from_epoch(1795501569.3940063).unwrap()),
+            "2026-11-24T06:26:09.394006+00:00"
+        );
         let t = from_epoch(1398796238.5).unwrap();
         assert_eq!(to_epoch_value(&t), serde_json::json!(1398796238.5));
     }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test.
-# Needs only a Rust toolchain (and, once the emulator tests land, python3 with pip).
+# Needs a Rust toolchain and python3 with venv and pip (for moto, the AWS emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -8,6 +8,9 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== python test kit (moto, boto3)"
+# Creates .venv with the pinned moto and boto3; returns at once when already done.
+./scripts/setup-python.sh
 echo "== cargo test"
 # The protocol vector harness prints its per-protocol tallies; --nocapture is not
 # needed because it is a plain binary (harness = false).

@@ -259,16 +259,29 @@ pub fn parse_body(model: &ServiceModel, shape: ShapeId, body: &[u8]) -> Result<V
     }
     let ctx = Ctx {
         model,
-        scratch: RefCell::new(Vec::new()),
+        members: RefCell::new(Vec::new()),
+        items: RefCell::new(Vec::new()),
+        entries: RefCell::new(Vec::new()),
     };
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = Seed {
+    let seed = Seed {
         ctx: &ctx,
         id: shape,
-    }
-    .deserialize(&mut de)
-    .map_err(|e| e.to_string())?;
-    de.end().map_err(|e| e.to_string())?;
+    };
+    // Checking UTF-8 once for the whole body is cheaper than string by string.
+    let value = match std::str::from_utf8(body) {
+        Ok(text) => {
+            let mut de = serde_json::Deserializer::from_str(text);
+            let v = seed.deserialize(&mut de).map_err(|e| e.to_string())?;
+            de.end().map_err(|e| e.to_string())?;
+            v
+        }
+        Err(_) => {
+            let mut de = serde_json::Deserializer::from_slice(body);
+            let v = seed.deserialize(&mut de).map_err(|e| e.to_string())?;
+            de.end().map_err(|e| e.to_string())?;
+            v
+        }
+    };
     Ok(match value {
         Value::Null => protocol::empty(),
         v => v,
@@ -276,12 +289,19 @@ pub fn parse_body(model: &ServiceModel, shape: ShapeId, body: &[u8]) -> Result<V
 }
 
 /// Shared state of one parse.
+///
+/// Containers are collected on stacks before they are built, so that each one is
+/// allocated once at its exact size (serde_json gives no length up front): a
+/// container pushes its entries above its parents' and takes them off when it ends,
+/// so one buffer of each kind serves the whole document.
 struct Ctx<'m> {
     model: &'m ServiceModel,
-    /// Members of the structures being parsed, innermost last: each structure pushes
-    /// its members above the ones of its parents and takes them off when done, so one
-    /// buffer serves the whole document.
-    scratch: RefCell<Vec<(u32, Value)>>,
+    /// Structure members being parsed: (member index, value).
+    members: RefCell<Vec<(u32, Value)>>,
+    /// List items being parsed.
+    items: RefCell<Vec<Value>>,
+    /// Map entries being parsed.
+    entries: RefCell<Vec<(String, Value)>>,
 }
 
 #[derive(Clone, Copy)]
@@ -383,7 +403,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let shape = self.shape;
         let ctx = self.ctx;
-        let base = ctx.scratch.borrow().len();
+        let base = ctx.members.borrow().len();
         // For unions: the first non-null key the model does not know.
         let mut unknown_tag: Option<String> = None;
         while let Some(key) = map.next_key_seed(KeySeed {
@@ -395,7 +415,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
                     let target = shape.members[i].target;
                     let v = map.next_value_seed(Seed { ctx, id: target })?;
                     if !v.is_null() {
-                        ctx.scratch.borrow_mut().push((i as u32, v));
+                        ctx.members.borrow_mut().push((i as u32, v));
                     }
                 }
                 Key::Unknown(name) => {
@@ -408,7 +428,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
                 }
             }
         }
-        let mut scratch = ctx.scratch.borrow_mut();
+        let mut scratch = ctx.members.borrow_mut();
         let entries = &mut scratch[base..];
         if entries.is_empty() {
             drop(scratch);
@@ -562,11 +582,15 @@ impl<'de> Visitor<'de> for ListVisitor<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
-        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+        let items = &self.item.ctx.items;
+        let base = items.borrow().len();
         // Lists are sparse when parsing: null items stay, as in botocore.
         while let Some(v) = seq.next_element_seed(self.item)? {
-            out.push(v);
+            items.borrow_mut().push(v);
         }
+        let mut items = items.borrow_mut();
+        let mut out = Vec::with_capacity(items.len() - base);
+        out.extend(items.drain(base..));
         Ok(Value::Array(out))
     }
 
@@ -586,13 +610,19 @@ impl<'de> Visitor<'de> for MapVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        let entries = &self.value.ctx.entries;
+        let base = entries.borrow().len();
         while let Some(k) = map.next_key::<String>()? {
             let v = map.next_value_seed(self.value)?;
             // Dense maps skip null values.
             if !v.is_null() {
-                out.insert(k, v);
+                entries.borrow_mut().push((k, v));
             }
+        }
+        let mut entries = entries.borrow_mut();
+        let mut out = Map::with_capacity(entries.len() - base);
+        for (k, v) in entries.drain(base..) {
+            out.insert(k, v);
         }
         Ok(Value::Object(out))
     }

@@ -1,11 +1,7 @@
 //! `census`: inventory every AWS resource in every account and region of your AWS
 //! Organizations.
 
-mod account;
-mod auth;
-mod call;
-mod cli;
-mod regions;
+use census::cli;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,13 @@
+//! Census: inventory every AWS resource in every account and region of one or more
+//! AWS Organizations.
+//!
+//! Data flows one way: [`discover`] finds the accounts, [`auth`] gets credentials
+//! for each, [`regions`] picks the regions, [`spec`] says which calls to make, [`scan`]
+//! plans and executes them through `awsdyn`, and [`sink`]s write what comes back. A
+//! sink never calls AWS; awsdyn never knows about accounts.
+
+pub mod account;
+pub mod auth;
+pub mod call;
+pub mod cli;
+pub mod regions;

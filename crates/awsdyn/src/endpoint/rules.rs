@@ -1,0 +1,1058 @@
+//! Rule sets: `endpoint-rule-set-1.json` compiled into Rust values, and their
+//! evaluation.
+//!
+//! Compilation resolves every name to a slot (parameters first, then the names that
+//! conditions `assign`), every function to a [`Call`] variant, every `getAttr` path
+//! and every `{template}` string to steps, and checks that each reference names a
+//! parameter or a value assigned earlier on the same rule path. Evaluation then walks
+//! the rules with a vector of slots and never looks at JSON, except to build the
+//! endpoint's properties.
+//!
+//! Semantics follow botocore's `endpoint_provider.py`: a condition holds when its
+//! value is set and not `false`; a tree rule whose sub-rules all fail falls through
+//! to the next rule. One difference: a function other than `isSet` and `not` given
+//! an unset argument gives an unset value, so its condition fails, where botocore
+//! would raise (valid rule sets guard such references with `isSet`).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use indexmap::IndexMap;
+use serde_json::{Map, Value};
+
+use super::functions::{self, Arn, Url};
+use super::partition::{Partition, Partitions};
+use super::{Endpoint, EndpointError, ParamValue, Params};
+
+/// The type of a rule-set parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    String,
+    Boolean,
+    StringArray,
+}
+
+impl ParamKind {
+    fn name(self) -> &'static str {
+        match self {
+            ParamKind::String => "string",
+            ParamKind::Boolean => "boolean",
+            ParamKind::StringArray => "list of strings",
+        }
+    }
+
+    fn accepts(self, v: &ParamValue) -> bool {
+        matches!(
+            (self, v),
+            (ParamKind::String, ParamValue::String(_))
+                | (ParamKind::Boolean, ParamValue::Bool(_))
+                | (ParamKind::StringArray, ParamValue::StringList(_))
+        )
+    }
+}
+
+/// A parameter the rule set declares.
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub name: String,
+    pub kind: ParamKind,
+    /// The built-in that supplies it (`AWS::Region`, `SDK::Endpoint`, ...).
+    pub built_in: Option<String>,
+    pub default: Option<ParamValue>,
+    pub required: bool,
+    pub documentation: Option<String>,
+}
+
+/// A compiled endpoint rule set.
+#[derive(Debug)]
+pub struct RuleSet {
+    parameters: Vec<Parameter>,
+    rules: Vec<Rule>,
+    /// Parameters, then assigned names.
+    slots: usize,
+    partitions: Arc<Partitions>,
+}
+
+type Slot = usize;
+
+#[derive(Debug)]
+struct Rule {
+    conditions: Vec<Condition>,
+    kind: RuleKind,
+}
+
+#[derive(Debug)]
+enum RuleKind {
+    Endpoint(Box<EndpointTemplate>),
+    Error(Expr),
+    Tree(Vec<Rule>),
+}
+
+#[derive(Debug)]
+struct Condition {
+    call: Call,
+    assign: Option<Slot>,
+}
+
+#[derive(Debug)]
+struct EndpointTemplate {
+    url: Expr,
+    headers: Vec<(String, Vec<Expr>)>,
+    properties: Vec<(String, Prop)>,
+}
+
+/// An endpoint property: literal JSON, or JSON with templates inside.
+#[derive(Debug)]
+enum Prop {
+    Literal(Value),
+    Template(Template),
+    Array(Vec<Prop>),
+    Object(Vec<(String, Prop)>),
+}
+
+#[derive(Debug)]
+enum Expr {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    Template(Template),
+    Ref(Slot),
+    Call(Box<Call>),
+}
+
+/// A string with `{name}` / `{name#path}` holes.
+#[derive(Debug)]
+struct Template {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug)]
+enum Part {
+    Text(String),
+    Var(Slot, Vec<Step>),
+}
+
+/// One step of a `getAttr` path: `name` or `[index]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Step {
+    Field(String),
+    Index(usize),
+}
+
+#[derive(Debug)]
+enum Call {
+    BooleanEquals(Expr, Expr),
+    StringEquals(Expr, Expr),
+    IsSet(Expr),
+    Not(Expr),
+    GetAttr(Expr, Vec<Step>),
+    Partition(Expr),
+    ParseArn(Expr),
+    ParseUrl(Expr),
+    IsValidHostLabel(Expr, Expr),
+    IsVirtualHostableS3Bucket(Expr, Expr),
+    Substring(Expr, Expr, Expr, Expr),
+    UriEncode(Expr),
+}
+
+/// A value during evaluation. Strings borrow from the parameters and the rule set
+/// where they can.
+#[derive(Debug, Clone)]
+enum Val<'a> {
+    Bool(bool),
+    Int(i64),
+    Str(Cow<'a, str>),
+    List(Cow<'a, [String]>),
+    Partition(&'a Partition),
+    Url(Box<Url>),
+    Arn(Box<Arn>),
+}
+
+impl Val<'_> {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Val::Bool(_) => "boolean",
+            Val::Int(_) => "integer",
+            Val::Str(_) => "string",
+            Val::List(_) => "array",
+            Val::Partition(_) | Val::Url(_) | Val::Arn(_) => "object",
+        }
+    }
+}
+
+fn truthy(v: &Option<Val>) -> bool {
+    !matches!(v, None | Some(Val::Bool(false)))
+}
+
+// ---------------------------------------------------------------------------
+// Compilation.
+
+impl RuleSet {
+    /// Compiles a rule set (`{version, parameters, rules}`) against the bundled
+    /// partitions.
+    pub fn from_json(json: &Value) -> Result<RuleSet, EndpointError> {
+        RuleSet::with_partitions(json, Partitions::bundled())
+    }
+
+    /// Compiles a rule set against the given partitions.
+    pub fn with_partitions(
+        json: &Value,
+        partitions: Arc<Partitions>,
+    ) -> Result<RuleSet, EndpointError> {
+        let bad = |m: String| EndpointError::RuleSet(m);
+        let mut parameters = Vec::new();
+        if let Some(params) = json.get("parameters") {
+            let params = params
+                .as_object()
+                .ok_or_else(|| bad("`parameters` is not an object".into()))?;
+            for (name, spec) in params {
+                parameters.push(parse_parameter(name, spec)?);
+            }
+        }
+        let mut c = Compiler {
+            params: parameters
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p.name.clone(), i))
+                .collect(),
+            assigned: HashMap::new(),
+            scope: Vec::new(),
+            slots: parameters.len(),
+        };
+        let rules = json
+            .get("rules")
+            .ok_or_else(|| bad("no `rules`".into()))
+            .and_then(|r| c.rules(r))?;
+        Ok(RuleSet {
+            parameters,
+            rules,
+            slots: c.slots,
+            partitions,
+        })
+    }
+
+    /// The parameters the rule set declares, in its order.
+    pub fn parameters(&self) -> &[Parameter] {
+        &self.parameters
+    }
+
+    /// The partitions `aws.partition` consults.
+    pub fn partitions(&self) -> &Partitions {
+        &self.partitions
+    }
+}
+
+fn parse_parameter(name: &str, spec: &Value) -> Result<Parameter, EndpointError> {
+    let bad = |m: &str| EndpointError::RuleSet(format!("parameter {name}: {m}"));
+    let kind = match spec
+        .get("type")
+        .and_then(Value::as_str)
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("string") => ParamKind::String,
+        Some("boolean") => ParamKind::Boolean,
+        Some("stringarray") => ParamKind::StringArray,
+        Some(other) => return Err(bad(&format!("unknown type {other}"))),
+        None => return Err(bad("no type")),
+    };
+    let default = match spec.get("default") {
+        None | Some(Value::Null) => None,
+        Some(v) => {
+            let d = ParamValue::from_json(v).filter(|d| kind.accepts(d));
+            Some(d.ok_or_else(|| bad("default does not match the type"))?)
+        }
+    };
+    Ok(Parameter {
+        name: name.to_string(),
+        kind,
+        built_in: spec
+            .get("builtIn")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        default,
+        required: spec
+            .get("required")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+        documentation: spec
+            .get("documentation")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    })
+}
+
+struct Compiler {
+    params: HashMap<String, Slot>,
+    /// Slot of each name that some condition assigns.
+    assigned: HashMap<String, Slot>,
+    /// Names assigned on the rule path being compiled.
+    scope: Vec<String>,
+    slots: usize,
+}
+
+impl Compiler {
+    fn rules(&mut self, json: &Value) -> Result<Vec<Rule>, EndpointError> {
+        let list = json
+            .as_array()
+            .ok_or_else(|| EndpointError::RuleSet("`rules` is not a list".into()))?;
+        list.iter().map(|r| self.rule(r)).collect()
+    }
+
+    fn rule(&mut self, json: &Value) -> Result<Rule, EndpointError> {
+        let mark = self.scope.len();
+        let result = self.rule_in_scope(json);
+        self.scope.truncate(mark);
+        result
+    }
+
+    fn rule_in_scope(&mut self, json: &Value) -> Result<Rule, EndpointError> {
+        let bad = |m: String| EndpointError::RuleSet(m);
+        let mut conditions = Vec::new();
+        for c in json
+            .get("conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let call = self.call(c)?;
+            let assign = match c.get("assign").and_then(Value::as_str) {
+                Some(name) => {
+                    if self.params.contains_key(name) || self.scope.iter().any(|n| n == name) {
+                        return Err(bad(format!("`{name}` is assigned twice on one rule path")));
+                    }
+                    let next = self.slots;
+                    let slot = *self.assigned.entry(name.to_string()).or_insert(next);
+                    if slot == next {
+                        self.slots += 1;
+                    }
+                    self.scope.push(name.to_string());
+                    Some(slot)
+                }
+                None => None,
+            };
+            conditions.push(Condition { call, assign });
+        }
+        let kind = match json.get("type").and_then(Value::as_str) {
+            Some("endpoint") => {
+                let e = json
+                    .get("endpoint")
+                    .ok_or_else(|| bad("endpoint rule without `endpoint`".into()))?;
+                let url = self.expr(
+                    e.get("url")
+                        .ok_or_else(|| bad("endpoint without `url`".into()))?,
+                )?;
+                let mut headers = Vec::new();
+                for (name, values) in e
+                    .get("headers")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    let values = values
+                        .as_array()
+                        .ok_or_else(|| bad(format!("header {name} is not a list")))?
+                        .iter()
+                        .map(|v| self.expr(v))
+                        .collect::<Result<_, _>>()?;
+                    headers.push((name.clone(), values));
+                }
+                let mut properties = Vec::new();
+                for (name, v) in e
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flatten()
+                {
+                    properties.push((name.clone(), self.prop(v)?));
+                }
+                RuleKind::Endpoint(Box::new(EndpointTemplate {
+                    url,
+                    headers,
+                    properties,
+                }))
+            }
+            Some("error") => RuleKind::Error(
+                self.expr(
+                    json.get("error")
+                        .ok_or_else(|| bad("error rule without `error`".into()))?,
+                )?,
+            ),
+            Some("tree") => RuleKind::Tree(
+                self.rules(
+                    json.get("rules")
+                        .ok_or_else(|| bad("tree rule without `rules`".into()))?,
+                )?,
+            ),
+            other => return Err(bad(format!("unknown rule type {other:?}"))),
+        };
+        Ok(Rule { conditions, kind })
+    }
+
+    fn lookup(&self, name: &str) -> Result<Slot, EndpointError> {
+        if let Some(&slot) = self.params.get(name) {
+            return Ok(slot);
+        }
+        if self.scope.iter().any(|n| n == name) {
+            return Ok(self.assigned[name]);
+        }
+        Err(EndpointError::RuleSet(format!(
+            "reference to unknown or out-of-scope name `{name}`"
+        )))
+    }
+
+    fn expr(&mut self, json: &Value) -> Result<Expr, EndpointError> {
+        Ok(match json {
+            Value::Bool(b) => Expr::Bool(*b),
+            Value::Number(n) => Expr::Int(
+                n.as_i64()
+                    .ok_or_else(|| EndpointError::RuleSet(format!("unsupported number {n}")))?,
+            ),
+            Value::String(s) if s.contains('{') || s.contains('}') => {
+                Expr::Template(self.template(s)?)
+            }
+            Value::String(s) => Expr::Str(s.clone()),
+            Value::Object(o) if o.contains_key("ref") => {
+                let name = o["ref"]
+                    .as_str()
+                    .ok_or_else(|| EndpointError::RuleSet("`ref` is not a string".into()))?;
+                Expr::Ref(self.lookup(name)?)
+            }
+            Value::Object(o) if o.contains_key("fn") => Expr::Call(Box::new(self.call(json)?)),
+            other => {
+                return Err(EndpointError::RuleSet(format!(
+                    "unsupported expression {other}"
+                )))
+            }
+        })
+    }
+
+    fn call(&mut self, json: &Value) -> Result<Call, EndpointError> {
+        let bad = |m: String| EndpointError::RuleSet(m);
+        let name = json
+            .get("fn")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad(format!("condition without `fn`: {json}")))?;
+        let argv = json
+            .get("argv")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let arity = |n: usize| {
+            if argv.len() == n {
+                Ok(())
+            } else {
+                Err(bad(format!(
+                    "{name} takes {n} arguments, not {}",
+                    argv.len()
+                )))
+            }
+        };
+        Ok(match name {
+            "booleanEquals"
+            | "stringEquals"
+            | "isValidHostLabel"
+            | "aws.isVirtualHostableS3Bucket" => {
+                arity(2)?;
+                let (a, b) = (self.expr(&argv[0])?, self.expr(&argv[1])?);
+                match name {
+                    "booleanEquals" => Call::BooleanEquals(a, b),
+                    "stringEquals" => Call::StringEquals(a, b),
+                    "isValidHostLabel" => Call::IsValidHostLabel(a, b),
+                    _ => Call::IsVirtualHostableS3Bucket(a, b),
+                }
+            }
+            "isSet" | "not" | "aws.partition" | "aws.parseArn" | "parseURL" | "uriEncode" => {
+                arity(1)?;
+                let a = self.expr(&argv[0])?;
+                match name {
+                    "isSet" => Call::IsSet(a),
+                    "not" => Call::Not(a),
+                    "aws.partition" => Call::Partition(a),
+                    "aws.parseArn" => Call::ParseArn(a),
+                    "parseURL" => Call::ParseUrl(a),
+                    _ => Call::UriEncode(a),
+                }
+            }
+            "getAttr" => {
+                arity(2)?;
+                let path = argv[1]
+                    .as_str()
+                    .ok_or_else(|| bad("getAttr's path must be a string literal".into()))?;
+                Call::GetAttr(self.expr(&argv[0])?, parse_path(path)?)
+            }
+            "substring" => {
+                arity(4)?;
+                Call::Substring(
+                    self.expr(&argv[0])?,
+                    self.expr(&argv[1])?,
+                    self.expr(&argv[2])?,
+                    self.expr(&argv[3])?,
+                )
+            }
+            other => return Err(bad(format!("unknown function {other}"))),
+        })
+    }
+
+    /// `{name}` and `{name#path}` holes; `{{` and `}}` stand for braces.
+    fn template(&mut self, s: &str) -> Result<Template, EndpointError> {
+        let mut parts = Vec::new();
+        let mut text = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find(['{', '}']) {
+            text.push_str(&rest[..i]);
+            let tail = &rest[i..];
+            if tail.starts_with("{{") || tail.starts_with("}}") {
+                text.push_str(&tail[..1]);
+                rest = &tail[2..];
+                continue;
+            }
+            let close = match (tail.starts_with('{'), tail.find('}')) {
+                (true, Some(close)) => close,
+                _ => {
+                    // A lone brace is just text.
+                    text.push_str(&tail[..1]);
+                    rest = &tail[1..];
+                    continue;
+                }
+            };
+            let var = &tail[1..close];
+            let (name, path) = match var.split_once('#') {
+                Some((name, path)) => (name, parse_path(&path.replace('#', "."))?),
+                None => (var, Vec::new()),
+            };
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(Part::Var(self.lookup(name)?, path));
+            rest = &tail[close + 1..];
+        }
+        text.push_str(rest);
+        if !text.is_empty() {
+            parts.push(Part::Text(text));
+        }
+        Ok(Template { parts })
+    }
+
+    fn prop(&mut self, json: &Value) -> Result<Prop, EndpointError> {
+        if !has_template(json) {
+            return Ok(Prop::Literal(json.clone()));
+        }
+        Ok(match json {
+            Value::String(s) => Prop::Template(self.template(s)?),
+            Value::Array(items) => Prop::Array(
+                items
+                    .iter()
+                    .map(|v| self.prop(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(o) => Prop::Object(
+                o.iter()
+                    .map(|(k, v)| Ok((k.clone(), self.prop(v)?)))
+                    .collect::<Result<_, EndpointError>>()?,
+            ),
+            _ => unreachable!("only strings hold templates"),
+        })
+    }
+}
+
+fn has_template(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('{') || s.contains('}'),
+        Value::Array(items) => items.iter().any(has_template),
+        Value::Object(o) => o.values().any(has_template),
+        _ => false,
+    }
+}
+
+/// A `getAttr` path: `name`, `a.b`, `name[2]`, `[0]`.
+fn parse_path(path: &str) -> Result<Vec<Step>, EndpointError> {
+    let bad = || EndpointError::RuleSet(format!("bad getAttr path {path:?}"));
+    let mut steps = Vec::new();
+    for part in path.split('.') {
+        let (name, mut indexes) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if !name.is_empty() {
+            steps.push(Step::Field(name.to_string()));
+        } else if indexes.is_empty() {
+            return Err(bad());
+        }
+        while !indexes.is_empty() {
+            let close = indexes.find(']').ok_or_else(bad)?;
+            let n = indexes[1..close].parse().map_err(|_| bad())?;
+            steps.push(Step::Index(n));
+            indexes = &indexes[close + 1..];
+            if !indexes.is_empty() && !indexes.starts_with('[') {
+                return Err(bad());
+            }
+        }
+    }
+    Ok(steps)
+}
+
+// ---------------------------------------------------------------------------
+// Evaluation.
+
+type Scope<'a> = Vec<Option<Val<'a>>>;
+
+fn type_error(what: &str, v: &Val) -> EndpointError {
+    EndpointError::RuleSet(format!(
+        "{what} expects a different type, got a {}",
+        v.type_name()
+    ))
+}
+
+impl RuleSet {
+    /// Resolves the endpoint for these parameters: applies defaults, checks required
+    /// parameters and types, then evaluates the rules. An error rule that matches
+    /// gives [`EndpointError::Rule`] with its message.
+    pub fn resolve(&self, params: &Params) -> Result<Endpoint, EndpointError> {
+        let mut scope: Scope = Vec::with_capacity(self.slots);
+        for p in &self.parameters {
+            let value = match params.get(&p.name).or(p.default.as_ref()) {
+                Some(v) if !p.kind.accepts(v) => {
+                    return Err(EndpointError::InvalidParameter {
+                        name: p.name.clone(),
+                        expected: p.kind.name(),
+                    })
+                }
+                Some(ParamValue::Bool(b)) => Some(Val::Bool(*b)),
+                Some(ParamValue::String(s)) => Some(Val::Str(Cow::Borrowed(s))),
+                Some(ParamValue::StringList(l)) => Some(Val::List(Cow::Borrowed(l))),
+                None if p.required => return Err(EndpointError::MissingParameter(p.name.clone())),
+                None => None,
+            };
+            scope.push(value);
+        }
+        scope.resize(self.slots, None);
+        match self.eval_rules(&self.rules, &mut scope)? {
+            Some(endpoint) => Ok(endpoint),
+            None => {
+                let shown: Vec<String> = params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.to_json()))
+                    .collect();
+                Err(EndpointError::NoMatch(shown.join(", ")))
+            }
+        }
+    }
+
+    fn eval_rules<'a>(
+        &'a self,
+        rules: &'a [Rule],
+        scope: &mut Scope<'a>,
+    ) -> Result<Option<Endpoint>, EndpointError> {
+        'rules: for rule in rules {
+            for c in &rule.conditions {
+                let v = self.call(&c.call, scope)?;
+                let ok = truthy(&v);
+                if let Some(slot) = c.assign {
+                    scope[slot] = v;
+                }
+                if !ok {
+                    continue 'rules;
+                }
+            }
+            match &rule.kind {
+                RuleKind::Endpoint(e) => return self.endpoint(e, scope).map(Some),
+                RuleKind::Error(e) => return Err(EndpointError::Rule(self.string(e, scope)?)),
+                RuleKind::Tree(sub) => {
+                    if let Some(endpoint) = self.eval_rules(sub, scope)? {
+                        return Ok(Some(endpoint));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn endpoint<'a>(
+        &'a self,
+        e: &'a EndpointTemplate,
+        scope: &Scope<'a>,
+    ) -> Result<Endpoint, EndpointError> {
+        let url = self.string(&e.url, scope)?;
+        let mut headers = IndexMap::with_capacity(e.headers.len());
+        for (name, values) in &e.headers {
+            let values = values
+                .iter()
+                .map(|v| self.string(v, scope))
+                .collect::<Result<_, _>>()?;
+            headers.insert(name.clone(), values);
+        }
+        let mut properties = Map::new();
+        for (name, p) in &e.properties {
+            properties.insert(name.clone(), self.prop(p, scope)?);
+        }
+        Ok(Endpoint {
+            url,
+            headers,
+            properties,
+        })
+    }
+
+    fn prop<'a>(&'a self, p: &'a Prop, scope: &Scope<'a>) -> Result<Value, EndpointError> {
+        Ok(match p {
+            Prop::Literal(v) => v.clone(),
+            Prop::Template(t) => Value::String(self.render(t, scope)?),
+            Prop::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|p| self.prop(p, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Prop::Object(members) => Value::Object(
+                members
+                    .iter()
+                    .map(|(k, p)| Ok((k.clone(), self.prop(p, scope)?)))
+                    .collect::<Result<_, EndpointError>>()?,
+            ),
+        })
+    }
+
+    /// Evaluates an expression that must give a string (URLs, headers, messages).
+    fn string<'a>(&'a self, e: &'a Expr, scope: &Scope<'a>) -> Result<String, EndpointError> {
+        match self.eval(e, scope)?.as_deref() {
+            Some(Val::Str(s)) => Ok(s.to_string()),
+            Some(other) => Err(type_error("a URL, header or message", other)),
+            None => Err(EndpointError::RuleSet(
+                "a URL, header or message is unset".into(),
+            )),
+        }
+    }
+
+    fn render<'a>(&'a self, t: &'a Template, scope: &Scope<'a>) -> Result<String, EndpointError> {
+        let mut out = String::new();
+        for part in &t.parts {
+            match part {
+                Part::Text(s) => out.push_str(s),
+                Part::Var(slot, path) => {
+                    let v = scope[*slot].as_ref();
+                    let v = match (v, path.is_empty()) {
+                        (Some(v), true) => Some(Cow::Borrowed(v)),
+                        (Some(v), false) => get_attr(v, path).map(Cow::Owned),
+                        (None, _) => None,
+                    };
+                    match v.as_deref() {
+                        Some(Val::Str(s)) => out.push_str(s),
+                        Some(Val::Bool(b)) => out.push_str(if *b { "true" } else { "false" }),
+                        Some(Val::Int(n)) => out.push_str(&n.to_string()),
+                        Some(other) => return Err(type_error("a template", other)),
+                        None => {
+                            return Err(EndpointError::RuleSet(
+                                "a template refers to an unset value".into(),
+                            ))
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn eval<'a, 's>(
+        &'a self,
+        e: &'a Expr,
+        scope: &'s Scope<'a>,
+    ) -> Result<Option<Cow<'s, Val<'a>>>, EndpointError> {
+        Ok(match e {
+            Expr::Bool(b) => Some(Cow::Owned(Val::Bool(*b))),
+            Expr::Int(n) => Some(Cow::Owned(Val::Int(*n))),
+            Expr::Str(s) => Some(Cow::Owned(Val::Str(Cow::Borrowed(s)))),
+            Expr::Template(t) => Some(Cow::Owned(Val::Str(Cow::Owned(self.render(t, scope)?)))),
+            Expr::Ref(slot) => scope[*slot].as_ref().map(Cow::Borrowed),
+            Expr::Call(c) => self.call(c, scope)?.map(Cow::Owned),
+        })
+    }
+
+    fn call<'a, 's>(
+        &'a self,
+        c: &'a Call,
+        scope: &'s Scope<'a>,
+    ) -> Result<Option<Val<'a>>, EndpointError> {
+        let str_arg =
+            |e: &'a Expr, what: &str| -> Result<Option<Cow<'s, Val<'a>>>, EndpointError> {
+                let v = self.eval(e, scope)?;
+                match v.as_deref() {
+                    None | Some(Val::Str(_)) => Ok(v),
+                    Some(other) => Err(type_error(what, other)),
+                }
+            };
+        let bool_arg = |e: &'a Expr, what: &str| -> Result<Option<bool>, EndpointError> {
+            match self.eval(e, scope)?.as_deref() {
+                None => Ok(None),
+                Some(Val::Bool(b)) => Ok(Some(*b)),
+                Some(other) => Err(type_error(what, other)),
+            }
+        };
+        let int_arg = |e: &'a Expr| -> Result<Option<usize>, EndpointError> {
+            match self.eval(e, scope)?.as_deref() {
+                None => Ok(None),
+                Some(Val::Int(n)) => Ok(usize::try_from(*n).ok()),
+                Some(other) => Err(type_error("substring", other)),
+            }
+        };
+        fn as_str<'v>(v: &'v Option<Cow<'_, Val<'_>>>) -> Option<&'v str> {
+            match v.as_deref() {
+                Some(Val::Str(s)) => Some(s),
+                _ => None,
+            }
+        }
+        Ok(match c {
+            Call::IsSet(e) => Some(Val::Bool(self.eval(e, scope)?.is_some())),
+            Call::Not(e) => {
+                let v = self.eval(e, scope)?.map(Cow::into_owned);
+                Some(Val::Bool(!truthy(&v)))
+            }
+            Call::BooleanEquals(a, b) => {
+                match (bool_arg(a, "booleanEquals")?, bool_arg(b, "booleanEquals")?) {
+                    (Some(a), Some(b)) => Some(Val::Bool(a == b)),
+                    _ => None,
+                }
+            }
+            Call::StringEquals(a, b) => {
+                let (a, b) = (str_arg(a, "stringEquals")?, str_arg(b, "stringEquals")?);
+                match (as_str(&a), as_str(&b)) {
+                    (Some(a), Some(b)) => Some(Val::Bool(a == b)),
+                    _ => None,
+                }
+            }
+            Call::GetAttr(e, path) => match self.eval(e, scope)? {
+                Some(v) => get_attr(&v, path),
+                None => None,
+            },
+            Call::Partition(e) => {
+                let v = str_arg(e, "aws.partition")?;
+                as_str(&v).map(|region| Val::Partition(self.partitions.find(region)))
+            }
+            Call::ParseArn(e) => {
+                let v = str_arg(e, "aws.parseArn")?;
+                as_str(&v)
+                    .and_then(functions::parse_arn)
+                    .map(|a| Val::Arn(Box::new(a)))
+            }
+            Call::ParseUrl(e) => {
+                let v = str_arg(e, "parseURL")?;
+                as_str(&v)
+                    .and_then(functions::parse_url)
+                    .map(|u| Val::Url(Box::new(u)))
+            }
+            Call::UriEncode(e) => {
+                let v = str_arg(e, "uriEncode")?;
+                as_str(&v).map(|s| Val::Str(Cow::Owned(functions::uri_encode(s))))
+            }
+            Call::IsValidHostLabel(e, sub) => {
+                let v = str_arg(e, "isValidHostLabel")?;
+                let sub = bool_arg(sub, "isValidHostLabel")?.unwrap_or(false);
+                Some(Val::Bool(
+                    as_str(&v).is_some_and(|s| functions::is_valid_host_label(s, sub)),
+                ))
+            }
+            Call::IsVirtualHostableS3Bucket(e, sub) => {
+                let v = str_arg(e, "aws.isVirtualHostableS3Bucket")?;
+                let sub = bool_arg(sub, "aws.isVirtualHostableS3Bucket")?.unwrap_or(false);
+                Some(Val::Bool(as_str(&v).is_some_and(|s| {
+                    functions::is_virtual_hostable_s3_bucket(s, sub)
+                })))
+            }
+            Call::Substring(e, start, stop, reverse) => {
+                let v = str_arg(e, "substring")?;
+                let (start, stop) = (int_arg(start)?, int_arg(stop)?);
+                let reverse = bool_arg(reverse, "substring")?.unwrap_or(false);
+                let (Some(start), Some(stop)) = (start, stop) else {
+                    return Ok(None);
+                };
+                // Borrow the substring when the input itself is borrowed (a parameter).
+                match v.as_deref() {
+                    Some(Val::Str(Cow::Borrowed(s))) => {
+                        functions::substring(s, start, stop, reverse)
+                            .map(|sub| Val::Str(Cow::Borrowed(sub)))
+                    }
+                    Some(Val::Str(Cow::Owned(s))) => functions::substring(s, start, stop, reverse)
+                        .map(|sub| Val::Str(Cow::Owned(sub.to_string()))),
+                    _ => None,
+                }
+            }
+        })
+    }
+}
+
+/// Follows a `getAttr` path; `None` when a field is missing or an index is out of range.
+fn get_attr<'a>(v: &Val<'a>, path: &[Step]) -> Option<Val<'a>> {
+    let (first, rest) = path.split_first()?;
+    let next = match (v, first) {
+        (Val::Partition(p), Step::Field(f)) => match p.output(f)? {
+            Value::String(s) => Val::Str(Cow::Borrowed(s.as_str())),
+            Value::Bool(b) => Val::Bool(*b),
+            _ => return None,
+        },
+        (Val::Url(u), Step::Field(f)) => match f.as_str() {
+            "scheme" => Val::Str(Cow::Owned(u.scheme.clone())),
+            "authority" => Val::Str(Cow::Owned(u.authority.clone())),
+            "path" => Val::Str(Cow::Owned(u.path.clone())),
+            "normalizedPath" => Val::Str(Cow::Owned(u.normalized_path.clone())),
+            "isIp" => Val::Bool(u.is_ip),
+            _ => return None,
+        },
+        (Val::Arn(a), Step::Field(f)) => match f.as_str() {
+            "partition" => Val::Str(Cow::Owned(a.partition.clone())),
+            "service" => Val::Str(Cow::Owned(a.service.clone())),
+            "region" => Val::Str(Cow::Owned(a.region.clone())),
+            "accountId" => Val::Str(Cow::Owned(a.account_id.clone())),
+            "resourceId" => match rest.split_first() {
+                // The common `resourceId[N]`: take the element without copying the list.
+                Some((Step::Index(i), rest)) => {
+                    let item = Val::Str(Cow::Owned(a.resource_id.get(*i)?.clone()));
+                    return if rest.is_empty() {
+                        Some(item)
+                    } else {
+                        get_attr(&item, rest)
+                    };
+                }
+                _ => Val::List(Cow::Owned(a.resource_id.clone())),
+            },
+            _ => return None,
+        },
+        (Val::List(l), Step::Index(i)) => match l {
+            Cow::Borrowed(l) => Val::Str(Cow::Borrowed(l.get(*i)?.as_str())),
+            Cow::Owned(l) => Val::Str(Cow::Owned(l.get(*i)?.clone())),
+        },
+        _ => return None,
+    };
+    if rest.is_empty() {
+        Some(next)
+    } else {
+        get_attr(&next, rest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rules(rules: Value) -> RuleSet {
+        RuleSet::from_json(&json!({
+            "version": "1.0",
+            "parameters": {
+                "Region": {"type": "String", "builtIn": "AWS::Region"},
+                "UseFIPS": {"type": "Boolean", "default": false, "required": true},
+                "Bucket": {"type": "String"},
+                "Arns": {"type": "stringArray"}
+            },
+            "rules": rules
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn paths() {
+        assert_eq!(parse_path("name").unwrap(), [Step::Field("name".into())]);
+        assert_eq!(
+            parse_path("resourceId[2]").unwrap(),
+            [Step::Field("resourceId".into()), Step::Index(2)]
+        );
+        assert_eq!(parse_path("[0]").unwrap(), [Step::Index(0)]);
+        assert_eq!(
+            parse_path("a.b[1][2]").unwrap(),
+            [
+                Step::Field("a".into()),
+                Step::Field("b".into()),
+                Step::Index(1),
+                Step::Index(2)
+            ]
+        );
+        assert!(parse_path("a[x]").is_err());
+        assert!(parse_path("").is_err());
+    }
+
+    #[test]
+    fn tree_error_and_endpoint_rules() {
+        let rs = rules(json!([
+            {"conditions": [{"fn": "isSet", "argv": [{"ref": "Region"}]}], "type": "tree", "rules": [
+                {"conditions": [
+                    {"fn": "aws.partition", "argv": [{"ref": "Region"}], "assign": "P"},
+                    {"fn": "booleanEquals", "argv": [{"ref": "UseFIPS"}, true]},
+                    {"fn": "booleanEquals", "argv": [false, {"fn": "getAttr", "argv": [{"ref": "P"}, "supportsFIPS"]}]}
+                ], "type": "error", "error": "no FIPS in {P#name}"},
+                {"conditions": [{"fn": "aws.partition", "argv": [{"ref": "Region"}], "assign": "P"}], "type": "endpoint",
+                 "endpoint": {"url": "https://svc.{Region}.{P#dnsSuffix}",
+                              "properties": {"authSchemes": [{"name": "sigv4", "signingName": "svc", "signingRegion": "{Region}"}]},
+                              "headers": {"x-first": ["{P#name}", "b"]}}}
+            ]},
+            {"conditions": [], "type": "error", "error": "Invalid Configuration: Missing Region"}
+        ]));
+        let e = rs
+            .resolve(&Params::new().with("Region", "cn-north-1"))
+            .unwrap();
+        assert_eq!(e.url, "https://svc.cn-north-1.amazonaws.com.cn");
+        assert_eq!(e.signing_name(), Some("svc"));
+        assert_eq!(e.signing_region(), Some("cn-north-1"));
+        assert_eq!(e.headers["x-first"], ["aws-cn", "b"]);
+        let err = rs.resolve(&Params::new()).unwrap_err();
+        assert_eq!(
+            err,
+            EndpointError::Rule("Invalid Configuration: Missing Region".into())
+        );
+        let wrong = rs.resolve(&Params::new().with("Region", true)).unwrap_err();
+        assert!(matches!(wrong, EndpointError::InvalidParameter { .. }));
+    }
+
+    #[test]
+    fn arns_lists_and_substrings() {
+        let rs = rules(json!([
+            {"conditions": [
+                {"fn": "aws.parseArn", "argv": [{"ref": "Bucket"}], "assign": "arn"},
+                {"fn": "getAttr", "argv": [{"ref": "arn"}, "resourceId[1]"], "assign": "name"}
+            ], "type": "endpoint", "endpoint": {"url": "https://{name}-{arn#accountId}.{arn#region}.example.com"}},
+            {"conditions": [
+                {"fn": "getAttr", "argv": [{"ref": "Arns"}, "[0]"], "assign": "first"},
+                {"fn": "substring", "argv": [{"ref": "first"}, 0, 3, true], "assign": "tail"}
+            ], "type": "endpoint", "endpoint": {"url": "https://{tail}.example.com/{first}"}},
+            {"conditions": [], "type": "error", "error": "nothing"}
+        ]));
+        let p = Params::new().with("Bucket", "arn:aws:s3:us-west-2:123:accesspoint/my-ap");
+        assert_eq!(
+            rs.resolve(&p).unwrap().url,
+            "https://my-ap-123.us-west-2.example.com"
+        );
+        let p = Params::new().with("Arns", vec!["abcdef".to_string()]);
+        assert_eq!(
+            rs.resolve(&p).unwrap().url,
+            "https://def.example.com/abcdef"
+        );
+        let p = Params::new().with("Arns", Vec::<String>::new());
+        assert_eq!(rs.resolve(&p).unwrap_err().to_string(), "nothing");
+    }
+
+    #[test]
+    fn compile_errors() {
+        let bad_ref = RuleSet::from_json(&json!({"parameters": {}, "rules": [
+            {"conditions": [], "type": "endpoint", "endpoint": {"url": "{Nope}"}}
+        ]}));
+        assert!(bad_ref.is_err());
+        let out_of_scope = RuleSet::from_json(
+            &json!({"parameters": {"R": {"type": "string"}}, "rules": [
+                {"conditions": [{"fn": "aws.partition", "argv": [{"ref": "R"}], "assign": "P"}], "type": "tree", "rules": []},
+                {"conditions": [], "type": "endpoint", "endpoint": {"url": "{P#name}"}}
+            ]}),
+        );
+        assert!(out_of_scope.is_err());
+        let unknown_fn = RuleSet::from_json(&json!({"parameters": {}, "rules": [
+            {"conditions": [{"fn": "nope", "argv": []}], "type": "error", "error": "x"}
+        ]}));
+        assert!(unknown_fn.is_err());
+    }
+
+    #[test]
+    fn every_bundled_rule_set_compiles() {
+        for e in crate::model::services() {
+            let model = crate::model::load(&e.name).unwrap();
+            RuleSet::from_json(&model.endpoint_rule_set)
+                .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+        }
+    }
+}

@@ -72,7 +72,8 @@ pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<
 /// [`Error::Service`].
 #[allow(clippy::result_large_err)]
 pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Value, Error> {
-    if resp.status >= 300 {
+    // botocore treats 301 and above as errors.
+    if resp.status >= 301 {
         return Err(Error::Service(parse_error(model, op, resp)));
     }
     let Some(output) = &op.output else {

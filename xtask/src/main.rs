@@ -194,13 +194,22 @@ fn build_models(wheel_path: &Path) -> Result<()> {
     let packed = compressor.compress(&raw)?;
     let partitions_span = json!({"offset": frames.len(), "len": packed.len(), "raw_len": raw.len()});
     frames.extend_from_slice(&packed);
+    // endpoints.json: which regions each service is offered in, and which services
+    // are global (one partition endpoint).
+    let mut endpoints = wheel.json("botocore/data/endpoints.json")?.context("wheel has no endpoints.json")?;
+    strip(&mut endpoints);
+    let raw = serde_json::to_vec(&endpoints)?;
+    let packed = compressor.compress(&raw)?;
+    let endpoints_span = json!({"offset": frames.len(), "len": packed.len(), "raw_len": raw.len()});
+    frames.extend_from_slice(&packed);
     let index = json!({
         "botocore": BOTOCORE_VERSION,
         "services": services,
         "partitions": partitions_span,
+        "endpoints": endpoints_span,
         "dictionary": dict_span,
     });
-    let index = compress(&serde_json::to_vec(&index)?)?;
+    let index = zstd::stream::encode_all(&serde_json::to_vec(&index)?[..], LEVEL)?;
     let mut bundle = Vec::with_capacity(12 + index.len() + frames.len());
     bundle.extend_from_slice(MAGIC);
     bundle.extend_from_slice(&(index.len() as u32).to_le_bytes());

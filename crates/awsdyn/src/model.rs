@@ -458,6 +458,7 @@ struct BundleIndex {
     botocore: String,
     services: Vec<BundleEntry>,
     partitions: Span,
+    endpoints: Span,
     dictionary: Span,
 }
 
@@ -519,6 +520,7 @@ fn read_index(data: &[u8]) -> Result<BundleIndex, Error> {
         s.span.offset += base;
     }
     index.partitions.offset += base;
+    index.endpoints.offset += base;
     index.dictionary.offset += base;
     Ok(index)
 }
@@ -583,6 +585,13 @@ pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
 /// Number of service models decoded so far in this process.
 pub fn loaded_count() -> usize {
     bundle().loaded.lock().unwrap().len()
+}
+
+/// botocore's `endpoints.json`: per partition, the regions each service (by endpoint
+/// prefix) is offered in, and the global services' partition endpoints.
+pub fn endpoints() -> Result<Value, Error> {
+    let raw = frame(bundle().index.endpoints)?;
+    serde_json::from_slice(&raw).map_err(|e| Error::Model(format!("endpoints.json: {e}")))
 }
 
 /// botocore's `partitions.json`.

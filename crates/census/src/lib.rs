@@ -11,3 +11,5 @@ pub mod auth;
 pub mod call;
 pub mod cli;
 pub mod regions;
+pub mod scan;
+pub mod sink;

@@ -78,3 +78,175 @@ mod tests {
         assert!(check_region("EU_WEST").is_err());
     }
 }
+
+/// Where services are offered, from the bundled botocore endpoints.json and
+/// partitions.json: which services are global (one endpoint per partition, scanned once
+/// per account), and which regions a regional service exists in.
+pub struct Catalog {
+    endpoints: serde_json::Value,
+    partitions: serde_json::Value,
+}
+
+/// Operations of regional services whose answer covers every region (scanned once per
+/// account, in the partition's default region).
+const GLOBAL_OPERATIONS: &[(&str, &str)] = &[
+    ("s3", "ListBuckets"),
+    ("s3control", "ListAccessPointsForObjectLambda"),
+];
+
+impl Catalog {
+    pub fn load() -> Result<Catalog> {
+        Ok(Catalog {
+            endpoints: awsdyn::model::endpoints()?,
+            partitions: awsdyn::model::partitions()?,
+        })
+    }
+
+    fn partition(&self, partition: &str) -> Option<&serde_json::Value> {
+        self.endpoints["partitions"]
+            .as_array()?
+            .iter()
+            .find(|p| p["partition"] == partition)
+    }
+
+    /// The region API calls default to in a partition (us-east-1 for aws).
+    pub fn default_region(&self, partition: &str) -> String {
+        match partition {
+            "aws-cn" => "cn-northwest-1",
+            "aws-us-gov" => "us-gov-west-1",
+            "aws-iso" => "us-iso-east-1",
+            "aws-iso-b" => "us-isob-east-1",
+            _ => "us-east-1",
+        }
+        .to_string()
+    }
+
+    /// The partition's regions (partitions.json), sorted.
+    pub fn partition_regions(&self, partition: &str) -> Vec<String> {
+        let mut out: Vec<String> = self.partitions["partitions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["id"] == partition)
+            .flat_map(|p| {
+                p["regions"]
+                    .as_object()
+                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
+                    .unwrap_or_default()
+            })
+            .filter(|r| !r.starts_with("aws-") && !r.ends_with("-global"))
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// For a global service or operation, the one region to call it in; `None` for
+    /// regional ones.
+    pub fn global_region(
+        &self,
+        partition: &str,
+        model: &awsdyn::ServiceModel,
+        operation: &str,
+    ) -> Option<String> {
+        if GLOBAL_OPERATIONS.contains(&(model.name.as_str(), operation)) {
+            return Some(self.default_region(partition));
+        }
+        let svc = &self.partition(partition)?["services"][&model.metadata.endpoint_prefix];
+        if svc["isRegionalized"] != false {
+            return None;
+        }
+        let pe = svc["partitionEndpoint"].as_str()?;
+        let scope = svc["endpoints"][pe]["credentialScope"]["region"].as_str();
+        Some(
+            scope
+                .map(str::to_string)
+                .unwrap_or_else(|| self.default_region(partition)),
+        )
+    }
+
+    /// The regions a regional service is offered in, or `None` when endpoints.json does
+    /// not know the service (then it is tried in every enabled region).
+    pub fn service_regions(
+        &self,
+        partition: &str,
+        model: &awsdyn::ServiceModel,
+    ) -> Option<std::collections::BTreeSet<String>> {
+        let svc = self.partition(partition)?["services"].get(&model.metadata.endpoint_prefix)?;
+        let eps = svc["endpoints"].as_object()?;
+        let regions: std::collections::BTreeSet<String> = eps
+            .iter()
+            .filter(|(name, ep)| {
+                !name.contains("fips") && !name.starts_with("aws-") && ep["deprecated"] != true
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        (!regions.is_empty()).then_some(regions)
+    }
+}
+
+/// An account's enabled regions (opt-in aware): ec2 DescribeRegions without
+/// AllRegions lists the regions enabled for the account; only those of the account's
+/// partition are kept.
+pub async fn enabled_regions(
+    client: &awsdyn::client::Client,
+    target: &awsdyn::client::Target,
+    partition: &str,
+) -> Result<Vec<String>, awsdyn::Error> {
+    let out = client
+        .call(target, "ec2", "DescribeRegions", &serde_json::json!({}))
+        .await?;
+    let prefix_ok = |r: &str| match partition {
+        "aws-cn" => r.starts_with("cn-"),
+        "aws-us-gov" => r.starts_with("us-gov-"),
+        "aws" => !r.starts_with("cn-") && !r.starts_with("us-gov-") && !r.starts_with("us-iso"),
+        _ => true,
+    };
+    let mut regions: Vec<String> = out["Regions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["OptInStatus"] != "not-opted-in")
+        .filter_map(|r| r["RegionName"].as_str())
+        .filter(|r| prefix_ok(r))
+        .map(str::to_string)
+        .collect();
+    regions.sort();
+    regions.dedup();
+    Ok(regions)
+}
+
+#[cfg(test)]
+mod catalog_tests {
+    use super::*;
+
+    #[test]
+    fn global_and_regional() {
+        let c = Catalog::load().unwrap();
+        let iam = awsdyn::model::load("iam").unwrap();
+        let ec2 = awsdyn::model::load("ec2").unwrap();
+        let s3 = awsdyn::model::load("s3").unwrap();
+        assert_eq!(
+            c.global_region("aws", &iam, "ListRoles").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(
+            c.global_region("aws-cn", &iam, "ListRoles").as_deref(),
+            Some("cn-north-1")
+        );
+        assert_eq!(c.global_region("aws", &ec2, "DescribeInstances"), None);
+        assert_eq!(
+            c.global_region("aws", &s3, "ListBuckets").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(c.global_region("aws", &s3, "ListObjectsV2"), None);
+        let route53 = awsdyn::model::load("route53").unwrap();
+        assert!(c
+            .global_region("aws", &route53, "ListHostedZones")
+            .is_some());
+        let regions = c.service_regions("aws", &ec2).unwrap();
+        assert!(regions.contains("eu-west-1") && !regions.contains("cn-north-1"));
+        assert!(c
+            .partition_regions("aws-us-gov")
+            .contains(&"us-gov-west-1".to_string()));
+    }
+}

@@ -1,0 +1,143 @@
+//! Sinks: where a scan's results go. The executor pushes events into every sink as
+//! they happen (begin, each account, each call, finish), so that nothing is held in
+//! memory longer than one call's result: the JSON tree writes a file per call, the SQL
+//! stores insert rows. A sink never calls AWS.
+//!
+//! Sinks are called from many tasks at once and must do their own locking. An error
+//! from a sink stops the scan (the output would be incomplete without it), and is
+//! reported with the sink's name.
+
+use std::io;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::account::Account;
+
+pub mod tree;
+
+/// What a scan is, written once at its start.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ScanInfo {
+    /// The scan's id: its folder name (`20261124T063000Z`).
+    pub id: String,
+    /// When the scan started (ISO 8601).
+    pub started: String,
+    /// The census version.
+    pub version: String,
+    /// True when this run resumes an interrupted scan.
+    #[serde(default)]
+    pub resumed: bool,
+}
+
+/// How setting up one account went: credentials and regions.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AccountReport {
+    #[serde(flatten)]
+    pub account: Account,
+    /// `ok` or `error`.
+    pub status: String,
+    /// The regions scanned for regional calls.
+    pub regions: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// What to do about the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+}
+
+/// The outcome of one call: one account, one region (or `global`), one spec entry.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CallRecord {
+    pub account_id: String,
+    /// The region, or `global` for a global service/operation.
+    pub region: String,
+    pub service: String,
+    /// The function as the spec names it (snake_case).
+    pub function: String,
+    /// The model operation (PascalCase).
+    pub operation: String,
+    /// The output file's name stem: `<service>-<function>`, with `-2`... when one spec
+    /// lists the same function twice with different parameters.
+    pub stem: String,
+    /// `ok` or `error`.
+    pub status: String,
+    /// Items in the result (the result key's list length, else the sum of the
+    /// top-level lists' lengths).
+    pub items: u64,
+    pub pages: u32,
+    pub duration_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+impl CallRecord {
+    /// Identifies the call within a scan: what `--resume` matches on.
+    pub fn key(&self) -> (String, String, String) {
+        (
+            self.account_id.clone(),
+            self.region.clone(),
+            self.stem.clone(),
+        )
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == "ok"
+    }
+}
+
+/// Totals at the end of a scan.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Totals {
+    pub accounts: u64,
+    pub accounts_failed: u64,
+    pub calls: u64,
+    pub calls_failed: u64,
+    pub items: u64,
+    pub pages: u64,
+}
+
+/// A scan's destination.
+pub trait Sink: Send + Sync {
+    /// A short name for error messages (`json tree at census-out/...`).
+    fn name(&self) -> String;
+    /// The scan starts (or resumes).
+    fn begin(&self, scan: &ScanInfo) -> io::Result<()>;
+    /// One account was set up, or failed to be.
+    fn account(&self, report: &AccountReport) -> io::Result<()>;
+    /// One call finished: its record and, when it succeeded, its result (the spec's
+    /// result key already applied).
+    fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()>;
+    /// The scan ended; `records` is every call of the scan, resumed ones included.
+    fn finish(
+        &self,
+        scan: &ScanInfo,
+        totals: &Totals,
+        accounts: &[AccountReport],
+        records: &[CallRecord],
+    ) -> io::Result<()>;
+}
+
+/// Writes `data` to `path` atomically: a temporary file in the same folder, then a
+/// rename, so that a reader (or a crash) never sees half a file.
+pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+        std::process::id()
+    ));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_data()?;
+    drop(f);
+    std::fs::rename(&tmp, path)
+}

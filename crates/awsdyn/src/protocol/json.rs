@@ -1099,6 +1099,27 @@ mod tests {
     }
 
     #[test]
+    fn dynamodb_put_item() {
+        let m = crate::model::load("dynamodb").unwrap();
+        let op = m.operation("PutItem").unwrap();
+        let item = json!({"pk": {"S": "a"}, "n": {"N": "1.5"}, "b": {"B": "hi"},
+                          "l": {"L": [{"M": {"x": {"BOOL": true}}}, {"NULL": true}]}});
+        let req = serialize(&m, op, &json!({"TableName": "t", "Item": item})).unwrap();
+        assert_eq!(
+            req.header("X-Amz-Target"),
+            Some("DynamoDB_20120810.PutItem")
+        );
+        assert_eq!(
+            req.header("Content-Type"),
+            Some("application/x-amz-json-1.0")
+        );
+        let body: Value = serde_json::from_slice(&req.body).unwrap();
+        let mut want = item.clone();
+        want["b"]["B"] = json!("aGk=");
+        assert_eq!(body, json!({"TableName": "t", "Item": want}));
+    }
+
+    #[test]
     fn dynamodb_scan() {
         let m = crate::model::load("dynamodb").unwrap();
         let op = m.operation("Scan").unwrap();

@@ -405,7 +405,9 @@ fn check_request(model: &ServiceModel, case: &Case, req: &awsdyn::Request) -> Re
     let compressed = req
         .header("content-encoding")
         .is_some_and(|e| e.contains("gzip"));
-    if !(compressed && ser.get("body").is_none()) && !bodies_match(model, want_body, &got_body) {
+    // As botocore's runner: the body is compared only when the case gives one (the
+    // compression cases, for one, name only the headers).
+    if ser.get("body").is_some() && !bodies_match(model, want_body, &got_body) {
         problems.push(format!(
             "body:\n  expected {want_body:?}\n  got      {got_body:?}"
         ));

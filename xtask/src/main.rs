@@ -26,14 +26,19 @@ fn main() -> Result<()> {
             build_models(&wheel)
         }
         _ => {
-            eprintln!("usage: cargo xtask models [--wheel botocore-{BOTOCORE_VERSION}-py3-none-any.whl]");
+            eprintln!(
+                "usage: cargo xtask models [--wheel botocore-{BOTOCORE_VERSION}-py3-none-any.whl]"
+            );
             std::process::exit(2);
         }
     }
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn download_wheel() -> Result<PathBuf> {
@@ -63,12 +68,16 @@ struct Wheel {
 impl Wheel {
     fn open(path: &Path) -> Result<Wheel> {
         let f = std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-        let mut zip = zip::ZipArchive::new(f).with_context(|| format!("{} is not a wheel", path.display()))?;
+        let mut zip = zip::ZipArchive::new(f)
+            .with_context(|| format!("{} is not a wheel", path.display()))?;
         let mut files = BTreeMap::new();
         for i in 0..zip.len() {
             let mut entry = zip.by_index(i)?;
             let name = entry.name().to_string();
-            if name.starts_with("botocore/data/") || name.ends_with("NOTICE") || name.ends_with("LICENSE.txt") {
+            if name.starts_with("botocore/data/")
+                || name.ends_with("NOTICE")
+                || name.ends_with("LICENSE.txt")
+            {
                 let mut buf = Vec::new();
                 entry.read_to_end(&mut buf)?;
                 files.insert(name, buf);
@@ -78,7 +87,9 @@ impl Wheel {
     }
 
     fn json(&self, name: &str) -> Result<Option<Value>> {
-        let Some(raw) = self.files.get(name) else { return Ok(None) };
+        let Some(raw) = self.files.get(name) else {
+            return Ok(None);
+        };
         let text = if name.ends_with(".gz") {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(&raw[..]).read_to_end(&mut out)?;
@@ -86,7 +97,9 @@ impl Wheel {
         } else {
             raw.clone()
         };
-        Ok(Some(serde_json::from_slice(&text).with_context(|| format!("parsing {name}"))?))
+        Ok(Some(
+            serde_json::from_slice(&text).with_context(|| format!("parsing {name}"))?,
+        ))
     }
 }
 
@@ -94,7 +107,13 @@ impl Wheel {
 fn strip(v: &mut Value) {
     match v {
         Value::Object(o) => {
-            for k in ["documentation", "documentationUrl", "deprecatedMessage", "deprecatedSince", "examples"] {
+            for k in [
+                "documentation",
+                "documentationUrl",
+                "deprecatedMessage",
+                "deprecatedSince",
+                "examples",
+            ] {
                 o.remove(k);
             }
             for (_, x) in o.iter_mut() {
@@ -123,7 +142,6 @@ fn merge(into: &mut Value, from: &Value) {
     }
 }
 
-
 fn build_models(wheel_path: &Path) -> Result<()> {
     let wheel = Wheel::open(wheel_path)?;
     // service -> newest api version
@@ -138,7 +156,10 @@ fn build_models(wheel_path: &Path) -> Result<()> {
         }
     }
     if latest.is_empty() {
-        bail!("{} holds no botocore/data service models", wheel_path.display());
+        bail!(
+            "{} holds no botocore/data service models",
+            wheel_path.display()
+        );
     }
     let mut raws: Vec<Vec<u8>> = Vec::new();
     let mut services = Vec::new();
@@ -156,7 +177,9 @@ fn build_models(wheel_path: &Path) -> Result<()> {
         if let Some(extras) = wheel.json(&format!("{dir}/paginators-1.sdk-extras.json"))? {
             merge(&mut paginators, &extras["merge"]["pagination"]);
         }
-        let rules = wheel.json(&format!("{dir}/endpoint-rule-set-1.json.gz"))?.unwrap_or(Value::Null);
+        let rules = wheel
+            .json(&format!("{dir}/endpoint-rule-set-1.json.gz"))?
+            .unwrap_or(Value::Null);
         let mut out = Map::new();
         for k in ["metadata", "operations", "shapes"] {
             out.insert(k.to_string(), model[k].clone());
@@ -180,7 +203,8 @@ fn build_models(wheel_path: &Path) -> Result<()> {
     // One dictionary trained over all services captures what they share (endpoint rule
     // sets, common shapes), so that each service can stay its own frame, decoded alone.
     let samples: Vec<&[u8]> = raws.iter().flat_map(|r| r.chunks(16 * 1024)).collect();
-    let dict = zstd::dict::from_samples(&samples, DICT_SIZE).context("training the zstd dictionary")?;
+    let dict =
+        zstd::dict::from_samples(&samples, DICT_SIZE).context("training the zstd dictionary")?;
     let mut compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, &dict)?;
     let mut frames: Vec<u8> = dict.clone();
     let dict_span = json!({"offset": 0, "len": dict.len(), "raw_len": 0});
@@ -189,14 +213,19 @@ fn build_models(wheel_path: &Path) -> Result<()> {
         entry["span"] = json!({"offset": frames.len(), "len": packed.len(), "raw_len": raw.len()});
         frames.extend_from_slice(&packed);
     }
-    let partitions = wheel.json("botocore/data/partitions.json")?.context("wheel has no partitions.json")?;
+    let partitions = wheel
+        .json("botocore/data/partitions.json")?
+        .context("wheel has no partitions.json")?;
     let raw = serde_json::to_vec(&partitions)?;
     let packed = compressor.compress(&raw)?;
-    let partitions_span = json!({"offset": frames.len(), "len": packed.len(), "raw_len": raw.len()});
+    let partitions_span =
+        json!({"offset": frames.len(), "len": packed.len(), "raw_len": raw.len()});
     frames.extend_from_slice(&packed);
     // endpoints.json: which regions each service is offered in, and which services
     // are global (one partition endpoint).
-    let mut endpoints = wheel.json("botocore/data/endpoints.json")?.context("wheel has no endpoints.json")?;
+    let mut endpoints = wheel
+        .json("botocore/data/endpoints.json")?
+        .context("wheel has no endpoints.json")?;
     strip(&mut endpoints);
     let raw = serde_json::to_vec(&endpoints)?;
     let packed = compressor.compress(&raw)?;

@@ -21,7 +21,10 @@ fn data_dir() -> PathBuf {
 fn bench_one(c: &mut Criterion, id: &str, service: &str, operation: &str, file: &str) {
     let path = data_dir().join(file);
     let body = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!("{}: {e}; run `python3 bench/gen_responses.py` first", path.display())
+        panic!(
+            "{}: {e}; run `python3 bench/gen_responses.py` first",
+            path.display()
+        )
     });
     let model = awsdyn::model::load(service).unwrap();
     let op = model.operation(operation).unwrap();
@@ -33,7 +36,10 @@ fn bench_one(c: &mut Criterion, id: &str, service: &str, operation: &str, file: 
     };
     // Parse once outside the timing to check the result is real.
     let v = protocol::parse(&model, op, &resp).unwrap();
-    assert!(v.as_object().is_some_and(|o| !o.is_empty()), "{id}: empty result");
+    assert!(
+        v.as_object().is_some_and(|o| !o.is_empty()),
+        "{id}: empty result"
+    );
     let mut g = c.benchmark_group("parse");
     g.throughput(Throughput::Bytes(body.len() as u64));
     g.sample_size(10);
@@ -46,7 +52,13 @@ fn bench_one(c: &mut Criterion, id: &str, service: &str, operation: &str, file: 
 }
 
 fn parse(c: &mut Criterion) {
-    bench_one(c, "ec2_describe_instances", "ec2", "DescribeInstances", "ec2-describe-instances.xml");
+    bench_one(
+        c,
+        "ec2_describe_instances",
+        "ec2",
+        "DescribeInstances",
+        "ec2-describe-instances.xml",
+    );
     bench_one(c, "dynamodb_scan", "dynamodb", "Scan", "dynamodb-scan.json");
 }
 

@@ -80,6 +80,9 @@ fn operations() -> Vec<(&'static str, &'static str, Protocol, Match)> {
     ]
 }
 
+/// The fault to inject, in the protocol's own error format.
+type FaultFor = Box<dyn Fn(Protocol) -> Action>;
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -102,7 +105,7 @@ fn every_fault_is_retried_within_the_budget() {
         rt.block_on(client.call(&t, service, op, &json!({})))
             .unwrap();
     }
-    let faults: Vec<(&str, Box<dyn Fn(Protocol) -> Action>, u64)> = vec![
+    let faults: Vec<(&str, FaultFor, u64)> = vec![
         (
             "throttling",
             Box::new(|p| Action::Reply(Reply::throttling(p))),

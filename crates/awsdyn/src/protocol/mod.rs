@@ -95,7 +95,9 @@ pub const MIN_COMPRESSION_SIZE: usize = 10_240;
 /// Operations with the `requestcompression` trait listing gzip get their body gzipped
 /// once it reaches [`MIN_COMPRESSION_SIZE`], with `gzip` appended to Content-Encoding.
 fn compress_body(op: &Operation, req: &mut Request) {
-    let Some(rc) = &op.requestcompression else { return };
+    let Some(rc) = &op.requestcompression else {
+        return;
+    };
     let gzip = rc["encodings"]
         .as_array()
         .is_some_and(|e| e.iter().any(|x| x == "gzip"));
@@ -156,7 +158,11 @@ fn fill_idempotency_tokens(
 
 /// The operation's `endpoint.hostPrefix` with `{Label}`s replaced by the input's
 /// `hostLabel` members.
-fn host_prefix(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Option<String>, Error> {
+fn host_prefix(
+    model: &ServiceModel,
+    op: &Operation,
+    input: &Value,
+) -> Result<Option<String>, Error> {
     let Some(prefix) = op.endpoint.as_ref().and_then(|e| e.host_prefix.as_ref()) else {
         return Ok(None);
     };
@@ -164,15 +170,18 @@ fn host_prefix(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Op
     let mut rest = prefix.as_str();
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);
-        let end = rest[start..].find('}').map(|e| e + start).ok_or_else(|| {
-            Error::Model(format!("{}: bad hostPrefix {prefix:?}", op.name))
-        })?;
+        let end = rest[start..]
+            .find('}')
+            .map(|e| e + start)
+            .ok_or_else(|| Error::Model(format!("{}: bad hostPrefix {prefix:?}", op.name)))?;
         let label = &rest[start + 1..end];
         let value = input.get(label).and_then(Value::as_str).unwrap_or("");
         if value.is_empty()
-            || !value
-                .split('.')
-                .all(|part| !part.is_empty() && part.len() < 64 && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+            || !value.split('.').all(|part| {
+                !part.is_empty()
+                    && part.len() < 64
+                    && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            })
         {
             return Err(Error::Validation {
                 operation: op.name.clone(),

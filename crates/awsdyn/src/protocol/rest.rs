@@ -82,7 +82,9 @@ pub fn member_location(r: &ShapeRef, _s: &Shape) -> Option<Location> {
 /// botocore also honours a `payload` written on the operation's input/output
 /// reference (only older models do that), which wins.
 pub fn payload_member<'a>(op_ref: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a str> {
-    op_ref.and_then(|r| r.payload.as_deref()).or(s.payload.as_deref())
+    op_ref
+        .and_then(|r| r.payload.as_deref())
+        .or(s.payload.as_deref())
 }
 
 fn jsonvalue(r: &ShapeRef, s: &Shape) -> bool {

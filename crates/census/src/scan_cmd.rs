@@ -1,0 +1,374 @@
+//! `census scan`: the flags turned into a validated scan (discovery, access, spec,
+//! sinks), run, and summarized. Exit status 0 complete, 2 complete with failed calls or
+//! accounts (summary.json says which), 1 could not run.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use awsdyn::client::{Client, ClientConfig, EndpointSettings};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::account::Account;
+use crate::auth::{Access, RoleOptions};
+use crate::discover::{expand_list, read_list, ListKind};
+use crate::regions::{check_region, Catalog};
+use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
+use crate::sink::tree::{Entry, TreeSink};
+use crate::sink::{ScanInfo, Sink};
+use crate::spec::{self, Preset, ResultKey, SpecCall};
+
+/// The scan's flags, as parsed (see `cli.rs`).
+#[derive(Debug, Clone, Default)]
+pub struct ScanArgs {
+    pub scan_files: Vec<String>,
+    pub presets: Vec<String>,
+    pub org: bool,
+    pub ous: Vec<String>,
+    pub exclude_ous: Vec<String>,
+    pub accounts: Vec<String>,
+    pub exclude_accounts: Vec<String>,
+    pub include_management: bool,
+    pub org_role_arns: Vec<String>,
+    pub chain_through_management: bool,
+    pub role_arns: Vec<String>,
+    pub role_arns_file: Option<PathBuf>,
+    pub role_name: Option<String>,
+    pub role_arn_template: Option<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Option<u64>,
+    pub web_identity: Option<PathBuf>,
+    pub regions: Vec<String>,
+    pub concurrency: Option<usize>,
+    pub call_timeout: u64,
+    pub account_deadline: u64,
+    pub output_dir: PathBuf,
+    pub resume: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub max_retries: Option<u32>,
+    pub retry_mode: Option<String>,
+    pub no_paginate: bool,
+}
+
+/// What a scan folder keeps so that `--resume` re-runs the same scan: the accounts and
+/// calls as planned, and the settings that shape the plan.
+#[derive(Debug, Serialize, Deserialize)]
+struct Plan {
+    info: ScanInfo,
+    accounts: Vec<Account>,
+    calls: Vec<PlannedCall>,
+    regions: Option<Vec<String>>,
+    paginate: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct PlannedCall {
+    service: String,
+    operation: String,
+    function: String,
+    parameters: Value,
+    result_key: Option<String>,
+}
+
+fn plan_path(root: &Path) -> PathBuf {
+    root.join(".census").join("plan.json")
+}
+
+/// Credentials through `auth::Access`.
+struct AccessSource(Arc<Access>);
+
+impl CredentialSource for AccessSource {
+    fn credentials<'a>(
+        &'a self,
+        account: &'a Account,
+    ) -> BoxFuture<
+        'a,
+        Result<aws_credential_types::provider::SharedCredentialsProvider, AccessFailure>,
+    > {
+        Box::pin(async move {
+            self.0
+                .credentials(account)
+                .await
+                .map_err(|e| AccessFailure {
+                    code: e.code.clone(),
+                    message: e.to_string(),
+                    remediation: Some(e.remediation.clone()).filter(|r| !r.is_empty()),
+                })
+        })
+    }
+}
+
+fn call_specs(calls: &[SpecCall]) -> Vec<CallSpec> {
+    calls
+        .iter()
+        .map(|c| CallSpec {
+            service: c.service.clone(),
+            operation: c.operation.clone(),
+            function: c.function.clone(),
+            parameters: c.parameters.clone(),
+            result_key: c.result_key.clone().map(|k: ResultKey| {
+                let f: scan::ResultKeyFn = Arc::new(move |v: &Value| k.apply(v));
+                f
+            }),
+        })
+        .collect()
+}
+
+fn scan_id(out: &Path) -> String {
+    let base = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let mut id = base.clone();
+    let mut n = 1;
+    while out.join(&id).exists() {
+        n += 1;
+        id = format!("{base}-{n}");
+    }
+    id
+}
+
+pub async fn run(args: ScanArgs) -> Result<u8> {
+    // Everything that can be checked offline is checked before any call.
+    for r in &args.regions {
+        check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
+    }
+    if let Some(r) = &args.region {
+        check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
+    }
+    let retry = {
+        let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
+        if let Some(n) = args.max_retries {
+            cfg.max_attempts = n + 1;
+        }
+        if let Some(m) = &args.retry_mode {
+            cfg.mode = m.parse().map_err(|e| anyhow!("--retry-mode: {e}"))?;
+        }
+        cfg
+    };
+    let resumed = match &args.resume {
+        Some(dir) => {
+            let text = std::fs::read_to_string(plan_path(dir)).with_context(|| {
+                format!("--resume {}: not a census scan folder (no .census/plan.json); give the folder of the interrupted scan, e.g. census-out/20261124T063000Z", dir.display())
+            })?;
+            Some(serde_json::from_str::<Plan>(&text).with_context(|| {
+                format!("--resume {}: damaged .census/plan.json", dir.display())
+            })?)
+        }
+        None => None,
+    };
+    let spec_calls: Vec<SpecCall> = match &resumed {
+        Some(plan) => plan
+            .calls
+            .iter()
+            .map(|c| {
+                Ok(SpecCall {
+                    service: c.service.clone(),
+                    operation: c.operation.clone(),
+                    function: c.function.clone(),
+                    parameters: c.parameters.clone(),
+                    result_key: match &c.result_key {
+                        Some(k) => ResultKey::parse(k)
+                            .map_err(|e| anyhow!("plan.json: result key {k}: {e}"))?,
+                        None => None,
+                    },
+                    origin: "resumed plan".into(),
+                })
+            })
+            .collect::<Result<_>>()?,
+        None => {
+            let mut presets = Vec::new();
+            for p in &args.presets {
+                presets.push(
+                    p.parse::<Preset>()
+                        .map_err(|e| anyhow!("--preset {p}: {e}"))?,
+                );
+            }
+            if presets.is_empty() && args.scan_files.is_empty() {
+                presets.push(Preset::Core);
+            }
+            spec::load(&args.scan_files, &presets)
+                .await
+                .map_err(|e| anyhow!("{e}"))?
+                .calls
+        }
+    };
+    let role_options = RoleOptions {
+        role_name: args
+            .role_name
+            .clone()
+            .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
+        role_arn_template: args.role_arn_template.clone(),
+        external_id: args.external_id.clone(),
+        session_name: args.session_name.clone(),
+        duration: args
+            .duration
+            .map(Duration::from_secs)
+            .unwrap_or(crate::auth::DEFAULT_DURATION),
+        web_identity_token_file: args.web_identity.clone(),
+    };
+    role_options.check().map_err(|e| anyhow!("{e}"))?;
+
+    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
+    let mut endpoints = EndpointSettings::from_env();
+    if endpoints.url.is_none() {
+        endpoints.url = base.endpoint_url.clone();
+    }
+    let endpoints = Arc::new(endpoints);
+    let client = Client::new(ClientConfig {
+        retry,
+        ..ClientConfig::default()
+    })?;
+    let access = Arc::new(
+        Access::new(&client, &base, role_options)
+            .await
+            .map_err(|e| anyhow!("{e}"))?,
+    );
+
+    let (info, accounts, out_root) = match resumed {
+        Some(plan) => {
+            let dir = args.resume.clone().unwrap();
+            let out = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut info = plan.info.clone();
+            info.resumed = true;
+            (info, plan.accounts, (out, plan.regions, plan.paginate))
+        }
+        None => {
+            let opts = crate::discover::Options {
+                org: args.org,
+                org_role_arns: args.org_role_arns.clone(),
+                chain_through_management: args.chain_through_management,
+                role_arns: {
+                    let mut v = expand_list("--role-arns", &args.role_arns, ListKind::RoleArns)?;
+                    if let Some(f) = &args.role_arns_file {
+                        v.extend(read_list(f, ListKind::RoleArns)?);
+                    }
+                    v
+                },
+                ous: expand_list("--ou", &args.ous, ListKind::OuIds)?,
+                exclude_ous: expand_list("--exclude-ou", &args.exclude_ous, ListKind::OuIds)?,
+                accounts: expand_list("--accounts", &args.accounts, ListKind::AccountIds)?,
+                exclude_accounts: expand_list(
+                    "--exclude-accounts",
+                    &args.exclude_accounts,
+                    ListKind::AccountIds,
+                )?,
+                include_management: args.include_management,
+            };
+            let found = crate::discover::discover(&client, &base, &access, &opts)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            for p in &found.problems {
+                tracing::warn!("{p}");
+                eprintln!("census: warning: {p}");
+            }
+            if found.accounts.is_empty() {
+                bail!("no accounts to scan: discovery found none (check --org, --ou/--accounts filters, or --role-arns)");
+            }
+            let info = ScanInfo {
+                id: scan_id(&args.output_dir),
+                started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                resumed: false,
+            };
+            let regions = (!args.regions.is_empty()).then(|| args.regions.clone());
+            (
+                info,
+                found.accounts,
+                (args.output_dir.clone(), regions, !args.no_paginate),
+            )
+        }
+    };
+    let (out_dir, regions, paginate) = out_root;
+    let tree = Arc::new(TreeSink::new(&out_dir, &info.id));
+    let plan = Plan {
+        info: info.clone(),
+        accounts: accounts.clone(),
+        calls: spec_calls
+            .iter()
+            .map(|c| PlannedCall {
+                service: c.service.clone(),
+                operation: c.operation.clone(),
+                function: c.function.clone(),
+                parameters: c.parameters.clone(),
+                result_key: c.result_key.as_ref().map(|k| k.as_str().to_string()),
+            })
+            .collect(),
+        regions: regions.clone(),
+        paginate,
+    };
+    crate::sink::write_atomic(&plan_path(tree.root()), &serde_json::to_vec_pretty(&plan)?)
+        .with_context(|| {
+            format!(
+                "cannot write to the output folder {}",
+                tree.root().display()
+            )
+        })?;
+    let (previous_calls, previous_accounts) = if info.resumed {
+        let mut calls = Vec::new();
+        let mut reports = Vec::new();
+        for e in TreeSink::read_journal(tree.root())? {
+            match e {
+                Entry::Call(c) => calls.push(c),
+                Entry::Account(a) => reports.push(a),
+            }
+        }
+        (calls, reports)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let concurrency = args.concurrency.unwrap_or(64).max(1);
+    let options = Options {
+        concurrency,
+        per_account: (concurrency / 4).clamp(4, 32),
+        accounts_in_flight: (concurrency / 4).clamp(4, 64),
+        call_timeout: Duration::from_secs(args.call_timeout),
+        account_deadline: Duration::from_secs(args.account_deadline),
+        regions,
+        paginate,
+    };
+    let root = tree.root().to_path_buf();
+    let sinks: Vec<Arc<dyn Sink>> = vec![tree];
+    let scan = Scan {
+        info,
+        client,
+        endpoints,
+        credentials: Arc::new(AccessSource(access)),
+        calls: call_specs(&spec_calls),
+        catalog: Arc::new(Catalog::load()?),
+        sinks,
+        options,
+        previous_calls,
+        previous_accounts,
+    };
+    let started = std::time::Instant::now();
+    let outcome = scan::run(scan, accounts).await?;
+    let t = &outcome.totals;
+    eprintln!(
+        "census: scanned {} accounts ({} failed), {} calls ({} failed), {} items in {:.1}s -> {}",
+        t.accounts,
+        t.accounts_failed,
+        t.calls,
+        t.calls_failed,
+        t.items,
+        started.elapsed().as_secs_f64(),
+        root.display()
+    );
+    for a in outcome.accounts.iter().filter(|a| a.status != "ok") {
+        eprintln!(
+            "census: account {} ({}): {}",
+            a.account.id,
+            a.account.name,
+            a.error_message.as_deref().unwrap_or("failed")
+        );
+    }
+    if t.calls_failed > 0 {
+        eprintln!(
+            "census: {} calls failed: see {}",
+            t.calls_failed,
+            root.join("summary.json").display()
+        );
+    }
+    Ok(outcome.exit_status())
+}

@@ -1,0 +1,438 @@
+//! `census scan` end to end against moto: a seeded organization (8 members in nested
+//! OUs, resources in 3 regions), the binary run as a user runs it, the output tree
+//! checked against the seed's manifest.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use testkit::{seed_demo_org, DemoOrg, Manifest, Moto};
+
+fn scans_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("census-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn census(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_census"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSSCAN")
+        .env("AWS_SECRET_ACCESS_KEY", "census-scan-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap()
+}
+
+/// The one scan folder under `out`.
+fn scan_root(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one scan folder expected in {}: {dirs:?}",
+        out.display()
+    );
+    dirs[0].clone()
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Every resource id of each kind found in the tree, with where it was found:
+/// kind -> id -> [(account id, region)].
+fn found_resources(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<(String, String)>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Vec<(String, String)>>> = BTreeMap::new();
+    let kinds: &[(&str, &str, fn(&Value) -> Option<String>)] = &[
+        ("ec2-describe_vpcs", "ec2:vpc", |v| {
+            v["VpcId"].as_str().map(str::to_string)
+        }),
+        ("ec2-describe_subnets", "ec2:subnet", |v| {
+            v["SubnetId"].as_str().map(str::to_string)
+        }),
+        ("ec2-describe_security_groups", "ec2:security-group", |v| {
+            v["GroupId"].as_str().map(str::to_string)
+        }),
+        ("ec2-describe_instances", "ec2:instance", |v| {
+            v["InstanceId"].as_str().map(str::to_string)
+        }),
+        ("s3-list_buckets", "s3:bucket", |v| {
+            v["Name"].as_str().map(str::to_string)
+        }),
+        ("dynamodb-list_tables", "dynamodb:table", |v| {
+            v.as_str().map(str::to_string)
+        }),
+        ("sqs-list_queues", "sqs:queue", |v| {
+            v.as_str()
+                .and_then(|u| u.rsplit('/').next())
+                .map(str::to_string)
+        }),
+        ("sns-list_topics", "sns:topic", |v| {
+            v["TopicArn"].as_str().map(str::to_string)
+        }),
+        ("lambda-list_functions", "lambda:function", |v| {
+            v["FunctionName"].as_str().map(str::to_string)
+        }),
+        ("kms-list_keys", "kms:key", |v| {
+            v["KeyId"].as_str().map(str::to_string)
+        }),
+        ("logs-describe_log_groups", "logs:log-group", |v| {
+            v["logGroupName"].as_str().map(str::to_string)
+        }),
+        (
+            "cloudformation-describe_stacks",
+            "cloudformation:stack-id",
+            |v| v["StackId"].as_str().map(str::to_string),
+        ),
+        ("iam-list_roles", "iam:role", |v| {
+            v["RoleName"].as_str().map(str::to_string)
+        }),
+        ("iam-list_users", "iam:user", |v| {
+            v["UserName"].as_str().map(str::to_string)
+        }),
+        ("iam-list_policies", "iam:policy", |v| {
+            v["Arn"].as_str().map(str::to_string)
+        }),
+        ("route53-list_hosted_zones", "route53:hosted-zone", |v| {
+            v["Id"]
+                .as_str()
+                .map(|id| id.trim_start_matches("/hostedzone/").to_string())
+        }),
+    ];
+    for account_dir in std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+    {
+        let name = account_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if name.starts_with('.') {
+            continue;
+        }
+        let account_id = name.split('-').next().unwrap().to_string();
+        for region_dir in std::fs::read_dir(&account_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+        {
+            let region = region_dir
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            for (stem, kind, id_of) in kinds {
+                let file = region_dir.join(format!("{stem}.json"));
+                if !file.exists() {
+                    continue;
+                }
+                let items = read(&file);
+                let items = items
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{}: a list expected", file.display()));
+                for item in items {
+                    let id = id_of(item)
+                        .unwrap_or_else(|| panic!("{}: no id in {item}", file.display()));
+                    out.entry(kind.to_string())
+                        .or_default()
+                        .entry(id)
+                        .or_default()
+                        .push((account_id.clone(), region.clone()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn assert_manifest_found(manifest: &Manifest, root: &Path) {
+    let found = found_resources(root);
+    // (kind, account, region or global, id) for everything the seed made.
+    let mut expected: BTreeSet<(String, String, String, String)> = BTreeSet::new();
+    for (account, regions) in &manifest.resources {
+        for (region, kinds) in regions {
+            for (kind, ids) in kinds {
+                // Stack names repeat; their ids (ARNs) are checked instead.
+                if kind == "cloudformation:stack" {
+                    continue;
+                }
+                // Buckets are listed once per account (ListBuckets is global).
+                let label = if kind == "s3:bucket"
+                    || kind.starts_with("iam:")
+                    || kind.starts_with("route53:")
+                {
+                    "global".to_string()
+                } else {
+                    region.clone()
+                };
+                for id in ids {
+                    expected.insert((
+                        kind.clone(),
+                        account.clone(),
+                        label.clone(),
+                        id.trim_start_matches("/hostedzone/").to_string(),
+                    ));
+                }
+            }
+        }
+    }
+    let mut seen: BTreeMap<(String, String, String, String), usize> = BTreeMap::new();
+    for (kind, ids) in &found {
+        for (id, places) in ids {
+            for (account, region) in places {
+                *seen
+                    .entry((kind.clone(), account.clone(), region.clone(), id.clone()))
+                    .or_default() += 1;
+            }
+        }
+    }
+    // Every seeded resource is in the tree exactly once, in its account and region...
+    for e in &expected {
+        assert_eq!(
+            seen.get(e).copied().unwrap_or(0),
+            1,
+            "{e:?} found {} times",
+            seen.get(e).copied().unwrap_or(0)
+        );
+    }
+    // ...and nothing seeded turns up anywhere else (moto's own defaults, such as the
+    // default VPC, are not in the manifest and may be anywhere).
+    let seeded_ids: BTreeSet<(String, String)> = expected
+        .iter()
+        .map(|(k, _, _, id)| (k.clone(), id.clone()))
+        .collect();
+    for key in seen.keys() {
+        if seeded_ids.contains(&(key.0.clone(), key.3.clone())) {
+            assert!(
+                expected.contains(key),
+                "{key:?} is in the tree but the seed did not make it there"
+            );
+        }
+    }
+    assert!(
+        expected.len() > 100,
+        "only {} resources checked: is the seed empty?",
+        expected.len()
+    );
+}
+
+fn account_ids(root: &Path) -> BTreeSet<String> {
+    read(&root.join("accounts.json"))
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn an_organization_scan_finds_every_seeded_resource_once() {
+    let moto = Moto::start();
+    let manifest = seed_demo_org(&moto, &DemoOrg::default());
+    let out = temp_dir("org");
+    let scan_file = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    let result = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "census scan failed:\n{stderr}"
+    );
+    let root = scan_root(&out);
+    assert_manifest_found(&manifest, &root);
+    // Every ACTIVE account, management included, with its OU path and tags.
+    let ids = account_ids(&root);
+    let mut want: BTreeSet<String> = manifest
+        .members()
+        .filter(|a| a.status == "ACTIVE")
+        .map(|a| a.id.clone())
+        .collect();
+    want.insert(manifest.management_account_id.clone());
+    assert_eq!(ids, want);
+    let accounts = read(&root.join("accounts.json"));
+    for a in manifest.members() {
+        let got = accounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == a.id.as_str())
+            .unwrap();
+        assert_eq!(got["ou_path"], a.ou_path.as_str(), "{}", a.name);
+        assert_eq!(got["name"], a.name.as_str());
+        assert_eq!(got["status"], "ok");
+    }
+    // The summary accounts for every call, with pages beyond the first for the
+    // small page sizes of the scan file.
+    let summary = read(&root.join("summary.json"));
+    assert_eq!(summary["totals"]["calls_failed"], 0, "{summary}");
+    let multi_page = summary["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["calls"].as_array().unwrap())
+        .filter(|c| c["pages"].as_u64().unwrap() > 1)
+        .count();
+    assert!(
+        multi_page >= 10,
+        "only {multi_page} calls spanned several pages"
+    );
+    // Empty results are files holding [], never missing.
+    let empty = root
+        .join(format!(
+            "{}-{}",
+            manifest.members().last().unwrap().id,
+            manifest.members().last().unwrap().name
+        ))
+        .join("eu-west-1")
+        .join("lambda-list_functions.json");
+    assert_eq!(read(&empty), serde_json::json!([]), "{}", empty.display());
+}
+
+#[test]
+fn filters_select_exactly_the_expected_accounts() {
+    let moto = Moto::start();
+    let manifest = seed_demo_org(
+        &moto,
+        &DemoOrg {
+            resource_accounts: 0,
+            ..DemoOrg::default()
+        },
+    );
+    let scan_file = scans_dir().join("one-call.json");
+    let workloads = manifest
+        .ous
+        .iter()
+        .find(|o| o.path == "Root/Workloads")
+        .unwrap();
+    let prod = manifest
+        .ous
+        .iter()
+        .find(|o| o.path == "Root/Workloads/Prod")
+        .unwrap();
+    let members: Vec<_> = manifest
+        .members()
+        .filter(|a| a.status == "ACTIVE")
+        .collect();
+    let under = |path: &str| -> BTreeSet<String> {
+        members
+            .iter()
+            .filter(|a| a.ou_path == path || a.ou_path.starts_with(&format!("{path}/")))
+            .map(|a| a.id.clone())
+            .collect()
+    };
+    let excluded = members[0].id.clone();
+    let cases: Vec<(Vec<String>, BTreeSet<String>)> = vec![
+        (
+            vec![
+                "--ou".into(),
+                workloads.id.clone(),
+                "--include-management".into(),
+                "false".into(),
+            ],
+            under("Root/Workloads"),
+        ),
+        (
+            vec![
+                "--ou".into(),
+                workloads.id.clone(),
+                "--exclude-ou".into(),
+                prod.id.clone(),
+                "--include-management".into(),
+                "false".into(),
+            ],
+            under("Root/Workloads")
+                .difference(&under("Root/Workloads/Prod"))
+                .cloned()
+                .collect(),
+        ),
+        (
+            vec!["--exclude-accounts".into(), excluded.clone()],
+            members
+                .iter()
+                .map(|a| a.id.clone())
+                .filter(|id| *id != excluded)
+                .chain([manifest.management_account_id.clone()])
+                .collect(),
+        ),
+        (
+            vec![
+                "--accounts".into(),
+                format!("{},{}", members[1].id, members[2].id),
+            ],
+            [members[1].id.clone(), members[2].id.clone()]
+                .into_iter()
+                .collect(),
+        ),
+    ];
+    for (i, (flags, want)) in cases.iter().enumerate() {
+        let out = temp_dir(&format!("filters-{i}"));
+        let mut args = vec![
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(flags.iter().map(String::as_str));
+        let result = census(&moto.endpoint(), &args);
+        assert_eq!(
+            result.status.code(),
+            Some(0),
+            "{flags:?}: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let root = scan_root(&out);
+        assert_eq!(&account_ids(&root), want, "{flags:?}");
+        // Each account's GetCallerIdentity ran as that account.
+        for id in want {
+            let dir = std::fs::read_dir(&root)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(id.as_str())
+                })
+                .unwrap();
+            let who = read(&dir.join("us-east-1").join("sts-get_caller_identity.json"));
+            assert_eq!(who["Account"], id.as_str(), "{flags:?}");
+        }
+    }
+}

@@ -166,10 +166,19 @@ fn found_resources(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<(String
 }
 
 fn assert_manifest_found(manifest: &Manifest, root: &Path) {
+    assert_manifest_found_except(manifest, root, &BTreeSet::new());
+}
+
+/// [`assert_manifest_found`] for every account but `unreachable` ones.
+fn assert_manifest_found_except(manifest: &Manifest, root: &Path, unreachable: &BTreeSet<String>) {
     let found = found_resources(root);
     // (kind, account, region or global, id) for everything the seed made.
     let mut expected: BTreeSet<(String, String, String, String)> = BTreeSet::new();
-    for (account, regions) in &manifest.resources {
+    for (account, regions) in manifest
+        .resources
+        .iter()
+        .filter(|(a, _)| !unreachable.contains(*a))
+    {
         for (region, kinds) in regions {
             for (kind, ids) in kinds {
                 // Stack names repeat; their ids (ARNs) are checked instead.
@@ -433,6 +442,309 @@ fn filters_select_exactly_the_expected_accounts() {
                 .unwrap();
             let who = read(&dir.join("us-east-1").join("sts-get_caller_identity.json"));
             assert_eq!(who["Account"], id.as_str(), "{flags:?}");
+        }
+    }
+}
+
+/// Runs census with the binary's environment pointed at `endpoint`, without waiting.
+fn spawn_census(endpoint: &str, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_census"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSSCAN")
+        .env("AWS_SECRET_ACCESS_KEY", "census-scan-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// The protocol a request speaks, to answer it with an error in that protocol's format.
+fn protocol_of(r: &testkit::SeenRequest) -> testkit::Protocol {
+    use testkit::Protocol;
+    let body = r.body_str();
+    if r.header("x-amz-target").is_some() {
+        Protocol::Json
+    } else if body.contains("Action=") {
+        if body.contains("Version=2016-11-15") {
+            Protocol::Ec2
+        } else {
+            Protocol::Query
+        }
+    } else if r.path.starts_with("/2015-03-31/") {
+        Protocol::RestJson
+    } else {
+        Protocol::RestXml
+    }
+}
+
+#[test]
+fn a_faulty_network_loses_nothing_reachable() {
+    use testkit::{Action, FaultProxy, Match, Protocol, Reply, Rule};
+    let moto = Moto::start();
+    let manifest = seed_demo_org(&moto, &DemoOrg::default());
+    let proxy = FaultProxy::start(&moto);
+    // AssumeRole denied for two accounts: one with resources, one without.
+    let denied: BTreeSet<String> = [
+        manifest.resource_accounts()[1].id.clone(),
+        manifest.members().last().unwrap().id.clone(),
+    ]
+    .into_iter()
+    .collect();
+    for id in &denied {
+        proxy.add(Rule::new(
+            Match::any().form_action("AssumeRole").body_contains(id),
+            Action::Reply(Reply::access_denied(Protocol::Query)),
+        ));
+    }
+    // Every 5th request throttled (20%), every 33rd a 500 (3%), every 50th reset, each
+    // in the protocol of the request it answers.
+    for protocol in [
+        Protocol::Query,
+        Protocol::Ec2,
+        Protocol::Json,
+        Protocol::RestJson,
+        Protocol::RestXml,
+    ] {
+        proxy.add(Rule::new(
+            Match::any().custom(move |r| r.seq % 5 == 0 && protocol_of(r) == protocol),
+            Action::Reply(Reply::throttling(protocol)),
+        ));
+        proxy.add(Rule::new(
+            Match::any().custom(move |r| r.seq % 33 == 7 && protocol_of(r) == protocol),
+            Action::Reply(Reply::internal_error(protocol)),
+        ));
+    }
+    proxy.add(Rule::new(
+        Match::any().custom(|r| r.seq % 50 == 13),
+        Action::Reset,
+    ));
+    let out = temp_dir("faults");
+    let scan_file = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    let result = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--max-retries",
+            "8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        result.status.code(),
+        Some(2),
+        "exit 2 expected (two accounts denied):\n{stderr}"
+    );
+    let injected = proxy.requests().iter().filter(|r| r.rule.is_some()).count();
+    assert!(injected > 100, "only {injected} faults injected");
+    let root = scan_root(&out);
+    assert_manifest_found_except(&manifest, &root, &denied);
+    let accounts = read(&root.join("accounts.json"));
+    for a in accounts.as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        if denied.contains(id) {
+            assert_eq!(a["status"], "error", "{a}");
+            assert_eq!(a["error_code"], "AccessDenied", "{a}");
+            let remediation = a["remediation"].as_str().unwrap_or("");
+            assert!(
+                remediation.contains("trust"),
+                "remediation names the trust policy: {remediation}"
+            );
+            assert!(
+                stderr.contains(id),
+                "the denied account is reported on stderr: {stderr}"
+            );
+        } else {
+            assert_eq!(a["status"], "ok", "{a}");
+        }
+    }
+    // Every call of a reachable account succeeded despite the faults.
+    let summary = read(&root.join("summary.json"));
+    assert_eq!(
+        summary["totals"]["calls_failed"], 0,
+        "{}",
+        summary["totals"]
+    );
+    assert!(!stderr.contains("census-scan-secret"));
+}
+
+/// Every file of a scan folder but the run's own bookkeeping, with timings removed.
+fn comparable_tree(root: &Path) -> BTreeMap<String, Value> {
+    fn walk(dir: &Path, base: &Path, out: &mut BTreeMap<String, Value>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p.strip_prefix(base).unwrap().to_string_lossy().to_string();
+            if rel.starts_with(".census") {
+                continue;
+            }
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else {
+                let mut v = read(&p);
+                scrub(&mut v);
+                out.insert(rel, v);
+            }
+        }
+    }
+    fn scrub(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                o.remove("duration_ms");
+                // The scan's own identity: its id, start time, and whether it resumed.
+                if o.contains_key("started") && o.contains_key("version") {
+                    for k in ["id", "started", "resumed"] {
+                        o.remove(k);
+                    }
+                }
+                o.values_mut().for_each(scrub);
+            }
+            Value::Array(a) => a.iter_mut().for_each(scrub),
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, root, &mut out);
+    out
+}
+
+#[test]
+fn a_killed_scan_resumes_to_the_same_result() {
+    use testkit::{Action, FaultProxy, Match, Rule};
+    let moto = Moto::start();
+    let manifest = seed_demo_org(&moto, &DemoOrg::default());
+    let scan_file = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    // The reference: an uninterrupted scan.
+    let reference_out = temp_dir("resume-reference");
+    let result = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            reference_out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let reference = comparable_tree(&scan_root(&reference_out));
+
+    // The same scan, slowed down through the proxy so that it is killed half way.
+    let proxy = FaultProxy::start(&moto);
+    proxy.add(Rule::new(
+        Match::any(),
+        Action::delay(std::time::Duration::from_millis(150), Action::Forward),
+    ));
+    let out = temp_dir("resume");
+    let mut child = spawn_census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--concurrency",
+            "8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    // Wait until some, not all, calls are journaled, then kill -9.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let journal = loop {
+        if let Ok(dirs) = std::fs::read_dir(&out) {
+            if let Some(dir) = dirs.map(|e| e.unwrap().path()).find(|p| p.is_dir()) {
+                let j = dir.join(".census/journal.jsonl");
+                let calls = std::fs::read_to_string(&j)
+                    .map(|t| t.matches("\"call\"").count())
+                    .unwrap_or(0);
+                if calls >= 40 {
+                    break j;
+                }
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "census finished before it could be killed"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "census made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let root = journal.parent().unwrap().parent().unwrap().to_path_buf();
+    assert!(
+        !root.join("summary.json").exists(),
+        "the killed scan must not have finished"
+    );
+    let before = std::fs::read_to_string(&journal)
+        .unwrap()
+        .matches("\"call\"")
+        .count();
+
+    // Resume without the slow proxy.
+    let result = census(
+        &moto.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    );
+    assert_eq!(
+        result.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let after = std::fs::read_to_string(&journal)
+        .unwrap()
+        .matches("\"call\"")
+        .count();
+    let total = read(&root.join("summary.json"))["totals"]["calls"]
+        .as_u64()
+        .unwrap() as usize;
+    // Only what had not completed ran again.
+    assert!(
+        after - before <= total - before + 2 && after >= total,
+        "before {before}, after {after}, total {total}"
+    );
+    let resumed = comparable_tree(&root);
+    assert_eq!(
+        resumed.keys().collect::<Vec<_>>(),
+        reference.keys().collect::<Vec<_>>()
+    );
+    for (k, v) in &reference {
+        if &resumed[k] != v {
+            let (a, b) = (resumed[k].to_string(), v.to_string());
+            let at = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
+            panic!(
+                "{k} differs between the resumed and the uninterrupted scan, from character {at}:\n  resumed: {}\n  reference: {}",
+                &a[at.saturating_sub(80)..(at + 120).min(a.len())],
+                &b[at.saturating_sub(80)..(at + 120).min(b.len())]
+            );
         }
     }
 }

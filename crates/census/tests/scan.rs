@@ -318,6 +318,20 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
         multi_page >= 10,
         "only {multi_page} calls spanned several pages"
     );
+    // No secret reaches the output: neither the base secret key nor any credentials
+    // the assumed roles got.
+    let mut files = vec![root.clone()];
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let text = std::fs::read_to_string(&p).unwrap();
+            for secret in ["census-scan-secret", "SecretAccessKey", "SessionToken"] {
+                assert!(!text.contains(secret), "{} holds {secret}", p.display());
+            }
+        }
+    }
+    assert!(!stderr.contains("census-scan-secret"));
     // Empty results are files holding [], never missing.
     let empty = root
         .join(format!(

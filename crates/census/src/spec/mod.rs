@@ -1,0 +1,347 @@
+//! Scan specs: which AWS calls a scan makes.
+//!
+//! A spec is a list of calls (service, operation, parameters, result key), read from
+//! scan files in aws-auto-inventory's format, from URLs, and from the built-in
+//! presets, then checked against the bundled botocore models before any call is
+//! made. This module knows nothing about accounts, regions or how calls are run: the
+//! planner decides where each call goes (global or regional) and the executor makes
+//! it.
+//!
+//! # The scan file format
+//!
+//! A scan file is what aws-auto-inventory's `scan.py --scan FILE|URL` reads: a JSON
+//! list of entries
+//!
+//! ```json
+//! [
+//!   {"service": "ec2", "function": "describe_instances", "result_key": "Reservations",
+//!    "parameters": {"Filters": [{"Name": "instance-state-name", "Values": ["running"]}]}},
+//!   {"service": "s3", "function": "list_buckets", "result_key": ".Buckets[]|.Name"}
+//! ]
+//! ```
+//!
+//! What aws-auto-inventory does with an entry (scan.py, `_get_service_data`), and what
+//! Census does:
+//!
+//! - `service` is a boto3 client name (`session.client(service)`). Census looks it up
+//!   in the bundled models the same way, and also accepts the service id
+//!   (`Resource Groups Tagging API`); the call records the botocore name.
+//! - `function` is a boto3 client method, called as `getattr(client, function)(**parameters)`.
+//!   Census accepts the boto3 name, the model name (`DescribeInstances`) and the CLI
+//!   name (`describe-instances`), and records boto3's spelling, which aws-auto-inventory
+//!   uses for its output files (`<service>-<function>.json`).
+//! - `parameters`, optional, are the method's keyword arguments; absent, `null` or `{}`
+//!   all mean none (`if parameters:`). boto3 validates them client-side; Census
+//!   validates them against the model before the scan starts.
+//! - `result_key`, optional: absent or empty keeps the whole result (less
+//!   `ResponseMetadata`); one starting with `.` is a jq filter over the whole result
+//!   whose outputs are always collected into a list (`jq ... .all()`); anything else
+//!   picks that top-level member (`result.get(key)`), and a missing member gives
+//!   `None`, for which aws-auto-inventory writes no file. See [`ResultKey`].
+//! - aws-auto-inventory writes no file for an empty result (`None`, `[]`, `{}`),
+//!   and names each file `<service>-<function>.json`, so of two entries calling the
+//!   same function in a region the last one wins; how Census writes results is the
+//!   sinks' business.
+//! - Any other member of an entry is ignored, as aws-auto-inventory ignores it (its
+//!   successor's config calls one `name`). Census refuses only members that look
+//!   like a misspelt field (`paramters`, `resultKey`), since aws-auto-inventory would
+//!   silently drop the filter they meant to give.
+//! - aws-auto-inventory makes one request per call and never follows pagination, so
+//!   it silently keeps only the first page. Census fetches every page and merges them
+//!   as boto3's paginators do (`build_full_result`); a result key applies to the
+//!   merged result.
+//! - aws-auto-inventory's jq sees the result through `json.dumps(default=str)`, so
+//!   timestamps look like `2024-01-02 03:04:05+00:00` and `ResponseMetadata` is
+//!   still there; Census's results carry ISO 8601 timestamps
+//!   (`2024-01-02T03:04:05+00:00`) and no `ResponseMetadata`, the same as its other
+//!   output.
+//! - aws-auto-inventory fails an entry only when the call is made, in every region,
+//!   and logs it; Census rejects a spec with a bad entry before any call, naming the
+//!   file and entry (1-based) and the closest valid names.
+//!
+//! The top level must be a list, as `scan.py` iterates it. The JSON forms that
+//! aws-auto-inventory's in-progress successor (the `aws_auto_inventory` package)
+//! reads are accepted too: `{"sheets": [...]}` and `{"inventories": [{"sheets":
+//! [...]}, ...]}`, whose sheets are entries as above; their other settings
+//! (`aws.region`, `excel`, ...) are Census flags or do not apply, and are ignored.
+//!
+//! Census refuses operations that change things: a scan runs each call in every
+//! account and region it reaches with credentials that can usually do much more than
+//! read, and one `terminate_instances` in a scan file (perhaps fetched from a URL)
+//! must not get that far. There is no switch to allow them: Census is an inventory
+//! tool, and `census call` is there for one-off calls. Reads are the operations whose
+//! name starts with one of [`READ_VERBS`].
+//!
+//! Entries from the generated "every function" files of aws-auto-inventory
+//! (`scan/sample/all_services.json`, `scan/sample/services/*.json`) that name boto3
+//! helpers (`get_paginator`, `get_waiter`) or calls that need parameters the entry
+//! does not give are errors too; `--preset all` is the working version of those
+//! files.
+//!
+//! # Presets
+//!
+//! [`Preset::Core`] (the default when nothing else is asked for) is
+//! `presets/core.json`, a scan file of the most-used inventory calls.
+//! [`Preset::All`] is generated from the bundled models: every `List*`, `Describe*`
+//! and `Get*` operation that needs no input, minus `presets/deny.json` (public
+//! catalogues, credentials, data-plane calls and calls that fail without input the
+//! model does not mark as required, each with a reason).
+
+mod boto3;
+mod check;
+mod preset;
+mod result_key;
+mod source;
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde_json::Value;
+
+pub use preset::{deny_list, Denied, Preset};
+pub use result_key::{JqFilter, ResultKey};
+
+/// Verbs of the operations that only read (`DescribeInstances`, `BatchGetItem`,
+/// `Scan`, ...). A verb is the whole name or is followed by an upper-case letter or a
+/// digit, so that `CheckoutLicense` is not a `Check`. Verbs that read in some
+/// services but not all (`Preview`, `Validate`, `Test`) are left out.
+pub const READ_VERBS: &[&str] = &[
+    "Describe",
+    "Get",
+    "List",
+    "BatchDescribe",
+    "BatchGet",
+    "Search",
+    "Lookup",
+    "Query",
+    "Scan",
+    "Select",
+    "Filter",
+    "Head",
+];
+
+/// Whether a model operation name reads (see [`READ_VERBS`]).
+pub fn is_read(operation: &str) -> bool {
+    READ_VERBS.iter().any(|verb| {
+        operation.strip_prefix(verb).is_some_and(|rest| {
+            rest.chars()
+                .next()
+                .is_none_or(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        })
+    })
+}
+
+/// The calls of a scan, checked against the models, without duplicates.
+#[derive(Debug, Clone, Default)]
+pub struct Spec {
+    pub calls: Vec<SpecCall>,
+}
+
+/// One call of a spec: an operation with its parameters, made in every account and
+/// region the planner picks for it.
+#[derive(Debug, Clone)]
+pub struct SpecCall {
+    /// botocore service name, e.g. `ec2`, `resourcegroupstaggingapi`.
+    pub service: String,
+    /// Model operation name, e.g. `DescribeInstances`.
+    pub operation: String,
+    /// boto3's method name, e.g. `describe_instances`; aws-auto-inventory names its
+    /// output files `<service>-<function>.json`. Not unique: two entries may call the
+    /// same operation with different parameters or result keys.
+    pub function: String,
+    /// The operation's input: always a JSON object, checked against the model.
+    pub parameters: Value,
+    /// What to keep of the result; `None` keeps all of it.
+    pub result_key: Option<ResultKey>,
+    /// Where the call comes from, for errors and reports: `scans/ec2.json entry 3`,
+    /// `preset core entry 12`, `preset all`.
+    pub origin: String,
+}
+
+impl SpecCall {
+    /// What makes two calls the same call: service, operation, parameters (whatever
+    /// the order of their members) and result key.
+    fn identity(&self) -> (String, String, String, Option<String>) {
+        (
+            self.service.clone(),
+            self.operation.clone(),
+            canonical(&self.parameters),
+            self.result_key.as_ref().map(|k| k.as_str().to_string()),
+        )
+    }
+}
+
+/// JSON text with object members sorted, so that equal values give equal text.
+fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut members: Vec<(&String, &Value)> = m.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                Value::Object(
+                    members
+                        .into_iter()
+                        .map(|(k, v)| (k.clone(), sorted(v)))
+                        .collect(),
+                )
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(v).to_string()
+}
+
+/// One thing wrong with a spec: where, and what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// `scans/ec2.json entry 3`, `scans/ec2.json`, `https://example.com/scan.json`.
+    pub origin: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.origin, self.message)
+    }
+}
+
+/// Why a spec could not be loaded: every problem found in every source, in order.
+/// Displays as one line, the first problem and how many more there are; the
+/// [`problems`](SpecError::problems) are all there for a caller that lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecError {
+    problems: Vec<Problem>,
+}
+
+impl SpecError {
+    fn new(problems: Vec<Problem>) -> SpecError {
+        debug_assert!(!problems.is_empty());
+        SpecError { problems }
+    }
+
+    /// Every problem, in the order of the sources and their entries.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problems.split_first() {
+            None => f.write_str("invalid scan spec"),
+            Some((first, rest)) => {
+                write!(f, "{first}")?;
+                match rest.len() {
+                    0 => Ok(()),
+                    1 => write!(f, " (and 1 more problem)"),
+                    n => write!(f, " (and {n} more problems)"),
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Loads a spec from scan files or http(s) URLs and presets, and checks every entry
+/// against the bundled models. With neither sources nor presets, the spec is
+/// [`Preset::Core`].
+///
+/// Sources come first, in order, then presets; a call that appears more than once
+/// (same service, operation, parameters and result key) is kept once, with the
+/// origin where it first appeared. Every problem in every source is reported at
+/// once; nothing is called.
+pub async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecError> {
+    let presets = if sources.is_empty() && presets.is_empty() {
+        &[Preset::Core][..]
+    } else {
+        presets
+    };
+    let mut problems = Vec::new();
+    let mut calls = Vec::new();
+    for name in sources {
+        match source::read(name).await {
+            Ok(entries) => check::entries(entries, &mut calls, &mut problems),
+            Err(problem) => problems.push(problem),
+        }
+    }
+    for preset in presets {
+        match preset.calls() {
+            Ok(preset_calls) => calls.extend(preset_calls),
+            Err(mut preset_problems) => problems.append(&mut preset_problems),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(SpecError::new(problems));
+    }
+    Ok(Spec {
+        calls: dedup(calls),
+    })
+}
+
+/// Drops repeated calls, keeping the first of each.
+fn dedup(calls: Vec<SpecCall>) -> Vec<SpecCall> {
+    let mut seen = HashSet::with_capacity(calls.len());
+    calls
+        .into_iter()
+        .filter(|call| seen.insert(call.identity()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_by_verb() {
+        for op in [
+            "DescribeInstances",
+            "GetBucketAcl",
+            "ListBuckets",
+            "BatchGetItem",
+            "LookupEvents",
+            "Get2Something",
+            "Scan",
+            "Query",
+        ] {
+            assert!(is_read(op), "{op}");
+        }
+        for op in [
+            "TerminateInstances",
+            "CheckoutLicense",
+            "Getaway",
+            "PutObject",
+            "Scanner",
+            "PreviewPortal",
+            "ReceiveMessage",
+            "GenerateCredentialReport",
+        ] {
+            assert!(!is_read(op), "{op}");
+        }
+    }
+
+    #[test]
+    fn one_line_error() {
+        let p = |o: &str, m: &str| Problem {
+            origin: o.into(),
+            message: m.into(),
+        };
+        let e = SpecError::new(vec![p("a.json entry 1", "bad")]);
+        assert_eq!(e.to_string(), "a.json entry 1: bad");
+        let e = SpecError::new(vec![
+            p("a.json entry 1", "bad"),
+            p("b.json", "worse"),
+            p("c", "x"),
+        ]);
+        assert_eq!(e.to_string(), "a.json entry 1: bad (and 2 more problems)");
+        assert_eq!(e.problems().len(), 3);
+    }
+
+    #[test]
+    fn canonical_ignores_member_order() {
+        let a: Value = serde_json::from_str(r#"{"b": [{"y": 1, "x": 2}], "a": 1}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{"a": 1, "b": [{"x": 2, "y": 1}]}"#).unwrap();
+        assert_eq!(canonical(&a), canonical(&b));
+    }
+}

@@ -1,16 +1,74 @@
-//! Base credentials and region from the AWS default chain (environment, `.env`,
-//! shared profiles incl. SSO and `credential_source`, web identity, ECS, IMDS).
+//! Credentials: the base ones from the AWS default chain, and per-account ones from
+//! roles assumed in each account.
+//!
+//! - [`load_base`]: the default chain of aws-config (environment, `.env` through
+//!   [`load_dotenv`], shared profiles incl. SSO and `credential_source`, web identity,
+//!   ECS, IMDS), with `--profile` and `--region` applied, wrapped in a cache that
+//!   refreshes before expiry (aws-config's providers fetch on every call).
+//! - [`caller_identity`]: who those credentials belong to (sts GetCallerIdentity), and
+//!   so the partition and the caller's own account.
+//! - [`Access`]: credentials per [`Account`](crate::account::Account), from
+//!   [`RoleOptions`]; failures are [`AccessError`]s that say what to do.
+//!
+//! Every AWS call here goes through awsdyn, so it is retried and rate-limited like any
+//! other. Secrets never reach errors, `Debug` output or logs.
+
+// `AccessError` carries its context by value (account, role, code, message,
+// remediation): it is made once per failing account, so boxing would only add an
+// allocation and hide the fields.
+#![allow(clippy::result_large_err)]
+
+mod access;
+mod arn;
+mod assume;
+mod cache;
+mod error;
+
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::provider::SharedCredentialsProvider;
+use awsdyn::client::{Client, EndpointSettings, Target};
+use serde::Serialize;
 
-/// What the default chain gave.
+pub use access::{Access, RoleOptions, DEFAULT_DURATION, DEFAULT_ROLE_NAME};
+pub use arn::{check_role_name, is_account_id, RoleArn, PARTITIONS};
+pub use cache::{Clock, SystemClock, DEFAULT_REFRESH_MARGIN};
+pub(crate) use error::one_line;
+pub use error::{AccessError, AccessErrorKind};
+
+/// What the default chain gave: credentials, region, and where calls go.
+#[derive(Clone, Debug)]
 pub struct Base {
+    /// The base credentials, cached and refreshed before expiry.
     pub credentials: SharedCredentialsProvider,
     pub region: Option<String>,
     /// `AWS_ENDPOINT_URL` or the profile's `endpoint_url`.
     pub endpoint_url: Option<String>,
+    /// Every endpoint setting for awsdyn targets: [`EndpointSettings::from_env`], with
+    /// the profile's `endpoint_url` when the environment sets none.
+    pub endpoints: Arc<EndpointSettings>,
+    /// The shared-config profile used, if one was named (for remediation texts).
+    pub profile: Option<String>,
+}
+
+impl Base {
+    /// Base credentials given directly (tests, or credentials from elsewhere): used as
+    /// they are, without a cache.
+    pub fn new(
+        credentials: SharedCredentialsProvider,
+        region: Option<String>,
+        endpoints: EndpointSettings,
+    ) -> Base {
+        Base {
+            credentials,
+            region,
+            endpoint_url: endpoints.url.clone(),
+            endpoints: Arc::new(endpoints),
+            profile: None,
+        }
+    }
 }
 
 /// Loads the default chain, with `--profile` and `--region` applied.
@@ -23,13 +81,29 @@ pub async fn load_base(profile: Option<&str>, region: Option<&str>) -> Result<Ba
         loader = loader.region(Region::new(r.to_string()));
     }
     let conf = loader.load().await;
-    let Some(credentials) = conf.credentials_provider() else {
+    let Some(chain) = conf.credentials_provider() else {
         bail!("no AWS credentials found: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, use --profile, or run on a machine with an instance or task role");
     };
+    let profile = profile.map(str::to_string);
+    let credentials = SharedCredentialsProvider::new(cache::Cached::new(
+        assume::Chain {
+            inner: chain,
+            profile: profile.clone(),
+        },
+        Arc::new(SystemClock),
+        DEFAULT_REFRESH_MARGIN,
+    ));
+    let endpoint_url = conf.endpoint_url().map(str::to_string);
+    let mut endpoints = EndpointSettings::from_env();
+    if endpoints.url.is_none() {
+        endpoints.url = endpoint_url.clone();
+    }
     Ok(Base {
         credentials,
         region: conf.region().map(|r| r.to_string()),
-        endpoint_url: conf.endpoint_url().map(str::to_string),
+        endpoint_url,
+        endpoints: Arc::new(endpoints),
+        profile,
     })
 }
 
@@ -37,4 +111,80 @@ pub async fn load_base(profile: Option<&str>, region: Option<&str>) -> Result<Ba
 /// environment win).
 pub fn load_dotenv() {
     let _ = dotenvy::dotenv();
+}
+
+/// Who a set of credentials belongs to (sts GetCallerIdentity).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Identity {
+    pub account_id: String,
+    /// `arn:aws:iam::123456789012:user/me`, `arn:aws:sts::...:assumed-role/Role/session`.
+    pub arn: String,
+    pub user_id: String,
+    /// From the ARN: `aws`, `aws-cn`, `aws-us-gov`...
+    pub partition: String,
+}
+
+/// Asks STS who the base credentials belong to. Missing, expired or invalid credentials
+/// give an [`AccessError`] of kind [`AccessErrorKind::BaseCredentials`] that says how to
+/// refresh them.
+pub async fn caller_identity(client: &Client, base: &Base) -> Result<Identity, AccessError> {
+    use aws_credential_types::provider::ProvideCredentials;
+    // Ask the chain first: its own message says best why there are no credentials.
+    if let Err(e) = base.credentials.provide_credentials().await {
+        let message = assume::error_chain(&e);
+        return Err(AccessError::no_base_credentials(
+            message,
+            base.profile.as_deref(),
+        ));
+    }
+    let region = base
+        .region
+        .clone()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let target = Target::new(region.clone(), base.credentials.clone())
+        .with_endpoints(base.endpoints.clone())
+        .with_label("base");
+    let out = client
+        .call(&target, "sts", "GetCallerIdentity", &serde_json::json!({}))
+        .await
+        .map_err(|e| AccessError::base(&e, &region, base.profile.as_deref()))?;
+    let text = |k: &str| out[k].as_str().unwrap_or_default().to_string();
+    let arn = text("Arn");
+    let partition = arn.split(':').nth(1).unwrap_or("aws").to_string();
+    Ok(Identity {
+        account_id: text("Account"),
+        user_id: text("UserId"),
+        arn,
+        partition,
+    })
+}
+
+/// The region that global services (Organizations, IAM, STS's global endpoint) are
+/// called in, per partition; `None` for a partition Census does not know.
+pub fn global_region(partition: &str) -> Option<&'static str> {
+    Some(match partition {
+        "aws" => "us-east-1",
+        "aws-cn" => "cn-northwest-1",
+        "aws-us-gov" => "us-gov-west-1",
+        "aws-iso" => "us-iso-east-1",
+        "aws-iso-b" => "us-isob-east-1",
+        "aws-iso-e" => "eu-isoe-west-1",
+        "aws-iso-f" => "us-isof-south-1",
+        "aws-eusc" => "eusc-de-east-1",
+        _ => return None,
+    })
+}
+
+/// The region for STS calls into `partition`: the base region when it is in that
+/// partition (regional STS endpoints), else the partition's global region.
+pub(crate) fn sts_region(base: &Base, partition: &str) -> String {
+    if let Some(region) = &base.region {
+        if crate::regions::check_region(region).is_ok_and(|p| p == partition) {
+            return region.clone();
+        }
+    }
+    global_region(partition)
+        .map(str::to_string)
+        .or_else(|| base.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_string())
 }

@@ -1,0 +1,377 @@
+//! Reading one organization through AWS Organizations: the organization, its ACTIVE
+//! accounts, its OU tree (for OU paths and `--ou` filters) and the accounts' tags.
+//!
+//! Calls go through awsdyn in the partition's global region, keyed for rate limiting
+//! by the account whose credentials make them. Only the first two steps
+//! (DescribeOrganization, ListAccounts) are required; a tree or tags that cannot be
+//! read leave the accounts without that metadata and add a [`Problem`].
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use awsdyn::client::{Client, Target};
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Value};
+
+use super::{InactiveAccount, OrgInfo, OuInfo, Problem};
+use crate::account::Account;
+use crate::auth::{global_region, Base, Identity, RoleArn};
+
+/// Organizations calls in flight at once per organization (its API limits are low).
+const CONCURRENCY: usize = 4;
+
+/// Who reads the organization.
+pub(super) struct Reader<'a> {
+    pub client: &'a Client,
+    pub base: &'a Base,
+    pub credentials: SharedCredentialsProvider,
+    /// The account the credentials belong to (the rate-limit key).
+    pub account_id: String,
+    /// The principal, for messages: the caller's ARN or the organization role's.
+    pub principal: String,
+    pub partition: String,
+    /// The role the organization is entered through (`--org-role-arn`).
+    pub via: Option<RoleArn>,
+    pub caller: &'a Identity,
+}
+
+/// What was read.
+pub(super) struct OrgRead {
+    pub info: OrgInfo,
+    /// ACTIVE accounts, sorted by id.
+    pub accounts: Vec<Account>,
+    /// Each OU's and account's parent id; `None` when the tree could not be read.
+    pub parents: Option<HashMap<String, String>>,
+    /// What went wrong without stopping the read.
+    pub problems: Vec<Problem>,
+}
+
+impl OrgRead {
+    /// The ids of `id`'s ancestors, nearest first (its parent, ..., the root).
+    pub fn ancestors(&self, id: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(parents) = &self.parents {
+            let mut current = id;
+            while let Some(parent) = parents.get(current) {
+                if out.contains(parent) {
+                    break;
+                }
+                out.push(parent.clone());
+                current = parent;
+            }
+        }
+        out
+    }
+}
+
+impl Reader<'_> {
+    fn scope(&self) -> String {
+        match &self.via {
+            Some(role) => format!("organization via {role}"),
+            None => format!("organization of {}", self.account_id),
+        }
+    }
+
+    fn target(&self) -> Target {
+        let region = global_region(&self.partition)
+            .map(str::to_string)
+            .or_else(|| self.base.region.clone())
+            .unwrap_or_else(|| "us-east-1".to_string());
+        Target::new(region, self.credentials.clone())
+            .with_endpoints(self.base.endpoints.clone())
+            .with_label(self.account_id.clone())
+    }
+
+    async fn call(&self, operation: &str, input: Value) -> Result<Value, awsdyn::Error> {
+        self.client
+            .call_all(&self.target(), "organizations", operation, &input)
+            .await
+    }
+
+    fn problem(&self, error: &awsdyn::Error, what: &str, fix: &str) -> Problem {
+        Problem::from_call(self.scope(), error, what, fix)
+    }
+
+    /// Reads the organization. `Err` when it cannot be listed at all.
+    pub async fn read(&self) -> Result<OrgRead, Problem> {
+        let org = self
+            .call("DescribeOrganization", json!({}))
+            .await
+            .map_err(|e| {
+                let fix = match e.code() {
+                    "AWSOrganizationsNotInUseException" => format!(
+                        "account {} is not in an organization: drop --org to scan it alone, or list accounts with --role-arns",
+                        self.account_id
+                    ),
+                    _ => format!(
+                        "{} needs organizations:DescribeOrganization and organizations:List* (run from the management account or a delegated administrator, or use --org-role-arn)",
+                        self.principal
+                    ),
+                };
+                self.problem(&e, "DescribeOrganization failed", &fix)
+            })?;
+        let org = &org["Organization"];
+        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let org_id = text(org, "Id");
+        let management = text(org, "MasterAccountId");
+        let not_admin = format!(
+            "{} (account {}) cannot list the accounts of {org_id}: run from the management account {management} or a delegated administrator, or use --org-role-arn arn:{}:iam::{management}:role/<role>",
+            self.principal, self.account_id, self.partition
+        );
+        let listed = self.call("ListAccounts", json!({})).await.map_err(|e| {
+            let fix = if e.code().starts_with("AccessDenied") {
+                not_admin.as_str()
+            } else {
+                "the organization's accounts could not be listed; see the AWS error"
+            };
+            self.problem(&e, "ListAccounts failed", fix)
+        })?;
+        let listed = listed["Accounts"].as_array().cloned().unwrap_or_default();
+        if listed.is_empty() {
+            return Err(Problem {
+                scope: self.scope(),
+                code: None,
+                message: format!("ListAccounts returned no accounts; {not_admin}"),
+            });
+        }
+        let partition = org["Arn"]
+            .as_str()
+            .and_then(|a| a.split(':').nth(1))
+            .unwrap_or(&self.partition)
+            .to_string();
+
+        let mut problems = Vec::new();
+        let mut inactive = Vec::new();
+        let mut accounts = BTreeMap::new();
+        for a in &listed {
+            // `State` replaces `Status` in newer API versions; either will do.
+            let status = a["Status"]
+                .as_str()
+                .or_else(|| a["State"].as_str())
+                .unwrap_or("UNKNOWN")
+                .to_string();
+            let id = text(a, "Id");
+            if status != "ACTIVE" {
+                inactive.push(InactiveAccount {
+                    id,
+                    name: text(a, "Name"),
+                    status,
+                });
+                continue;
+            }
+            let name = a["Name"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .unwrap_or(&id)
+                .to_string();
+            accounts.insert(
+                id.clone(),
+                Account {
+                    is_caller: id == self.caller.account_id,
+                    id,
+                    name,
+                    email: a["Email"].as_str().map(str::to_string),
+                    status,
+                    partition: partition.clone(),
+                    org_id: Some(org_id.clone()),
+                    management_account_id: Some(management.clone()),
+                    ou_id: None,
+                    ou_path: None,
+                    tags: BTreeMap::new(),
+                    role_arn: None,
+                    source: "organizations".to_string(),
+                },
+            );
+        }
+        inactive.sort_by(|a, b| a.id.cmp(&b.id));
+
+        let (root_id, ous, parents) = match self.tree().await {
+            Ok(tree) => {
+                for account in accounts.values_mut() {
+                    if let Some(parent) = tree.account_parents.get(&account.id) {
+                        account.ou_path = tree.paths.get(parent).cloned();
+                        account.ou_id = Some(parent.clone());
+                    }
+                }
+                let parents = tree
+                    .ous
+                    .iter()
+                    .map(|ou| (ou.id.clone(), ou.parent_id.clone()))
+                    .chain(tree.account_parents.clone())
+                    .collect();
+                (Some(tree.root_id), tree.ous, Some(parents))
+            }
+            Err(p) => {
+                problems.push(p);
+                (None, Vec::new(), None)
+            }
+        };
+
+        if let Some(p) = self.tags(&mut accounts).await {
+            problems.push(p);
+        }
+
+        let info = OrgInfo {
+            id: org_id,
+            arn: text(org, "Arn"),
+            management_account_id: management,
+            feature_set: org["FeatureSet"].as_str().map(str::to_string),
+            via_role_arn: self.via.as_ref().map(|r| r.to_string()),
+            root_id,
+            ous,
+            active_accounts: accounts.len(),
+            inactive_accounts: inactive,
+        };
+        Ok(OrgRead {
+            info,
+            accounts: accounts.into_values().collect(),
+            parents,
+            problems,
+        })
+    }
+
+    /// Walks the OU tree from the root, one level at a time.
+    async fn tree(&self) -> Result<Tree, Problem> {
+        let fix = format!(
+            "{} needs organizations:ListRoots, ListOrganizationalUnitsForParent and ListAccountsForParent; without them accounts have no OU path and --ou/--exclude-ou cannot apply",
+            self.principal
+        );
+        let roots = self
+            .call("ListRoots", json!({}))
+            .await
+            .map_err(|e| self.problem(&e, "ListRoots failed", &fix))?;
+        let root = &roots["Roots"][0];
+        let root_id = root["Id"].as_str().unwrap_or_default().to_string();
+        let root_name = root["Name"].as_str().unwrap_or("Root").to_string();
+        let mut tree = Tree {
+            root_id: root_id.clone(),
+            ous: Vec::new(),
+            paths: HashMap::from([(root_id.clone(), root_name.clone())]),
+            account_parents: HashMap::new(),
+        };
+        let mut level = vec![(root_id, root_name)];
+        while !level.is_empty() {
+            let results: Vec<_> = stream::iter(level)
+                .map(|(parent, path)| async move {
+                    let input = json!({ "ParentId": parent });
+                    let ous = self
+                        .call("ListOrganizationalUnitsForParent", input.clone())
+                        .await;
+                    let accounts = self.call("ListAccountsForParent", input).await;
+                    (parent, path, ous, accounts)
+                })
+                .buffer_unordered(CONCURRENCY)
+                .collect()
+                .await;
+            let mut next = Vec::new();
+            for (parent, path, ous, accounts) in results {
+                let ous = ous.map_err(|e| {
+                    self.problem(&e, "ListOrganizationalUnitsForParent failed", &fix)
+                })?;
+                let accounts =
+                    accounts.map_err(|e| self.problem(&e, "ListAccountsForParent failed", &fix))?;
+                for a in accounts["Accounts"].as_array().into_iter().flatten() {
+                    if let Some(id) = a["Id"].as_str() {
+                        tree.account_parents.insert(id.to_string(), parent.clone());
+                    }
+                }
+                for ou in ous["OrganizationalUnits"].as_array().into_iter().flatten() {
+                    let (Some(id), Some(name)) = (ou["Id"].as_str(), ou["Name"].as_str()) else {
+                        continue;
+                    };
+                    let ou_path = format!("{path}/{name}");
+                    tree.paths.insert(id.to_string(), ou_path.clone());
+                    tree.ous.push(OuInfo {
+                        id: id.to_string(),
+                        name: name.to_string(),
+                        path: ou_path.clone(),
+                        parent_id: parent.clone(),
+                    });
+                    next.push((id.to_string(), ou_path));
+                }
+            }
+            level = next;
+        }
+        tree.ous
+            .sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        Ok(tree)
+    }
+
+    /// Fills in the accounts' tags. Stops at the first AccessDenied (the same answer
+    /// would come for every account); returns one problem for all failures.
+    async fn tags(&self, accounts: &mut BTreeMap<String, Account>) -> Option<Problem> {
+        let denied = Arc::new(AtomicBool::new(false));
+        let ids: Vec<String> = accounts.keys().cloned().collect();
+        let results: Vec<_> = stream::iter(ids)
+            .map(|id| {
+                let denied = denied.clone();
+                async move {
+                    if denied.load(Ordering::Relaxed) {
+                        return (id, None);
+                    }
+                    let result = self
+                        .call("ListTagsForResource", json!({ "ResourceId": id }))
+                        .await;
+                    if let Err(e) = &result {
+                        if e.code().starts_with("AccessDenied") {
+                            denied.store(true, Ordering::Relaxed);
+                        }
+                    }
+                    (id, Some(result))
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut failed = 0;
+        let mut skipped = 0;
+        let mut first_error = None;
+        for (id, result) in results {
+            match result {
+                None => skipped += 1,
+                Some(Err(e)) => {
+                    failed += 1;
+                    if first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+                Some(Ok(out)) => {
+                    if let Some(account) = accounts.get_mut(&id) {
+                        for tag in out["Tags"].as_array().into_iter().flatten() {
+                            if let (Some(k), Some(v)) = (tag["Key"].as_str(), tag["Value"].as_str())
+                            {
+                                account.tags.insert(k.to_string(), v.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let error = first_error?;
+        Some(self.problem(
+            &error,
+            &format!(
+                "the tags of {} of {} accounts could not be read",
+                failed + skipped,
+                accounts.len()
+            ),
+            &format!(
+                "grant {} organizations:ListTagsForResource; the accounts are kept, without tags",
+                self.principal
+            ),
+        ))
+    }
+}
+
+/// The OU tree of one organization.
+struct Tree {
+    root_id: String,
+    /// Every OU, sorted by path.
+    ous: Vec<OuInfo>,
+    /// The path of every OU and of the root, by id: `Root/Workloads/Prod`.
+    paths: HashMap<String, String>,
+    /// Each account's parent (an OU or the root).
+    account_parents: HashMap<String, String>,
+}

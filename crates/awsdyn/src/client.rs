@@ -222,10 +222,10 @@ impl Client {
     /// Finds a service model and one of its operations by any accepted name form.
     pub fn operation(service: &str, operation: &str) -> Result<(Arc<ServiceModel>, String), Error> {
         let model = model::load(service)?;
-        match model.operation(operation) {
-            Some(op) => {
-                let name = op.name.clone();
-                Ok((model, name))
+        match model.operation_key(operation) {
+            Some(key) => {
+                let key = key.to_string();
+                Ok((model, key))
             }
             None => {
                 let pascal: Vec<&str> = model.operations.keys().map(String::as_str).collect();
@@ -726,6 +726,15 @@ mod tests {
                 )]),
         );
         assert_eq!(ignored.url_for(&ec2), None);
+    }
+
+    #[test]
+    fn operations_are_found_by_listed_name() {
+        // CloudFront lists ListDistributions; its wire name is versioned.
+        let (model, key) = Client::operation("cloudfront", "list_distributions").unwrap();
+        assert_eq!(key, "ListDistributions");
+        assert_eq!(model.operations[&key].name, "ListDistributions2020_05_31");
+        assert!(model.paginators.get(&key).is_some());
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod retry;
 pub mod sign;
 pub mod timestamp;
 pub mod validate;
+pub mod xform;
 
 pub use error::{Error, ServiceError};
 pub use model::{Operation, Protocol, ServiceModel, Shape, ShapeId, ShapeRef, ShapeType};

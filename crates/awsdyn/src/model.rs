@@ -435,13 +435,23 @@ impl ServiceModel {
     /// The operation with this name: model PascalCase (`DescribeInstances`), boto3
     /// snake_case (`describe_instances`) or CLI kebab-case (`describe-instances`).
     pub fn operation(&self, name: &str) -> Option<&Operation> {
-        if let Some(op) = self.operations.get(name) {
-            return Some(op);
+        self.operation_key(name).map(|k| &self.operations[k])
+    }
+
+    /// The key the model lists an operation under, for any accepted name form. It can
+    /// differ from the operation's wire name (CloudFront lists `ListDistributions`,
+    /// whose `name` is `ListDistributions2020_05_31`); paginators use the key.
+    pub fn operation_key(&self, name: &str) -> Option<&str> {
+        if let Some((k, _)) = self.operations.get_key_value(name) {
+            return Some(k.as_str());
         }
         let wanted = crate::names::normalize(name);
         self.operations
-            .values()
-            .find(|op| crate::names::normalize(&op.name) == wanted)
+            .iter()
+            .find(|(k, op)| {
+                crate::names::normalize(k) == wanted || crate::names::normalize(&op.name) == wanted
+            })
+            .map(|(k, _)| k.as_str())
     }
 }
 

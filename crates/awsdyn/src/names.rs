@@ -11,21 +11,10 @@ pub fn normalize(name: &str) -> String {
 }
 
 /// boto3's snake_case form of a PascalCase operation name (`DescribeInstances` ->
-/// `describe_instances`, `ListAWSServiceAccess` -> `list_aws_service_access`).
+/// `describe_instances`, `ListAWSServiceAccess` -> `list_aws_service_access`,
+/// `DescribeACLs` -> `describe_acls`): botocore's `xform_name`, see [`crate::xform`].
 pub fn snake_case(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    let mut out = String::with_capacity(name.len() + 8);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() && i > 0 {
-            let prev = chars[i - 1];
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if prev.is_lowercase() || prev.is_ascii_digit() || (prev.is_uppercase() && next_lower) {
-                out.push('_');
-            }
-        }
-        out.extend(c.to_lowercase());
-    }
-    out
+    crate::xform::method_name(name)
 }
 
 /// Levenshtein distance between two strings.
@@ -94,6 +83,7 @@ mod tests {
             "list_aws_service_access"
         );
         assert_eq!(snake_case("GetBucketACL"), "get_bucket_acl");
+        assert_eq!(snake_case("DescribeACLs"), "describe_acls");
     }
 
     #[test]

@@ -140,6 +140,8 @@ pub struct ScanFlags {
     pub no_paginate: bool,
 }
 
+// `Scan` carries every scan flag; the enum is built once per process.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan every account and region: discovery, roles, regions, calls, output files.

@@ -63,6 +63,12 @@ struct Plan {
     calls: Vec<PlannedCall>,
     regions: Option<Vec<String>>,
     paginate: bool,
+    /// Organizations entered through a role (`--org-role-arn`): `(org id, role ARN)`,
+    /// so that a resumed scan reaches their members the same way.
+    #[serde(default)]
+    organizations: Vec<(String, String)>,
+    #[serde(default = "yes")]
+    chain_through_management: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,6 +78,10 @@ struct PlannedCall {
     function: String,
     parameters: Value,
     result_key: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn plan_path(root: &Path) -> PathBuf {
@@ -220,11 +230,31 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         retry,
         ..ClientConfig::default()
     })?;
+    // The scan id names the scan folder and, unless --session-name says otherwise, the
+    // role sessions (so CloudTrail shows which scan made a call).
+    let scan_id = match &resumed {
+        Some(plan) => plan.info.id.clone(),
+        None => scan_id(&args.output_dir),
+    };
+    let mut role_options = role_options;
+    if role_options.session_name.is_none() {
+        role_options.session_name = Some(format!("census-{scan_id}"));
+    }
     let access = Arc::new(
         Access::new(&client, &base, role_options)
             .await
             .map_err(|e| anyhow!("{e}"))?,
     );
+    if let Some(plan) = &resumed {
+        for (org_id, arn) in &plan.organizations {
+            let role = crate::auth::RoleArn::parse(arn).map_err(|e| anyhow!("plan.json: {e}"))?;
+            let provider = access
+                .organization_role(&role)
+                .await
+                .map_err(|e| anyhow!("{e}"))?;
+            access.add_organization(org_id, &role, provider, plan.chain_through_management);
+        }
+    }
 
     let (info, accounts, out_root) = match resumed {
         Some(plan) => {
@@ -232,7 +262,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             let out = dir.parent().map(Path::to_path_buf).unwrap_or_default();
             let mut info = plan.info.clone();
             info.resumed = true;
-            (info, plan.accounts, (out, plan.regions, plan.paginate))
+            (
+                info,
+                plan.accounts,
+                (out, plan.regions, plan.paginate, plan.organizations),
+            )
         }
         None => {
             let opts = crate::discover::Options {
@@ -267,20 +301,25 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 bail!("no accounts to scan: discovery found none (check --org, --ou/--accounts filters, or --role-arns)");
             }
             let info = ScanInfo {
-                id: scan_id(&args.output_dir),
+                id: scan_id.clone(),
                 started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 resumed: false,
             };
             let regions = (!args.regions.is_empty()).then(|| args.regions.clone());
+            let orgs = found
+                .organizations
+                .iter()
+                .filter_map(|o| o.via_role_arn.clone().map(|arn| (o.id.clone(), arn)))
+                .collect();
             (
                 info,
                 found.accounts,
-                (args.output_dir.clone(), regions, !args.no_paginate),
+                (args.output_dir.clone(), regions, !args.no_paginate, orgs),
             )
         }
     };
-    let (out_dir, regions, paginate) = out_root;
+    let (out_dir, regions, paginate, organizations) = out_root;
     let tree = Arc::new(TreeSink::new(&out_dir, &info.id));
     let plan = Plan {
         info: info.clone(),
@@ -297,6 +336,8 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             .collect(),
         regions: regions.clone(),
         paginate,
+        organizations,
+        chain_through_management: args.chain_through_management,
     };
     crate::sink::write_atomic(&plan_path(tree.root()), &serde_json::to_vec_pretty(&plan)?)
         .with_context(|| {

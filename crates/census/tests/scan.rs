@@ -58,11 +58,14 @@ fn read(path: &Path) -> Value {
     .unwrap()
 }
 
+/// How to read a resource's id from one item of an output file.
+type IdOf = fn(&Value) -> Option<String>;
+
 /// Every resource id of each kind found in the tree, with where it was found:
 /// kind -> id -> [(account id, region)].
 fn found_resources(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<(String, String)>>> {
     let mut out: BTreeMap<String, BTreeMap<String, Vec<(String, String)>>> = BTreeMap::new();
-    let kinds: &[(&str, &str, fn(&Value) -> Option<String>)] = &[
+    let kinds: &[(&str, &str, IdOf)] = &[
         ("ec2-describe_vpcs", "ec2:vpc", |v| {
             v["VpcId"].as_str().map(str::to_string)
         }),

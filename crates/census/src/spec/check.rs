@@ -4,9 +4,9 @@ use awsdyn::model::{self, Operation, ServiceModel};
 use awsdyn::names;
 use serde_json::{Map, Value};
 
-use super::boto3::method_name;
 use super::source::{kind, Entry};
 use super::{is_read, Problem, ResultKey, SpecCall};
+use awsdyn::names::snake_case as method_name;
 
 /// The members of an entry.
 const FIELDS: [&str; 4] = ["service", "function", "parameters", "result_key"];

@@ -87,7 +87,6 @@
 //! catalogues, credentials, data-plane calls and calls that fail without input the
 //! model does not mark as required, each with a reason).
 
-mod boto3;
 mod check;
 mod preset;
 mod result_key;

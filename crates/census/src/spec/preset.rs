@@ -9,8 +9,8 @@ use awsdyn::model::{self, Operation, ServiceModel};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::boto3::method_name;
 use super::{check, source, Problem, SpecCall};
+use awsdyn::names::snake_case as method_name;
 
 /// The core preset, in aws-auto-inventory's scan file format.
 const CORE: &str = include_str!("../../presets/core.json");

@@ -724,7 +724,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
             if message.is_empty()
                 || (resp.status >= 500 && resp.body.trim_ascii_start().starts_with(b"<html>"))
             {
-                message = reason_phrase(resp.status).to_string();
+                message = crate::protocol::reason_phrase(resp.status).to_string();
             }
             resp.status.to_string()
         }
@@ -767,24 +767,6 @@ fn error_body(body: &[u8]) -> Map<String, Value> {
             );
             map
         }
-    }
-}
-
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        408 => "Request Timeout",
-        413 => "Request Entity Too Large",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        _ => "",
     }
 }
 

@@ -129,7 +129,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
     {
         return ServiceError {
             code: resp.status.to_string(),
-            message: rest::reason_phrase(resp.status).to_string(),
+            message: crate::protocol::reason_phrase(resp.status).to_string(),
             request_id: rest::request_id(resp),
             status: resp.status,
             fields: Map::new(),

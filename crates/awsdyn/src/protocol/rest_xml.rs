@@ -110,7 +110,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
     }
     .unwrap_or_else(|| ServiceError {
         code: resp.status.to_string(),
-        message: rest::reason_phrase(resp.status).to_string(),
+        message: crate::protocol::reason_phrase(resp.status).to_string(),
         request_id: None,
         status: resp.status,
         fields: Map::new(),

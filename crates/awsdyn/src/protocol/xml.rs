@@ -122,7 +122,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
     if code.is_empty() {
         code = resp.status.to_string();
         if message.is_empty() {
-            message = reason_phrase(resp.status).to_string();
+            message = crate::protocol::reason_phrase(resp.status).to_string();
         }
     }
     let request_id = scan
@@ -1055,59 +1055,6 @@ fn error_fields(
     match p.root()? {
         Some((root, empty)) => p.structure(id, &root, empty),
         None => Ok(Map::new()),
-    }
-}
-
-/// The HTTP reason phrase, as Python's `http.client.responses` has it.
-fn reason_phrase(status: u16) -> &'static str {
-    match status {
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Request Entity Too Large",
-        414 => "Request-URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Requested Range Not Satisfiable",
-        417 => "Expectation Failed",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Entity",
-        423 => "Locked",
-        424 => "Failed Dependency",
-        425 => "Too Early",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        506 => "Variant Also Negotiates",
-        507 => "Insufficient Storage",
-        508 => "Loop Detected",
-        510 => "Not Extended",
-        511 => "Network Authentication Required",
-        _ => "",
     }
 }
 

@@ -92,19 +92,21 @@ fn rt() -> tokio::runtime::Runtime {
 
 #[test]
 fn every_fault_is_retried_within_the_budget() {
-    let moto = Moto::start();
+    let moto = Moto::start_with(&[("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")]);
     let proxy = FaultProxy::start(&moto);
     let rt = rt();
     // 4 attempts: every fault below happens at most 3 times in a row.
-    // The read timeout must catch the slow answer below but not moto's own first
-    // answers, which can take a while on a busy machine: every service is called once
-    // before any fault is injected.
-    let client = client(RetryMode::Standard, 4, Duration::from_millis(1500));
+    // Every service is called once before any fault is injected, with a patient
+    // client: moto's first answers (a region's first EC2 call builds its defaults) can
+    // take seconds on a busy machine. The read timeout of the client under test must
+    // then catch the slow answer below but no ordinary one.
+    let patient = client(RetryMode::Standard, 3, Duration::from_secs(120));
     for (service, op, _, _) in operations() {
         let t = target(&proxy, "AKIDWARMUP", "warm-up", "eu-west-1");
-        rt.block_on(client.call(&t, service, op, &json!({})))
+        rt.block_on(patient.call(&t, service, op, &json!({})))
             .unwrap();
     }
+    let client = client(RetryMode::Standard, 4, Duration::from_secs(4));
     let faults: Vec<(&str, FaultFor, u64)> = vec![
         (
             "throttling",
@@ -124,7 +126,7 @@ fn every_fault_is_retried_within_the_budget() {
         ("reset", Box::new(|_| Action::Reset), 2),
         (
             "slow",
-            Box::new(|_| Action::delay(Duration::from_secs(5), Action::Forward)),
+            Box::new(|_| Action::delay(Duration::from_secs(12), Action::Forward)),
             1,
         ),
     ];
@@ -162,7 +164,7 @@ fn every_fault_is_retried_within_the_budget() {
 
 #[test]
 fn a_spent_budget_gives_a_clear_error() {
-    let moto = Moto::start();
+    let moto = Moto::start_with(&[("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")]);
     let proxy = FaultProxy::start(&moto);
     let rt = rt();
     let client = client(RetryMode::Standard, 3, Duration::from_secs(5));
@@ -241,7 +243,7 @@ fn a_spent_budget_gives_a_clear_error() {
 
 #[test]
 fn the_limiter_slows_only_the_throttled_key() {
-    let moto = Moto::start();
+    let moto = Moto::start_with(&[("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")]);
     let proxy = FaultProxy::start(&moto);
     let rt = rt();
     let client = client(RetryMode::Adaptive, 5, Duration::from_secs(5));

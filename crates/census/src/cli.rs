@@ -138,6 +138,12 @@ pub struct ScanFlags {
     /// Fetch only the first page of each call.
     #[arg(long)]
     pub no_paginate: bool,
+    /// The SQLite database the scan is also written to [default: <output-dir>/census.db].
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Write no SQLite database.
+    #[arg(long = "no-db", conflicts_with = "db")]
+    pub no_db: bool,
 }
 
 // `Scan` carries every scan flag; the enum is built once per process.
@@ -171,6 +177,47 @@ pub enum Command {
         /// Make one request only instead of fetching and merging every page.
         #[arg(long)]
         no_paginate: bool,
+    },
+    /// Run one SQL statement over the scan database (read-only) and print the rows.
+    ///
+    /// Views named <service>_<function> (ec2_describe_instances) show the latest
+    /// finished scan's items, one column per top-level scalar member plus scan_id,
+    /// account_id, account_name, region, resource_id and item (the JSON); the tables
+    /// scans, accounts, calls and resources hold every scan. Example:
+    /// census query "select InstanceId, account_name from ec2_describe_instances where region = 'eu-west-1'"
+    Query {
+        /// The SQL statement (SQLite dialect, JSON1 functions).
+        #[arg(value_name = "SQL", required_unless_present = "tables")]
+        sql: Option<String>,
+        /// List the tables and views with their row counts.
+        #[arg(long, conflicts_with = "sql")]
+        tables: bool,
+        /// The database [default: census-out/census.db].
+        #[arg(long, value_name = "PATH", default_value = "census-out/census.db")]
+        db: PathBuf,
+        /// Output format: table, json or csv.
+        #[arg(long, default_value = "table", value_name = "FORMAT")]
+        output: crate::store::output::Format,
+    },
+    /// Compare two scans: resources added, removed and changed (with the JSON paths
+    /// that changed), by account, region and type.
+    ///
+    /// Without scan ids: the last two finished scans of the database; with one: that
+    /// scan against the latest finished one.
+    Diff {
+        /// The earlier scan id (e.g. 20261124T063000Z).
+        scan_a: Option<String>,
+        /// The later scan id.
+        scan_b: Option<String>,
+        /// The database [default: census-out/census.db].
+        #[arg(long, value_name = "PATH", default_value = "census-out/census.db")]
+        db: PathBuf,
+        /// Output format: table, json or csv.
+        #[arg(long, default_value = "table", value_name = "FORMAT")]
+        output: crate::store::output::Format,
+        /// Count the changes per account, region and type instead of listing them.
+        #[arg(long)]
+        summary: bool,
     },
     /// List the AWS services in the bundled models.
     Services {
@@ -269,6 +316,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 max_retries: f.max_retries,
                 retry_mode: f.retry_mode,
                 no_paginate: f.no_paginate,
+                db: f.db,
+                no_db: f.no_db,
             }))?;
             return Ok(ExitCode::from(code));
         }
@@ -295,6 +344,36 @@ pub fn run(args: Args) -> Result<ExitCode> {
             }))?;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
+        }
+        Command::Query {
+            sql,
+            tables,
+            db,
+            output,
+        } => {
+            let args = crate::query_cmd::QueryArgs {
+                sql,
+                db,
+                output,
+                tables,
+            };
+            crate::query_cmd::run(&args, &mut out)?;
+        }
+        Command::Diff {
+            scan_a,
+            scan_b,
+            db,
+            output,
+            summary,
+        } => {
+            let args = crate::diff_cmd::DiffArgs {
+                scan_a,
+                scan_b,
+                db,
+                output,
+                summary,
+            };
+            crate::diff_cmd::run(&args, &mut out, std::io::stderr())?;
         }
         Command::Services { protocol } => {
             for s in awsdyn::model::services() {

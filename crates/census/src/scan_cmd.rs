@@ -52,6 +52,10 @@ pub struct ScanArgs {
     pub max_retries: Option<u32>,
     pub retry_mode: Option<String>,
     pub no_paginate: bool,
+    /// `--db`: the SQLite database [default: <output-dir>/census.db].
+    pub db: Option<PathBuf>,
+    /// `--no-db`: write no database.
+    pub no_db: bool,
 }
 
 /// What a scan folder keeps so that `--resume` re-runs the same scan: the accounts and
@@ -370,7 +374,19 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         paginate,
     };
     let root = tree.root().to_path_buf();
-    let sinks: Vec<Arc<dyn Sink>> = vec![tree];
+    // The database comes before the tree: a call in the tree's journal (what --resume
+    // skips) is then always in the database too.
+    let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
+    if !args.no_db {
+        let path = args
+            .db
+            .clone()
+            .unwrap_or_else(|| out_dir.join(crate::store::DB_FILE));
+        let db = crate::sink::sqlite::SqliteSink::open(&path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        sinks.push(Arc::new(db));
+    }
+    sinks.push(tree);
     let scan = Scan {
         info,
         client,

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::account::Account;
 
+pub mod sqlite;
 pub mod tree;
 
 /// What a scan is, written once at its start.

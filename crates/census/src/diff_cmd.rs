@@ -1,0 +1,217 @@
+//! `census diff [SCAN_A] [SCAN_B]`: what changed from scan A to scan B, by account,
+//! region and type (the view name, `ec2_describe_instances`), as a table, JSON or CSV.
+//!
+//! Without scan ids, B is the latest finished scan and A the one before it; with one
+//! id, that scan is compared with the latest finished scan. Each row is a resource
+//! added, removed or changed (with the JSON paths that changed); `--summary` counts
+//! them per account, region and type instead. What could not be compared (calls that
+//! failed, accounts that could not be accessed, in either scan) is told on stderr. See
+//! [`crate::store::diff`] for the rules.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+
+use crate::store::diff::{sqlite_diff, Kind};
+use crate::store::output::{Cell, Format, RowWriter};
+use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
+use crate::store::views::view_name;
+
+/// `census diff`'s flags, as parsed.
+#[derive(Debug, Clone)]
+pub struct DiffArgs {
+    pub scan_a: Option<String>,
+    pub scan_b: Option<String>,
+    pub db: PathBuf,
+    pub output: Format,
+    pub summary: bool,
+}
+
+fn known(all: &[ScanRow]) -> String {
+    if all.is_empty() {
+        return "none".to_string();
+    }
+    all.iter()
+        .map(|s| {
+            if s.finished.is_some() {
+                s.scan_id.clone()
+            } else {
+                format!("{} (unfinished)", s.scan_id)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Scans A and B from the arguments.
+fn pick(args: &DiffArgs, all: &[ScanRow], db: &str) -> Result<(String, String)> {
+    let find = |id: &str| -> Result<String> {
+        match all.iter().find(|s| s.scan_id == id) {
+            Some(s) => Ok(s.scan_id.clone()),
+            None => bail!("{db} has no scan {id:?}; its scans are: {}", known(all)),
+        }
+    };
+    let finished: Vec<&ScanRow> = all.iter().filter(|s| s.finished.is_some()).collect();
+    let (a, b) = match (&args.scan_a, &args.scan_b) {
+        (Some(a), Some(b)) => (find(a)?, find(b)?),
+        (Some(a), None) => {
+            let a = find(a)?;
+            match finished.iter().rev().find(|s| s.scan_id != a) {
+                Some(b) => (a, b.scan_id.clone()),
+                None => bail!(
+                    "{db} has no finished scan to compare {a} with; its scans are: {}",
+                    known(all)
+                ),
+            }
+        }
+        (None, _) => {
+            if finished.len() < 2 {
+                bail!(
+                    "{db} holds {} finished scan(s), and diff needs two: run census scan again, or name the scans (its scans are: {})",
+                    finished.len(),
+                    known(all)
+                );
+            }
+            let n = finished.len();
+            (
+                finished[n - 2].scan_id.clone(),
+                finished[n - 1].scan_id.clone(),
+            )
+        }
+    };
+    if a == b {
+        bail!("SCAN_A and SCAN_B are the same scan ({a}): name two different scans");
+    }
+    Ok((a, b))
+}
+
+/// Runs the diff and writes it to `out`; says on `err` what was compared.
+pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> {
+    let conn = open_read_only(&args.db)?;
+    let db = args.db.display().to_string();
+    let all = scans(&conn)?;
+    let (a, b) = pick(args, &all, &db)?;
+    let diff = sqlite_diff(&conn, &a, &b)?;
+    let mut names: HashMap<String, String> = HashMap::new();
+    for c in &diff.changes {
+        if !names.contains_key(&c.account_id) {
+            let name = match account_name(&conn, &b, &c.account_id)? {
+                Some(n) => Some(n),
+                None => account_name(&conn, &a, &c.account_id)?,
+            };
+            names.insert(c.account_id.clone(), name.unwrap_or_default());
+        }
+    }
+    let mut changes = diff.changes;
+    changes.sort_by(|x, y| {
+        (
+            &x.account_id,
+            &x.region,
+            view_name(&x.stem),
+            x.kind,
+            &x.resource_id,
+        )
+            .cmp(&(
+                &y.account_id,
+                &y.region,
+                view_name(&y.stem),
+                y.kind,
+                &y.resource_id,
+            ))
+    });
+    let count = |k: Kind| changes.iter().filter(|c| c.kind == k).count();
+    writeln!(
+        err,
+        "census: {a} -> {b}: {} added, {} removed, {} changed",
+        count(Kind::Added),
+        count(Kind::Removed),
+        count(Kind::Changed)
+    )?;
+    if diff.not_compared_calls > 0 || !diff.not_compared_accounts.is_empty() {
+        let mut parts = Vec::new();
+        if diff.not_compared_calls > 0 {
+            parts.push(format!(
+                "{} call(s) failed in one of the scans",
+                diff.not_compared_calls
+            ));
+        }
+        if !diff.not_compared_accounts.is_empty() {
+            parts.push(format!(
+                "account(s) {} could not be accessed in one of the scans",
+                diff.not_compared_accounts.join(", ")
+            ));
+        }
+        writeln!(
+            err,
+            "census: note: {}; their resources were not compared (calls and accounts tables say why)",
+            parts.join(" and ")
+        )?;
+    }
+    let text = |s: &str| Cell::Text(s.to_string());
+    if args.summary {
+        let mut groups: BTreeMap<(String, String, String), [i64; 3]> = BTreeMap::new();
+        for c in &changes {
+            let g = groups
+                .entry((c.account_id.clone(), c.region.clone(), view_name(&c.stem)))
+                .or_default();
+            g[c.kind as usize] += 1;
+        }
+        let columns = [
+            "account_id",
+            "account_name",
+            "region",
+            "type",
+            "added",
+            "removed",
+            "changed",
+        ];
+        let mut w = RowWriter::new(
+            args.output,
+            columns.iter().map(|c| c.to_string()).collect(),
+            out,
+        )?;
+        for ((account, region, kind), n) in groups {
+            let name = names.get(&account).cloned().unwrap_or_default();
+            w.row(vec![
+                Cell::Text(account),
+                Cell::Text(name),
+                Cell::Text(region),
+                Cell::Text(kind),
+                Cell::Int(n[0]),
+                Cell::Int(n[1]),
+                Cell::Int(n[2]),
+            ])?;
+        }
+        w.finish()?;
+        return Ok(());
+    }
+    let columns = [
+        "change",
+        "account_id",
+        "account_name",
+        "region",
+        "type",
+        "resource_id",
+        "paths",
+    ];
+    let mut w = RowWriter::new(
+        args.output,
+        columns.iter().map(|c| c.to_string()).collect(),
+        out,
+    )?;
+    for c in changes {
+        w.row(vec![
+            text(c.kind.as_str()),
+            text(&c.account_id),
+            text(names.get(&c.account_id).map_or("", String::as_str)),
+            text(&c.region),
+            text(&view_name(&c.stem)),
+            text(&c.resource_id),
+            Cell::List(c.paths),
+        ])?;
+    }
+    w.finish()?;
+    Ok(())
+}

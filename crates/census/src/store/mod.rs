@@ -1,0 +1,47 @@
+//! The SQL store: scans kept as rows so that people can ask questions in SQL
+//! (`census query`) and compare scans (`census diff`). SQLite (`census.db`, embedded,
+//! the default) is written by [`crate::sink::sqlite`]; the parts that do not depend on
+//! the database (items and their identity, view columns, JSON diffs, output formats)
+//! are shared with other SQL stores.
+//!
+//! # Schema (version [`sqlite::SCHEMA_VERSION`], kept in `PRAGMA user_version`)
+//! - `scans`: one row per scan (`scan_id`, `seq` giving the order scans started in,
+//!   `started`, `finished` (NULL until the scan finishes), `version`, `resumed`, and
+//!   the totals `accounts`, `accounts_failed`, `calls`, `calls_failed`, `items`,
+//!   `pages`).
+//! - `accounts`: per scan and account: `name`, `email`, `status` (Organizations
+//!   status), `partition`, `org_id`, `management_account_id`, `ou_id`, `ou_path`,
+//!   `tags` (JSON object), `source`, and how setting it up went: `scan_status` (`ok` or
+//!   `error`), `regions` (JSON array), `error_code`, `error_message`, `remediation`.
+//! - `calls`: per scan, account, region (`global` for global calls) and `stem` (the
+//!   output file stem, `ec2-describe_vpcs`): `service`, `function`, `operation`,
+//!   `status`, `error_code`, `error_message`, `request_id`, `pages`, `items`,
+//!   `duration_ms`.
+//! - `resources`: one row per item (see [`items`]): `scan_id`, `stem`, `account_id`,
+//!   `region`, `resource_id`, `service`, `operation`, `member` (the top-level list it
+//!   came from, `''` when the result was a list), `id_source` (the member the id was
+//!   taken from, `(item)` or `(hash)`), and `item`, the item as JSON text.
+//!   `(scan_id, stem, account_id, region, resource_id)` is unique, and writes replace:
+//!   a resumed scan or a shard that writes a call again leaves one copy.
+//! - `item_columns`: the top-level members seen per stem, in first-seen order: the
+//!   columns of the views.
+//!
+//! # Views
+//! One per stem, named after it in snake_case ([`views::view_name`]:
+//! `ec2-describe_instances` -> `ec2_describe_instances`, `ec2-describe_images-2` ->
+//! `ec2_describe_images_2`). Columns: `scan_id`, `account_id`, `account_name`,
+//! `region`, `resource_id`, then one column per top-level member ever seen in that
+//! stem's items (`json_extract` of `item`: scalars as SQL values, objects and lists as
+//! JSON text, so `select InstanceId, State ->> 'Name' from ec2_describe_instances`;
+//! `value` for scalar items such as table names), then `item`.
+//! A view shows one scan: the latest finished scan that ran the call, or, when none
+//! has finished, the latest that ran it. Every scan stays in the base tables.
+
+pub mod diff;
+pub mod items;
+pub mod output;
+pub mod sqlite;
+pub mod views;
+
+/// The database's file name in the output folder.
+pub const DB_FILE: &str = "census.db";

@@ -1,0 +1,153 @@
+//! Views: their names and columns (shared by the SQL stores) and the SQLite text that
+//! creates them.
+//!
+//! Column rules: the fixed columns `scan_id`, `account_id`, `account_name`, `region`
+//! and `resource_id` come first and `item` last; each top-level member becomes a
+//! column of its own name (a scalar as its SQL value, an object or a list as JSON
+//! text: `json_extract(State, '$.Name')`, `State ->> 'Name'`), except that a member whose name equals (ignoring case, as
+//! SQL does) a fixed column or an earlier member is called `item_<name>` (`item_Region`),
+//! with `_2`, `_3`... if that is taken too. Names with a double quote or a control
+//! character are left out (`json_extract(item, ...)` still reaches them), and so is
+//! every member past the first [`MAX_COLUMNS`].
+
+use std::collections::HashSet;
+
+/// The columns every view starts with.
+pub const LEADING: [&str; 5] = [
+    "scan_id",
+    "account_id",
+    "account_name",
+    "region",
+    "resource_id",
+];
+/// The column with the whole item, last.
+pub const ITEM: &str = "item";
+/// Member columns per view at most (SQLite allows 2000 columns).
+pub const MAX_COLUMNS: usize = 1000;
+/// The store's own tables, which no view may be named like.
+pub const TABLES: [&str; 5] = ["scans", "accounts", "calls", "resources", "item_columns"];
+
+/// The view of a stem: lower-case letters, digits and `_` (`ec2-describe_vpcs` ->
+/// `ec2_describe_vpcs`).
+pub fn view_name(stem: &str) -> String {
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        name.insert(0, 'v');
+    }
+    if TABLES.contains(&name.as_str()) {
+        name.push_str("_view");
+    }
+    name
+}
+
+/// `(column, member)` for the members, by the module's rules.
+pub fn member_columns<'a>(members: impl IntoIterator<Item = &'a str>) -> Vec<(String, String)> {
+    let mut taken: HashSet<String> = LEADING
+        .iter()
+        .chain([&ITEM])
+        .map(|c| c.to_string())
+        .collect();
+    let mut out = Vec::new();
+    for m in members {
+        if out.len() >= MAX_COLUMNS {
+            break;
+        }
+        if m.is_empty() || m.chars().any(|c| c == '"' || c.is_control()) {
+            continue;
+        }
+        let mut column = m.to_string();
+        if taken.contains(&column.to_lowercase()) {
+            column = format!("item_{m}");
+            let mut n = 1;
+            while taken.contains(&column.to_lowercase()) {
+                n += 1;
+                column = format!("item_{m}_{n}");
+            }
+        }
+        taken.insert(column.to_lowercase());
+        out.push((column, m.to_string()));
+    }
+    out
+}
+
+/// An SQL identifier, quoted.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// An SQL string literal.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `CREATE VIEW` for `stem` with these members (SQLite, JSON1).
+pub fn sqlite_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>) -> String {
+    let view = quote_ident(&view_name(stem));
+    let stem_lit = quote_literal(stem);
+    let mut select = String::from(
+        "r.scan_id AS scan_id, r.account_id AS account_id, a.name AS account_name, \
+         r.region AS region, r.resource_id AS resource_id",
+    );
+    for (column, member) in member_columns(members) {
+        let expr = if member == super::items::SCALAR_COLUMN {
+            // Scalar items (`value`) are the item itself; objects with a `value`
+            // member give that member.
+            "CASE WHEN json_type(r.item) IN ('object', 'array') THEN json_extract(r.item, '$.\"value\"') ELSE json_extract(r.item, '$') END".to_string()
+        } else {
+            format!(
+                "json_extract(r.item, {})",
+                quote_literal(&format!("$.\"{member}\""))
+            )
+        };
+        select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
+    }
+    select.push_str(", r.item AS item");
+    format!(
+        "CREATE VIEW {view} AS SELECT {select} FROM resources r \
+         LEFT JOIN accounts a ON a.scan_id = r.scan_id AND a.account_id = r.account_id \
+         WHERE r.stem = {stem_lit} AND r.scan_id = (SELECT c.scan_id FROM calls c \
+         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = {stem_lit} \
+         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1)"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(view_name("ec2-describe_vpcs"), "ec2_describe_vpcs");
+        assert_eq!(view_name("ec2-describe_images-2"), "ec2_describe_images_2");
+        assert_eq!(
+            view_name("resource-groups-list_groups"),
+            "resource_groups_list_groups"
+        );
+        assert_eq!(view_name("calls"), "calls_view");
+    }
+
+    #[test]
+    fn columns() {
+        let got = member_columns(["VpcId", "Region", "region", "item", "a\"b", "State"]);
+        let got: Vec<&str> = got.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(
+            got,
+            [
+                "VpcId",
+                "item_Region",
+                "item_region_2",
+                "item_item",
+                "State"
+            ]
+        );
+    }
+}

@@ -56,6 +56,8 @@ pub struct ScanArgs {
     pub db: Option<PathBuf>,
     /// `--no-db`: write no database.
     pub no_db: bool,
+    /// `--s3-upload s3://bucket/prefix`: upload the scan folder and census.db after the scan.
+    pub s3_upload: Option<String>,
 }
 
 /// What a scan folder keeps so that `--resume` re-runs the same scan: the accounts and
@@ -151,6 +153,10 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     if let Some(r) = &args.region {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
+    let s3_upload = match &args.s3_upload {
+        Some(u) => Some(crate::upload::S3Url::parse(u).map_err(|e| anyhow!("--s3-upload: {e}"))?),
+        None => None,
+    };
     let retry = {
         let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
         if let Some(n) = args.max_retries {
@@ -244,6 +250,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     if role_options.session_name.is_none() {
         role_options.session_name = Some(format!("census-{scan_id}"));
     }
+    // The bucket is checked before the scan, not found wrong hours later.
+    let upload = match s3_upload {
+        Some(url) => Some(crate::upload::Bucket::open(&client, &base, url, None).await?),
+        None => None,
+    };
     let access = Arc::new(
         Access::new(&client, &base, role_options)
             .await
@@ -426,6 +437,16 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             t.calls_failed,
             root.join("summary.json").display()
         );
+    }
+    if let Some(bucket) = &upload {
+        let db = (!args.no_db).then(|| {
+            args.db
+                .clone()
+                .unwrap_or_else(|| out_dir.join(crate::store::DB_FILE))
+        });
+        if !crate::upload::upload_scan(bucket, &root, db.as_deref()).await {
+            return Ok(1);
+        }
     }
     Ok(outcome.exit_status())
 }

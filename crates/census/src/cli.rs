@@ -395,6 +395,9 @@ pub enum Command {
 /// Parses the process arguments. `--help` and `--version` print and exit 0; a usage
 /// error prints one line naming the problem and exits 2.
 pub fn parse() -> Args {
+    // `.env` first, so that flags with an environment default (ORG_ROLE_NAME,
+    // AWS_PROFILE, ...) see its values too.
+    crate::auth::load_dotenv();
     match Args::try_parse() {
         Ok(a) => a,
         Err(e) => {
@@ -435,7 +438,6 @@ fn init_logging(level: &str) {
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
-    crate::auth::load_dotenv();
     init_logging(&args.log_level);
     let mut out = std::io::stdout().lock();
     match args.command {

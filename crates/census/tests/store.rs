@@ -566,3 +566,173 @@ fn diff_reports_exactly_what_changed() {
     assert_eq!(tables[0]["value"], "orders");
     assert_eq!(tables[0]["resource_id"], "orders");
 }
+
+/// Every call's items in a scan's JSON tree: (account, region, stem) -> item JSON texts,
+/// sorted.
+fn tree_items(root: &Path) -> BTreeMap<(String, String, String), Vec<String>> {
+    let mut out = BTreeMap::new();
+    for account_dir in std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()) {
+        let name = account_dir
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        if !account_dir.is_dir() || name.starts_with('.') {
+            continue;
+        }
+        let account = name.split('-').next().unwrap().to_string();
+        for region_dir in std::fs::read_dir(&account_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+        {
+            let region = region_dir
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .to_string();
+            for file in std::fs::read_dir(&region_dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+            {
+                let stem = file.file_stem().unwrap().to_string_lossy().to_string();
+                let value: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+                let mut items: Vec<String> = value
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{}: a list expected", file.display()))
+                    .iter()
+                    .map(Value::to_string)
+                    .collect();
+                items.sort();
+                out.insert((account.clone(), region.clone(), stem), items);
+            }
+        }
+    }
+    out
+}
+
+/// The same from the database, for one scan.
+fn db_items(db: &Path, scan_id: &str) -> BTreeMap<(String, String, String), Vec<String>> {
+    let mut out: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    let calls = query(
+        db,
+        &format!("SELECT account_id, region, stem FROM calls WHERE scan_id = '{scan_id}' AND status = 'ok'"),
+    );
+    for c in calls {
+        out.insert(
+            (s(&c["account_id"]), s(&c["region"]), s(&c["stem"])),
+            Vec::new(),
+        );
+    }
+    let rows = query(
+        db,
+        &format!(
+            "SELECT account_id, region, stem, item FROM resources WHERE scan_id = '{scan_id}'"
+        ),
+    );
+    for r in rows {
+        out.entry((s(&r["account_id"]), s(&r["region"]), s(&r["stem"])))
+            .or_default()
+            .push(s(&r["item"]));
+    }
+    out.values_mut().for_each(|v| v.sort());
+    out
+}
+
+#[test]
+fn a_killed_and_resumed_scan_leaves_the_database_complete() {
+    use testkit::{Action, FaultProxy, Match, Rule};
+    let (moto, manifest) = shared_demo_org();
+    let proxy = FaultProxy::start(moto);
+    proxy.add(Rule::new(
+        Match::any(),
+        Action::delay(std::time::Duration::from_millis(150), Action::Forward),
+    ));
+    let out = temp_dir("resume");
+    let scan_file = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    let mut child = command(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--concurrency",
+            "8",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let root = loop {
+        let dir = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir());
+        if let Some(dir) = dir {
+            let calls = std::fs::read_to_string(dir.join(".census/journal.jsonl"))
+                .map(|t| t.matches("\"call\"").count())
+                .unwrap_or(0);
+            if calls >= 40 {
+                break dir;
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "census finished too soon"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "census made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL: the writer gets no chance to flush.
+    child.wait().unwrap();
+    let db = out.join("census.db");
+    let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
+    // Everything the journal recorded before the kill is in the database already.
+    let journaled: BTreeSet<(String, String, String)> =
+        std::fs::read_to_string(root.join(".census/journal.jsonl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|e| e.get("call").cloned())
+            .filter(|c| c["status"] == "ok")
+            .map(|c| (s(&c["account_id"]), s(&c["region"]), s(&c["stem"])))
+            .collect();
+    let before = db_items(&db, &scan_id);
+    for key in &journaled {
+        assert!(
+            before.contains_key(key),
+            "{key:?} is journaled but not in census.db"
+        );
+    }
+    let resumed = command(
+        &moto.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    ok(&resumed, "census scan --resume");
+    // The database holds exactly what the tree holds, call by call.
+    let tree = tree_items(&root);
+    let after = db_items(&db, &scan_id);
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        tree.keys().collect::<Vec<_>>()
+    );
+    for (key, items) in &tree {
+        assert_eq!(&after[key], items, "{key:?}");
+    }
+    let scans = query(&db, "SELECT scan_id, finished, resumed FROM scans");
+    assert_eq!(scans.len(), 1);
+    assert!(scans[0]["finished"].is_string());
+    assert_eq!(scans[0]["resumed"], 1);
+}

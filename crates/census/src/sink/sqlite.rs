@@ -19,6 +19,8 @@
 //!   before its new rows go in, and rows replace rows with the same key.
 //! - Views are (re)created when a stem is first written in a run and whenever its
 //!   items show a top-level member not seen before.
+//! - At the end the WAL is checkpointed and the database returns to rollback-journal
+//!   mode, so that at rest it is the one file `census.db` (for copies and uploads).
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -620,6 +622,12 @@ impl Writer {
         self.exec("PRAGMA optimize")?;
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // At rest the database is one file (readers then leave no -wal/-shm files
+        // behind); the next writer turns WAL on again. Fails, harmlessly, while a
+        // reader has it open.
+        if let Err(e) = self.conn.pragma_update(None, "journal_mode", "DELETE") {
+            tracing::debug!("census.db stays in WAL mode: {e}");
+        }
         Ok(())
     }
 }

@@ -22,6 +22,9 @@
 //! - [`FaultProxy`]: the fault-injecting reverse proxy, with rules that tests change
 //!   while it runs and a record of every request it saw.
 //!
+//! - [`cli_command`] / [`TempDir`]: a workspace binary run with a clean environment and
+//!   fake credentials against a loopback endpoint; a temp folder removed on drop.
+//!
 //! What it is not: a mock of AWS. Hand-written responses exist only in
 //! [`Reply`]'s builders, for the faults moto never produces.
 //!
@@ -29,12 +32,14 @@
 //! (`scripts/test.sh` calls it). `CENSUS_PYTHON` overrides the interpreter.
 
 mod boto3;
+mod cli;
 mod moto;
 mod proxy;
 mod python;
 mod seed;
 
 pub use boto3::{boto3_call, try_boto3_call, Boto3Error, Boto3Output, Caller};
+pub use cli::{cli_command, TempDir, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY};
 pub use moto::Moto;
 pub use proxy::{
     Action, FaultProxy, Match, Protocol, Reply, Rule, RuleId, SeenRequest, FAULT_REQUEST_ID,

@@ -113,12 +113,24 @@ pub(crate) struct AssumeFailure<'a> {
     pub profile: Option<&'a str>,
 }
 
+/// Whether an AccessDenied message says a service control policy denied the call
+/// ("... with an explicit deny in a service control policy").
+fn is_scp_denial(message: &str) -> bool {
+    message
+        .to_ascii_lowercase()
+        .contains("service control policy")
+}
+
 impl AccessError {
     /// A failed `AssumeRole` / `AssumeRoleWithWebIdentity` call.
     pub(crate) fn assume(ctx: &AssumeFailure<'_>, error: &awsdyn::Error) -> AccessError {
         let (code, message, request_id) = parts(error);
         let kind = classify(error, &code, &message, ctx.token_file.is_some());
         let remediation = match kind {
+            AccessErrorKind::Denied if is_scp_denial(&message) => format!(
+                "a service control policy (SCP) of the organization denies {} sts:AssumeRole on {}: exempt it in the SCP (e.g. a condition on aws:PrincipalArn)",
+                ctx.principal, ctx.role_arn
+            ),
             AccessErrorKind::Denied => match ctx.token_file {
                 Some(file) => format!(
                     "the trust policy of {} does not trust the web identity in {} (its OIDC provider, audience or subject)",
@@ -132,8 +144,8 @@ impl AccessError {
                         ", or the trust policy requires an external ID (pass --external-id)"
                     };
                     format!(
-                        "the role's trust policy does not trust {}, or the caller lacks sts:AssumeRole on {}{external}",
-                        ctx.principal, ctx.role_arn
+                        "the role's trust policy does not trust {}, or the caller lacks sts:AssumeRole on {}, or the role is missing or misnamed in account {} (AWS answers AccessDenied for a role that does not exist: check --role-name or --role-arn-template; census iam prints the role){external}",
+                        ctx.principal, ctx.role_arn, ctx.account_id
                     )
                 }
             },
@@ -380,8 +392,10 @@ mod tests {
             "account 111122223333: cannot assume arn:aws:iam::111122223333:role/Audit: AccessDenied: \
              not authorized [request id req-1]; the role's trust policy does not trust \
              arn:aws:iam::123456789012:user/me, or the caller lacks sts:AssumeRole on \
-             arn:aws:iam::111122223333:role/Audit, or the trust policy requires an external ID \
-             (pass --external-id)"
+             arn:aws:iam::111122223333:role/Audit, or the role is missing or misnamed in account \
+             111122223333 (AWS answers AccessDenied for a role that does not exist: check \
+             --role-name or --role-arn-template; census iam prints the role), or the trust \
+             policy requires an external ID (pass --external-id)"
         );
         let e = AccessError::assume(&ctx(true), &service("AccessDenied", "x"));
         assert!(e.remediation.contains("external ID given does not match"));
@@ -435,6 +449,20 @@ mod tests {
         assert_eq!(
             AccessError::base(&denied, "us-east-1", None).kind,
             AccessErrorKind::BaseCredentials
+        );
+    }
+
+    #[test]
+    fn scp_denials() {
+        let scp = service(
+            "AccessDenied",
+            "User: arn:aws:iam::123456789012:user/me is not authorized to perform: sts:AssumeRole on resource: x with an explicit deny in a service control policy",
+        );
+        let e = AccessError::assume(&ctx(false), &scp);
+        assert_eq!(e.kind, AccessErrorKind::Denied);
+        assert!(
+            e.remediation.starts_with("a service control policy (SCP)"),
+            "{e}"
         );
     }
 

@@ -144,6 +144,12 @@ pub struct Problem {
     pub code: Option<String>,
     /// What happened and what to do, on one line.
     pub message: String,
+    /// The AWS operation that failed (`ListAccounts`, `AssumeRole`...), if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operation: Option<String>,
+    /// What to do about it, alone (the end of `message`), when there is a fix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
 }
 
 impl fmt::Display for Problem {
@@ -153,11 +159,31 @@ impl fmt::Display for Problem {
 }
 
 impl Problem {
-    fn from_call(scope: String, error: &awsdyn::Error, what: &str, fix: &str) -> Problem {
+    /// A problem that is no failed call (a filter that matches nothing...).
+    fn note(scope: String, message: String) -> Problem {
+        Problem {
+            scope,
+            code: None,
+            message,
+            operation: None,
+            remediation: None,
+        }
+    }
+
+    /// `operation` failed with `error`; `what` says what that means, `fix` what to do.
+    fn from_call(
+        scope: String,
+        operation: &str,
+        error: &awsdyn::Error,
+        what: &str,
+        fix: &str,
+    ) -> Problem {
         Problem {
             scope,
             code: Some(error.code().to_string()),
             message: crate::auth::one_line(&format!("{what}: {error}; {fix}")),
+            operation: Some(operation.to_string()),
+            remediation: Some(crate::auth::one_line(fix)),
         }
     }
 
@@ -166,7 +192,18 @@ impl Problem {
             scope,
             code: Some(error.code.clone()),
             message: error.to_string(),
+            operation: Some("AssumeRole".to_string()),
+            remediation: Some(error.remediation.clone()).filter(|r| !r.is_empty()),
         }
+    }
+
+    /// The message without its remediation.
+    pub fn detail(&self) -> &str {
+        self.remediation
+            .as_deref()
+            .and_then(|fix| self.message.strip_suffix(fix))
+            .map(|m| m.trim_end_matches("; "))
+            .unwrap_or(&self.message)
     }
 }
 
@@ -268,13 +305,12 @@ pub async fn discover(
         let wanted: BTreeSet<&String> = opts.accounts.iter().collect();
         for id in &wanted {
             if !accounts.contains_key(*id) {
-                problems.push(Problem {
-                    scope: "--accounts".into(),
-                    code: None,
-                    message: format!(
+                problems.push(Problem::note(
+                    "--accounts".into(),
+                    format!(
                         "{id} is not among the accounts found (not in the organizations read, not ACTIVE, excluded by an OU filter, or not in --role-arns)"
                     ),
-                });
+                ));
             }
         }
         accounts.retain(|id, _| wanted.contains(id));
@@ -403,11 +439,7 @@ fn filter_by_ou(
             } else {
                 format!("{ou} was not found (some OU trees could not be read)")
             };
-            problems.push(Problem {
-                scope: format!("{flag} {ou}"),
-                code: None,
-                message,
-            });
+            problems.push(Problem::note(format!("{flag} {ou}"), message));
         }
     }
     for org in orgs {
@@ -417,13 +449,12 @@ fn filter_by_ou(
                 .iter()
                 .filter(|a| accounts.remove(&a.id).is_some())
                 .count();
-            problems.push(Problem {
-                scope: format!("organization {}", org.info.id),
-                code: None,
-                message: format!(
+            problems.push(Problem::note(
+                format!("organization {}", org.info.id),
+                format!(
                     "its OU tree could not be read, so --ou/--exclude-ou cannot be applied: its {dropped} accounts are left out"
                 ),
-            });
+            ));
             continue;
         }
         for a in &org.accounts {

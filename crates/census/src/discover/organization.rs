@@ -90,8 +90,10 @@ impl Reader<'_> {
             .await
     }
 
-    fn problem(&self, error: &awsdyn::Error, what: &str, fix: &str) -> Problem {
-        Problem::from_call(self.scope(), error, what, fix)
+    /// `operation` failed: "`operation` failed: error; fix".
+    fn problem(&self, error: &awsdyn::Error, operation: &str, fix: &str) -> Problem {
+        let what = format!("{operation} failed");
+        Problem::from_call(self.scope(), operation, error, &what, fix)
     }
 
     /// Reads the organization. `Err` when it cannot be listed at all.
@@ -110,14 +112,14 @@ impl Reader<'_> {
                         self.principal
                     ),
                 };
-                self.problem(&e, "DescribeOrganization failed", &fix)
+                self.problem(&e, "DescribeOrganization", &fix)
             })?;
         let org = &org["Organization"];
         let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
         let org_id = text(org, "Id");
         let management = text(org, "MasterAccountId");
         let not_admin = format!(
-            "{} (account {}) cannot list the accounts of {org_id}: run from the management account {management} or a delegated administrator, or use --org-role-arn arn:{}:iam::{management}:role/<role>",
+            "{} (account {}) cannot list the accounts of {org_id}: run from the management account {management} or a delegated administrator, or use --org-role-arn arn:{}:iam::{management}:role/<role>; the identity needs organizations:ListAccounts and organizations:DescribeOrganization",
             self.principal, self.account_id, self.partition
         );
         let listed = self.call("ListAccounts", json!({})).await.map_err(|e| {
@@ -126,7 +128,7 @@ impl Reader<'_> {
             } else {
                 "the organization's accounts could not be listed; see the AWS error"
             };
-            self.problem(&e, "ListAccounts failed", fix)
+            self.problem(&e, "ListAccounts", fix)
         })?;
         let listed = listed["Accounts"].as_array().cloned().unwrap_or_default();
         if listed.is_empty() {
@@ -134,6 +136,8 @@ impl Reader<'_> {
                 scope: self.scope(),
                 code: None,
                 message: format!("ListAccounts returned no accounts; {not_admin}"),
+                operation: Some("ListAccounts".to_string()),
+                remediation: Some(not_admin),
             });
         }
         let partition = org["Arn"]
@@ -241,7 +245,7 @@ impl Reader<'_> {
         let roots = self
             .call("ListRoots", json!({}))
             .await
-            .map_err(|e| self.problem(&e, "ListRoots failed", &fix))?;
+            .map_err(|e| self.problem(&e, "ListRoots", &fix))?;
         let root = &roots["Roots"][0];
         let root_id = root["Id"].as_str().unwrap_or_default().to_string();
         let root_name = root["Name"].as_str().unwrap_or("Root").to_string();
@@ -267,11 +271,10 @@ impl Reader<'_> {
                 .await;
             let mut next = Vec::new();
             for (parent, path, ous, accounts) in results {
-                let ous = ous.map_err(|e| {
-                    self.problem(&e, "ListOrganizationalUnitsForParent failed", &fix)
-                })?;
+                let ous =
+                    ous.map_err(|e| self.problem(&e, "ListOrganizationalUnitsForParent", &fix))?;
                 let accounts =
-                    accounts.map_err(|e| self.problem(&e, "ListAccountsForParent failed", &fix))?;
+                    accounts.map_err(|e| self.problem(&e, "ListAccountsForParent", &fix))?;
                 for a in accounts["Accounts"].as_array().into_iter().flatten() {
                     if let Some(id) = a["Id"].as_str() {
                         tree.account_parents.insert(id.to_string(), parent.clone());
@@ -350,7 +353,9 @@ impl Reader<'_> {
             }
         }
         let error = first_error?;
-        Some(self.problem(
+        Some(Problem::from_call(
+            self.scope(),
+            "ListTagsForResource",
             &error,
             &format!(
                 "the tags of {} of {} accounts could not be read",

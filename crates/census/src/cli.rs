@@ -86,6 +86,19 @@ pub struct ScanFlags {
     pub s3_upload: Option<String>,
 }
 
+/// `census doctor` flags: the scan's account and access flags, and how to print.
+#[derive(Debug, clap::Args)]
+pub struct DoctorFlags {
+    #[command(flatten)]
+    pub select: crate::cli_accounts::AccountFlags,
+    /// Output format: table, json or csv.
+    #[arg(long, default_value = "table", value_name = "FORMAT")]
+    pub output: crate::store::output::Format,
+    /// Accounts checked at once.
+    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY)]
+    pub concurrency: usize,
+}
+
 /// `census report` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -242,6 +255,16 @@ impl ReportAccountsFlags {
 pub enum Command {
     /// Scan every account and region: discovery, roles, regions, calls, output files.
     Scan(ScanFlags),
+    /// Check everything a scan with the same flags needs, and say what to fix.
+    ///
+    /// Checks, in parallel: the base identity (sts GetCallerIdentity), Organizations
+    /// (DescribeOrganization, ListAccounts, and AssumeRole into each --org-role-arn),
+    /// AssumeRole into every selected account, one read call per account (ec2
+    /// DescribeRegions in the base region) and each account's enabled regions against
+    /// --regions. One row per check: status ok, warn, fail or skipped (a check whose
+    /// prerequisite failed), the AWS error code and what to do. Exit status 0 when no
+    /// check failed, 2 when one did, 1 for bad flags.
+    Doctor(DoctorFlags),
     /// Reports built from live AWS data.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -357,9 +380,26 @@ pub fn parse() -> Args {
                 .unwrap_or("invalid arguments")
                 .trim_start_matches("error: ");
             eprintln!("census: error: {first} (see census --help)");
-            std::process::exit(2);
+            std::process::exit(usage_error_status());
         }
     }
+}
+
+/// The exit status of a usage error: 2, but 1 for `census doctor`, whose 2 means a
+/// failed check.
+fn usage_error_status() -> i32 {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "-l" | "--log-level" | "--log_level" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            "doctor" => return 1,
+            _ => return 2,
+        }
+    }
+    2
 }
 
 fn init_logging(level: &str) {
@@ -397,6 +437,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 no_db: f.no_db,
                 s3_upload: f.s3_upload,
             }))?;
+            return Ok(ExitCode::from(code));
+        }
+        Command::Doctor(f) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let code = rt.block_on(crate::doctor::run(
+                crate::doctor::DoctorArgs {
+                    select: f.select,
+                    output: f.output,
+                    concurrency: f.concurrency,
+                },
+                &mut out,
+            ))?;
             return Ok(ExitCode::from(code));
         }
         Command::Report(ReportCommand::Accounts(f)) => {

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod cli_accounts;
 pub mod diff_cmd;
 pub mod discover;
+pub mod doctor;
 pub mod query_cmd;
 pub mod regions;
 pub mod report;

@@ -113,6 +113,19 @@ pub(crate) struct AssumeFailure<'a> {
     pub profile: Option<&'a str>,
 }
 
+/// Everything needed to explain a failed read call made as an account.
+pub(crate) struct ReadFailure<'a> {
+    pub account_id: &'a str,
+    /// The role whose credentials made the call; `None` for the base credentials.
+    pub role_arn: Option<&'a str>,
+    /// The caller's ARN (who made the call when there is no role).
+    pub principal: &'a str,
+    /// `service:Operation`, as IAM names the permission.
+    pub operation: &'a str,
+    pub region: &'a str,
+    pub profile: Option<&'a str>,
+}
+
 /// Whether an AccessDenied message says a service control policy denied the call
 /// ("... with an explicit deny in a service control policy").
 fn is_scp_denial(message: &str) -> bool {
@@ -164,6 +177,44 @@ impl AccessError {
             kind,
             account_id: Some(ctx.account_id.to_string()),
             role_arn: Some(ctx.role_arn.to_string()),
+            code,
+            message,
+            request_id,
+            remediation,
+        }
+    }
+
+    /// A failed read call (`operation` as `service:Operation`, e.g. `ec2:DescribeRegions`)
+    /// made in `region` with the credentials of `account_id`: those of `role_arn`, or
+    /// the base ones (`principal`) for the caller's own account.
+    pub(crate) fn read_call(ctx: &ReadFailure<'_>, error: &awsdyn::Error) -> AccessError {
+        let (code, message, request_id) = parts(error);
+        let mut kind = classify(error, &code, &message, false);
+        // EC2 answers OptInRequired in a region the account has not enabled, and
+        // AuthFailure to role credentials that just worked elsewhere.
+        if code == "OptInRequired" || (code == "AuthFailure" && ctx.role_arn.is_some()) {
+            kind = AccessErrorKind::RegionDisabled;
+        }
+        let who = ctx.role_arn.unwrap_or(ctx.principal);
+        let remediation = match kind {
+            AccessErrorKind::Denied if is_scp_denial(&message) => format!(
+                "a service control policy (SCP) denies {} in account {}: exempt {who} in the SCP (e.g. a condition on aws:PrincipalArn), or leave the account out",
+                ctx.operation, ctx.account_id
+            ),
+            AccessErrorKind::Denied => format!(
+                "{who} lacks read permissions ({}): attach the ReadOnlyAccess or SecurityAudit managed policy to it",
+                ctx.operation
+            ),
+            AccessErrorKind::RegionDisabled => format!(
+                "the region {} is not enabled in account {}: enable it (Account > AWS Regions, or aws account enable-region) or call from an enabled one with --region",
+                ctx.region, ctx.account_id
+            ),
+            _ => common_fix(kind, ctx.region, ctx.profile),
+        };
+        AccessError {
+            kind,
+            account_id: Some(ctx.account_id.to_string()),
+            role_arn: ctx.role_arn.map(str::to_string),
             code,
             message,
             request_id,
@@ -453,7 +504,7 @@ mod tests {
     }
 
     #[test]
-    fn scp_denials() {
+    fn scp_denials_and_read_failures() {
         let scp = service(
             "AccessDenied",
             "User: arn:aws:iam::123456789012:user/me is not authorized to perform: sts:AssumeRole on resource: x with an explicit deny in a service control policy",
@@ -464,6 +515,60 @@ mod tests {
             e.remediation.starts_with("a service control policy (SCP)"),
             "{e}"
         );
+
+        let read = |role: Option<&'static str>, error: &awsdyn::Error| {
+            AccessError::read_call(
+                &ReadFailure {
+                    account_id: "111122223333",
+                    role_arn: role,
+                    principal: "arn:aws:iam::123456789012:user/me",
+                    operation: "ec2:DescribeRegions",
+                    region: "eu-west-1",
+                    profile: None,
+                },
+                error,
+            )
+        };
+        let role = Some("arn:aws:iam::111122223333:role/Audit");
+        let e = read(
+            role,
+            &service("UnauthorizedOperation", "You are not authorized"),
+        );
+        assert_eq!(
+            e.remediation,
+            "arn:aws:iam::111122223333:role/Audit lacks read permissions (ec2:DescribeRegions): attach the ReadOnlyAccess or SecurityAudit managed policy to it"
+        );
+        let e = read(
+            None,
+            &service("UnauthorizedOperation", "You are not authorized"),
+        );
+        assert!(
+            e.remediation
+                .starts_with("arn:aws:iam::123456789012:user/me lacks"),
+            "{e}"
+        );
+        let e = read(
+            role,
+            &service(
+                "UnauthorizedOperation",
+                "explicit deny in a service control policy",
+            ),
+        );
+        assert!(
+            e.remediation.contains(
+                "service control policy (SCP) denies ec2:DescribeRegions in account 111122223333"
+            ),
+            "{e}"
+        );
+        for code in ["OptInRequired", "AuthFailure"] {
+            let e = read(role, &service(code, ""));
+            assert_eq!(e.kind, AccessErrorKind::RegionDisabled, "{code}");
+            assert!(
+                e.remediation
+                    .starts_with("the region eu-west-1 is not enabled in account 111122223333"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

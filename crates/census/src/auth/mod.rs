@@ -35,7 +35,7 @@ use serde::Serialize;
 pub use access::{Access, RoleOptions, DEFAULT_DURATION, DEFAULT_ROLE_NAME};
 pub use arn::{check_role_name, is_account_id, RoleArn, PARTITIONS};
 pub use cache::{Clock, SystemClock, DEFAULT_REFRESH_MARGIN};
-pub(crate) use error::one_line;
+pub(crate) use error::{one_line, ReadFailure};
 pub use error::{AccessError, AccessErrorKind};
 
 /// What the default chain gave: credentials, region, and where calls go.

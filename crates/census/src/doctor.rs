@@ -35,9 +35,9 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::account::Account;
-use crate::auth::{Access, AccessError, Base, ReadFailure, RoleOptions};
+use crate::auth::{Access, AccessError, Base, ReadFailure, RoleArn, RoleOptions};
 use crate::cli_accounts::AccountFlags;
-use crate::discover::{Discovery, Options, Problem};
+use crate::discover::{scope, Discovery, Options, Problem};
 use crate::regions::check_region;
 use crate::store::output::{Cell, Format, RowWriter};
 
@@ -268,7 +268,12 @@ pub async fn diagnose(
     concurrency: usize,
 ) -> Result<Report> {
     let mut rows = Vec::new();
-    let org_roles = unique(&opts.org_role_arns);
+    // As discovery writes them in its problems' scopes.
+    let org_roles: Vec<String> = unique(&opts.org_role_arns)
+        .iter()
+        .filter_map(|a| RoleArn::parse(a).ok())
+        .map(|a| a.to_string())
+        .collect();
     let access = match Access::new(client, base, role_options).await {
         Ok(a) => a,
         Err(e) => {
@@ -314,7 +319,7 @@ pub async fn diagnose(
     let mut used = vec![false; found.problems.len()];
     let mut org_failed = false;
     if opts.org {
-        let scope = format!("organization of {}", caller.account_id);
+        let scope = scope::own_organization(&caller.account_id);
         org_failed |= organization_rows(
             &found,
             &scope,
@@ -326,7 +331,7 @@ pub async fn diagnose(
     }
     for role in &org_roles {
         let account_id = role.split(':').nth(4).unwrap_or_default().to_string();
-        let assume_scope = format!("--org-role-arn {role}");
+        let assume_scope = scope::org_role(role);
         match find(&found.problems, &assume_scope, "AssumeRole", &mut used) {
             Some(p) => {
                 org_failed = true;
@@ -343,7 +348,7 @@ pub async fn diagnose(
                     CheckRow::new("org-role", Status::Ok, format!("assumed {role}"))
                         .account_id(&account_id),
                 );
-                let scope = format!("organization via {role}");
+                let scope = scope::organization_via(role);
                 org_failed |= organization_rows(
                     &found,
                     &scope,

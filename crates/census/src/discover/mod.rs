@@ -158,6 +158,24 @@ impl fmt::Display for Problem {
     }
 }
 
+/// The [`Problem::scope`] of the problems of one source of accounts.
+pub mod scope {
+    /// Reading the organization of `account_id` (the caller's, `--org`).
+    pub fn own_organization(account_id: &str) -> String {
+        format!("organization of {account_id}")
+    }
+
+    /// Reading the organization entered through `role_arn` (`--org-role-arn`).
+    pub fn organization_via(role_arn: &str) -> String {
+        format!("organization via {role_arn}")
+    }
+
+    /// Assuming the `--org-role-arn` `role_arn`.
+    pub fn org_role(role_arn: &str) -> String {
+        format!("--org-role-arn {role_arn}")
+    }
+}
+
 impl Problem {
     /// A problem that is no failed call (a filter that matches nothing...).
     fn note(scope: String, message: String) -> Problem {
@@ -370,7 +388,7 @@ async fn read_organizations(
         let credentials = access
             .organization_role(role)
             .await
-            .map_err(|e| Problem::from_access(format!("--org-role-arn {role}"), &e))?;
+            .map_err(|e| Problem::from_access(scope::org_role(&role.to_string()), &e))?;
         let reader = Reader {
             client,
             base,

@@ -69,8 +69,8 @@ impl OrgRead {
 impl Reader<'_> {
     fn scope(&self) -> String {
         match &self.via {
-            Some(role) => format!("organization via {role}"),
-            None => format!("organization of {}", self.account_id),
+            Some(role) => super::scope::organization_via(&role.to_string()),
+            None => super::scope::own_organization(&self.account_id),
         }
     }
 

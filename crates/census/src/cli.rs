@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
+use crate::cli_accounts::{parse_bool, AccountFlags, BaseFlags, RoleFlags};
+
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43.67)");
 
 #[derive(Debug, Parser)]
@@ -31,8 +33,6 @@ pub struct Args {
     pub command: Command,
 }
 
-use crate::cli_accounts::parse_bool;
-
 /// `census scan` flags. aws-auto-inventory's spellings are accepted too.
 #[derive(Debug, clap::Args)]
 pub struct ScanFlags {
@@ -42,9 +42,13 @@ pub struct ScanFlags {
     /// Built-in spec: core (default when no --scan) or all.
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
-    /// Accounts, access, base credentials and regions (shared with `census doctor`).
     #[command(flatten)]
-    pub select: crate::cli_accounts::AccountFlags,
+    pub accounts: AccountFlags,
+    #[command(flatten)]
+    pub roles: RoleFlags,
+    /// Regions to scan instead of each account's enabled regions (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
     /// Calls in flight at once (default 64).
     #[arg(long)]
     pub concurrency: Option<usize>,
@@ -65,6 +69,8 @@ pub struct ScanFlags {
     /// Finish an interrupted scan: give its folder (census-out/<scan-id>).
     #[arg(long, value_name = "SCAN_DIR")]
     pub resume: Option<PathBuf>,
+    #[command(flatten)]
+    pub base: BaseFlags,
     /// Retries per call after the first attempt.
     #[arg(long = "max-retries", alias = "max_retries")]
     pub max_retries: Option<u32>,
@@ -86,11 +92,20 @@ pub struct ScanFlags {
     pub s3_upload: Option<String>,
 }
 
-/// `census doctor` flags: the scan's account and access flags, and how to print.
+/// `census doctor` flags: the scan's account, role, region and base-identity flags,
+/// and how to print.
 #[derive(Debug, clap::Args)]
 pub struct DoctorFlags {
     #[command(flatten)]
-    pub select: crate::cli_accounts::AccountFlags,
+    pub accounts: AccountFlags,
+    #[command(flatten)]
+    pub roles: RoleFlags,
+    /// Regions the scan would cover instead of each account's enabled regions
+    /// (comma-separated): each must be enabled in every account.
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+    #[command(flatten)]
+    pub base: BaseFlags,
     /// Output format: table, json or csv.
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub output: crate::store::output::Format,
@@ -424,12 +439,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let code = rt.block_on(crate::scan_cmd::run(crate::scan_cmd::ScanArgs {
                 scan_files: f.scan,
                 presets: f.preset,
-                select: f.select,
+                org: f.accounts.org,
+                ous: f.accounts.ous,
+                exclude_ous: f.accounts.exclude_ous,
+                accounts: f.accounts.accounts,
+                exclude_accounts: f.accounts.exclude_accounts,
+                include_management: f.accounts.include_management,
+                org_role_arns: f.accounts.org_role_arns,
+                chain_through_management: f.accounts.chain_through_management,
+                role_arns: f.accounts.role_arns,
+                role_arns_file: f.accounts.role_arns_file,
+                role_name: f.roles.role_name,
+                role_arn_template: f.roles.role_arn_template,
+                external_id: f.roles.external_id,
+                session_name: f.roles.session_name,
+                duration: f.roles.duration,
+                web_identity: f.roles.web_identity,
+                regions: f.regions,
                 concurrency: f.concurrency,
                 call_timeout: f.call_timeout,
                 account_deadline: f.account_deadline,
                 output_dir: f.output_dir,
                 resume: f.resume,
+                profile: f.base.profile,
+                region: f.base.region,
                 max_retries: f.max_retries,
                 retry_mode: f.retry_mode,
                 no_paginate: f.no_paginate,
@@ -445,7 +478,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .build()?;
             let code = rt.block_on(crate::doctor::run(
                 crate::doctor::DoctorArgs {
-                    select: f.select,
+                    accounts: f.accounts,
+                    roles: f.roles,
+                    regions: f.regions,
+                    base: f.base,
                     output: f.output,
                     concurrency: f.concurrency,
                 },

@@ -1,19 +1,17 @@
-//! The flags that say which accounts a command covers and how it gets into them:
-//! shared by `census scan` and `census doctor` (flattened into each with clap), so that
-//! the doctor checks exactly what the same flags would scan.
-//!
-//! [`AccountFlags::discover_options`] and [`AccountFlags::role_options`] turn them into
-//! the plain values of [`crate::discover`] and [`crate::auth`].
+//! Command-line flags shared by the commands that work on the accounts of one or more
+//! organizations (`census scan`, `census config ...`, `census doctor`): which accounts
+//! ([`AccountFlags`]), how their roles are named and assumed ([`RoleFlags`]), and the
+//! base identity ([`BaseFlags`]). Each command takes them with `#[command(flatten)]`,
+//! so the flags are spelled, documented and checked the same way everywhere.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Result;
-
 use crate::auth::RoleOptions;
-use crate::discover::{expand_list, read_list, ListKind};
+use crate::discover::{expand_list, read_list, DiscoverError, ListKind, Options};
 
-pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
+/// Parses `true`/`false` (and yes/no, on/off, 1/0) for flags that take a value.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "1" => Ok(true),
         "false" | "no" | "off" | "0" => Ok(false),
@@ -21,9 +19,8 @@ pub(crate) fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-/// Account selection (`--org`, `--ou`, `--accounts`, `--role-arns`...), access
-/// (`--role-name`, `--external-id`, `--web-identity`...), base credentials
-/// (`--profile`, `--region`) and `--regions`.
+/// Which accounts: organizations, role lists, and the filters over them. See
+/// [`crate::discover`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct AccountFlags {
     /// Every ACTIVE account of the caller's organization.
@@ -41,7 +38,7 @@ pub struct AccountFlags {
     /// Leave out these account ids (comma-separated, or @file).
     #[arg(long = "exclude-accounts")]
     pub exclude_accounts: Vec<String>,
-    /// Include the organization's management account.
+    /// Keep the organizations' management accounts.
     #[arg(long = "include-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub include_management: bool,
     /// Enter an organization through this role in its management account; repeatable (several payers).
@@ -50,12 +47,46 @@ pub struct AccountFlags {
     /// Assume member roles from the organization role rather than from the base identity.
     #[arg(long = "chain-through-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub chain_through_management: bool,
-    /// Exactly these roles, one per account (no Organizations access needed); repeatable or comma-separated.
+    /// Exactly these roles (no Organizations access needed); repeatable or comma-separated.
     #[arg(long = "role-arns", value_delimiter = ',')]
     pub role_arns: Vec<String>,
     /// File with one role ARN per line.
     #[arg(long = "role-arns-file", value_name = "FILE")]
     pub role_arns_file: Option<PathBuf>,
+}
+
+impl AccountFlags {
+    /// The discovery options these flags say, with `@file` lists and
+    /// `--role-arns-file` read and every value checked (the error names the flag or
+    /// the file and line).
+    pub fn options(&self) -> Result<Options, DiscoverError> {
+        Ok(Options {
+            org: self.org,
+            org_role_arns: self.org_role_arns.clone(),
+            chain_through_management: self.chain_through_management,
+            role_arns: {
+                let mut v = expand_list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
+                if let Some(f) = &self.role_arns_file {
+                    v.extend(read_list(f, ListKind::RoleArns)?);
+                }
+                v
+            },
+            ous: expand_list("--ou", &self.ous, ListKind::OuIds)?,
+            exclude_ous: expand_list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
+            accounts: expand_list("--accounts", &self.accounts, ListKind::AccountIds)?,
+            exclude_accounts: expand_list(
+                "--exclude-accounts",
+                &self.exclude_accounts,
+                ListKind::AccountIds,
+            )?,
+            include_management: self.include_management,
+        })
+    }
+}
+
+/// How the role in each account is named and assumed. See [`RoleOptions`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoleFlags {
     /// Role to assume in each account.
     #[arg(long = "role-name", alias = "org-role-name", env = "ORG_ROLE_NAME")]
     pub role_name: Option<String>,
@@ -78,9 +109,32 @@ pub struct AccountFlags {
         env = "AWS_WEB_IDENTITY_TOKEN_FILE"
     )]
     pub web_identity: Option<PathBuf>,
-    /// Regions to cover instead of each account's enabled regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub regions: Vec<String>,
+}
+
+impl RoleFlags {
+    /// The role options these flags say (defaults filled in; not yet checked: call
+    /// [`RoleOptions::check`]).
+    pub fn role_options(&self) -> RoleOptions {
+        RoleOptions {
+            role_name: self
+                .role_name
+                .clone()
+                .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
+            role_arn_template: self.role_arn_template.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+            duration: self
+                .duration
+                .map(Duration::from_secs)
+                .unwrap_or(crate::auth::DEFAULT_DURATION),
+            web_identity_token_file: self.web_identity.clone(),
+        }
+    }
+}
+
+/// The base identity: where the credentials that start everything come from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BaseFlags {
     /// Shared-config profile for the base credentials.
     #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
@@ -89,77 +143,58 @@ pub struct AccountFlags {
     pub region: Option<String>,
 }
 
-impl Default for AccountFlags {
-    /// The flags' defaults: the caller's own account, management account and chaining on.
-    fn default() -> Self {
-        AccountFlags {
-            org: false,
-            ous: Vec::new(),
-            exclude_ous: Vec::new(),
-            accounts: Vec::new(),
-            exclude_accounts: Vec::new(),
-            include_management: true,
-            org_role_arns: Vec::new(),
-            chain_through_management: true,
-            role_arns: Vec::new(),
-            role_arns_file: None,
-            role_name: None,
-            role_arn_template: None,
-            external_id: None,
-            session_name: None,
-            duration: None,
-            web_identity: None,
-            regions: Vec::new(),
-            profile: None,
-            region: None,
-        }
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
 
-impl AccountFlags {
-    /// How roles are named and assumed. `--session-name` falls back to
-    /// `default_session` when given (else Access picks `census-<timestamp>`). Not yet
-    /// checked: call [`RoleOptions::check`].
-    pub fn role_options(&self, default_session: Option<String>) -> RoleOptions {
-        RoleOptions {
-            role_name: self
-                .role_name
-                .clone()
-                .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
-            role_arn_template: self.role_arn_template.clone(),
-            external_id: self.external_id.clone(),
-            session_name: self.session_name.clone().or(default_session),
-            duration: self
-                .duration
-                .map(Duration::from_secs)
-                .unwrap_or(crate::auth::DEFAULT_DURATION),
-            web_identity_token_file: self.web_identity.clone(),
-        }
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        accounts: AccountFlags,
+        #[command(flatten)]
+        roles: RoleFlags,
+        #[command(flatten)]
+        base: BaseFlags,
     }
 
-    /// Where accounts come from and which to keep, with `@file` lists and
-    /// `--role-arns-file` read.
-    pub fn discover_options(&self) -> Result<crate::discover::Options> {
-        Ok(crate::discover::Options {
-            org: self.org,
-            org_role_arns: self.org_role_arns.clone(),
-            chain_through_management: self.chain_through_management,
-            role_arns: {
-                let mut v = expand_list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
-                if let Some(f) = &self.role_arns_file {
-                    v.extend(read_list(f, ListKind::RoleArns)?);
-                }
-                v
-            },
-            ous: expand_list("--ou", &self.ous, ListKind::OuIds)?,
-            exclude_ous: expand_list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
-            accounts: expand_list("--accounts", &self.accounts, ListKind::AccountIds)?,
-            exclude_accounts: expand_list(
-                "--exclude-accounts",
-                &self.exclude_accounts,
-                ListKind::AccountIds,
-            )?,
-            include_management: self.include_management,
-        })
+    #[test]
+    fn flags_become_discovery_and_role_options() {
+        let cmd = Cmd::try_parse_from([
+            "x",
+            "--org",
+            "--ou",
+            "ou-abcd-12345678,r-abcd",
+            "--accounts",
+            "111111111111,222222222222",
+            "--include-management",
+            "false",
+            "--org-role-arn",
+            "arn:aws:iam::210987654321:role/Org",
+            "--role-name",
+            "Reader",
+            "--duration",
+            "900",
+        ])
+        .unwrap();
+        let o = cmd.accounts.options().unwrap();
+        assert!(o.org && !o.include_management && o.chain_through_management);
+        assert_eq!(o.ous, ["ou-abcd-12345678", "r-abcd"]);
+        assert_eq!(o.accounts, ["111111111111", "222222222222"]);
+        assert_eq!(o.org_role_arns, ["arn:aws:iam::210987654321:role/Org"]);
+        let r = cmd.roles.role_options();
+        assert_eq!(r.role_name, "Reader");
+        assert_eq!(r.duration, Duration::from_secs(900));
+        r.check().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let cmd = Cmd::try_parse_from(["x", "--accounts", "12345"]).unwrap();
+        let e = cmd.accounts.options().unwrap_err().to_string();
+        assert!(
+            e.starts_with("--accounts: \"12345\"") && e.contains("not 12"),
+            "{e}"
+        );
     }
 }

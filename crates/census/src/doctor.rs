@@ -36,7 +36,7 @@ use serde::Serialize;
 
 use crate::account::Account;
 use crate::auth::{Access, AccessError, Base, ReadFailure, RoleArn, RoleOptions};
-use crate::cli_accounts::AccountFlags;
+use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::discover::{scope, Discovery, Options, Problem};
 use crate::regions::check_region;
 use crate::store::output::{Cell, Format, RowWriter};
@@ -47,7 +47,11 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// `census doctor`'s flags, as parsed (see `cli.rs`).
 #[derive(Debug, Clone)]
 pub struct DoctorArgs {
-    pub select: AccountFlags,
+    pub accounts: AccountFlags,
+    pub roles: RoleFlags,
+    /// `--regions`: empty for each account's enabled regions.
+    pub regions: Vec<String>,
+    pub base: BaseFlags,
     pub output: Format,
     pub concurrency: usize,
 }
@@ -212,25 +216,27 @@ impl Report {
 /// Runs the doctor with parsed flags and prints the report to `out`; returns the exit
 /// status. `Err` (exit 1) for flag values that are wrong before any call.
 pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
-    let flags = &args.select;
-    for r in &flags.regions {
+    for r in &args.regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
-    if let Some(r) = &flags.region {
+    if let Some(r) = &args.base.region {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
     if args.concurrency == 0 {
         anyhow::bail!("--concurrency: must be at least 1");
     }
-    let session = format!(
-        "census-doctor-{}",
-        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
-    );
-    let role_options = flags.role_options(Some(session));
+    let mut role_options = args.roles.role_options();
+    if role_options.session_name.is_none() {
+        role_options.session_name = Some(format!(
+            "census-doctor-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+        ));
+    }
     role_options.check().map_err(|e| anyhow!("{e}"))?;
-    let opts = flags.discover_options()?;
+    let opts = args.accounts.options().map_err(|e| anyhow!("{e}"))?;
 
-    let base = crate::auth::load_base(flags.profile.as_deref(), flags.region.as_deref()).await?;
+    let base =
+        crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
     let retry = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
     let client = Client::new(ClientConfig {
         retry,
@@ -241,7 +247,7 @@ pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
         &base,
         role_options,
         &opts,
-        &flags.regions,
+        &args.regions,
         args.concurrency,
     )
     .await?;

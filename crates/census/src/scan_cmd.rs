@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::account::Account;
-use crate::auth::Access;
-use crate::cli_accounts::AccountFlags;
+use crate::auth::{Access, RoleOptions};
+use crate::discover::{expand_list, read_list, ListKind};
 use crate::regions::{check_region, Catalog};
 use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
 use crate::sink::tree::{Entry, TreeSink};
@@ -25,13 +25,30 @@ use crate::spec::{self, Preset, ResultKey, SpecCall};
 pub struct ScanArgs {
     pub scan_files: Vec<String>,
     pub presets: Vec<String>,
-    /// Accounts, access, base credentials and `--regions` (shared with `census doctor`).
-    pub select: AccountFlags,
+    pub org: bool,
+    pub ous: Vec<String>,
+    pub exclude_ous: Vec<String>,
+    pub accounts: Vec<String>,
+    pub exclude_accounts: Vec<String>,
+    pub include_management: bool,
+    pub org_role_arns: Vec<String>,
+    pub chain_through_management: bool,
+    pub role_arns: Vec<String>,
+    pub role_arns_file: Option<PathBuf>,
+    pub role_name: Option<String>,
+    pub role_arn_template: Option<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    pub duration: Option<u64>,
+    pub web_identity: Option<PathBuf>,
+    pub regions: Vec<String>,
     pub concurrency: Option<usize>,
     pub call_timeout: u64,
     pub account_deadline: u64,
     pub output_dir: PathBuf,
     pub resume: Option<PathBuf>,
+    pub profile: Option<String>,
+    pub region: Option<String>,
     pub max_retries: Option<u32>,
     pub retry_mode: Option<String>,
     pub no_paginate: bool,
@@ -130,10 +147,10 @@ fn scan_id(out: &Path) -> String {
 
 pub async fn run(args: ScanArgs) -> Result<u8> {
     // Everything that can be checked offline is checked before any call.
-    for r in &args.select.regions {
+    for r in &args.regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
-    if let Some(r) = &args.select.region {
+    if let Some(r) = &args.region {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
     let s3_upload = match &args.s3_upload {
@@ -197,14 +214,23 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .calls
         }
     };
-    let role_options = args.select.role_options(None);
+    let role_options = RoleOptions {
+        role_name: args
+            .role_name
+            .clone()
+            .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
+        role_arn_template: args.role_arn_template.clone(),
+        external_id: args.external_id.clone(),
+        session_name: args.session_name.clone(),
+        duration: args
+            .duration
+            .map(Duration::from_secs)
+            .unwrap_or(crate::auth::DEFAULT_DURATION),
+        web_identity_token_file: args.web_identity.clone(),
+    };
     role_options.check().map_err(|e| anyhow!("{e}"))?;
 
-    let base = crate::auth::load_base(
-        args.select.profile.as_deref(),
-        args.select.region.as_deref(),
-    )
-    .await?;
+    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
     let mut endpoints = EndpointSettings::from_env();
     if endpoints.url.is_none() {
         endpoints.url = base.endpoint_url.clone();
@@ -258,7 +284,27 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             )
         }
         None => {
-            let opts = args.select.discover_options()?;
+            let opts = crate::discover::Options {
+                org: args.org,
+                org_role_arns: args.org_role_arns.clone(),
+                chain_through_management: args.chain_through_management,
+                role_arns: {
+                    let mut v = expand_list("--role-arns", &args.role_arns, ListKind::RoleArns)?;
+                    if let Some(f) = &args.role_arns_file {
+                        v.extend(read_list(f, ListKind::RoleArns)?);
+                    }
+                    v
+                },
+                ous: expand_list("--ou", &args.ous, ListKind::OuIds)?,
+                exclude_ous: expand_list("--exclude-ou", &args.exclude_ous, ListKind::OuIds)?,
+                accounts: expand_list("--accounts", &args.accounts, ListKind::AccountIds)?,
+                exclude_accounts: expand_list(
+                    "--exclude-accounts",
+                    &args.exclude_accounts,
+                    ListKind::AccountIds,
+                )?,
+                include_management: args.include_management,
+            };
             let found = crate::discover::discover(&client, &base, &access, &opts)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
@@ -275,7 +321,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 resumed: false,
             };
-            let regions = (!args.select.regions.is_empty()).then(|| args.select.regions.clone());
+            let regions = (!args.regions.is_empty()).then(|| args.regions.clone());
             let orgs = found
                 .organizations
                 .iter()
@@ -306,7 +352,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         regions: regions.clone(),
         paginate,
         organizations,
-        chain_through_management: args.select.chain_through_management,
+        chain_through_management: args.chain_through_management,
     };
     crate::sink::write_atomic(&plan_path(tree.root()), &serde_json::to_vec_pretty(&plan)?)
         .with_context(|| {

@@ -1,22 +1,14 @@
 //! `census call` against moto, as a user runs it: the binary, AWS_ENDPOINT_URL, fake
 //! credentials in the environment.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use testkit::Moto;
+use testkit::{cli_command, Moto, FAKE_SECRET_ACCESS_KEY};
 
 fn census(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_census"))
+    cli_command(env!("CARGO_BIN_EXE_census"), &moto.endpoint())
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSCALL")
-        .env("AWS_SECRET_ACCESS_KEY", "census-call-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap()
 }
@@ -144,7 +136,7 @@ fn bad_input_gets_one_clear_line() {
             "{args:?}: one line: {err:?}"
         );
         assert!(
-            !err.contains("census-call-secret"),
+            !err.contains(FAKE_SECRET_ACCESS_KEY),
             "the secret key leaked: {err}"
         );
     }

@@ -14,6 +14,7 @@ pub mod account;
 pub mod auth;
 pub mod call;
 pub mod cli;
+pub mod cli_accounts;
 pub mod diff_cmd;
 pub mod discover;
 pub mod query_cmd;

@@ -55,15 +55,24 @@ pub enum ConfigCommand {
     /// Modes: local (source_profile = --source-profile), imds (credential_source =
     /// Ec2InstanceMetadata), ecs (credential_source = EcsContainer). Merge the output
     /// into your AWS config yourself: census never writes over ~/.aws/config, and
-    /// --check-conflicts lists the profile names a file already has.
+    /// --check-conflicts lists the profile names a file already has. Accounts are
+    /// selected as census scan selects them; with no source flag, the caller's
+    /// organization (--org). role_session_name is --session-name, else census.
     AwsProfiles(ProfilesFlags),
     /// A Steampipe aws.spc: one connection per account (aws_<name>, over the profile
     /// `census config aws-profiles` writes with the same flags) and the aggregator
     /// connection `aws` over aws_*.
+    ///
+    /// Accounts are selected as census scan selects them; with no source flag, the
+    /// caller's organization (--org).
     Steampipe(SteampipeFlags),
     /// Cartography's hub-and-spoke profile file: [default] plus one profile per account
     /// with role_arn, region, output = json and credential_source (the EC2 instance
-    /// role by default). Run cartography with --aws-sync-all-profiles.
+    /// role by default).
+    ///
+    /// On the hub: AWS_CONFIG_FILE=<the file> cartography --aws-sync-all-profiles.
+    /// Accounts are selected as census scan selects them; with no source flag, the
+    /// caller's organization (--org).
     Cartography(ProfilesFlags),
 }
 

@@ -608,6 +608,8 @@ fn steampipe_connections_match_the_profiles() {
         ORG_ROLE,
         "--source-profile",
         "census-base",
+        "--prefix",
+        "acme.",
     ];
     let mut args = vec!["config", "steampipe"];
     args.extend(common);
@@ -652,7 +654,10 @@ fn steampipe_connections_match_the_profiles() {
             && name[4..]
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        assert!(ok, "{name}");
+        assert!(
+            ok && !name.contains("acme"),
+            "{name}: the prefix is the profiles'"
+        );
         assert_eq!(string(attr(block, "plugin")), "aws");
         assert_eq!(strings(attr(block, "regions")), ["us-east-1", "eu-*"]);
         used.insert(string(attr(block, "profile")));
@@ -664,7 +669,7 @@ fn steampipe_connections_match_the_profiles() {
             connections[&format!("aws_{}", member.name.replace('-', "_"))],
             "profile"
         )),
-        member.name
+        format!("acme.{}", member.name)
     );
 }
 

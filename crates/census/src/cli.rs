@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
+use crate::cli_accounts::{parse_bool, AccountFlags, BaseFlags, RoleFlags};
+
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43.67)");
 
 #[derive(Debug, Parser)]
@@ -31,14 +33,6 @@ pub struct Args {
     pub command: Command,
 }
 
-fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Ok(true),
-        "false" | "no" | "off" | "0" => Ok(false),
-        _ => Err(format!("expected true or false, got {s:?}")),
-    }
-}
-
 /// `census scan` flags. aws-auto-inventory's spellings are accepted too.
 #[derive(Debug, clap::Args)]
 pub struct ScanFlags {
@@ -48,58 +42,10 @@ pub struct ScanFlags {
     /// Built-in spec: core (default when no --scan) or all.
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
-    /// Scan every ACTIVE account of the caller's organization.
-    #[arg(long, alias = "organization-scan")]
-    pub org: bool,
-    /// Only accounts under these OUs (recursive); repeatable or comma-separated.
-    #[arg(long = "ou", value_delimiter = ',')]
-    pub ous: Vec<String>,
-    /// Leave out accounts under these OUs (recursive).
-    #[arg(long = "exclude-ou", value_delimiter = ',')]
-    pub exclude_ous: Vec<String>,
-    /// Only these account ids (comma-separated, or @file with one per line).
-    #[arg(long)]
-    pub accounts: Vec<String>,
-    /// Leave out these account ids (comma-separated, or @file).
-    #[arg(long = "exclude-accounts")]
-    pub exclude_accounts: Vec<String>,
-    /// Scan the organization's management account too.
-    #[arg(long = "include-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
-    pub include_management: bool,
-    /// Enter an organization through this role in its management account; repeatable (several payers).
-    #[arg(long = "org-role-arn")]
-    pub org_role_arns: Vec<String>,
-    /// Assume member roles from the organization role rather than from the base identity.
-    #[arg(long = "chain-through-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
-    pub chain_through_management: bool,
-    /// Scan exactly these roles (no Organizations access needed); repeatable or comma-separated.
-    #[arg(long = "role-arns", value_delimiter = ',')]
-    pub role_arns: Vec<String>,
-    /// File with one role ARN per line.
-    #[arg(long = "role-arns-file", value_name = "FILE")]
-    pub role_arns_file: Option<PathBuf>,
-    /// Role to assume in each account.
-    #[arg(long = "role-name", alias = "org-role-name", env = "ORG_ROLE_NAME")]
-    pub role_name: Option<String>,
-    /// Role ARN template with {partition}, {account_id} and {role_name}.
-    #[arg(long = "role-arn-template")]
-    pub role_arn_template: Option<String>,
-    /// External ID for AssumeRole.
-    #[arg(long = "external-id")]
-    pub external_id: Option<String>,
-    /// Role session name.
-    #[arg(long = "session-name")]
-    pub session_name: Option<String>,
-    /// Role session duration in seconds.
-    #[arg(long)]
-    pub duration: Option<u64>,
-    /// Assume roles with AssumeRoleWithWebIdentity using this token file (IRSA).
-    #[arg(
-        long = "web-identity",
-        value_name = "TOKEN_FILE",
-        env = "AWS_WEB_IDENTITY_TOKEN_FILE"
-    )]
-    pub web_identity: Option<PathBuf>,
+    #[command(flatten)]
+    pub accounts: AccountFlags,
+    #[command(flatten)]
+    pub roles: RoleFlags,
     /// Regions to scan instead of each account's enabled regions (comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub regions: Vec<String>,
@@ -123,12 +69,8 @@ pub struct ScanFlags {
     /// Finish an interrupted scan: give its folder (census-out/<scan-id>).
     #[arg(long, value_name = "SCAN_DIR")]
     pub resume: Option<PathBuf>,
-    /// Shared-config profile for the base credentials.
-    #[arg(long, env = "AWS_PROFILE")]
-    pub profile: Option<String>,
-    /// Region for the base identity's own calls.
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub base: BaseFlags,
     /// Retries per call after the first attempt.
     #[arg(long = "max-retries", alias = "max_retries")]
     pub max_retries: Option<u32>,
@@ -309,6 +251,15 @@ pub enum Command {
     /// Reports built from live AWS data.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Configuration files for other tools, one entry per account: AWS CLI profiles,
+    /// a Steampipe aws.spc, Cartography's profile file.
+    #[command(subcommand)]
+    Config(crate::config::ConfigCommand),
+    /// Print the IAM documents Census needs: the management-side policy, the member
+    /// role's trust policy, and a CloudFormation template (StackSet-ready) for the
+    /// member role.
+    #[command(subcommand)]
+    Iam(crate::iam::IamCommand),
     /// Call one AWS operation and print its result as JSON (boto3-shaped), like the aws CLI.
     ///
     /// Service and operation names may be written as botocore/boto3 (`ec2`,
@@ -448,30 +399,30 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let code = rt.block_on(crate::scan_cmd::run(crate::scan_cmd::ScanArgs {
                 scan_files: f.scan,
                 presets: f.preset,
-                org: f.org,
-                ous: f.ous,
-                exclude_ous: f.exclude_ous,
-                accounts: f.accounts,
-                exclude_accounts: f.exclude_accounts,
-                include_management: f.include_management,
-                org_role_arns: f.org_role_arns,
-                chain_through_management: f.chain_through_management,
-                role_arns: f.role_arns,
-                role_arns_file: f.role_arns_file,
-                role_name: f.role_name,
-                role_arn_template: f.role_arn_template,
-                external_id: f.external_id,
-                session_name: f.session_name,
-                duration: f.duration,
-                web_identity: f.web_identity,
+                org: f.accounts.org,
+                ous: f.accounts.ous,
+                exclude_ous: f.accounts.exclude_ous,
+                accounts: f.accounts.accounts,
+                exclude_accounts: f.accounts.exclude_accounts,
+                include_management: f.accounts.include_management,
+                org_role_arns: f.accounts.org_role_arns,
+                chain_through_management: f.accounts.chain_through_management,
+                role_arns: f.accounts.role_arns,
+                role_arns_file: f.accounts.role_arns_file,
+                role_name: f.roles.role_name,
+                role_arn_template: f.roles.role_arn_template,
+                external_id: f.roles.external_id,
+                session_name: f.roles.session_name,
+                duration: f.roles.duration,
+                web_identity: f.roles.web_identity,
                 regions: f.regions,
                 concurrency: f.concurrency,
                 call_timeout: f.call_timeout,
                 account_deadline: f.account_deadline,
                 output_dir: f.output_dir,
                 resume: f.resume,
-                profile: f.profile,
-                region: f.region,
+                profile: f.base.profile,
+                region: f.base.region,
                 max_retries: f.max_retries,
                 retry_mode: f.retry_mode,
                 no_paginate: f.no_paginate,
@@ -487,6 +438,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .build()?;
             let code = rt.block_on(crate::report::run_accounts(f.into_args()))?;
             return Ok(ExitCode::from(code));
+        }
+        Command::Config(c) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let code = rt.block_on(crate::config::run(c))?;
+            return Ok(ExitCode::from(code));
+        }
+        Command::Iam(c) => {
+            crate::iam::run(c, &mut out)?;
         }
         Command::Call {
             service,

@@ -1,0 +1,200 @@
+//! Command-line flags shared by the commands that work on the accounts of one or more
+//! organizations (`census scan`, `census config ...`, `census doctor`): which accounts
+//! ([`AccountFlags`]), how their roles are named and assumed ([`RoleFlags`]), and the
+//! base identity ([`BaseFlags`]). Each command takes them with `#[command(flatten)]`,
+//! so the flags are spelled, documented and checked the same way everywhere.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::auth::RoleOptions;
+use crate::discover::{expand_list, read_list, DiscoverError, ListKind, Options};
+
+/// Parses `true`/`false` (and yes/no, on/off, 1/0) for flags that take a value.
+pub fn parse_bool(s: &str) -> Result<bool, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err(format!("expected true or false, got {s:?}")),
+    }
+}
+
+/// Which accounts: organizations, role lists, and the filters over them. See
+/// [`crate::discover`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct AccountFlags {
+    /// Every ACTIVE account of the caller's organization.
+    #[arg(long, alias = "organization-scan")]
+    pub org: bool,
+    /// Only accounts under these OUs (recursive); repeatable or comma-separated.
+    #[arg(long = "ou", value_delimiter = ',')]
+    pub ous: Vec<String>,
+    /// Leave out accounts under these OUs (recursive).
+    #[arg(long = "exclude-ou", value_delimiter = ',')]
+    pub exclude_ous: Vec<String>,
+    /// Only these account ids (comma-separated, or @file with one per line).
+    #[arg(long)]
+    pub accounts: Vec<String>,
+    /// Leave out these account ids (comma-separated, or @file).
+    #[arg(long = "exclude-accounts")]
+    pub exclude_accounts: Vec<String>,
+    /// Keep the organizations' management accounts.
+    #[arg(long = "include-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub include_management: bool,
+    /// Enter an organization through this role in its management account; repeatable (several payers).
+    #[arg(long = "org-role-arn")]
+    pub org_role_arns: Vec<String>,
+    /// Assume member roles from the organization role rather than from the base identity.
+    #[arg(long = "chain-through-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
+    pub chain_through_management: bool,
+    /// Exactly these roles (no Organizations access needed); repeatable or comma-separated.
+    #[arg(long = "role-arns", value_delimiter = ',')]
+    pub role_arns: Vec<String>,
+    /// File with one role ARN per line.
+    #[arg(long = "role-arns-file", value_name = "FILE")]
+    pub role_arns_file: Option<PathBuf>,
+}
+
+impl AccountFlags {
+    /// The discovery options these flags say, with `@file` lists and
+    /// `--role-arns-file` read and every value checked (the error names the flag or
+    /// the file and line).
+    pub fn options(&self) -> Result<Options, DiscoverError> {
+        Ok(Options {
+            org: self.org,
+            org_role_arns: self.org_role_arns.clone(),
+            chain_through_management: self.chain_through_management,
+            role_arns: {
+                let mut v = expand_list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
+                if let Some(f) = &self.role_arns_file {
+                    v.extend(read_list(f, ListKind::RoleArns)?);
+                }
+                v
+            },
+            ous: expand_list("--ou", &self.ous, ListKind::OuIds)?,
+            exclude_ous: expand_list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
+            accounts: expand_list("--accounts", &self.accounts, ListKind::AccountIds)?,
+            exclude_accounts: expand_list(
+                "--exclude-accounts",
+                &self.exclude_accounts,
+                ListKind::AccountIds,
+            )?,
+            include_management: self.include_management,
+        })
+    }
+}
+
+/// How the role in each account is named and assumed. See [`RoleOptions`].
+#[derive(Debug, Clone, clap::Args)]
+pub struct RoleFlags {
+    /// Role to assume in each account.
+    #[arg(long = "role-name", alias = "org-role-name", env = "ORG_ROLE_NAME")]
+    pub role_name: Option<String>,
+    /// Role ARN template with {partition}, {account_id} and {role_name}.
+    #[arg(long = "role-arn-template")]
+    pub role_arn_template: Option<String>,
+    /// External ID for AssumeRole.
+    #[arg(long = "external-id")]
+    pub external_id: Option<String>,
+    /// Role session name.
+    #[arg(long = "session-name")]
+    pub session_name: Option<String>,
+    /// Role session duration in seconds.
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Assume roles with AssumeRoleWithWebIdentity using this token file (IRSA).
+    #[arg(
+        long = "web-identity",
+        value_name = "TOKEN_FILE",
+        env = "AWS_WEB_IDENTITY_TOKEN_FILE"
+    )]
+    pub web_identity: Option<PathBuf>,
+}
+
+impl RoleFlags {
+    /// The role options these flags say (defaults filled in; not yet checked: call
+    /// [`RoleOptions::check`]).
+    pub fn role_options(&self) -> RoleOptions {
+        RoleOptions {
+            role_name: self
+                .role_name
+                .clone()
+                .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
+            role_arn_template: self.role_arn_template.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+            duration: self
+                .duration
+                .map(Duration::from_secs)
+                .unwrap_or(crate::auth::DEFAULT_DURATION),
+            web_identity_token_file: self.web_identity.clone(),
+        }
+    }
+}
+
+/// The base identity: where the credentials that start everything come from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BaseFlags {
+    /// Shared-config profile for the base credentials.
+    #[arg(long, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+    /// Region for the base identity's own calls.
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        accounts: AccountFlags,
+        #[command(flatten)]
+        roles: RoleFlags,
+        #[command(flatten)]
+        base: BaseFlags,
+    }
+
+    #[test]
+    fn flags_become_discovery_and_role_options() {
+        let cmd = Cmd::try_parse_from([
+            "x",
+            "--org",
+            "--ou",
+            "ou-abcd-12345678,r-abcd",
+            "--accounts",
+            "111111111111,222222222222",
+            "--include-management",
+            "false",
+            "--org-role-arn",
+            "arn:aws:iam::210987654321:role/Org",
+            "--role-name",
+            "Reader",
+            "--duration",
+            "900",
+        ])
+        .unwrap();
+        let o = cmd.accounts.options().unwrap();
+        assert!(o.org && !o.include_management && o.chain_through_management);
+        assert_eq!(o.ous, ["ou-abcd-12345678", "r-abcd"]);
+        assert_eq!(o.accounts, ["111111111111", "222222222222"]);
+        assert_eq!(o.org_role_arns, ["arn:aws:iam::210987654321:role/Org"]);
+        let r = cmd.roles.role_options();
+        assert_eq!(r.role_name, "Reader");
+        assert_eq!(r.duration, Duration::from_secs(900));
+        r.check().unwrap();
+    }
+
+    #[test]
+    fn bad_values_name_the_flag() {
+        let cmd = Cmd::try_parse_from(["x", "--accounts", "12345"]).unwrap();
+        let e = cmd.accounts.options().unwrap_err().to_string();
+        assert!(
+            e.starts_with("--accounts: \"12345\"") && e.contains("not 12"),
+            "{e}"
+        );
+    }
+}

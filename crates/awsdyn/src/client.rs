@@ -255,6 +255,41 @@ impl Client {
             .await
     }
 
+    /// One request whose payload member is sent as these bytes, as they are: PutObject
+    /// of a file that is not UTF-8, say (blobs in `input` are JSON strings and cannot
+    /// carry arbitrary bytes). The operation must have a blob payload member; leave it
+    /// out of `input`. Same validation, endpoint rules, signing and retries as [`call`].
+    ///
+    /// [`call`]: Client::call
+    pub async fn call_with_payload(
+        &self,
+        target: &Target,
+        service: &str,
+        operation: &str,
+        input: &Value,
+        payload: Vec<u8>,
+    ) -> Result<Value, Error> {
+        let (model, op) = Self::operation(service, operation)?;
+        let op = &model.operations[&op];
+        let blob_payload = op.input.as_ref().is_some_and(|r| {
+            let shape = model.shape(r.target);
+            crate::protocol::rest::payload_member(Some(r), shape)
+                .and_then(|m| shape.members.get(m))
+                .is_some_and(|m| model.shape(m.target).kind == crate::model::ShapeType::Blob)
+        });
+        if !blob_payload {
+            return Err(Error::Validation {
+                operation: op.name.clone(),
+                message: format!(
+                    "{service} {} has no blob payload member to carry raw bytes",
+                    op.name
+                ),
+            });
+        }
+        self.call_op_with(target, &model, op, input, Some(payload.into()))
+            .await
+    }
+
     /// Every page merged into one result the way boto3's `build_full_result` does, or
     /// one request for an operation without a paginator.
     pub async fn call_all(
@@ -307,10 +342,23 @@ impl Client {
         op: &Operation,
         input: &Value,
     ) -> Result<Value, Error> {
+        self.call_op_with(target, model, op, input, None).await
+    }
+
+    /// [`Client::call_op`], with the serialized body replaced by `payload` when given.
+    async fn call_op_with(
+        &self,
+        target: &Target,
+        model: &Arc<ServiceModel>,
+        op: &Operation,
+        input: &Value,
+        payload: Option<bytes::Bytes>,
+    ) -> Result<Value, Error> {
         validate::check(model, op, input)?;
         let mut input = input.clone();
         let notes = customize::before_call(model, op, &mut input);
         let request = protocol::serialize(model, op, &input)?;
+        let body = payload.unwrap_or_else(|| request.body.clone().into());
         let endpoint_config = EndpointConfig {
             region: Some(target.region.clone()),
             use_fips: target.endpoints.use_fips,
@@ -377,7 +425,7 @@ impl Client {
                     &request.method,
                     &url,
                     &headers,
-                    &request.body,
+                    &body,
                 )
                 .await;
             let failure = match sent {
@@ -438,7 +486,7 @@ impl Client {
         method: &str,
         url: &str,
         headers: &[(String, String)],
-        body: &[u8],
+        body: &bytes::Bytes,
     ) -> Result<RawResponse, (TransportErrorKind, String)> {
         let parsed = reqwest::Url::parse(url)
             .map_err(|e| (TransportErrorKind::Other, format!("bad URL {url}: {e}")))?;
@@ -479,7 +527,7 @@ impl Client {
             req = req.header(k.as_str(), v.as_str());
         }
         let resp = req
-            .body(body.to_vec())
+            .body(body.clone())
             .send()
             .await
             .map_err(|e| transport_error(&e, url))?;

@@ -1,9 +1,7 @@
 //! `census call`: one AWS operation, printed as boto3-shaped JSON, like the `aws` CLI.
 
-use std::sync::Arc;
-
 use anyhow::{anyhow, Context, Result};
-use awsdyn::client::{Client, ClientConfig, EndpointSettings, Target};
+use awsdyn::client::{Client, ClientConfig, Target};
 use serde_json::Value;
 
 pub struct CallArgs {
@@ -52,15 +50,11 @@ pub async fn run(args: CallArgs) -> Result<Value> {
     })?;
     crate::regions::check_region(&region)
         .map_err(|e| anyhow!("region from the environment/profile: {e}"))?;
-    let mut endpoints = EndpointSettings::from_env();
-    if endpoints.url.is_none() {
-        endpoints.url = base.endpoint_url.clone();
-    }
     let client = Client::new(ClientConfig {
         retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
         ..ClientConfig::default()
     })?;
-    let target = Target::new(region, base.credentials).with_endpoints(Arc::new(endpoints));
+    let target = Target::new(region, base.credentials).with_endpoints(base.endpoints.clone());
     let out = if args.no_paginate {
         client.call(&target, &model.name, &op_name, &input).await?
     } else {

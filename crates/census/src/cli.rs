@@ -283,6 +283,15 @@ pub enum Command {
     /// Reports built from live AWS data.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Configuration files for other tools, one entry per account: AWS CLI profiles,
+    /// a Steampipe aws.spc, Cartography's profile file.
+    #[command(subcommand)]
+    Config(crate::config::ConfigCommand),
+    /// Print the IAM documents Census needs: the management-side policy, the member
+    /// role's trust policy, and a CloudFormation template (StackSet-ready) for the
+    /// member role.
+    #[command(subcommand)]
+    Iam(crate::iam::IamCommand),
     /// Call one AWS operation and print its result as JSON (boto3-shaped), like the aws CLI.
     ///
     /// Service and operation names may be written as botocore/boto3 (`ec2`,
@@ -495,6 +504,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .build()?;
             let code = rt.block_on(crate::report::run_accounts(f.into_args()))?;
             return Ok(ExitCode::from(code));
+        }
+        Command::Config(c) => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let code = rt.block_on(crate::config::run(c))?;
+            return Ok(ExitCode::from(code));
+        }
+        Command::Iam(c) => {
+            crate::iam::run(c, &mut out)?;
         }
         Command::Call {
             service,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig, EndpointSettings};
+use awsdyn::client::{Client, ClientConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -231,11 +231,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     role_options.check().map_err(|e| anyhow!("{e}"))?;
 
     let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
-    let mut endpoints = EndpointSettings::from_env();
-    if endpoints.url.is_none() {
-        endpoints.url = base.endpoint_url.clone();
-    }
-    let endpoints = Arc::new(endpoints);
+    let endpoints = base.endpoints.clone();
     let client = Client::new(ClientConfig {
         retry,
         ..ClientConfig::default()

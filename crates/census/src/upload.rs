@@ -234,30 +234,23 @@ impl Bucket {
         &self.target.region
     }
 
-    /// Writes one object with server-side encryption. Text goes through awsdyn's
-    /// PutObject; bytes that are not UTF-8 through [`Bucket::put_binary`].
+    /// Writes one object, the bytes as they are, with server-side encryption.
     pub async fn put(
         &self,
         key: &str,
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(), awsdyn::Error> {
-        match String::from_utf8(body) {
-            Ok(text) => {
-                let input = json!({
-                    "Bucket": self.url.bucket,
-                    "Key": key,
-                    "Body": text,
-                    "ContentType": content_type,
-                    "ServerSideEncryption": "AES256",
-                });
-                self.client
-                    .call(&self.target, "s3", "PutObject", &input)
-                    .await
-                    .map(|_| ())
-            }
-            Err(e) => self.put_binary(key, e.into_bytes(), content_type).await,
-        }
+        let input = json!({
+            "Bucket": self.url.bucket,
+            "Key": key,
+            "ContentType": content_type,
+            "ServerSideEncryption": "AES256",
+        });
+        self.client
+            .call_with_payload(&self.target, "s3", "PutObject", &input, body)
+            .await
+            .map(|_| ())
     }
 
     /// Uploads a local file to `key`; the error names both and keeps the file.
@@ -312,166 +305,6 @@ impl Bucket {
             location: self.url.uri(&self.url.key(key_prefix)),
         })
     }
-
-    /// PutObject with a body that is not UTF-8 (a SQLite file, say). awsdyn takes
-    /// blobs as JSON strings, so it cannot carry these bytes; this sends the request
-    /// awsdyn builds for PutObject (same serialization, endpoint rules, SigV4 and retry
-    /// policy) with the bytes as its body. It belongs in awsdyn as a call with a raw
-    /// payload; until then it lives here.
-    async fn put_binary(
-        &self,
-        key: &str,
-        body: Vec<u8>,
-        content_type: &str,
-    ) -> Result<(), awsdyn::Error> {
-        use aws_credential_types::provider::ProvideCredentials;
-        use awsdyn::endpoint::EndpointConfig;
-        use awsdyn::retry::{classify, Decision, Outcome, RetryKey, TransportErrorKind};
-
-        let (model, op_name) = Client::operation("s3", "PutObject")?;
-        let op = &model.operations[&op_name];
-        let input = json!({
-            "Bucket": self.url.bucket,
-            "Key": key,
-            "ContentType": content_type,
-            "ServerSideEncryption": "AES256",
-        });
-        let request = awsdyn::protocol::serialize(&model, op, &input)?;
-        let target = &self.target;
-        let config = EndpointConfig {
-            region: Some(target.region.clone()),
-            use_fips: target.endpoints.use_fips,
-            use_dual_stack: target.endpoints.use_dual_stack,
-            endpoint_url: target.endpoints.url_for(&model).map(str::to_string),
-            s3_force_path_style: target.endpoints.s3_force_path_style,
-            s3_use_global_endpoint: true,
-            ..EndpointConfig::default()
-        };
-        let endpoint_error = |message: String| awsdyn::Error::Endpoint {
-            service: "s3".into(),
-            region: target.region.clone(),
-            message,
-        };
-        let endpoint = awsdyn::endpoint::resolve(&model, op, &input, &config)
-            .map_err(|e| endpoint_error(e.to_string()))?;
-        let url =
-            awsdyn::client::join_url(&endpoint.url, None, &request.uri).map_err(endpoint_error)?;
-        let scheme = endpoint.auth_scheme();
-        let scope = awsdyn::sign::SigningScope {
-            name: scheme
-                .as_ref()
-                .and_then(|s| s.signing_name)
-                .unwrap_or("s3")
-                .to_string(),
-            region: scheme
-                .as_ref()
-                .and_then(|s| s.signing_region)
-                .unwrap_or(&target.region)
-                .to_string(),
-            s3_style: true,
-        };
-        let mut headers = request.headers.clone();
-        for (k, values) in &endpoint.headers {
-            headers.push((k.clone(), values.join(",")));
-        }
-        let parsed = reqwest::Url::parse(&url).map_err(|e| endpoint_error(e.to_string()))?;
-        let host = match parsed.port() {
-            Some(p) => format!("{}:{p}", parsed.host_str().unwrap_or_default()),
-            None => parsed.host_str().unwrap_or_default().to_string(),
-        };
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .read_timeout(std::time::Duration::from_secs(120))
-            .build()
-            .map_err(|e| transport(&op_name, e.to_string()))?;
-        let key = RetryKey::new(target.label.as_str(), "s3", target.region.as_str());
-        let mut attempt = self.client.retrier().start(&key);
-        loop {
-            attempt.before_send().await;
-            let credentials = target
-                .credentials
-                .provide_credentials()
-                .await
-                .map_err(|e| awsdyn::Error::Credentials(e.to_string()))?;
-            let mut to_sign = headers.clone();
-            to_sign.push(("host".into(), host.clone()));
-            let signed = awsdyn::sign::sign_headers(
-                &credentials,
-                &scope,
-                &request.method,
-                &url,
-                &to_sign,
-                &body,
-                std::time::SystemTime::now(),
-            )
-            .map_err(|e| transport(&op_name, e))?;
-            let mut req = http.put(parsed.clone());
-            for (k, v) in headers.iter().chain(signed.iter()) {
-                req = req.header(k.as_str(), v.as_str());
-            }
-            let (error, class) = match req.body(body.clone()).send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let resp_headers: Vec<(String, String)> = resp
-                        .headers()
-                        .iter()
-                        .map(|(k, v)| {
-                            (
-                                k.as_str().to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                            )
-                        })
-                        .collect();
-                    let resp_body = resp.bytes().await.unwrap_or_default();
-                    let status =
-                        awsdyn::customize::effective_status(&model, op, status, &resp_body);
-                    let response = awsdyn::Response {
-                        status,
-                        headers: &resp_headers,
-                        body: &resp_body,
-                    };
-                    match awsdyn::protocol::parse(&model, op, &response) {
-                        Ok(_) => {
-                            attempt.after(Outcome::Success);
-                            return Ok(());
-                        }
-                        Err(e) => {
-                            let code = e.service_error().map(|s| s.code.clone());
-                            let class = classify(Some(status), code.as_deref(), None);
-                            (e, class)
-                        }
-                    }
-                }
-                Err(e) => {
-                    let kind = if e.is_timeout() {
-                        TransportErrorKind::ReadTimeout
-                    } else if e.is_connect() {
-                        TransportErrorKind::Connect
-                    } else {
-                        TransportErrorKind::Reset
-                    };
-                    (
-                        transport(&op_name, format!("{e}")),
-                        classify(None, None, Some(kind)),
-                    )
-                }
-            };
-            match attempt.after(Outcome::Error(class)) {
-                Decision::Retry(delay) => tokio::time::sleep(delay).await,
-                Decision::Stop(reason) => {
-                    return Err(if attempt.attempts() > 1 {
-                        awsdyn::Error::GaveUp {
-                            reason: reason.to_string(),
-                            last: Box::new(error),
-                        }
-                    } else {
-                        error
-                    })
-                }
-            }
-        }
-    }
 }
 
 /// `census scan --s3-upload`: uploads the scan folder `root` to
@@ -513,13 +346,6 @@ pub async fn upload_scan(bucket: &Bucket, root: &Path, db: Option<&Path>) -> boo
         started.elapsed().as_secs_f64()
     );
     true
-}
-
-fn transport(operation: &str, message: String) -> awsdyn::Error {
-    awsdyn::Error::Transport {
-        operation: operation.to_string(),
-        message,
-    }
 }
 
 /// What [`Bucket::put_tree`] uploaded.

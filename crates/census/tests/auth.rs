@@ -474,8 +474,7 @@ async fn credentials_are_refreshed_before_expiry_by_one_caller() {
 async fn web_identity_assumes_each_role_with_the_token_file() {
     let (moto, m) = shared_demo_org();
     let proxy = FaultProxy::start(moto);
-    let dir = std::env::temp_dir().join(format!("census-auth-wi-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = testkit::TempDir::new("census-auth-wi");
     let token_file = dir.join("token");
     std::fs::write(&token_file, "eyJ-first-token\n").unwrap();
     let clock = ManualClock::new();
@@ -532,7 +531,6 @@ async fn web_identity_assumes_each_role_with_the_token_file() {
     );
     assert!(e.message.contains(&token_file.display().to_string()), "{e}");
     assert!(e.remediation.contains("AWS_WEB_IDENTITY_TOKEN_FILE"), "{e}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Collects every tracing event and span field as text.
@@ -634,8 +632,7 @@ async fn secrets_never_reach_errors_or_logs() {
     shown.push(format!("{e} {e:?}"));
 
     // Web identity: the token is a secret too.
-    let dir = std::env::temp_dir().join(format!("census-auth-secrets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = testkit::TempDir::new("census-auth-secrets");
     let token_file = dir.join("token");
     let token = "eyJ-census-web-identity-secret-token";
     std::fs::write(&token_file, token).unwrap();
@@ -663,7 +660,6 @@ async fn secrets_never_reach_errors_or_logs() {
     let e = wi.credentials(&account(&ids[2])).await.unwrap_err();
     assert_eq!(e.kind, AccessErrorKind::WebIdentity);
     shown.push(format!("{e} {e:?} {wi:?}"));
-    std::fs::remove_dir_all(&dir).unwrap();
 
     let logs = logs.lock().unwrap().clone();
     assert!(logs.contains("assumed role"), "logs were captured: {logs}");
@@ -682,8 +678,7 @@ async fn secrets_never_reach_errors_or_logs() {
 #[tokio::test]
 async fn load_base_reads_a_profile_and_caches() {
     let (moto, _) = shared_demo_org();
-    let dir = std::env::temp_dir().join(format!("census-auth-profile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = testkit::TempDir::new("census-auth-profile");
     let config = dir.join("config");
     std::fs::write(
         &config,
@@ -727,5 +722,4 @@ async fn load_base_reads_a_profile_and_caches() {
             .contains("aws sso login --profile census-missing"),
         "{e}"
     );
-    std::fs::remove_dir_all(&dir).unwrap();
 }

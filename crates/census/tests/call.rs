@@ -1,22 +1,14 @@
 //! `census call` against moto, as a user runs it: the binary, AWS_ENDPOINT_URL, fake
 //! credentials in the environment.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use testkit::Moto;
+use testkit::{cli_command, Moto, FAKE_SECRET_ACCESS_KEY};
 
 fn census(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_census"))
+    cli_command(env!("CARGO_BIN_EXE_census"), &moto.endpoint())
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSCALL")
-        .env("AWS_SECRET_ACCESS_KEY", "census-call-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap()
 }
@@ -144,8 +136,55 @@ fn bad_input_gets_one_clear_line() {
             "{args:?}: one line: {err:?}"
         );
         assert!(
-            !err.contains("census-call-secret"),
+            !err.contains(FAKE_SECRET_ACCESS_KEY),
             "the secret key leaked: {err}"
         );
     }
+}
+
+/// A profile's `services` section sends one service to its own endpoint while the
+/// profile's `endpoint_url` serves the rest, as the AWS SDKs define it.
+#[test]
+fn profile_services_section_sets_a_service_endpoint() {
+    let moto = Moto::shared();
+    let dir = testkit::TempDir::new("census-call-profile");
+    let config = dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile census-endpoints]\n\
+             aws_access_key_id = AKIDPROFILEENDPOINTS\n\
+             aws_secret_access_key = profile-endpoints-secret\n\
+             region = us-east-1\n\
+             endpoint_url = http://127.0.0.1:9\n\
+             services = local-sts\n\
+             \n\
+             [services local-sts]\n\
+             sts =\n  endpoint_url = {}\n",
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        cli_command(env!("CARGO_BIN_EXE_census"), "unused")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("none"))
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .args(args)
+            .args(["--profile", "census-endpoints"])
+            .output()
+            .unwrap()
+    };
+    // sts: the services section's endpoint, moto.
+    let who = json(&run(&["call", "sts", "get-caller-identity"]));
+    assert_eq!(who["Account"], "123456789012");
+    // s3: the profile's own endpoint_url, a closed port.
+    let out = run(&["call", "s3", "list-buckets"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+    assert!(!err.contains("profile-endpoints-secret"), "{err}");
 }

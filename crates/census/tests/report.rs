@@ -11,13 +11,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use testkit::{
-    boto3_call, seed_demo_org, shared_demo_org, Action, Caller, DemoOrg, FaultProxy, Manifest,
-    Match, Moto, Protocol, Reply, Rule,
+    boto3_call, cli_command, seed_demo_org, shared_demo_org, Action, Caller, DemoOrg, FaultProxy,
+    Manifest, Match, Moto, Protocol, Reply, Rule, TempDir,
 };
 
 const COLUMNS: [&str; 12] = [
@@ -38,26 +38,15 @@ const COLUMNS: [&str; 12] = [
 /// The account id moto lets become the management account of a second organization.
 const SECOND_MANAGEMENT: &str = "210987654321";
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("census-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("census-report-{name}"))
 }
 
 /// Runs census in `cwd` with fake credentials and every call sent to `endpoint`.
 fn census(endpoint: &str, cwd: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_census"))
+    cli_command(env!("CARGO_BIN_EXE_census"), endpoint)
         .args(args)
         .current_dir(cwd)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSREPORT")
-        .env("AWS_SECRET_ACCESS_KEY", "census-report-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_MAX_ATTEMPTS", "2")
         .output()
         .unwrap()

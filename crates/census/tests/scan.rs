@@ -4,33 +4,24 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-use testkit::{seed_demo_org, DemoOrg, Manifest, Moto};
+use testkit::{
+    cli_command, seed_demo_org, DemoOrg, Manifest, Moto, TempDir, FAKE_SECRET_ACCESS_KEY,
+};
 
 fn scans_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("census-test-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("census-test-{name}"))
 }
 
 fn census(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_census"))
+    cli_command(env!("CARGO_BIN_EXE_census"), endpoint)
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSSCAN")
-        .env("AWS_SECRET_ACCESS_KEY", "census-scan-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .output()
         .unwrap()
 }
@@ -329,12 +320,12 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
             files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
         } else {
             let text = std::fs::read_to_string(&p).unwrap();
-            for secret in ["census-scan-secret", "SecretAccessKey", "SessionToken"] {
+            for secret in [FAKE_SECRET_ACCESS_KEY, "SecretAccessKey", "SessionToken"] {
                 assert!(!text.contains(secret), "{} holds {secret}", p.display());
             }
         }
     }
-    assert!(!stderr.contains("census-scan-secret"));
+    assert!(!stderr.contains(FAKE_SECRET_ACCESS_KEY));
     // Empty results are files holding [], never missing.
     let empty = root
         .join(format!(
@@ -465,16 +456,8 @@ fn filters_select_exactly_the_expected_accounts() {
 
 /// Runs census with the binary's environment pointed at `endpoint`, without waiting.
 fn spawn_census(endpoint: &str, args: &[&str]) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_census"))
+    cli_command(env!("CARGO_BIN_EXE_census"), endpoint)
         .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSSCAN")
-        .env("AWS_SECRET_ACCESS_KEY", "census-scan-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -595,7 +578,7 @@ fn a_faulty_network_loses_nothing_reachable() {
         "{}",
         summary["totals"]
     );
-    assert!(!stderr.contains("census-scan-secret"));
+    assert!(!stderr.contains(FAKE_SECRET_ACCESS_KEY));
 }
 
 /// Every file of a scan folder but the run's own bookkeeping, with timings removed.

@@ -7,30 +7,21 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-use testkit::{boto3_call, shared_demo_org, Caller, Moto};
+use testkit::{
+    boto3_call, cli_command, shared_demo_org, Caller, Moto, TempDir, FAKE_SECRET_ACCESS_KEY,
+};
 
 fn scans_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
 }
 
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("census-store-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+fn temp_dir(name: &str) -> TempDir {
+    TempDir::new(&format!("census-store-{name}"))
 }
 
 fn command(endpoint: &str, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_census"));
-    c.args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIDCENSUSSCAN")
-        .env("AWS_SECRET_ACCESS_KEY", "census-scan-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true");
+    let mut c = cli_command(env!("CARGO_BIN_EXE_census"), endpoint);
+    c.args(args);
     c
 }
 
@@ -92,7 +83,11 @@ fn org_db() -> &'static (PathBuf, &'static testkit::Manifest) {
         std::sync::OnceLock::new();
     DB.get_or_init(|| {
         let (moto, manifest) = shared_demo_org();
-        let out = temp_dir("org");
+        // Lives as long as the test process, so not a TempDir (statics are never
+        // dropped): a fixed folder under cargo's per-target temp dir, emptied first.
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("store-org-db");
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
         let regions = manifest.regions.join(",");
         let result = scan(
             &moto.endpoint(),
@@ -281,7 +276,7 @@ fn tables_hold_scans_accounts_calls_and_resources() {
     // No secret in the database.
     let bytes = std::fs::read(db).unwrap();
     let text = String::from_utf8_lossy(&bytes);
-    for secret in ["census-scan-secret", "SecretAccessKey", "SessionToken"] {
+    for secret in [FAKE_SECRET_ACCESS_KEY, "SecretAccessKey", "SessionToken"] {
         assert!(!text.contains(secret), "census.db holds {secret}");
     }
 }

@@ -879,6 +879,106 @@ pub fn blank(body: &[u8]) -> bool {
     body.iter().all(|b| b.is_ascii_whitespace())
 }
 
+/// The body format of a REST protocol (JSON for rest-json, XML for rest-xml): what
+/// [`parse_response`] needs from it.
+pub trait BodyFormat {
+    /// The members of structure `target` in a non-blank `body`.
+    fn members(
+        model: &ServiceModel,
+        target: ShapeId,
+        body: &[u8],
+    ) -> Result<Map<String, Value>, String>;
+    /// A structure (or document) payload member's value from a non-blank `body`.
+    fn payload(model: &ServiceModel, target: ShapeId, body: &[u8]) -> Result<Value, String> {
+        Self::members(model, target, body).map(Value::Object)
+    }
+    /// The service error in an error response's body, with code, message and the
+    /// body's fields; `None` when the body holds no error the format recognises.
+    fn error(model: &ServiceModel, op: &Operation, resp: &Response) -> Option<crate::ServiceError>;
+}
+
+/// A REST response parsed the way both REST protocols parse it: a status of 301 or
+/// more is an error ([`parse_error`]); otherwise the header/status-bound members, then
+/// the body per the payload binding (members, a raw blob/string payload, or a
+/// structure payload).
+pub fn parse_response<F: BodyFormat>(
+    model: &ServiceModel,
+    op: &Operation,
+    resp: &Response,
+) -> Result<Value, Error> {
+    if resp.status >= 301 {
+        return Err(Error::Service(parse_error::<F>(model, op, resp)));
+    }
+    let parse_err = |message: String| Error::Parse {
+        operation: op.name.clone(),
+        status: resp.status,
+        message,
+    };
+    let mut out = Map::new();
+    let Some(output) = &op.output else {
+        return Ok(Value::Object(out));
+    };
+    parse_http(model, output.target, resp, &mut out).map_err(parse_err)?;
+    match payload(model, output) {
+        PayloadBinding::Members => {
+            if !blank(resp.body) {
+                out.extend(F::members(model, output.target, resp.body).map_err(parse_err)?);
+            }
+        }
+        PayloadBinding::Raw { name, blob } => {
+            let v = if blob {
+                crate::protocol::blob_output(resp.body)
+            } else {
+                Value::String(String::from_utf8_lossy(resp.body).into_owned())
+            };
+            out.insert(name.to_string(), v);
+        }
+        PayloadBinding::Shape { name, target } => {
+            let v = if blank(resp.body) {
+                Value::Object(Map::new())
+            } else {
+                F::payload(model, target, resp.body).map_err(parse_err)?
+            };
+            out.insert(name.to_string(), v);
+        }
+        PayloadBinding::EventStream => {}
+    }
+    Ok(Value::Object(out))
+}
+
+/// A REST error: the body's error when the format finds one with a code; otherwise
+/// (an empty body, as HEAD requests get, or a 5xx with a generic HTML page and no
+/// `x-amzn-errortype`) one named by the HTTP status (`404`, `Not Found`). The request
+/// id comes from the headers when the body has none, and the header- and status-bound
+/// members of the modeled error shape are added to the fields.
+pub fn parse_error<F: BodyFormat>(
+    model: &ServiceModel,
+    op: &Operation,
+    resp: &Response,
+) -> crate::ServiceError {
+    let trimmed = resp.body.trim_ascii();
+    let generic = resp.header("x-amzn-errortype").is_none()
+        && (trimmed.is_empty() || (resp.status >= 500 && trimmed.starts_with(b"<html>")));
+    let mut err = if generic {
+        None
+    } else {
+        F::error(model, op, resp).filter(|e| !e.code.is_empty())
+    }
+    .unwrap_or_else(|| crate::ServiceError {
+        code: resp.status.to_string(),
+        message: crate::protocol::reason_phrase(resp.status).to_string(),
+        request_id: None,
+        status: resp.status,
+        fields: Map::new(),
+    });
+    if err.request_id.is_none() {
+        err.request_id = request_id(resp);
+    }
+    let code = err.code.clone();
+    add_error_http_fields(model, op, resp, &code, &mut err.fields);
+    err
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

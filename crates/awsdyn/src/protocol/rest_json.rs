@@ -2,9 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::{Operation, ServiceModel};
-use crate::protocol::rest::{self, BodyBinding, PayloadBinding};
-use crate::protocol::{blob_output, json, Request, Response};
+use crate::model::{Operation, ServiceModel, ShapeId};
+use crate::protocol::rest::{self, BodyBinding};
+use crate::protocol::{json, Request, Response};
 use crate::{Error, ServiceError};
 
 pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<Request, Error> {
@@ -73,73 +73,38 @@ pub(crate) fn raw_bytes(op: &Operation, v: &Value) -> Result<Vec<u8>, Error> {
     }
 }
 
+/// The JSON half of rest-json.
+pub struct JsonBody;
+
+impl rest::BodyFormat for JsonBody {
+    fn members(
+        model: &ServiceModel,
+        target: ShapeId,
+        body: &[u8],
+    ) -> Result<Map<String, Value>, String> {
+        match json::parse_body(model, target, body)? {
+            Value::Object(m) => Ok(m),
+            Value::Null => Ok(Map::new()),
+            other => Err(format!("expected a JSON object, got {other}")),
+        }
+    }
+
+    fn payload(model: &ServiceModel, target: ShapeId, body: &[u8]) -> Result<Value, String> {
+        json::parse_body(model, target, body)
+    }
+
+    fn error(model: &ServiceModel, op: &Operation, resp: &Response) -> Option<ServiceError> {
+        Some(json::parse_error(model, op, resp))
+    }
+}
+
 pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Value, Error> {
-    if resp.status >= 301 {
-        return Err(Error::Service(parse_error(model, op, resp)));
-    }
-    let parse_err = |message: String| Error::Parse {
-        operation: op.name.clone(),
-        status: resp.status,
-        message,
-    };
-    let mut out = Map::new();
-    let Some(output) = &op.output else {
-        return Ok(Value::Object(out));
-    };
-    rest::parse_http(model, output.target, resp, &mut out).map_err(parse_err)?;
-    match rest::payload(model, output) {
-        PayloadBinding::Members => {
-            if !rest::blank(resp.body) {
-                match json::parse_body(model, output.target, resp.body).map_err(parse_err)? {
-                    Value::Object(body) => out.extend(body),
-                    Value::Null => {}
-                    other => return Err(parse_err(format!("expected a JSON object, got {other}"))),
-                }
-            }
-        }
-        PayloadBinding::Raw { name, blob } => {
-            let v = if blob {
-                blob_output(resp.body)
-            } else {
-                Value::String(String::from_utf8_lossy(resp.body).into_owned())
-            };
-            out.insert(name.to_string(), v);
-        }
-        PayloadBinding::Shape { name, target } => {
-            let v = if rest::blank(resp.body) {
-                Value::Object(Map::new())
-            } else {
-                json::parse_body(model, target, resp.body).map_err(parse_err)?
-            };
-            out.insert(name.to_string(), v);
-        }
-        PayloadBinding::EventStream => {}
-    }
-    Ok(Value::Object(out))
+    rest::parse_response::<JsonBody>(model, op, resp)
 }
 
 /// A rest-json error: a generic 5xx without a JSON body is classified by its status;
-/// otherwise the JSON error (code from `x-amzn-errortype`, `code` or `__type`) with
-/// the header- and status-bound members of the modeled error shape added.
+/// otherwise the JSON error (code from `x-amzn-errortype`, `code` or `__type`); see
+/// [`rest::parse_error`].
 pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> ServiceError {
-    let trimmed = resp.body.trim_ascii();
-    if resp.status >= 500
-        && resp.header("x-amzn-errortype").is_none()
-        && (trimmed.is_empty() || trimmed.starts_with(b"<html>"))
-    {
-        return ServiceError {
-            code: resp.status.to_string(),
-            message: crate::protocol::reason_phrase(resp.status).to_string(),
-            request_id: rest::request_id(resp),
-            status: resp.status,
-            fields: Map::new(),
-        };
-    }
-    let mut err = json::parse_error(model, op, resp);
-    if err.request_id.is_none() {
-        err.request_id = rest::request_id(resp);
-    }
-    let code = err.code.clone();
-    rest::add_error_http_fields(model, op, resp, &code, &mut err.fields);
-    err
+    rest::parse_error::<JsonBody>(model, op, resp)
 }

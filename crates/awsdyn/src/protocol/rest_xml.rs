@@ -11,8 +11,8 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::model::{Operation, ServiceModel, ShapeId, ShapeRef, ShapeType};
-use crate::protocol::rest::{self, BodyBinding, PayloadBinding};
-use crate::protocol::{blob_output, xml, Request, Response};
+use crate::protocol::rest::{self, BodyBinding};
+use crate::protocol::{xml, Request, Response};
 use crate::timestamp;
 use crate::{Error, ServiceError};
 
@@ -56,71 +56,31 @@ pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<
     Ok(req)
 }
 
+/// The XML half of rest-xml.
+pub struct XmlBody;
+
+impl rest::BodyFormat for XmlBody {
+    fn members(
+        model: &ServiceModel,
+        target: ShapeId,
+        body: &[u8],
+    ) -> Result<Map<String, Value>, String> {
+        xml::parse_members(model, target, body, None)
+    }
+
+    fn error(model: &ServiceModel, op: &Operation, resp: &Response) -> Option<ServiceError> {
+        Some(xml::parse_error(model, op, resp))
+    }
+}
+
 pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Value, Error> {
-    if resp.status >= 301 {
-        return Err(Error::Service(parse_error(model, op, resp)));
-    }
-    let parse_err = |message: String| Error::Parse {
-        operation: op.name.clone(),
-        status: resp.status,
-        message,
-    };
-    let mut out = Map::new();
-    let Some(output) = &op.output else {
-        return Ok(Value::Object(out));
-    };
-    rest::parse_http(model, output.target, resp, &mut out).map_err(parse_err)?;
-    match rest::payload(model, output) {
-        PayloadBinding::Members => {
-            if !rest::blank(resp.body) {
-                let body =
-                    xml::parse_members(model, output.target, resp.body, None).map_err(parse_err)?;
-                out.extend(body);
-            }
-        }
-        PayloadBinding::Raw { name, blob } => {
-            let v = if blob {
-                blob_output(resp.body)
-            } else {
-                Value::String(String::from_utf8_lossy(resp.body).into_owned())
-            };
-            out.insert(name.to_string(), v);
-        }
-        PayloadBinding::Shape { name, target } => {
-            // Payloads other than blobs and strings are structures in every model.
-            let v = xml::parse_members(model, target, resp.body, None).map_err(parse_err)?;
-            out.insert(name.to_string(), Value::Object(v));
-        }
-        PayloadBinding::EventStream => {}
-    }
-    Ok(Value::Object(out))
+    rest::parse_response::<XmlBody>(model, op, resp)
 }
 
 /// A rest-xml error: from the XML body (`<ErrorResponse><Error>` or S3's `<Error>`),
-/// or, when the body is empty (HEAD requests) or a generic HTML page, from the HTTP
-/// status (`404`, `Not Found`). The header- and status-bound members of the modeled
-/// error shape are added to the fields.
+/// else from the HTTP status; see [`rest::parse_error`].
 pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> ServiceError {
-    let trimmed = resp.body.trim_ascii();
-    let generic = trimmed.is_empty() || (resp.status >= 500 && trimmed.starts_with(b"<html>"));
-    let mut err = if generic {
-        None
-    } else {
-        Some(xml::parse_error(model, op, resp)).filter(|e| !e.code.is_empty())
-    }
-    .unwrap_or_else(|| ServiceError {
-        code: resp.status.to_string(),
-        message: crate::protocol::reason_phrase(resp.status).to_string(),
-        request_id: None,
-        status: resp.status,
-        fields: Map::new(),
-    });
-    if err.request_id.is_none() {
-        err.request_id = rest::request_id(resp);
-    }
-    let code = err.code.clone();
-    rest::add_error_http_fields(model, op, resp, &code, &mut err.fields);
-    err
+    rest::parse_error::<XmlBody>(model, op, resp)
 }
 
 // ---------------------------------------------------------------------------

@@ -97,11 +97,7 @@ impl RoleOptions {
             check_template(template, &self.role_name)?;
         }
         if let Some(id) = &self.external_id {
-            let ok = (2..=1224).contains(&id.len())
-                && id
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c));
-            if !ok {
+            if !is_external_id(id) {
                 return Err(AccessError::options(
                     "--external-id",
                     "the external ID must be 2 to 1224 of A-Za-z0-9+=,.@:/_-".into(),
@@ -124,12 +120,42 @@ impl RoleOptions {
     }
 }
 
-fn check_session_name(name: &str) -> Result<(), AccessError> {
-    let ok = (2..=64).contains(&name.len())
+impl RoleOptions {
+    /// The role that enters `account`: the one its source named (role-ARN lists),
+    /// else `--role-arn-template` filled in, else `--role-name` in the account. Unlike
+    /// [`Access::role_arn`], this does not depend on who the caller is.
+    pub fn role_arn_for(&self, account: &Account) -> String {
+        match (&account.role_arn, &self.role_arn_template) {
+            (Some(arn), _) => arn.clone(),
+            (None, Some(template)) => {
+                render_template(template, &account.partition, &account.id, &self.role_name)
+            }
+            (None, None) => format!(
+                "arn:{}:iam::{}:role/{}",
+                account.partition, account.id, self.role_name
+            ),
+        }
+    }
+}
+
+/// Whether `id` is an external ID STS accepts: 2 to 1224 of `A-Za-z0-9+=,.@:/_-`.
+pub fn is_external_id(id: &str) -> bool {
+    (2..=1224).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/_-".contains(c))
+}
+
+/// Whether `name` is a role session name STS accepts: 2 to 64 of `A-Za-z0-9+=,.@_-`.
+pub fn is_session_name(name: &str) -> bool {
+    (2..=64).contains(&name.len())
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+}
+
+fn check_session_name(name: &str) -> Result<(), AccessError> {
+    if is_session_name(name) {
         Ok(())
     } else {
         Err(AccessError::options(
@@ -418,19 +444,7 @@ impl Access {
                 return Plan::OrgRole(route.provider.clone());
             }
         }
-        let role_arn = match (&account.role_arn, &self.inner.options.role_arn_template) {
-            (Some(arn), _) => arn.clone(),
-            (None, Some(template)) => render_template(
-                template,
-                &account.partition,
-                &account.id,
-                &self.inner.options.role_name,
-            ),
-            (None, None) => format!(
-                "arn:{}:iam::{}:role/{}",
-                account.partition, account.id, self.inner.options.role_name
-            ),
-        };
+        let role_arn = self.inner.options.role_arn_for(account);
         let method = match route.filter(|r| r.chain_members) {
             Some(route) => Method::AssumeRole {
                 source: route.provider,

@@ -32,7 +32,9 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 use awsdyn::client::{Client, EndpointSettings, Target};
 use serde::Serialize;
 
-pub use access::{Access, RoleOptions, DEFAULT_DURATION, DEFAULT_ROLE_NAME};
+pub use access::{
+    is_external_id, is_session_name, Access, RoleOptions, DEFAULT_DURATION, DEFAULT_ROLE_NAME,
+};
 pub use arn::{check_role_name, is_account_id, RoleArn, PARTITIONS};
 pub use cache::{Clock, SystemClock, DEFAULT_REFRESH_MARGIN};
 pub(crate) use error::{one_line, ReadFailure};
@@ -94,10 +96,7 @@ pub async fn load_base(profile: Option<&str>, region: Option<&str>) -> Result<Ba
         DEFAULT_REFRESH_MARGIN,
     ));
     let endpoint_url = conf.endpoint_url().map(str::to_string);
-    let mut endpoints = EndpointSettings::from_env();
-    if endpoints.url.is_none() {
-        endpoints.url = endpoint_url.clone();
-    }
+    let endpoints = configured_endpoints(&conf, endpoint_url.clone());
     Ok(Base {
         credentials,
         region: conf.region().map(|r| r.to_string()),
@@ -105,6 +104,43 @@ pub async fn load_base(profile: Option<&str>, region: Option<&str>) -> Result<Ba
         endpoints: Arc::new(endpoints),
         profile,
     })
+}
+
+/// The endpoint settings as the AWS SDKs define them: `AWS_ENDPOINT_URL_<SERVICE>`,
+/// then `AWS_ENDPOINT_URL`, then the profile's `services` section
+/// (`[services NAME]` with `<service> =` / `  endpoint_url = ...`), then the profile's
+/// `endpoint_url`; none of them with `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` or the
+/// profile's `ignore_configured_endpoint_urls`. aws-config resolves the order; this
+/// asks it once per bundled service (no model is decoded: the ids are in the index).
+fn configured_endpoints(conf: &aws_config::SdkConfig, global: Option<String>) -> EndpointSettings {
+    use aws_types::service_config::ServiceConfigKey;
+    let mut endpoints = EndpointSettings::from_env();
+    // aws-config already applied the ignore flags to `endpoint_url()`.
+    endpoints.url = global;
+    endpoints.service_urls.clear();
+    let Some(config) = conf.service_config() else {
+        return endpoints;
+    };
+    for entry in awsdyn::model::services() {
+        // Spaces as underscores: the env form upper-cases it, the profile form
+        // lower-cases it (`resource_groups_tagging_api`), as the SDKs' spec writes them.
+        let id = entry.service_id.replace(' ', "_");
+        let Ok(key) = ServiceConfigKey::builder()
+            .service_id(&id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url")
+            .build()
+        else {
+            continue;
+        };
+        if let Some(url) = config.load_config(key).filter(|u| !u.is_empty()) {
+            if endpoints.url.as_deref() != Some(url.as_str()) {
+                let key = awsdyn::client::env_key(&entry.service_id);
+                endpoints.service_urls.insert(key, url);
+            }
+        }
+    }
+    endpoints
 }
 
 /// Reads `.env` from the working directory, if there is one (values already in the

@@ -284,7 +284,7 @@ async fn assume_role_failures_say_what_to_do() {
     assert_eq!(
         e.remediation,
         format!(
-            "the role's trust policy does not trust {caller_arn}, or the caller lacks sts:AssumeRole on {}, or the role is missing or misnamed in account {} (AWS answers AccessDenied for a role that does not exist: check --role-name or --role-arn-template; census iam prints the role), or the trust policy requires an external ID (pass --external-id)",
+            "the role's trust policy does not trust {caller_arn}, or the caller lacks sts:AssumeRole on {}, or the role is missing or misnamed in account {} (AWS answers AccessDenied for a role that does not exist: check --role-name or --role-arn-template; census iam member-role-template creates it), or the trust policy requires an external ID (pass --external-id)",
             role(&ids[0]),
             ids[0]
         )

@@ -157,7 +157,7 @@ impl AccessError {
                         ", or the trust policy requires an external ID (pass --external-id)"
                     };
                     format!(
-                        "the role's trust policy does not trust {}, or the caller lacks sts:AssumeRole on {}, or the role is missing or misnamed in account {} (AWS answers AccessDenied for a role that does not exist: check --role-name or --role-arn-template; census iam prints the role){external}",
+                        "the role's trust policy does not trust {}, or the caller lacks sts:AssumeRole on {}, or the role is missing or misnamed in account {} (AWS answers AccessDenied for a role that does not exist: check --role-name or --role-arn-template; census iam member-role-template creates it){external}",
                         ctx.principal, ctx.role_arn, ctx.account_id
                     )
                 }
@@ -445,7 +445,7 @@ mod tests {
              arn:aws:iam::123456789012:user/me, or the caller lacks sts:AssumeRole on \
              arn:aws:iam::111122223333:role/Audit, or the role is missing or misnamed in account \
              111122223333 (AWS answers AccessDenied for a role that does not exist: check \
-             --role-name or --role-arn-template; census iam prints the role), or the trust \
+             --role-name or --role-arn-template; census iam member-role-template creates it), or the trust \
              policy requires an external ID (pass --external-id)"
         );
         let e = AccessError::assume(&ctx(true), &service("AccessDenied", "x"));

@@ -27,7 +27,6 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::sync::Arc;
 
 use anyhow::{anyhow, Result};
 use awsdyn::client::{Client, ClientConfig, Target};
@@ -400,7 +399,6 @@ pub async fn diagnose(
         });
     }
 
-    let access = Arc::new(access);
     let per_account: Vec<Vec<CheckRow>> = stream::iter(&accounts)
         .map(|a| check_account(client, &access, a, regions))
         .buffered(concurrency.max(1))

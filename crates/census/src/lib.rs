@@ -25,6 +25,7 @@ pub mod regions;
 pub mod report;
 pub mod scan;
 pub mod scan_cmd;
+pub mod shard;
 pub mod sink;
 pub mod spec;
 pub mod store;

@@ -15,13 +15,18 @@
 4. runs `census scan --org -s bench/scans/bench11.json --regions <the 4>` once to warm
    up, then `--runs` times, measuring for each run the wall time, census's peak RSS and
    CPU (wait4 rusage), moto's CPU seconds (utime+stime of its process from
-   /proc/<pid>/stat, before and after) and the requests moto logged;
+   /proc/<pid>/stat, before and after) and the requests moto logged; each time the same
+   scan also runs with `--no-db` (no SQLite store), the two modes interleaved (their
+   order alternating from one round to the next) so that drift in the machine's load
+   hits both alike;
 5. checks each run lightly (exit 0, no failed call, one file per account x region x
    regional call plus one per account x global call) and rewrites the
    "## Scan: 50 accounts on moto" section of BENCHMARKS.md with the medians.
 
-Target (the scan issue): wall time at most 1.5x moto's CPU seconds (the emulator is
-the bottleneck, not census), peak RSS under 80 MB.
+Targets: the scan issue: wall time at most 1.5x moto's CPU seconds (the emulator is
+the bottleneck, not census), peak RSS under 80 MB (both with the SQLite store, the
+default); the store issue: with the store the scan takes at most 10% longer than with
+`--no-db` (ratio of the median wall times).
 
 Only loopback addresses are used; credentials are moto's fake ones, and every inherited
 AWS_* variable is removed from the children's environment.
@@ -233,56 +238,61 @@ def main():
         expected = accounts * (len(REGIONS) * n_regional + n_global)
         print(f"seeded {accounts} accounts in {seed_s:.0f}s; moto at {moto.url}", file=sys.stderr)
 
-        cmd = [
-            census, "scan", "--org", "-s", SCAN_FILE,
-            "--regions", ",".join(REGIONS), "-o", None,
-        ]
-        runs = []
+        base_cmd = [census, "scan", "--org", "-s", SCAN_FILE, "--regions", ",".join(REGIONS)]
+        runs = {"db": [], "no-db": []}
         for i in range(args.runs + 1):
-            out = os.path.join(work, f"out-{i}")
-            cmd[-1] = out
-            cpu0, req0 = moto.cpu(), moto.requests()
-            with open(os.path.join(work, f"census-{i}.log"), "w") as log:
-                code, wall, rss, cpu = run_measured(cmd, env, stdout=log, stderr=subprocess.STDOUT)
-            moto_cpu = moto.cpu() - cpu0
-            requests = moto.requests() - req0
-            scan = scan_dir(out)
-            files = result_files(scan)
-            summary = json.load(open(os.path.join(scan, "summary.json")))
-            totals = summary.get("totals", summary)
-            ok = code == 0 and files == expected and totals.get("calls_failed", 0) == 0
-            label = "warm-up" if i == 0 else f"run {i}"
-            print(
-                f"{label}: exit {code}, {files}/{expected} files, wall {wall:.2f}s, "
-                f"moto CPU {moto_cpu:.2f}s, ratio {wall / moto_cpu:.2f}, census RSS {rss:.1f} MB, "
-                f"census CPU {cpu:.2f}s, {requests} requests",
-                file=sys.stderr,
-            )
-            if not ok:
-                raise SystemExit(f"run {i} failed the check; see {work}/census-{i}.log")
-            if i > 0:
-                runs.append(
-                    dict(wall=wall, moto_cpu=moto_cpu, rss=rss, cpu=cpu, requests=requests,
-                         calls=totals.get("calls"), items=totals.get("items"))
+            modes = ["db", "no-db"] if i % 2 == 0 else ["no-db", "db"]
+            for mode in modes:
+                out = os.path.join(work, f"out-{i}-{mode}")
+                cmd = base_cmd + ["-o", out] + (["--no-db"] if mode == "no-db" else [])
+                cpu0, req0 = moto.cpu(), moto.requests()
+                with open(os.path.join(work, f"census-{i}-{mode}.log"), "w") as log:
+                    code, wall, rss, cpu = run_measured(cmd, env, stdout=log, stderr=subprocess.STDOUT)
+                moto_cpu = moto.cpu() - cpu0
+                requests = moto.requests() - req0
+                scan = scan_dir(out)
+                files = result_files(scan)
+                summary = json.load(open(os.path.join(scan, "summary.json")))
+                totals = summary.get("totals", summary)
+                db_ok = (mode == "no-db") != os.path.exists(os.path.join(out, "census.db"))
+                ok = code == 0 and files == expected and totals.get("calls_failed", 0) == 0 and db_ok
+                label = f"warm-up {mode}" if i == 0 else f"run {i} {mode}"
+                print(
+                    f"{label}: exit {code}, {files}/{expected} files, wall {wall:.2f}s, "
+                    f"moto CPU {moto_cpu:.2f}s, ratio {wall / moto_cpu:.2f}, census RSS {rss:.1f} MB, "
+                    f"census CPU {cpu:.2f}s, {requests} requests",
+                    file=sys.stderr,
                 )
-            shutil.rmtree(out)
+                if not ok:
+                    raise SystemExit(f"run {i} ({mode}) failed the check; see {work}/census-{i}-{mode}.log")
+                if i > 0:
+                    runs[mode].append(
+                        dict(wall=wall, moto_cpu=moto_cpu, rss=rss, cpu=cpu, requests=requests,
+                             calls=totals.get("calls"), items=totals.get("items"))
+                    )
+                shutil.rmtree(out)
     finally:
         moto.stop()
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
+    nodb = runs["no-db"]
+    runs = runs["db"]
     med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "moto_cpu", "rss", "cpu", "requests")}
     ratios = [r["wall"] / r["moto_cpu"] for r in runs]
     ratio = statistics.median(ratios)
     max_rss = max(r["rss"] for r in runs)
     held_ratio = ratio <= 1.5
     held_rss = max_rss < 80
+    nodb_med = {k: statistics.median(r[k] for r in nodb) for k in ("wall", "rss", "cpu")}
+    db_ratio = med["wall"] / nodb_med["wall"]
+    held_db = db_ratio <= 1.10
     load = os.getloadavg()
     body = f"""
 Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load[0]:.1f} when it ended (other builds share the machine).
-Command: `python3 bench/scan_moto.py --runs {args.runs}`: moto 5.2.5 (`moto_server`, `MOTO_EC2_LOAD_DEFAULT_AMIS=false`) on 127.0.0.1, an organization of {args.members} members + the management account seeded by `bench/seed_moto.py` ({seed_s:.0f} s), then `census scan --org -s bench/scans/bench11.json --regions {','.join(REGIONS)}` (release build, default `--concurrency` 64), one warm-up and {args.runs} measured runs.
+Command: `python3 bench/scan_moto.py --runs {args.runs}`: moto 5.2.5 (`moto_server`, `MOTO_EC2_LOAD_DEFAULT_AMIS=false`) on 127.0.0.1, an organization of {args.members} members + the management account seeded by `bench/seed_moto.py` ({seed_s:.0f} s), then `census scan --org -s bench/scans/bench11.json --regions {','.join(REGIONS)}` (release build, default `--concurrency` 64, SQLite store on: census.db in the output folder), one warm-up and {args.runs} measured runs; each round also runs the same scan with `--no-db`, the two interleaved (order alternating per round).
 Each run: {runs[0]['calls']} calls ({accounts} accounts x ({len(REGIONS)} regions x {n_regional} regional calls + {n_global} global)), {runs[0]['items']} items, {expected} files, exit 0 (checked every run). Moto CPU is utime+stime of the moto process over the run (/proc/PID/stat); census's figures are its wait4 rusage.
-Target: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB.
+Targets: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB; with the SQLite store at most 10% slower than `--no-db`.
 
 | figure | median of {args.runs} | runs |
 |---|---|---|
@@ -293,7 +303,16 @@ Target: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB.
 | census CPU (user+sys) | {med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in runs)} |
 | requests moto served | {med['requests']:.0f} | {med['requests'] / med['wall']:.0f} per second of wall time |
 
-Wall time vs moto CPU: {'held' if held_ratio else 'NOT held'} ({ratio:.2f}x). Peak RSS: {'held' if held_rss else 'NOT held'} (max {max_rss:.1f} MB).
+The same scan with `--no-db` (no SQLite store), interleaved:
+
+| figure | median of {args.runs} | runs |
+|---|---|---|
+| census wall time, `--no-db` | {nodb_med['wall']:.2f} s | {', '.join(f"{r['wall']:.2f}" for r in nodb)} |
+| **store on / `--no-db` (median wall times)** | **{db_ratio:.3f}** | {', '.join(f"{a['wall'] / b['wall']:.3f}" for a, b in zip(runs, nodb))} (per round) |
+| census peak RSS, `--no-db` | {nodb_med['rss']:.1f} MB | {', '.join(f"{r['rss']:.1f}" for r in nodb)} |
+| census CPU (user+sys), `--no-db` | {nodb_med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in nodb)} |
+
+Wall time vs moto CPU: {'held' if held_ratio else 'NOT held'} ({ratio:.2f}x). Peak RSS: {'held' if held_rss else 'NOT held'} (max {max_rss:.1f} MB). Store overhead: {'held' if held_db else 'NOT held'} ({(db_ratio - 1) * 100:+.1f}% wall time with the store).
 """
     print(body)
     if not args.no_write:

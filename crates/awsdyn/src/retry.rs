@@ -683,6 +683,15 @@ impl Retrier {
 
     /// Forgets keys that are idle (no call in progress, none started for
     /// `idle_eviction`), at most every `idle_eviction / 2`.
+    /// Forgets the keys of `label` that no call is using (say, an account whose scan
+    /// ended), without waiting for them to be idle for [`RetryConfig::idle_eviction`]:
+    /// a later call with that label starts with a full quota and no rate limit.
+    pub fn forget_label(&self, label: &str) {
+        for shard in self.shards.iter() {
+            lock(shard).retain(|key, state| &*key.label != label || Arc::strong_count(state) > 1);
+        }
+    }
+
     fn sweep_if_due(&self, now: Duration) {
         let now_ms = millis(now);
         let due = self.next_sweep_ms.load(Ordering::Relaxed);
@@ -1694,6 +1703,28 @@ mod tests {
         }
         assert_eq!(clock.now(), Duration::ZERO);
         assert_eq!(retrier.stats(&key).unwrap().limiter, None);
+    }
+
+    #[test]
+    fn a_label_is_forgotten_but_not_its_calls_in_progress() {
+        let (retrier, _clock) = retrier(RetryMode::Adaptive);
+        let done = RetryKey::new("111111111111", "ec2", "us-east-1");
+        let busy = RetryKey::new("111111111111", "sqs", "us-east-1");
+        let other = RetryKey::new("222222222222", "ec2", "us-east-1");
+        retrier.start(&done).after(ErrorClass::Throttling);
+        retrier.start(&other).after(ErrorClass::Throttling);
+        let in_flight = retrier.start(&busy);
+        assert_eq!(retrier.key_count(), 3);
+        retrier.forget_label("111111111111");
+        assert!(retrier.stats(&done).is_none());
+        assert!(
+            retrier.stats(&busy).is_some(),
+            "a call in progress keeps its key"
+        );
+        assert!(retrier.stats(&other).is_some());
+        drop(in_flight);
+        retrier.forget_label("111111111111");
+        assert_eq!(retrier.key_count(), 1);
     }
 
     #[test]

@@ -4,7 +4,9 @@
 use census::cli;
 
 // Scans allocate many small JSON values from many threads; mimalloc does that faster
-// than the system allocator and returns memory more promptly.
+// than the system allocator and returns memory more promptly. Built without
+// transparent huge pages (`no_thp`): with them, every thread's first pages of each size
+// took a 2 MB huge page, and a 200-account scan peaked at 84 MB instead of 47 MB.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

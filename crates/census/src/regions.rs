@@ -1,6 +1,9 @@
 //! Regions: validation against the bundled partitions.json.
 
+use std::collections::{BTreeSet, HashMap};
+
 use anyhow::{bail, Result};
+use serde::Deserialize;
 
 /// `eu-west-1` -> (`eu`, `west`, `1`); `us-gov-west-1` -> (`us-gov`, `west`, `1`).
 fn words(region: &str) -> Option<(String, String, String)> {
@@ -82,9 +85,60 @@ mod tests {
 /// Where services are offered, from the bundled botocore endpoints.json and
 /// partitions.json: which services are global (one endpoint per partition, scanned once
 /// per account), and which regions a regional service exists in.
+///
+/// Only that is kept, per partition and endpoint prefix (a few hundred kilobytes):
+/// endpoints.json is read into typed structures that skip everything else, then
+/// dropped.
 pub struct Catalog {
-    endpoints: serde_json::Value,
-    partitions: serde_json::Value,
+    /// Per partition id, per endpoint prefix.
+    services: HashMap<String, HashMap<String, Offered>>,
+    /// Per partition id, its regions, sorted.
+    regions: HashMap<String, Vec<String>>,
+}
+
+/// Where one service is offered in one partition.
+struct Offered {
+    /// For a global service: the region of its partition endpoint's credential scope,
+    /// `None` for the partition's default region.
+    global: Option<Option<String>>,
+    /// The regions with an endpoint (no FIPS or `aws-global` ones, none deprecated).
+    regions: BTreeSet<String>,
+}
+
+/// The parts of endpoints.json the catalog reads.
+#[derive(Deserialize)]
+struct EndpointsJson {
+    partitions: Vec<EndpointsPartition>,
+}
+
+#[derive(Deserialize)]
+struct EndpointsPartition {
+    partition: String,
+    #[serde(default)]
+    services: HashMap<String, EndpointsService>,
+}
+
+#[derive(Deserialize)]
+struct EndpointsService {
+    #[serde(rename = "isRegionalized")]
+    is_regionalized: Option<bool>,
+    #[serde(rename = "partitionEndpoint")]
+    partition_endpoint: Option<String>,
+    #[serde(default)]
+    endpoints: HashMap<String, EndpointsEndpoint>,
+}
+
+#[derive(Deserialize)]
+struct EndpointsEndpoint {
+    #[serde(rename = "credentialScope")]
+    credential_scope: Option<CredentialScope>,
+    #[serde(default)]
+    deprecated: bool,
+}
+
+#[derive(Deserialize)]
+struct CredentialScope {
+    region: Option<String>,
 }
 
 /// Operations of regional services whose answer covers every region (scanned once per
@@ -96,17 +150,68 @@ const GLOBAL_OPERATIONS: &[(&str, &str)] = &[
 
 impl Catalog {
     pub fn load() -> Result<Catalog> {
-        Ok(Catalog {
-            endpoints: awsdyn::model::endpoints()?,
-            partitions: awsdyn::model::partitions()?,
-        })
+        let raw = awsdyn::model::endpoints_json()?;
+        let json: EndpointsJson = serde_json::from_slice(&raw)
+            .map_err(|e| anyhow::anyhow!("the bundled endpoints.json is damaged: {e}"))?;
+        drop(raw);
+        let services = json
+            .partitions
+            .into_iter()
+            .map(|p| {
+                let services = p
+                    .services
+                    .into_iter()
+                    .map(|(prefix, svc)| {
+                        let global = (svc.is_regionalized == Some(false))
+                            .then(|| {
+                                let pe = svc.partition_endpoint.as_ref()?;
+                                Some(
+                                    svc.endpoints
+                                        .get(pe)
+                                        .and_then(|e| e.credential_scope.as_ref())
+                                        .and_then(|c| c.region.clone()),
+                                )
+                            })
+                            .flatten();
+                        let regions = svc
+                            .endpoints
+                            .iter()
+                            .filter(|(name, ep)| {
+                                !name.contains("fips")
+                                    && !name.starts_with("aws-")
+                                    && !ep.deprecated
+                            })
+                            .map(|(name, _)| name.clone())
+                            .collect();
+                        (prefix, Offered { global, regions })
+                    })
+                    .collect();
+                (p.partition, services)
+            })
+            .collect();
+        let parts = awsdyn::model::partitions()?;
+        let mut regions: HashMap<String, Vec<String>> = HashMap::new();
+        for p in parts["partitions"].as_array().into_iter().flatten() {
+            let list = regions
+                .entry(p["id"].as_str().unwrap_or_default().to_string())
+                .or_default();
+            list.extend(
+                p["regions"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|o| o.keys())
+                    .filter(|r| !r.starts_with("aws-") && !r.ends_with("-global"))
+                    .cloned(),
+            );
+            list.sort();
+        }
+        Ok(Catalog { services, regions })
     }
 
-    fn partition(&self, partition: &str) -> Option<&serde_json::Value> {
-        self.endpoints["partitions"]
-            .as_array()?
-            .iter()
-            .find(|p| p["partition"] == partition)
+    fn service(&self, partition: &str, model: &awsdyn::ServiceModel) -> Option<&Offered> {
+        self.services
+            .get(partition)?
+            .get(&model.metadata.endpoint_prefix)
     }
 
     /// The region API calls default to in a partition (us-east-1 for aws).
@@ -123,21 +228,7 @@ impl Catalog {
 
     /// The partition's regions (partitions.json), sorted.
     pub fn partition_regions(&self, partition: &str) -> Vec<String> {
-        let mut out: Vec<String> = self.partitions["partitions"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["id"] == partition)
-            .flat_map(|p| {
-                p["regions"]
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect::<Vec<_>>())
-                    .unwrap_or_default()
-            })
-            .filter(|r| !r.starts_with("aws-") && !r.ends_with("-global"))
-            .collect();
-        out.sort();
-        out
+        self.regions.get(partition).cloned().unwrap_or_default()
     }
 
     /// For a global service or operation, the one region to call it in; `None` for
@@ -151,15 +242,10 @@ impl Catalog {
         if GLOBAL_OPERATIONS.contains(&(model.name.as_str(), operation)) {
             return Some(self.default_region(partition));
         }
-        let svc = &self.partition(partition)?["services"][&model.metadata.endpoint_prefix];
-        if svc["isRegionalized"] != false {
-            return None;
-        }
-        let pe = svc["partitionEndpoint"].as_str()?;
-        let scope = svc["endpoints"][pe]["credentialScope"]["region"].as_str();
+        let scope = self.service(partition, model)?.global.as_ref()?;
         Some(
             scope
-                .map(str::to_string)
+                .clone()
                 .unwrap_or_else(|| self.default_region(partition)),
         )
     }
@@ -170,17 +256,9 @@ impl Catalog {
         &self,
         partition: &str,
         model: &awsdyn::ServiceModel,
-    ) -> Option<std::collections::BTreeSet<String>> {
-        let svc = self.partition(partition)?["services"].get(&model.metadata.endpoint_prefix)?;
-        let eps = svc["endpoints"].as_object()?;
-        let regions: std::collections::BTreeSet<String> = eps
-            .iter()
-            .filter(|(name, ep)| {
-                !name.contains("fips") && !name.starts_with("aws-") && ep["deprecated"] != true
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        (!regions.is_empty()).then_some(regions)
+    ) -> Option<BTreeSet<String>> {
+        let regions = &self.service(partition, model)?.regions;
+        (!regions.is_empty()).then(|| regions.clone())
     }
 }
 

@@ -116,6 +116,10 @@ impl CredentialSource for AccessSource {
                 })
         })
     }
+
+    fn release(&self, account: &Account) {
+        self.0.release(account);
+    }
 }
 
 fn call_specs(calls: &[SpecCall]) -> Vec<CallSpec> {

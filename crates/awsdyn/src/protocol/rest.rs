@@ -410,7 +410,7 @@ pub fn serialize_http<'a>(
             }
             Some(Location::Querystring) => match (target.kind, value) {
                 (ShapeType::Map, Value::Object(map)) => {
-                    let value_ref = target.value.as_ref();
+                    let value_ref = target.value.as_deref();
                     for (k, v) in map {
                         let qv = match v {
                             Value::Array(items) => QueryValue::Many(

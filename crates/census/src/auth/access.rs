@@ -355,6 +355,19 @@ impl Access {
         }
     }
 
+    /// Forgets `account`'s role provider and its cached credentials (its scan ended),
+    /// so that a scan of thousands of accounts keeps only those in flight. A later
+    /// [`Access::credentials`] for it assumes the role again.
+    pub fn release(&self, account: &Account) {
+        if let Plan::Assume { role_arn, .. } = self.plan(account) {
+            self.inner
+                .roles
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&role_arn);
+        }
+    }
+
     /// Enters an organization through a role (`--org-role-arn`): assumes it from the
     /// base identity, eagerly, and returns its credentials.
     pub async fn organization_role(

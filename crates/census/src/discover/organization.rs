@@ -19,8 +19,11 @@ use super::{InactiveAccount, OrgInfo, OuInfo, Problem};
 use crate::account::Account;
 use crate::auth::{global_region, Base, Identity, RoleArn};
 
-/// Organizations calls in flight at once per organization (its API limits are low).
-const CONCURRENCY: usize = 4;
+/// Organizations calls in flight at once per organization, for the OU tree (a few
+/// calls per level) and the accounts' tags (one call per account: with thousands of
+/// accounts this is most of discovery). Its API limits are low: throttled calls are
+/// retried and slowed down by awsdyn like any other.
+const CONCURRENCY: usize = 16;
 
 /// Who reads the organization.
 pub(super) struct Reader<'a> {
@@ -306,28 +309,37 @@ impl Reader<'_> {
     /// would come for every account); returns one problem for all failures.
     async fn tags(&self, accounts: &mut BTreeMap<String, Account>) -> Option<Problem> {
         let denied = Arc::new(AtomicBool::new(false));
-        let ids: Vec<String> = accounts.keys().cloned().collect();
-        let results: Vec<_> = stream::iter(ids)
-            .map(|id| {
-                let denied = denied.clone();
-                async move {
-                    if denied.load(Ordering::Relaxed) {
-                        return (id, None);
-                    }
-                    let result = self
-                        .call("ListTagsForResource", json!({ "ResourceId": id }))
-                        .await;
-                    if let Err(e) = &result {
-                        if e.code().starts_with("AccessDenied") {
-                            denied.store(true, Ordering::Relaxed);
-                        }
-                    }
-                    (id, Some(result))
+        let fetch = |id: String| {
+            let denied = denied.clone();
+            async move {
+                if denied.load(Ordering::Relaxed) {
+                    return (id, None);
                 }
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+                let result = self
+                    .call("ListTagsForResource", json!({ "ResourceId": id }))
+                    .await;
+                if let Err(e) = &result {
+                    if e.code().starts_with("AccessDenied") {
+                        denied.store(true, Ordering::Relaxed);
+                    }
+                }
+                (id, Some(result))
+            }
+        };
+        // The first account alone: when tags are denied, that is the one call made.
+        let mut ids = accounts.keys().cloned();
+        let mut results = Vec::with_capacity(accounts.len());
+        if let Some(first) = ids.next() {
+            results.push(fetch(first).await);
+        }
+        let rest: Vec<String> = ids.collect();
+        results.extend(
+            stream::iter(rest)
+                .map(fetch)
+                .buffer_unordered(CONCURRENCY)
+                .collect::<Vec<_>>()
+                .await,
+        );
         let mut failed = 0;
         let mut skipped = 0;
         let mut first_error = None;

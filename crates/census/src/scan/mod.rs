@@ -12,7 +12,11 @@
 //! - A call has a timeout; an account has a deadline, after which its remaining calls
 //!   are recorded as failed. awsdyn retries and rate-limits per account/service/region.
 //! - Memory stays flat in the number of accounts: an account's credentials, tasks and
-//!   results live only while it is in flight; results go to the sinks immediately.
+//!   results live only while it is in flight; results go to the sinks immediately, and
+//!   of the calls only running totals are kept (the sinks keep the records).
+//! - Sinks write files and databases: they are called on tokio's blocking threads, never
+//!   on the runtime's, while the call keeps its concurrency permit (so at most
+//!   [`Options::concurrency`] results are in memory or being written at once).
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -26,7 +30,7 @@ use awsdyn::client::{Client, EndpointSettings, Target};
 use awsdyn::paginate::FullResult;
 use futures::StreamExt;
 use serde_json::Value;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::account::Account;
 use crate::regions::{enabled_regions, Catalog};
@@ -51,6 +55,9 @@ pub trait CredentialSource: Send + Sync {
         &'a self,
         account: &'a Account,
     ) -> BoxFuture<'a, Result<SharedCredentialsProvider, AccessFailure>>;
+
+    /// The account's scan ended: whatever was kept for it (cached credentials) can go.
+    fn release(&self, _account: &Account) {}
 }
 
 /// A result-key transformation (the spec's `result_key`, a plain key or a jq filter).
@@ -184,6 +191,14 @@ pub fn count_items(v: &Value) -> u64 {
     }
 }
 
+/// More sink writes than can ever be under way at once.
+const WRITES: u32 = 1 << 24;
+
+/// Sink writes under way at once, each on its own thread: enough to keep fsyncs
+/// overlapping and the database writer fed; few, since every thread that allocates
+/// keeps allocator pages of its own.
+const WRITERS: usize = 8;
+
 struct Task {
     call: usize,
     /// `global` or the region.
@@ -197,12 +212,44 @@ struct Shared {
     stems: Vec<String>,
     semaphore: Semaphore,
     done: HashSet<(String, String, String)>,
-    records: Mutex<Vec<CallRecord>>,
+    totals: Counters,
+    /// Sink writes started and not yet ended.
+    writes: Arc<Semaphore>,
+    /// Slots for sink writes: [`WRITERS`].
+    writers: Arc<Semaphore>,
+    pool: Arc<Pool>,
     reports: Mutex<Vec<AccountReport>>,
     failed: Mutex<Option<SinkError>>,
     stop: AtomicBool,
     progress: progress::Progress,
     calls_done: AtomicU64,
+}
+
+/// Running totals of the calls.
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    calls_failed: AtomicU64,
+    items: AtomicU64,
+    pages: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, record: &CallRecord) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.calls_failed
+            .fetch_add(u64::from(!record.is_ok()), Ordering::Relaxed);
+        self.items.fetch_add(record.items, Ordering::Relaxed);
+        self.pages
+            .fetch_add(u64::from(record.pages), Ordering::Relaxed);
+    }
+}
+
+/// An account's planned calls, and those finished: what its deadline fails.
+#[derive(Default)]
+struct AccountCalls {
+    planned: Vec<(usize, String)>,
+    finished: HashSet<(usize, String)>,
 }
 
 impl Shared {
@@ -221,36 +268,176 @@ impl Shared {
         }
     }
 
-    fn record_account(&self, report: AccountReport) {
-        self.emit(|s| s.account(&report));
-        self.progress.account_done(report.status != "ok");
-        self.reports
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(report);
+    /// Waits for one of the [`WRITERS`] slots for sink writes.
+    async fn writer(self: &Arc<Self>) -> Writer {
+        let writer = self
+            .writers
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the writers semaphore is never closed");
+        let write = self
+            .writes
+            .clone()
+            .try_acquire_owned()
+            .expect("the writes semaphore is never closed, nor exhausted");
+        Writer {
+            shared: self.clone(),
+            _permits: (writer, write),
+        }
     }
 
-    fn record_call(&self, record: CallRecord, result: Option<&Value>) {
-        self.emit(|s| s.call(&record, result));
-        self.progress.call_done(!record.is_ok());
-        self.calls_done.fetch_add(1, Ordering::Relaxed);
-        self.records
+    async fn record_account(self: &Arc<Self>, report: AccountReport) {
+        self.writer()
+            .await
+            .run(move |shared| {
+                shared.emit(|s| s.account(&report));
+                shared.progress.account_done(report.status != "ok");
+                shared
+                    .reports
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(report);
+            })
+            .await
+    }
+
+    /// Hands a finished call to the sinks; returns once they have it. The call counts
+    /// as finished for the account's deadline once its write has started.
+    async fn record_call(
+        self: &Arc<Self>,
+        record: CallRecord,
+        result: Option<Value>,
+        account: &Mutex<AccountCalls>,
+        call: usize,
+    ) {
+        let writer = self.writer().await;
+        account
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(record);
+            .finished
+            .insert((call, record.region.clone()));
+        writer
+            .run(move |shared| {
+                shared.emit(|s| s.call(&record, result.as_ref()));
+                drop(result);
+                shared.progress.call_done(!record.is_ok());
+                shared.calls_done.fetch_add(1, Ordering::Relaxed);
+                shared.totals.add(&record);
+            })
+            .await
+    }
+}
+
+/// A slot for one sink write.
+struct Writer {
+    shared: Arc<Shared>,
+    _permits: (OwnedSemaphorePermit, OwnedSemaphorePermit),
+}
+
+impl Writer {
+    /// Runs `f` on one of the writer threads (sinks write files and wait for
+    /// databases). Once started, `f` runs to its end even if the caller is dropped (an
+    /// account's deadline): [`Shared::writes`] counts it until then.
+    async fn run<T: Send + 'static>(self, f: impl FnOnce(&Shared) -> T + Send + 'static) -> T {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let pool = self.shared.pool.clone();
+        pool.run(Box::new(move || {
+            let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&self.shared)));
+            drop(self);
+            let _ = tx.send(out);
+        }));
+        match rx.await {
+            Ok(Ok(v)) => v,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("a sink writer thread ended"),
+        }
+    }
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// [`WRITERS`] threads for sink writes, for the whole scan: a few long-lived threads
+/// rather than tokio's blocking pool, which starts a thread for every write that finds
+/// none idle.
+struct Pool {
+    jobs: Mutex<Option<std::sync::mpsc::Sender<Job>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Pool {
+    fn new(n: usize) -> Pool {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        let threads = (0..n)
+            .map(|i| {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("census-writer-{i}"))
+                    .spawn(move || loop {
+                        let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    })
+                    .expect("cannot start a writer thread")
+            })
+            .collect();
+        Pool {
+            jobs: Mutex::new(Some(tx)),
+            threads: Mutex::new(threads),
+        }
+    }
+
+    fn run(&self, job: Job) {
+        let jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        jobs.as_ref()
+            .expect("the writer threads were stopped")
+            .send(job)
+            .expect("the writer threads ended");
+    }
+
+    /// Stops the threads once the jobs sent are done.
+    fn stop(&self) {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner()).take();
+        for t in self
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
 /// Runs the scan over `accounts` (deterministic order: as given).
 pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
     let stems = stems(&scan.calls);
-    let done: HashSet<_> = scan.previous_calls.iter().map(CallRecord::key).collect();
+    let mut scan = scan;
+    // Of an interrupted run's calls, only their keys (not to run them again) and their
+    // totals are kept.
+    let previous_calls = std::mem::take(&mut scan.previous_calls);
+    let done: HashSet<_> = previous_calls.iter().map(CallRecord::key).collect();
+    let totals = Counters::default();
+    previous_calls.iter().for_each(|r| totals.add(r));
+    drop(previous_calls);
     let progress = progress::Progress::new(accounts.len() as u64);
     let shared = Arc::new(Shared {
         semaphore: Semaphore::new(scan.options.concurrency.max(1)),
         stems,
         done,
-        records: Mutex::new(scan.previous_calls.clone()),
+        totals,
+        writes: Arc::new(Semaphore::new(WRITES as usize)),
+        writers: Arc::new(Semaphore::new(WRITERS)),
+        pool: Arc::new(Pool::new(WRITERS)),
         reports: Mutex::new(Vec::new()),
         failed: Mutex::new(None),
         stop: AtomicBool::new(false),
@@ -258,7 +445,11 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
         calls_done: AtomicU64::new(0),
         scan,
     });
-    shared.emit(|s| s.begin(&shared.scan.info));
+    shared
+        .writer()
+        .await
+        .run(|shared| shared.emit(|s| s.begin(&shared.scan.info)))
+        .await;
     let in_flight = shared.scan.options.accounts_in_flight.max(1);
     let accounts_stream = futures::stream::iter(accounts.into_iter().map(|account| {
         let shared = shared.clone();
@@ -268,24 +459,26 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
             }
             let deadline = shared.scan.options.account_deadline;
             let id = account.id.clone();
-            let tasks_seen = Arc::new(Mutex::new(Vec::<(usize, String)>::new()));
-            let work = scan_account(shared.clone(), account, tasks_seen.clone());
-            if tokio::time::timeout(deadline, work).await.is_err() {
+            let calls = Arc::new(Mutex::new(AccountCalls::default()));
+            let work = scan_account(shared.clone(), account.clone(), calls.clone());
+            let timed_out = tokio::time::timeout(deadline, work).await.is_err();
+            // Nothing more runs as this account: its credentials and its retry quotas and
+            // rate limiters (keyed by the account id) go.
+            shared.scan.credentials.release(&account);
+            shared.scan.client.retrier().forget_label(&account.id);
+            if timed_out {
                 // The deadline passed: every planned call that did not finish is failed.
-                let finished: HashSet<(String, String)> = shared
-                    .records
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .iter()
-                    .filter(|r| r.account_id == id)
-                    .map(|r| (r.region.clone(), r.stem.clone()))
-                    .collect();
-                let planned = tasks_seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
-                for (call, label) in planned {
+                let unfinished: Vec<(usize, String)> = {
+                    let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+                    calls
+                        .planned
+                        .iter()
+                        .filter(|t| !calls.finished.contains(t))
+                        .cloned()
+                        .collect()
+                };
+                for (call, label) in unfinished {
                     let stem = &shared.stems[call];
-                    if finished.contains(&(label.clone(), stem.clone())) {
-                        continue;
-                    }
                     let c = &shared.scan.calls[call];
                     shared.record_call(
                         CallRecord {
@@ -307,12 +500,17 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
                             request_id: None,
                         },
                         None,
-                    );
+                        &calls,
+                        call,
+                    )
+                    .await;
                 }
             }
         }
     }));
     accounts_stream.for_each_concurrent(in_flight, |f| f).await;
+    // Writes cut loose by an account's deadline end before the sinks finish.
+    drop(shared.writes.acquire_many(WRITES).await);
     shared.progress.finish();
 
     let shared = Arc::try_unwrap(shared).unwrap_or_else(|_| panic!("scan tasks outlived the scan"));
@@ -323,13 +521,6 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
     {
         return Err(e);
     }
-    let mut records = shared
-        .records
-        .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    records.sort_by(|a, b| {
-        (&a.account_id, &a.region, &a.stem).cmp(&(&b.account_id, &b.region, &b.stem))
-    });
     let mut reports = shared
         .reports
         .into_inner()
@@ -345,21 +536,33 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
             .cloned(),
     );
     reports.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    let counted = |n: &AtomicU64| n.load(Ordering::Relaxed);
     let totals = Totals {
         accounts: reports.len() as u64,
         accounts_failed: reports.iter().filter(|r| r.status != "ok").count() as u64,
-        calls: records.len() as u64,
-        calls_failed: records.iter().filter(|r| !r.is_ok()).count() as u64,
-        items: records.iter().map(|r| r.items).sum(),
-        pages: records.iter().map(|r| u64::from(r.pages)).sum(),
+        calls: counted(&shared.totals.calls),
+        calls_failed: counted(&shared.totals.calls_failed),
+        items: counted(&shared.totals.items),
+        pages: counted(&shared.totals.pages),
     };
-    for sink in &shared.scan.sinks {
-        sink.finish(&shared.scan.info, &totals, &reports, &records)
-            .map_err(|error| SinkError {
-                sink: sink.name(),
-                error,
-            })?;
-    }
+    shared.pool.stop();
+    let info = shared.scan.info;
+    let sinks = shared.scan.sinks;
+    let (totals, reports) = match tokio::task::spawn_blocking(move || {
+        for sink in &sinks {
+            sink.finish(&info, &totals, &reports, &[])
+                .map_err(|error| SinkError {
+                    sink: sink.name(),
+                    error,
+                })?;
+        }
+        Ok((totals, reports))
+    })
+    .await
+    {
+        Ok(r) => r?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
     Ok(Outcome {
         totals,
         accounts: reports,
@@ -368,11 +571,7 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
 
 /// Sets up one account (credentials, regions), plans its tasks into `planned`, and runs
 /// them. An account that failed in an interrupted run is set up again on resume.
-async fn scan_account(
-    shared: Arc<Shared>,
-    account: Account,
-    planned: Arc<Mutex<Vec<(usize, String)>>>,
-) {
+async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<AccountCalls>>) {
     let scan = &shared.scan;
     let mut report = AccountReport {
         account: account.clone(),
@@ -389,7 +588,7 @@ async fn scan_account(
             report.error_code = Some(f.code);
             report.error_message = Some(f.message);
             report.remediation = f.remediation;
-            shared.record_account(report);
+            shared.record_account(report).await;
             return;
         }
     };
@@ -419,7 +618,7 @@ async fn scan_account(
                 report.remediation = Some(
                     "allow ec2:DescribeRegions to the scanning role, or pass --regions".into(),
                 );
-                shared.record_account(report);
+                shared.record_account(report).await;
                 return;
             }
         },
@@ -461,12 +660,13 @@ async fn scan_account(
             shared.stems[t.call].clone(),
         ))
     });
-    planned
+    calls
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+        .planned
         .extend(tasks.iter().map(|t| (t.call, t.label.clone())));
     shared.progress.add_calls(tasks.len() as u64);
-    shared.record_account(report);
+    shared.record_account(report).await;
 
     let per_account = scan.options.per_account.max(1);
     futures::stream::iter(tasks)
@@ -474,6 +674,7 @@ async fn scan_account(
             let shared = shared.clone();
             let target = target_in(&task.region);
             let account_id = account.id.clone();
+            let calls = calls.clone();
             async move {
                 if shared.stop.load(Ordering::SeqCst) {
                     return;
@@ -481,13 +682,20 @@ async fn scan_account(
                 let Ok(_permit) = shared.semaphore.acquire().await else {
                     return;
                 };
-                run_call(&shared, &account_id, task, target).await;
+                run_call(&shared, &account_id, task, target, &calls).await;
             }
         })
         .await;
 }
 
-async fn run_call(shared: &Shared, account_id: &str, task: Task, target: Target) {
+async fn run_call(
+    shared: &Arc<Shared>,
+    account_id: &str,
+    task: Task,
+    target: Target,
+    calls: &Mutex<AccountCalls>,
+) {
+    let call_index = task.call;
     let scan = &shared.scan;
     let call = &scan.calls[task.call];
     let started = Instant::now();
@@ -552,12 +760,12 @@ async fn run_call(shared: &Shared, account_id: &str, task: Task, target: Target)
                 ),
                 None,
             );
-            shared.record_call(record, None);
+            shared.record_call(record, None, calls, call_index).await;
         }
         Ok(Err(e)) => {
             let request_id = e.service_error().and_then(|s| s.request_id.clone());
             fail(&mut record, e.code(), e.to_string(), request_id);
-            shared.record_call(record, None);
+            shared.record_call(record, None, calls, call_index).await;
         }
         Ok(Ok((value, pages))) => {
             record.pages = pages;
@@ -566,7 +774,7 @@ async fn run_call(shared: &Shared, account_id: &str, task: Task, target: Target)
                     Ok(v) => v,
                     Err(msg) => {
                         fail(&mut record, "ResultKey", msg, None);
-                        shared.record_call(record, None);
+                        shared.record_call(record, None, calls, call_index).await;
                         return;
                     }
                 },
@@ -579,7 +787,9 @@ async fn run_call(shared: &Shared, account_id: &str, task: Task, target: Target)
                 value
             };
             record.items = count_items(&value);
-            shared.record_call(record, Some(&value));
+            shared
+                .record_call(record, Some(value), calls, call_index)
+                .await;
         }
     }
 }

@@ -115,7 +115,10 @@ pub trait Sink: Send + Sync {
     /// One call finished: its record and, when it succeeded, its result (the spec's
     /// result key already applied).
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()>;
-    /// The scan ended; `records` is every call of the scan, resumed ones included.
+    /// The scan ended. `totals` count every call of the scan, resumed ones included.
+    /// `records` is empty: the executor does not keep call records (memory stays flat
+    /// in the number of calls); a sink that needs them keeps what it needs from
+    /// [`Sink::call`] (the JSON tree reads its journal back).
     fn finish(
         &self,
         scan: &ScanInfo,
@@ -126,9 +129,30 @@ pub trait Sink: Send + Sync {
 }
 
 /// Writes `data` to `path` atomically: a temporary file in the same folder, then a
-/// rename, so that a reader (or a crash) never sees half a file.
+/// rename, so that a reader (or a crash) never sees half a file. The data is on disk
+/// (fsync) before the rename.
 pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> io::Result<()> {
     use std::io::Write;
+    atomic(path, |f| f.write_all(data))
+}
+
+/// [`write_atomic`] for data written piece by piece: `write` fills a buffered writer.
+pub fn write_atomic_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> io::Result<()>,
+) -> io::Result<()> {
+    use std::io::Write;
+    atomic(path, |f| {
+        let mut w = std::io::BufWriter::with_capacity(16 * 1024, f);
+        write(&mut w)?;
+        w.flush()
+    })
+}
+
+fn atomic(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
+) -> io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
@@ -137,7 +161,7 @@ pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> io::Result<()> {
         std::process::id()
     ));
     let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(data)?;
+    write(&mut f)?;
     f.sync_data()?;
     drop(f);
     std::fs::rename(&tmp, path)

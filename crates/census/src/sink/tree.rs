@@ -5,16 +5,23 @@
 //! Every file is written atomically. A journal (`.census/journal.jsonl`, one JSON
 //! line per account set up and per call finished, appended after the call's file is in
 //! place) lets `--resume` re-run only what did not complete.
+//!
+//! Memory stays flat in the size of the scan: call records are not kept; at the end
+//! `summary.json` is streamed from the journal (an index of 24 bytes per call, the lines
+//! read back one at a time) into a buffered file.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
+use serde::ser::{Error as _, SerializeSeq};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use super::{write_atomic, AccountReport, CallRecord, ScanInfo, Sink, Totals};
+use super::{write_atomic_with, AccountReport, CallRecord, ScanInfo, Sink, Totals};
 
 /// One line of the journal.
 #[derive(Debug, Serialize, Deserialize)]
@@ -27,7 +34,7 @@ pub enum Entry {
 pub struct TreeSink {
     root: PathBuf,
     journal: Mutex<Option<File>>,
-    account_dirs: Mutex<std::collections::HashMap<String, String>>,
+    account_dirs: Mutex<HashMap<String, String>>,
 }
 
 impl TreeSink {
@@ -71,20 +78,34 @@ impl TreeSink {
     /// Everything a previous run of the scan in `root` recorded. A torn last line (the
     /// process was killed while writing it) is ignored.
     pub fn read_journal(root: &Path) -> io::Result<Vec<Entry>> {
+        let mut out = Vec::new();
+        Self::for_each_entry(root, |entry, _, _| out.push(entry))?;
+        Ok(out)
+    }
+
+    /// Calls `f` with every readable journal entry, its byte offset and its length.
+    fn for_each_entry(root: &Path, mut f: impl FnMut(Entry, u64, usize)) -> io::Result<()> {
         let path = Self::journal_path(root);
         let file = match File::open(&path) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
         };
-        let mut out = Vec::new();
-        for line in io::BufReader::new(file).lines() {
-            let line = line?;
-            if let Ok(entry) = serde_json::from_str::<Entry>(&line) {
-                out.push(entry);
+        let mut reader = io::BufReader::with_capacity(256 * 1024, file);
+        let mut line = Vec::new();
+        let mut offset = 0u64;
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line)?;
+            if n == 0 {
+                break;
             }
+            if let Ok(entry) = serde_json::from_slice::<Entry>(&line) {
+                f(entry, offset, n);
+            }
+            offset += n as u64;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Account folder names by account id, from the account reports.
@@ -96,6 +117,165 @@ impl TreeSink {
             .cloned()
             .unwrap_or_else(|| record.account_id.clone())
     }
+
+    /// Writes summary.json from the journal: the accounts in the order given, each
+    /// with its calls sorted by region and stem (the last journal line of a call wins).
+    fn write_summary(
+        &self,
+        scan: &ScanInfo,
+        totals: &Totals,
+        accounts: &[AccountReport],
+    ) -> io::Result<()> {
+        let by_id: HashMap<&str, u32> = accounts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.account.id.as_str(), i as u32))
+            .collect();
+        // Regions and stems are few: each call keeps two small numbers for them.
+        let mut names: Vec<String> = Vec::new();
+        let mut name_ids: HashMap<String, u32> = HashMap::new();
+        let mut intern = |s: String| -> u32 {
+            if let Some(&i) = name_ids.get(&s) {
+                return i;
+            }
+            let i = names.len() as u32;
+            names.push(s.clone());
+            name_ids.insert(s, i);
+            i
+        };
+        let mut index: Vec<Line> = Vec::new();
+        Self::for_each_entry(&self.root, |entry, offset, len| {
+            if let Entry::Call(c) = entry {
+                if let Some(&account) = by_id.get(c.account_id.as_str()) {
+                    index.push(Line {
+                        account,
+                        region: intern(c.region),
+                        stem: intern(c.stem),
+                        len: len as u32,
+                        offset,
+                    });
+                }
+            }
+        })?;
+        // Sorted by account, region, stem, then journal order; of equal keys the last
+        // line is kept.
+        index.sort_by(|a, b| {
+            a.account
+                .cmp(&b.account)
+                .then_with(|| names[a.region as usize].cmp(&names[b.region as usize]))
+                .then_with(|| names[a.stem as usize].cmp(&names[b.stem as usize]))
+                .then(a.offset.cmp(&b.offset))
+        });
+        index.dedup_by(|later, earlier| {
+            if later.account == earlier.account
+                && later.region == earlier.region
+                && later.stem == earlier.stem
+            {
+                *earlier = *later;
+                true
+            } else {
+                false
+            }
+        });
+        let journal = File::open(Self::journal_path(&self.root))?;
+        let summary = Summary {
+            scan,
+            totals,
+            accounts: Accounts {
+                accounts,
+                index: &index,
+                journal: &journal,
+            },
+        };
+        write_atomic_with(&self.root.join("summary.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"\n")
+        })
+    }
+}
+
+/// Where one call's journal line is.
+#[derive(Clone, Copy)]
+struct Line {
+    account: u32,
+    region: u32,
+    stem: u32,
+    len: u32,
+    offset: u64,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    scan: &'a ScanInfo,
+    totals: &'a Totals,
+    accounts: Accounts<'a>,
+}
+
+/// The accounts of summary.json, each with its calls read back from the journal.
+struct Accounts<'a> {
+    accounts: &'a [AccountReport],
+    /// Sorted by account.
+    index: &'a [Line],
+    journal: &'a File,
+}
+
+#[derive(Serialize)]
+struct AccountSummary<'a> {
+    account_id: &'a str,
+    account_name: &'a str,
+    status: &'a str,
+    error_code: &'a Option<String>,
+    error_message: &'a Option<String>,
+    remediation: &'a Option<String>,
+    calls: Calls<'a>,
+}
+
+struct Calls<'a> {
+    lines: &'a [Line],
+    journal: &'a File,
+}
+
+impl Serialize for Accounts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.accounts.len()))?;
+        let mut rest = self.index;
+        for (i, a) in self.accounts.iter().enumerate() {
+            let n = rest.iter().take_while(|l| l.account == i as u32).count();
+            let (lines, after) = rest.split_at(n);
+            rest = after;
+            seq.serialize_element(&AccountSummary {
+                account_id: &a.account.id,
+                account_name: &a.account.name,
+                status: &a.status,
+                error_code: &a.error_code,
+                error_message: &a.error_message,
+                remediation: &a.remediation,
+                calls: Calls {
+                    lines,
+                    journal: self.journal,
+                },
+            })?;
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for Calls<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.lines.len()))?;
+        let mut buf = Vec::new();
+        for l in self.lines {
+            buf.resize(l.len as usize, 0);
+            self.journal
+                .read_exact_at(&mut buf, l.offset)
+                .map_err(|e| S::Error::custom(format!("reading the journal back: {e}")))?;
+            match serde_json::from_slice::<Entry>(&buf) {
+                Ok(Entry::Call(record)) => seq.serialize_element(&record)?,
+                _ => return Err(S::Error::custom("the journal changed while it was read")),
+            }
+        }
+        seq.end()
+    }
 }
 
 impl Sink for TreeSink {
@@ -106,7 +286,22 @@ impl Sink for TreeSink {
     fn begin(&self, _scan: &ScanInfo) -> io::Result<()> {
         let path = Self::journal_path(&self.root);
         std::fs::create_dir_all(path.parent().unwrap())?;
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        // A run killed while writing a line left it torn: end it, so that the next
+        // line starts on its own.
+        let len = file.metadata()?.len();
+        if len > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(len - 1))?;
+            file.read_exact(&mut last)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n")?;
+            }
+        }
         *self.journal.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
         Ok(())
     }
@@ -122,47 +317,27 @@ impl Sink for TreeSink {
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
         if let Some(result) = result {
             let rel = Self::relative_path(&self.account_dir(record), &record.region, &record.stem);
-            let mut data = serde_json::to_vec_pretty(result)?;
-            data.push(b'\n');
-            write_atomic(&self.root.join(rel), &data)?;
+            // Straight into the file, through a small buffer: no copy of the whole text.
+            write_atomic_with(&self.root.join(rel), |w| {
+                serde_json::to_writer_pretty(&mut *w, result)?;
+                w.write_all(b"\n")
+            })?;
         }
         self.append(&Entry::Call(record.clone()))
     }
 
+    /// `records` is not used: the calls come from the journal.
     fn finish(
         &self,
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
-        records: &[CallRecord],
+        _records: &[CallRecord],
     ) -> io::Result<()> {
-        let mut data = serde_json::to_vec_pretty(accounts)?;
-        data.push(b'\n');
-        write_atomic(&self.root.join("accounts.json"), &data)?;
-        let mut per_account: Vec<Value> = Vec::with_capacity(accounts.len());
-        for a in accounts {
-            let calls: Vec<&CallRecord> = records
-                .iter()
-                .filter(|r| r.account_id == a.account.id)
-                .collect();
-            per_account.push(serde_json::json!({
-                "account_id": a.account.id,
-                "account_name": a.account.name,
-                "status": a.status,
-                "error_code": a.error_code,
-                "error_message": a.error_message,
-                "remediation": a.remediation,
-                "calls": calls,
-            }));
-        }
-        let summary = serde_json::json!({
-            "scan": scan,
-            "totals": totals,
-            "accounts": per_account,
-        });
-        let mut data = serde_json::to_vec_pretty(&summary)?;
-        data.push(b'\n');
-        write_atomic(&self.root.join("summary.json"), &data)?;
+        write_atomic_with(&self.root.join("accounts.json"), |w| {
+            serde_json::to_writer_pretty(&mut *w, accounts)?;
+            w.write_all(b"\n")
+        })?;
         if let Some(f) = self
             .journal
             .lock()
@@ -171,6 +346,6 @@ impl Sink for TreeSink {
         {
             f.sync_all()?;
         }
-        Ok(())
+        self.write_summary(scan, totals, accounts)
     }
 }

@@ -1,0 +1,194 @@
+//! The JSON tree sink on its own: summary.json comes from the journal (call records are
+//! not kept in memory), including the calls of an interrupted run and after a torn
+//! journal line.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use census::account::Account;
+use census::sink::tree::TreeSink;
+use census::sink::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
+use serde_json::{json, Value};
+use testkit::TempDir;
+
+fn account(id: &str, name: &str) -> AccountReport {
+    AccountReport {
+        account: Account {
+            id: id.into(),
+            name: name.into(),
+            email: None,
+            status: "ACTIVE".into(),
+            partition: "aws".into(),
+            org_id: None,
+            management_account_id: None,
+            ou_id: None,
+            ou_path: None,
+            tags: BTreeMap::new(),
+            role_arn: None,
+            is_caller: false,
+            source: "organizations".into(),
+        },
+        status: "ok".into(),
+        regions: vec!["eu-west-1".into(), "us-east-1".into()],
+        error_code: None,
+        error_message: None,
+        remediation: None,
+    }
+}
+
+fn call(account: &str, region: &str, stem: &str, items: u64) -> CallRecord {
+    let (service, function) = stem.split_once('-').unwrap();
+    CallRecord {
+        account_id: account.into(),
+        region: region.into(),
+        service: service.into(),
+        function: function.into(),
+        operation: "Op".into(),
+        stem: stem.into(),
+        status: "ok".into(),
+        items,
+        pages: 1,
+        duration_ms: 5,
+        error_code: None,
+        error_message: None,
+        request_id: None,
+    }
+}
+
+fn info(resumed: bool) -> ScanInfo {
+    ScanInfo {
+        id: "20261124T000000Z".into(),
+        started: "2026-11-24T00:00:00Z".into(),
+        version: "0".into(),
+        resumed,
+    }
+}
+
+fn read(path: &std::path::Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// (account, region, stem, items) of every call in summary.json, in its order.
+fn summary_calls(summary: &Value) -> Vec<(String, String, String, u64)> {
+    let mut out = Vec::new();
+    for a in summary["accounts"].as_array().unwrap() {
+        for c in a["calls"].as_array().unwrap() {
+            assert_eq!(c["account_id"], a["account_id"], "{c}");
+            out.push((
+                c["account_id"].as_str().unwrap().to_string(),
+                c["region"].as_str().unwrap().to_string(),
+                c["stem"].as_str().unwrap().to_string(),
+                c["items"].as_u64().unwrap(),
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn summary_is_read_back_from_the_journal_across_a_torn_line_and_a_resume() {
+    let out = TempDir::new("census-sink");
+    let a = account("111111111111", "alpha");
+    let b = account("222222222222", "beta");
+
+    // A first run: one account, two calls, then killed while writing a line.
+    let first = TreeSink::new(out.path(), "20261124T000000Z");
+    first.begin(&info(false)).unwrap();
+    first.account(&a).unwrap();
+    first
+        .call(
+            &call("111111111111", "us-east-1", "sqs-list_queues", 2),
+            Some(&json!({"QueueUrls": ["q1", "q2"]})),
+        )
+        .unwrap();
+    first
+        .call(
+            &call("111111111111", "eu-west-1", "sqs-list_queues", 0),
+            None,
+        )
+        .unwrap();
+    drop(first);
+    let journal = out.path().join("20261124T000000Z/.census/journal.jsonl");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&journal)
+        .unwrap()
+        .write_all(br#"{"call":{"account_id":"1111"#)
+        .unwrap();
+
+    // The resumed run (which sets every account up again): the second account's calls,
+    // and a call of the first account again (its later record wins).
+    let second = TreeSink::new(out.path(), "20261124T000000Z");
+    second.begin(&info(true)).unwrap();
+    second.account(&a).unwrap();
+    second.account(&b).unwrap();
+    second
+        .call(
+            &call("222222222222", "us-east-1", "ec2-describe_vpcs", 1),
+            Some(&json!({"Vpcs": [{"VpcId": "vpc-1"}]})),
+        )
+        .unwrap();
+    second
+        .call(
+            &call("111111111111", "eu-west-1", "sqs-list_queues", 3),
+            Some(&json!({"QueueUrls": ["a", "b", "c"]})),
+        )
+        .unwrap();
+    second
+        .call(
+            &call("222222222222", "eu-west-1", "ec2-describe_vpcs", 0),
+            Some(&json!({"Vpcs": []})),
+        )
+        .unwrap();
+    let totals = Totals {
+        accounts: 2,
+        accounts_failed: 0,
+        calls: 4,
+        calls_failed: 0,
+        items: 6,
+        pages: 4,
+    };
+    second
+        .finish(&info(true), &totals, &[a.clone(), b.clone()], &[])
+        .unwrap();
+
+    let root = out.path().join("20261124T000000Z");
+    let summary = read(&root.join("summary.json"));
+    assert_eq!(summary["totals"], serde_json::to_value(&totals).unwrap());
+    assert_eq!(summary["scan"]["resumed"], true);
+    let ids: Vec<&str> = summary["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["account_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["111111111111", "222222222222"]);
+    assert_eq!(summary["accounts"][1]["account_name"], "beta");
+    let calls = summary_calls(&summary);
+    let expect =
+        |a: &str, r: &str, s: &str, n: u64| (a.to_string(), r.to_string(), s.to_string(), n);
+    assert_eq!(
+        calls,
+        [
+            expect("111111111111", "eu-west-1", "sqs-list_queues", 3),
+            expect("111111111111", "us-east-1", "sqs-list_queues", 2),
+            expect("222222222222", "eu-west-1", "ec2-describe_vpcs", 0),
+            expect("222222222222", "us-east-1", "ec2-describe_vpcs", 1),
+        ]
+    );
+    // The line after the torn one was read: the journal has every call.
+    let calls_read = TreeSink::read_journal(&root)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e, census::sink::tree::Entry::Call(_)))
+        .count();
+    assert_eq!(calls_read, 5);
+    // The result files and accounts.json.
+    assert_eq!(
+        read(&root.join("111111111111-alpha/eu-west-1/sqs-list_queues.json")),
+        json!({"QueueUrls": ["a", "b", "c"]})
+    );
+    let accounts = read(&root.join("accounts.json"));
+    assert_eq!(accounts.as_array().unwrap().len(), 2);
+    assert_eq!(accounts[0]["id"], "111111111111");
+}

@@ -200,6 +200,20 @@ fn both() -> &'static Both {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // Nor is it written anywhere in the scan folder or census.db.
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            if p.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                let bytes = std::fs::read(&p).unwrap();
+                assert!(
+                    !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+                    "{} holds the password",
+                    p.display()
+                );
+            }
+        }
         Both {
             sqlite: dir.join("census.db"),
             _dir: dir,

@@ -226,8 +226,12 @@ fn both() -> &'static Both {
 /// The same question to both stores gives the same rows (in any order: the databases'
 /// collations differ).
 fn same(both: &Both, sqlite_sql: &str, postgres_sql: &str) -> Rows {
-    let a = query(Store::Sqlite(&both.sqlite), sqlite_sql);
-    let b = query(Store::Postgres(&both.url), postgres_sql);
+    same_in(&both.sqlite, &both.url, sqlite_sql, postgres_sql)
+}
+
+fn same_in(sqlite: &Path, url: &str, sqlite_sql: &str, postgres_sql: &str) -> Rows {
+    let a = query(Store::Sqlite(sqlite), sqlite_sql);
+    let b = query(Store::Postgres(url), postgres_sql);
     assert_eq!(
         normalized(&a),
         normalized(&b),
@@ -649,4 +653,226 @@ fn two_scanners_write_to_one_database_at_once() {
     let latest = query(pg, "select distinct scan_id from ec2_describe_vpcs");
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0]["scan_id"], scans[1]["scan_id"]);
+}
+
+fn record(stem: &str, region: &str, items: u64) -> census::sink::CallRecord {
+    census::sink::CallRecord {
+        account_id: "111111111111".into(),
+        region: region.into(),
+        service: "censustest".into(),
+        function: "list_things".into(),
+        operation: "ListThings".into(),
+        stem: stem.into(),
+        status: "ok".into(),
+        items,
+        pages: 1,
+        duration_ms: 1,
+        error_code: None,
+        error_message: None,
+        request_id: None,
+    }
+}
+
+#[test]
+fn the_sink_rewrites_calls_replaces_nul_characters_and_releases_unused_ids() {
+    use census::sink::postgres::PostgresSink;
+    use census::sink::{ScanInfo, Sink, Totals};
+    use census::store::postgres::PgUrl;
+    let url = database("sink");
+    let pg_url = PgUrl::new(&url);
+    let sink = PostgresSink::open(&pg_url).unwrap();
+    assert!(sink.claim_scan_id("s1").unwrap());
+    assert!(!sink.claim_scan_id("s1").unwrap(), "an id is claimed once");
+    let info = ScanInfo {
+        id: "s1".into(),
+        started: "2026-11-24T06:30:00Z".into(),
+        version: "test".into(),
+        resumed: false,
+    };
+    sink.begin(&info).unwrap();
+    let stem = "censustest-list_things";
+    let nul = json!({"Things": [{"ThingId": "a", "Note": "nul\u{0}here", "k\u{0}": 1}, {"ThingId": "a"}]});
+    sink.call(&record(stem, "r1", 2), Some(&nul)).unwrap();
+    sink.call(&record(stem, "r2", 2), Some(&nul)).unwrap();
+    // r1 again (a retried or resumed call): its earlier rows go.
+    let again = json!({"Things": [{"ThingId": "b", "Extra": true}]});
+    sink.call(&record(stem, "r1", 1), Some(&again)).unwrap();
+    sink.finish(&info, &Totals::default(), &[], &[]).unwrap();
+    drop(sink);
+
+    let pg = Store::Postgres(&url);
+    let rows = query(
+        pg,
+        "select region, resource_id, item ->> 'Note' as note from resources order by 1, 2",
+    );
+    let got: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (s(&r["region"]), s(&r["resource_id"]), s(&r["note"])))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("r1".into(), "b".into(), "null".into()),
+            ("r2".into(), "a".into(), "nul\u{fffd}here".into()),
+            ("r2".into(), "a#2".into(), "null".into()),
+        ]
+    );
+    // The view gained the column the later call brought.
+    let view = query(
+        pg,
+        "select region, \"ThingId\", \"Extra\", \"Note\" from censustest_list_things order by 1, 2",
+    );
+    assert_eq!(view.len(), 3);
+    assert_eq!(view[0]["Extra"], "true");
+    assert_eq!(view[1]["Note"], "nul\u{fffd}here");
+
+    // An id claimed by a scan that never began is released.
+    let sink = PostgresSink::open(&pg_url).unwrap();
+    assert!(sink.claim_scan_id("orphan").unwrap());
+    drop(sink);
+    let scans = query(pg, "select scan_id from scans");
+    assert_eq!(scans.len(), 1, "{scans:?}");
+
+    // A database made by a newer census is refused, by writers and readers.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute("UPDATE census_schema SET version = 99")
+        .unwrap();
+    let err = PostgresSink::open(&pg_url).err().unwrap().to_string();
+    assert!(
+        err.contains("newer census") && !err.contains(PASSWORD),
+        "{err}"
+    );
+    let err = one_line_error(&run(&["query", "select 1", "--postgres", &url]));
+    assert!(err.contains("upgrade census"), "{err}");
+}
+
+#[test]
+fn a_killed_and_resumed_scan_leaves_postgres_complete() {
+    let (moto, manifest) = shared_demo_org();
+    let proxy = FaultProxy::start(moto);
+    proxy.add(Rule::new(
+        Match::any(),
+        Action::delay(std::time::Duration::from_millis(150), Action::Forward),
+    ));
+    let out = TempDir::new("census-pg-resume");
+    let url = database("resume");
+    let spec = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    let mut child = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--concurrency",
+            "8",
+            "-o",
+            out.to_str().unwrap(),
+            "--postgres",
+            &url,
+        ],
+    )
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let root = loop {
+        let dir = std::fs::read_dir(&*out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.is_dir());
+        if let Some(dir) = dir {
+            let calls = std::fs::read_to_string(dir.join(".census/journal.jsonl"))
+                .map(|t| t.matches("\"call\"").count())
+                .unwrap_or(0);
+            if calls >= 40 {
+                break dir;
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "census finished too soon"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "census made no progress"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
+    // Every call the journal has is in PostgreSQL already.
+    let journaled: BTreeSet<(String, String, String)> =
+        std::fs::read_to_string(root.join(".census/journal.jsonl"))
+            .unwrap()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|e| e.get("call").cloned())
+            .map(|c| (s(&c["account_id"]), s(&c["region"]), s(&c["stem"])))
+            .collect();
+    let pg = Store::Postgres(&url);
+    let calls_sql =
+        format!("select account_id, region, stem from calls where scan_id = '{scan_id}'");
+    let before: BTreeSet<(String, String, String)> = query(pg, &calls_sql)
+        .iter()
+        .map(|r| (s(&r["account_id"]), s(&r["region"]), s(&r["stem"])))
+        .collect();
+    assert!(!journaled.is_empty());
+    for key in &journaled {
+        assert!(
+            before.contains(key),
+            "{key:?} is journaled but not in PostgreSQL"
+        );
+    }
+    let resumed = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--resume",
+            root.to_str().unwrap(),
+            "--postgres",
+            &url,
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&resumed, "census scan --resume");
+    // PostgreSQL and census.db (written by the same two runs) hold the same scan.
+    let db = out.join("census.db");
+    for sql in [
+        "select scan_id, resumed, finished is not null as done, calls, items from scans",
+        "select account_id, region, stem, status, items from calls",
+        "select account_id, region, stem, resource_id, item from resources",
+    ] {
+        same_in(&db, &url, sql, sql);
+    }
+    same_in(
+        &db,
+        &url,
+        "select scan_id, resumed, finished is not null as done, calls, items from scans",
+        "select scan_id, resumed, finished is not null as done, calls, items from scans",
+    );
+    same_in(
+        &db,
+        &url,
+        "select account_id, region, stem, status, items from calls",
+        "select account_id, region, stem, status, items from calls",
+    );
+    same_in(
+        &db,
+        &url,
+        "select account_id, region, stem, resource_id, item from resources",
+        "select account_id, region, stem, resource_id, item from resources",
+    );
+    let scans = query(pg, "select resumed, items from scans");
+    assert_eq!(scans.len(), 1);
+    assert_eq!(scans[0]["resumed"], 1);
+    let n = query(pg, "select count(*) as n from resources");
+    assert_eq!(n[0]["n"], scans[0]["items"]);
 }

@@ -160,67 +160,65 @@ struct Both {
     manifest: &'static testkit::Manifest,
 }
 
-fn both() -> &'static Both {
-    static BOTH: std::sync::OnceLock<Both> = std::sync::OnceLock::new();
-    BOTH.get_or_init(|| {
-        let (moto, manifest) = shared_demo_org();
-        let proxy = Box::leak(Box::new(FaultProxy::start(moto)));
-        proxy.add(Rule::new(
-            Match::any().form_action("ListUsers"),
-            Action::Reply(Reply::access_denied(Protocol::Query)),
-        ));
-        let dir = TempDir::new("census-pg-both");
-        let url = database("both");
-        let spec = scans_dir().join("inventory.json");
-        let regions = manifest.regions.join(",");
-        let out = census(
-            &proxy.endpoint(),
-            &[
-                "scan",
-                "--org",
-                "-s",
-                spec.to_str().unwrap(),
-                "--regions",
-                &regions,
-                "-o",
-                dir.to_str().unwrap(),
-                "--postgres",
-                &url,
-                "-l",
-                "debug",
-            ],
-        )
-        .output()
-        .unwrap();
-        no_password(&out);
-        // 2: complete, with failed calls (the denied ListUsers).
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        // Nor is it written anywhere in the scan folder or census.db.
-        let mut stack = vec![dir.to_path_buf()];
-        while let Some(p) = stack.pop() {
-            if p.is_dir() {
-                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
-            } else {
-                let bytes = std::fs::read(&p).unwrap();
-                assert!(
-                    !String::from_utf8_lossy(&bytes).contains(PASSWORD),
-                    "{} holds the password",
-                    p.display()
-                );
-            }
+/// (Not a shared static: statics are never dropped, and the scan folder must go.)
+fn scan_both() -> Both {
+    let (moto, manifest) = shared_demo_org();
+    let proxy = FaultProxy::start(moto);
+    proxy.add(Rule::new(
+        Match::any().form_action("ListUsers"),
+        Action::Reply(Reply::access_denied(Protocol::Query)),
+    ));
+    let dir = TempDir::new("census-pg-both");
+    let url = database("both");
+    let spec = scans_dir().join("inventory.json");
+    let regions = manifest.regions.join(",");
+    let out = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            dir.to_str().unwrap(),
+            "--postgres",
+            &url,
+            "-l",
+            "debug",
+        ],
+    )
+    .output()
+    .unwrap();
+    no_password(&out);
+    // 2: complete, with failed calls (the denied ListUsers).
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nor is it written anywhere in the scan folder or census.db.
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(PASSWORD),
+                "{} holds the password",
+                p.display()
+            );
         }
-        Both {
-            sqlite: dir.join("census.db"),
-            _dir: dir,
-            url,
-            manifest,
-        }
-    })
+    }
+    Both {
+        sqlite: dir.join("census.db"),
+        _dir: dir,
+        url,
+        manifest,
+    }
 }
 
 /// The same question to both stores gives the same rows (in any order: the databases'
@@ -242,7 +240,12 @@ fn same_in(sqlite: &Path, url: &str, sqlite_sql: &str, postgres_sql: &str) -> Ro
 
 #[test]
 fn postgres_and_sqlite_give_the_same_answers() {
-    let both = both();
+    let both = scan_both();
+    same_answers(&both);
+    query_output_formats_and_errors_on_postgres(&both);
+}
+
+fn same_answers(both: &Both) {
     // Written the same for both.
     let portable = [
         "select count(*) as n from scans",
@@ -347,9 +350,7 @@ fn postgres_and_sqlite_give_the_same_answers() {
     assert_eq!(vpcs.len(), want.len());
 }
 
-#[test]
-fn query_output_formats_and_errors_on_postgres() {
-    let both = both();
+fn query_output_formats_and_errors_on_postgres(both: &Both) {
     let url = both.url.as_str();
     let sql = "select \"VpcId\", \"CidrBlock\" from ec2_describe_vpcs order by 1 limit 3";
     let table = ok(&run(&["query", sql, "--postgres", url]), sql);

@@ -877,3 +877,48 @@ fn a_killed_and_resumed_scan_leaves_postgres_complete() {
     let n = query(pg, "select count(*) as n from resources");
     assert_eq!(n[0]["n"], scans[0]["items"]);
 }
+
+#[test]
+fn tls_is_used_and_an_untrusted_certificate_is_one_clear_error() {
+    let pg = Postgres::start_tls();
+    let url = pg.create_database("tls");
+    let with_password = url.replacen("postgres@", &format!("postgres:{PASSWORD}@"), 1);
+    // sslmode=prefer (the default) and require negotiate TLS and check the certificate,
+    // which no CA store trusts.
+    for mode in ["", "?sslmode=require"] {
+        let u = format!("{with_password}{mode}");
+        let err = one_line_error(&run(&["query", "select 1", "--postgres", &u]));
+        assert!(err.contains("certificate"), "{err}");
+        assert!(err.contains("sslmode=disable"), "{err}");
+    }
+    // Plain text when asked: census writes and reads.
+    let plain = format!("{with_password}?sslmode=disable");
+    let dir = TempDir::new("census-pg-tls");
+    let moto = Moto::shared();
+    let spec = dir.join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([{"service": "s3", "function": "list_buckets", "result_key": "Buckets"}]).to_string(),
+    )
+    .unwrap();
+    ok(
+        &census(
+            &moto.endpoint(),
+            &[
+                "scan",
+                "-s",
+                spec.to_str().unwrap(),
+                "-o",
+                dir.to_str().unwrap(),
+                "--no-db",
+                "--postgres",
+                &plain,
+            ],
+        )
+        .output()
+        .unwrap(),
+        "scan with sslmode=disable",
+    );
+    let n = query(Store::Postgres(&plain), "select count(*) as n from calls");
+    assert_eq!(n[0]["n"], 1);
+}

@@ -44,6 +44,17 @@ impl Postgres {
     /// When the server binaries are missing (the message says which packages to
     /// install), or the server does not start (the message holds its log).
     pub fn start() -> Postgres {
+        Postgres::start_with(false)
+    }
+
+    /// Like [`Postgres::start`], with TLS on (`ssl=on`), its certificate self-signed
+    /// for 127.0.0.1 (so that no system CA store trusts it); plain connections are
+    /// still accepted. Needs `openssl` (which the PostgreSQL packages bring).
+    pub fn start_tls() -> Postgres {
+        Postgres::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Postgres {
         let bin = bin_dir();
         let run_as = if unsafe { libc::geteuid() } == 0 {
             Some(postgres_user())
@@ -75,6 +86,36 @@ impl Postgres {
                 "--locale=C.UTF-8",
             ],
         );
+        let mut extra = String::new();
+        if tls {
+            let (crt, key) = (pg.data.join("server.crt"), pg.data.join("server.key"));
+            let out = Command::new("openssl")
+                .args([
+                    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                ])
+                .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+                .arg(&key)
+                .arg("-out")
+                .arg(&crt)
+                .output()
+                .unwrap_or_else(|e| panic!("cannot run openssl: {e}; {INSTALL}"));
+            assert!(
+                out.status.success(),
+                "openssl: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .unwrap();
+            if let Some((uid, gid)) = pg.run_as {
+                chown(&key, uid, gid);
+                chown(&crt, uid, gid);
+            }
+            extra = format!(
+                " -c ssl=on -c ssl_cert_file='{}' -c ssl_key_file='{}'",
+                crt.display(),
+                key.display()
+            );
+        }
         // A free port can be taken by someone else between our look and the server's
         // bind: try a few.
         let mut last = String::new();
@@ -84,7 +125,7 @@ impl Postgres {
             let options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories='' \
                  -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-                 -c max_connections=200"
+                 -c max_connections=200{extra}"
             );
             let log = pg.data.join("server.log");
             let status = pg

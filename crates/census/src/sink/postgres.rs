@@ -33,8 +33,8 @@ use crate::store::postgres::{error_text, pg_json, pg_text, refresh_view, PgUrl, 
 
 /// Rows per chunk sent to the writer (and per INSERT).
 pub const CHUNK: usize = 500;
-/// Chunks waiting for the writer at most.
-pub const QUEUE: usize = 32;
+/// Chunks waiting for the writer at most (with [`CHUNK`], at most 4,000 rows held).
+pub const QUEUE: usize = 8;
 /// Rows per transaction at most.
 pub const BATCH_ROWS: usize = 5000;
 /// Time a transaction stays open at most.

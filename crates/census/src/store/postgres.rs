@@ -238,8 +238,9 @@ impl PgUrl {
     fn config(&self) -> Result<Config, PgError> {
         Config::from_str(&self.raw).map_err(|e| {
             PgError(self.scrub(&format!(
-                "--postgres / {ENV_URL} {}: not a PostgreSQL URL ({e}); write postgresql://USER:PASSWORD@HOST:PORT/DATABASE (sslmode=disable, prefer or require)",
-                self.shown()
+                "--postgres / {ENV_URL} {}: not a PostgreSQL URL ({}); write postgresql://USER:PASSWORD@HOST:PORT/DATABASE (sslmode=disable, prefer or require)",
+                self.shown(),
+                error_text(&e)
             )))
         })
     }

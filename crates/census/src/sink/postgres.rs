@@ -6,13 +6,15 @@
 //! - One writer thread owns the connection and takes rows over a bounded channel
 //!   (chunks of [`CHUNK`] rows, at most [`QUEUE`] chunks waiting), so memory stays flat
 //!   whatever the scan's size; a call's items are cut into rows on the calling thread.
-//! - Rows go in as one `INSERT ... SELECT FROM unnest(...)` per chunk (one round trip
-//!   for up to [`CHUNK`] rows), in transactions of at most [`BATCH_ROWS`] rows or
-//!   [`BATCH_TIME`], committed as soon as nothing more is waiting.
+//! - Rows and calls are queued per transaction (at most [`BATCH_ROWS`] rows or
+//!   [`BATCH_TIME`], committed as soon as nothing more is waiting) and written at its
+//!   end as one `INSERT ... SELECT FROM unnest(...)` for the rows and one for the calls:
+//!   a few round trips per transaction, however many calls it holds.
 //! - [`Sink::call`] returns once the call's rows are committed: put this sink before
 //!   the JSON tree, so that `--resume` leaves the database complete.
 //! - Writes are idempotent: a call's earlier rows are deleted before its new rows go
-//!   in, and rows replace rows with the same key.
+//!   in (unless the scan's id was just claimed, so that it has no rows yet), and rows
+//!   replace rows with the same key.
 //! - Scanners writing at once: each claims its scan id first
 //!   ([`PostgresSink::claim_scan_id`]; a taken id gets `-2`, `-3`...), rows of different
 //!   scans never share a key, and new view columns and view changes are made under an
@@ -50,6 +52,9 @@ struct CallKey {
 }
 
 type Ack = SyncSender<Result<(), String>>;
+
+/// A queued row and the call it belongs to.
+type Pending = (Arc<CallKey>, ItemRow);
 
 enum Msg {
     /// Claim a scan id: `Ok(true)` when it was free and is now this scan's.
@@ -258,7 +263,7 @@ fn int(n: u64) -> i64 {
 struct Statements {
     delete_call_rows: Statement,
     insert_rows: Statement,
-    upsert_call: Statement,
+    upsert_calls: Statement,
     upsert_account: Statement,
     insert_member: Statement,
 }
@@ -275,6 +280,15 @@ struct Writer {
     dirty: HashSet<String>,
     /// Whether the open transaction holds the advisory lock.
     locked: bool,
+    /// True when this sink claimed the scan's id: no call of the scan has rows yet, so
+    /// nothing needs deleting before a call's rows go in.
+    fresh: bool,
+    /// Rows and calls of the open transaction, written by [`Writer::flush`] in one
+    /// statement each before it commits.
+    pending_rows: Vec<Pending>,
+    /// The calls written in this run: one written again has its earlier rows deleted.
+    written: HashSet<(String, String, String)>,
+    pending_calls: Vec<CallRecord>,
     error: Option<String>,
 }
 
@@ -288,20 +302,26 @@ impl Writer {
             insert_rows: client.prepare(
                 "INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
                  operation, member, id_source, item)
-                 SELECT $1, $2, $3, $4, u.resource_id, $5, $6, u.member, u.id_source,
-                        CAST(u.item AS jsonb)
-                 FROM unnest($7::text[], $8::text[], $9::text[], $10::text[])
-                      AS u(resource_id, member, id_source, item)
+                 SELECT $1, u.stem, u.account_id, u.region, u.resource_id, u.service,
+                        u.operation, u.member, u.id_source, CAST(u.item AS jsonb)
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::text[], $10::text[])
+                      AS u(stem, account_id, region, resource_id, service, operation, member,
+                           id_source, item)
                  ON CONFLICT (scan_id, stem, account_id, region, resource_id) DO UPDATE SET
                      service = excluded.service, operation = excluded.operation,
                      member = excluded.member, id_source = excluded.id_source,
                      item = excluded.item",
             )?,
-            upsert_call: client.prepare(
+            upsert_calls: client.prepare(
                 "INSERT INTO calls (scan_id, account_id, region, stem, service, function,
                  operation, status, error_code, error_message, request_id, pages, items,
                  duration_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+                 SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                     $12::bigint[], $13::bigint[], $14::bigint[])
+                     AS u(account_id, region, stem, service, function, operation, status,
+                          error_code, error_message, request_id, pages, items, duration_ms)
                  ON CONFLICT (scan_id, account_id, region, stem) DO UPDATE SET
                      service = excluded.service, function = excluded.function,
                      operation = excluded.operation, status = excluded.status,
@@ -341,6 +361,10 @@ impl Writer {
             members: HashMap::new(),
             dirty: HashSet::new(),
             locked: false,
+            fresh: false,
+            pending_rows: Vec::new(),
+            written: HashSet::new(),
+            pending_calls: Vec::new(),
             error: None,
         })
     }
@@ -385,10 +409,17 @@ impl Writer {
             }
             if began {
                 if self.error.is_none() {
+                    if let Err(e) = self.flush() {
+                        self.fail(&e);
+                    }
+                }
+                if self.error.is_none() {
                     if let Err(e) = self.client.batch_execute("COMMIT") {
                         self.fail(&e);
                     }
                 }
+                self.pending_rows.clear();
+                self.pending_calls.clear();
                 if self.error.is_some() {
                     let _ = self.client.batch_execute("ROLLBACK");
                 }
@@ -487,6 +518,7 @@ impl Writer {
                                    ELSE scans.started END",
                     &[&scan.id, &scan.started, &scan.version, &resumed],
                 )?;
+                self.fresh = !scan.resumed && self.claimed.as_deref() == Some(scan.id.as_str());
                 self.claimed = None;
                 self.scan_id = Some(scan.id);
                 Ok(1)
@@ -495,7 +527,7 @@ impl Writer {
                 self.write_account(&report)?;
                 Ok(1)
             }
-            Msg::Rows { call, first, rows } => self.write_rows(&call, first, &rows),
+            Msg::Rows { call, first, rows } => self.write_rows(&call, first, rows),
             Msg::Call {
                 call,
                 first,
@@ -505,8 +537,8 @@ impl Writer {
                 ack,
             } => {
                 acks.push(ack);
-                let n = self.write_rows(&call, first, &rows)?;
-                self.write_call(&record)?;
+                let n = self.write_rows(&call, first, rows)?;
+                self.pending_calls.push(*record.clone());
                 self.write_members(&record.stem, &members)?;
                 Ok(n + 1)
             }
@@ -517,73 +549,119 @@ impl Writer {
         }
     }
 
+    /// Queues a call's rows; the first chunk of a call first deletes what was written
+    /// for it before (by an earlier run, unless the scan is fresh, or by this one).
     fn write_rows(
         &mut self,
-        call: &CallKey,
+        call: &Arc<CallKey>,
         first: bool,
-        rows: &[ItemRow],
+        rows: Vec<ItemRow>,
     ) -> Result<usize, postgres::Error> {
-        let scan_id = self.scan_id();
-        let stem = pg_text(&call.stem);
-        let account = pg_text(&call.account_id);
-        let region = pg_text(&call.region);
-        if first {
+        let again = first
+            && !self.written.insert((
+                call.account_id.clone(),
+                call.region.clone(),
+                call.stem.clone(),
+            ));
+        if again {
+            // Its earlier rows may still be queued.
+            self.flush()?;
+        }
+        if first && (!self.fresh || again) {
+            let scan_id = self.scan_id();
             self.client.execute(
                 &self.st.delete_call_rows,
-                &[&scan_id, &stem, &account, &region],
+                &[
+                    &scan_id,
+                    &pg_text(&call.stem),
+                    &pg_text(&call.account_id),
+                    &pg_text(&call.region),
+                ],
             )?;
         }
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let ids: Vec<_> = rows.iter().map(|r| pg_text(&r.resource_id)).collect();
-        let members: Vec<_> = rows.iter().map(|r| pg_text(&r.member)).collect();
-        let sources: Vec<_> = rows.iter().map(|r| pg_text(&r.id_source)).collect();
-        let items: Vec<_> = rows.iter().map(|r| pg_json(&r.item)).collect();
-        let ids: Vec<&str> = ids.iter().map(|s| s.as_ref()).collect();
-        let members: Vec<&str> = members.iter().map(|s| s.as_ref()).collect();
-        let sources: Vec<&str> = sources.iter().map(|s| s.as_ref()).collect();
-        let items: Vec<&str> = items.iter().map(|s| s.as_ref()).collect();
-        self.client.execute(
-            &self.st.insert_rows,
-            &[
-                &scan_id,
-                &stem,
-                &account,
-                &region,
-                &pg_text(&call.service),
-                &pg_text(&call.operation),
-                &ids,
-                &members,
-                &sources,
-                &items,
-            ],
-        )?;
-        Ok(rows.len())
+        let n = rows.len();
+        self.pending_rows
+            .extend(rows.into_iter().map(|r| (call.clone(), r)));
+        Ok(n)
     }
 
-    fn write_call(&mut self, r: &CallRecord) -> Result<(), postgres::Error> {
-        let t = |s: &Option<String>| s.as_deref().map(|s| pg_text(s).into_owned());
+    /// Writes the queued rows and calls: one statement for each.
+    fn flush(&mut self) -> Result<(), postgres::Error> {
         let scan_id = self.scan_id();
-        self.client.execute(
-            &self.st.upsert_call,
-            &[
-                &scan_id,
-                &pg_text(&r.account_id),
-                &pg_text(&r.region),
-                &pg_text(&r.stem),
-                &pg_text(&r.service),
-                &pg_text(&r.function),
-                &pg_text(&r.operation),
-                &pg_text(&r.status),
-                &t(&r.error_code),
-                &t(&r.error_message),
-                &t(&r.request_id),
-                &i64::from(r.pages),
-                &int(r.items),
-                &int(r.duration_ms),
-            ],
-        )?;
+        if !self.pending_rows.is_empty() {
+            let rows = &self.pending_rows;
+            let col = |f: &dyn Fn(&Pending) -> &str| -> Vec<String> {
+                rows.iter().map(|r| pg_text(f(r)).into_owned()).collect()
+            };
+            let stems = col(&|r| &r.0.stem);
+            let accounts = col(&|r| &r.0.account_id);
+            let regions = col(&|r| &r.0.region);
+            let ids = col(&|r| &r.1.resource_id);
+            let services = col(&|r| &r.0.service);
+            let operations = col(&|r| &r.0.operation);
+            let members = col(&|r| &r.1.member);
+            let sources = col(&|r| &r.1.id_source);
+            let items: Vec<_> = rows.iter().map(|r| pg_json(&r.1.item)).collect();
+            let items: Vec<&str> = items.iter().map(|s| s.as_ref()).collect();
+            self.client.execute(
+                &self.st.insert_rows,
+                &[
+                    &scan_id,
+                    &stems,
+                    &accounts,
+                    &regions,
+                    &ids,
+                    &services,
+                    &operations,
+                    &members,
+                    &sources,
+                    &items,
+                ],
+            )?;
+            self.pending_rows.clear();
+        }
+        if !self.pending_calls.is_empty() {
+            // One row per call (the last record wins), as one INSERT needs.
+            let mut last: HashMap<(&str, &str, &str), usize> = HashMap::new();
+            for (i, r) in self.pending_calls.iter().enumerate() {
+                last.insert((&r.account_id, &r.region, &r.stem), i);
+            }
+            let mut keep: Vec<usize> = last.into_values().collect();
+            keep.sort_unstable();
+            let calls: Vec<&CallRecord> = keep.iter().map(|i| &self.pending_calls[*i]).collect();
+            let text = |f: &dyn Fn(&CallRecord) -> &str| -> Vec<String> {
+                calls.iter().map(|r| pg_text(f(r)).into_owned()).collect()
+            };
+            let opt = |f: &dyn Fn(&CallRecord) -> Option<&str>| -> Vec<Option<String>> {
+                calls
+                    .iter()
+                    .map(|r| f(r).map(|s| pg_text(s).into_owned()))
+                    .collect()
+            };
+            let pages: Vec<i64> = calls.iter().map(|r| i64::from(r.pages)).collect();
+            let items: Vec<i64> = calls.iter().map(|r| int(r.items)).collect();
+            let durations: Vec<i64> = calls.iter().map(|r| int(r.duration_ms)).collect();
+            self.client.execute(
+                &self.st.upsert_calls,
+                &[
+                    &scan_id,
+                    &text(&|r| &r.account_id),
+                    &text(&|r| &r.region),
+                    &text(&|r| &r.stem),
+                    &text(&|r| &r.service),
+                    &text(&|r| &r.function),
+                    &text(&|r| &r.operation),
+                    &text(&|r| &r.status),
+                    &opt(&|r| r.error_code.as_deref()),
+                    &opt(&|r| r.error_message.as_deref()),
+                    &opt(&|r| r.request_id.as_deref()),
+                    &pages,
+                    &items,
+                    &durations,
+                ],
+            )?;
+            self.pending_calls.clear();
+        }
         Ok(())
     }
 

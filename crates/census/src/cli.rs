@@ -86,6 +86,11 @@ pub struct ScanFlags {
     /// Write no SQLite database.
     #[arg(long = "no-db", conflicts_with = "db")]
     pub no_db: bool,
+    /// Also write the scan to this PostgreSQL database (same tables and views as
+    /// census.db), e.g. postgresql://USER:PASSWORD@HOST:5432/census?sslmode=require
+    /// [default: $CENSUS_POSTGRES_URL]. Several scanners may write to one database.
+    #[arg(long, value_name = "URL")]
+    pub postgres: Option<crate::store::postgres::PgUrl>,
     /// After the scan, upload its folder (and its census.db) here, encrypted
     /// (SSE-S3); the local files stay. A failed upload exits 1.
     #[arg(long = "s3-upload", value_name = "s3://BUCKET/PREFIX")]
@@ -326,15 +331,19 @@ pub enum Command {
     /// scans, accounts, calls and resources hold every scan. Example:
     /// census query "select InstanceId, account_name from ec2_describe_instances where region = 'eu-west-1'"
     Query {
-        /// The SQL statement (SQLite dialect, JSON1 functions).
+        /// The SQL statement (SQLite dialect, JSON1 functions; PostgreSQL's with --postgres).
         #[arg(value_name = "SQL", required_unless_present = "tables")]
         sql: Option<String>,
         /// List the tables and views with their row counts.
         #[arg(long, conflicts_with = "sql")]
         tables: bool,
         /// The database [default: census-out/census.db].
-        #[arg(long, value_name = "PATH", default_value = "census-out/census.db")]
-        db: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Query this PostgreSQL database instead [default: $CENSUS_POSTGRES_URL unless
+        /// --db is given].
+        #[arg(long, value_name = "URL", conflicts_with = "db")]
+        postgres: Option<crate::store::postgres::PgUrl>,
         /// Output format: table, json or csv.
         #[arg(long, default_value = "table", value_name = "FORMAT")]
         output: crate::store::output::Format,
@@ -350,8 +359,12 @@ pub enum Command {
         /// The later scan id.
         scan_b: Option<String>,
         /// The database [default: census-out/census.db].
-        #[arg(long, value_name = "PATH", default_value = "census-out/census.db")]
-        db: PathBuf,
+        #[arg(long, value_name = "PATH")]
+        db: Option<PathBuf>,
+        /// Read the scans from this PostgreSQL database instead [default:
+        /// $CENSUS_POSTGRES_URL unless --db is given].
+        #[arg(long, value_name = "URL", conflicts_with = "db")]
+        postgres: Option<crate::store::postgres::PgUrl>,
         /// Output format: table, json or csv.
         #[arg(long, default_value = "table", value_name = "FORMAT")]
         output: crate::store::output::Format,
@@ -426,6 +439,22 @@ fn usage_error_status() -> i32 {
     2
 }
 
+/// `--db` and `--postgres` of query and diff: an explicit `--db` wins over
+/// `$CENSUS_POSTGRES_URL`.
+fn store_flags(
+    db: Option<PathBuf>,
+    postgres: Option<crate::store::postgres::PgUrl>,
+) -> (PathBuf, Option<crate::store::postgres::PgUrl>) {
+    let postgres = match &db {
+        Some(_) => postgres,
+        None => crate::store::postgres::PgUrl::from_flag_or_env(postgres),
+    };
+    (
+        db.unwrap_or_else(|| PathBuf::from("census-out/census.db")),
+        postgres,
+    )
+}
+
 fn init_logging(level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(format!("census={level},awsdyn={level}"))
@@ -477,6 +506,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 no_paginate: f.no_paginate,
                 db: f.db,
                 no_db: f.no_db,
+                postgres: crate::store::postgres::PgUrl::from_flag_or_env(f.postgres),
                 s3_upload: f.s3_upload,
             }))?;
             return Ok(ExitCode::from(code));
@@ -543,11 +573,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             sql,
             tables,
             db,
+            postgres,
             output,
         } => {
+            let (db, postgres) = store_flags(db, postgres);
             let args = crate::query_cmd::QueryArgs {
                 sql,
                 db,
+                postgres,
                 output,
                 tables,
             };
@@ -557,13 +590,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
             scan_a,
             scan_b,
             db,
+            postgres,
             output,
             summary,
         } => {
+            let (db, postgres) = store_flags(db, postgres);
             let args = crate::diff_cmd::DiffArgs {
                 scan_a,
                 scan_b,
                 db,
+                postgres,
                 output,
                 summary,
             };

@@ -6,7 +6,8 @@
 //! added, removed or changed (with the JSON paths that changed); `--summary` counts
 //! them per account, region and type instead. What could not be compared (calls that
 //! failed, accounts that could not be accessed, in either scan) is told on stderr. See
-//! [`crate::store::diff`] for the rules.
+//! [`crate::store::diff`] for the rules. With `--postgres URL` (or
+//! `$CENSUS_POSTGRES_URL`) the scans are read from PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -14,8 +15,9 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::store::diff::{sqlite_diff, Kind};
+use crate::store::diff::{postgres_diff, sqlite_diff, Diff, Kind};
 use crate::store::output::{Cell, Format, RowWriter};
+use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
 use crate::store::views::view_name;
 
@@ -25,8 +27,43 @@ pub struct DiffArgs {
     pub scan_a: Option<String>,
     pub scan_b: Option<String>,
     pub db: PathBuf,
+    /// Read this PostgreSQL database instead of the SQLite file.
+    pub postgres: Option<PgUrl>,
     pub output: Format,
     pub summary: bool,
+}
+
+/// The store the scans are read from.
+enum Store {
+    Sqlite(rusqlite::Connection),
+    Postgres(Box<postgres::Client>, PgUrl),
+}
+
+impl Store {
+    fn scans(&mut self) -> Result<Vec<ScanRow>> {
+        Ok(match self {
+            Store::Sqlite(c) => scans(c)?,
+            Store::Postgres(c, url) => pg::scans(c).map_err(|e| url.error(&pg::error_text(&e)))?,
+        })
+    }
+
+    fn diff(&mut self, a: &str, b: &str) -> Result<Diff> {
+        Ok(match self {
+            Store::Sqlite(c) => sqlite_diff(c, a, b)?,
+            Store::Postgres(c, url) => {
+                postgres_diff(c, a, b).map_err(|e| url.error(&pg::error_text(&e)))?
+            }
+        })
+    }
+
+    fn account_name(&mut self, scan: &str, account: &str) -> Result<Option<String>> {
+        Ok(match self {
+            Store::Sqlite(c) => account_name(c, scan, account)?,
+            Store::Postgres(c, url) => {
+                pg::account_name(c, scan, account).map_err(|e| url.error(&pg::error_text(&e)))?
+            }
+        })
+    }
 }
 
 fn known(all: &[ScanRow]) -> String {
@@ -89,17 +126,25 @@ fn pick(args: &DiffArgs, all: &[ScanRow], db: &str) -> Result<(String, String)> 
 
 /// Runs the diff and writes it to `out`; says on `err` what was compared.
 pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> {
-    let conn = open_read_only(&args.db)?;
-    let db = args.db.display().to_string();
-    let all = scans(&conn)?;
+    let (mut store, db) = match &args.postgres {
+        Some(url) => (
+            Store::Postgres(Box::new(url.open_read_only()?), url.clone()),
+            format!("PostgreSQL at {url}"),
+        ),
+        None => (
+            Store::Sqlite(open_read_only(&args.db)?),
+            args.db.display().to_string(),
+        ),
+    };
+    let all = store.scans()?;
     let (a, b) = pick(args, &all, &db)?;
-    let diff = sqlite_diff(&conn, &a, &b)?;
+    let diff = store.diff(&a, &b)?;
     let mut names: HashMap<String, String> = HashMap::new();
     for c in &diff.changes {
         if !names.contains_key(&c.account_id) {
-            let name = match account_name(&conn, &b, &c.account_id)? {
+            let name = match store.account_name(&b, &c.account_id)? {
                 Some(n) => Some(n),
-                None => account_name(&conn, &a, &c.account_id)?,
+                None => store.account_name(&a, &c.account_id)?,
             };
             names.insert(c.account_id.clone(), name.unwrap_or_default());
         }

@@ -56,6 +56,8 @@ pub struct ScanArgs {
     pub db: Option<PathBuf>,
     /// `--no-db`: write no database.
     pub no_db: bool,
+    /// `--postgres URL` (or `$CENSUS_POSTGRES_URL`): also write to PostgreSQL.
+    pub postgres: Option<crate::store::postgres::PgUrl>,
     /// `--s3-upload s3://bucket/prefix`: upload the scan folder and census.db after the scan.
     pub s3_upload: Option<String>,
 }
@@ -138,15 +140,26 @@ fn call_specs(calls: &[SpecCall]) -> Vec<CallSpec> {
         .collect()
 }
 
-fn scan_id(out: &Path) -> String {
+/// A new scan's id: the time, with `-2`, `-3`... when the output folder or the
+/// PostgreSQL database has it already (the database's claim is atomic).
+fn scan_id(out: &Path, postgres: Option<&crate::sink::postgres::PostgresSink>) -> Result<String> {
     let base = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
     let mut id = base.clone();
     let mut n = 1;
-    while out.join(&id).exists() {
+    loop {
+        if !out.join(&id).exists() {
+            match postgres {
+                None => return Ok(id),
+                Some(pg) => {
+                    if pg.claim_scan_id(&id).map_err(|e| anyhow!("{e}"))? {
+                        return Ok(id);
+                    }
+                }
+            }
+        }
         n += 1;
         id = format!("{base}-{n}");
     }
-    id
 }
 
 pub async fn run(args: ScanArgs) -> Result<u8> {
@@ -240,11 +253,19 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         retry,
         ..ClientConfig::default()
     })?;
+    // PostgreSQL is reached before anything is scanned, and a new scan claims its id
+    // there, so that scanners starting in the same second get different ids.
+    let postgres = match &args.postgres {
+        Some(url) => Some(Arc::new(
+            crate::sink::postgres::PostgresSink::open(url).map_err(|e| anyhow!("{e}"))?,
+        )),
+        None => None,
+    };
     // The scan id names the scan folder and, unless --session-name says otherwise, the
     // role sessions (so CloudTrail shows which scan made a call).
     let scan_id = match &resumed {
         Some(plan) => plan.info.id.clone(),
-        None => scan_id(&args.output_dir),
+        None => scan_id(&args.output_dir, postgres.as_deref())?,
     };
     let mut role_options = role_options;
     if role_options.session_name.is_none() {
@@ -396,6 +417,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         let db = crate::sink::sqlite::SqliteSink::open(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         sinks.push(Arc::new(db));
+    }
+    if let Some(pg) = postgres {
+        sinks.push(pg);
     }
     sinks.push(tree);
     let scan = Scan {

@@ -22,6 +22,8 @@
 //! - [`FaultProxy`]: the fault-injecting reverse proxy, with rules that tests change
 //!   while it runs and a record of every request it saw.
 //!
+//! - [`Postgres`]: a real PostgreSQL server (Debian's packages) on a free loopback port in
+//!   a temporary folder, stopped on drop; [`Postgres::shared`] is one per test process.
 //! - [`cli_command`] / [`TempDir`]: a workspace binary run with a clean environment and
 //!   fake credentials against a loopback endpoint; a temp folder removed on drop.
 //!
@@ -34,6 +36,7 @@
 mod boto3;
 mod cli;
 mod moto;
+mod postgres;
 mod proxy;
 mod python;
 mod seed;
@@ -41,6 +44,7 @@ mod seed;
 pub use boto3::{boto3_call, try_boto3_call, Boto3Error, Boto3Output, Caller};
 pub use cli::{cli_command, TempDir, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY};
 pub use moto::Moto;
+pub use postgres::Postgres;
 pub use proxy::{
     Action, FaultProxy, Match, Protocol, Reply, Rule, RuleId, SeenRequest, FAULT_REQUEST_ID,
 };

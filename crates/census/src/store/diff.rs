@@ -257,6 +257,87 @@ pub fn sqlite_diff(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Diff
     Ok(diff)
 }
 
+/// [`SIDE`] for PostgreSQL: the item as text (jsonb's canonical form, the same for
+/// equal items) and byte order whatever the database's collation, as [`merge`] needs.
+const PG_SIDE: &str = "
+SELECT r.stem, r.account_id, r.region, r.resource_id, r.service, r.operation, r.item::text
+FROM resources r
+WHERE r.scan_id = $1
+  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.scan_id = $2 AND c.account_id = r.account_id
+                  AND c.region = r.region AND c.stem = r.stem AND c.status <> 'ok')
+  AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.scan_id = $2 AND a.account_id = r.account_id
+                  AND a.scan_status <> 'ok')
+ORDER BY r.stem COLLATE \"C\", r.account_id COLLATE \"C\", r.region COLLATE \"C\",
+         r.resource_id COLLATE \"C\"";
+
+/// Rows fetched per round trip while merging.
+const PG_FETCH: i32 = 1000;
+
+/// Compares scans `a` and `b` of a PostgreSQL store; both sides are read through
+/// portals a thousand rows at a time.
+pub fn postgres_diff(
+    client: &mut postgres::Client,
+    a: &str,
+    b: &str,
+) -> Result<Diff, postgres::Error> {
+    use std::cell::RefCell;
+    use std::collections::VecDeque;
+    let mut diff = Diff::default();
+    let tx = RefCell::new(client.build_transaction().read_only(true).start()?);
+    let stmt = tx.borrow_mut().prepare(PG_SIDE)?;
+    let pa = tx.borrow_mut().bind(&stmt, &[&a, &b])?;
+    let pb = tx.borrow_mut().bind(&stmt, &[&b, &a])?;
+    let side = |portal: postgres::Portal| {
+        let mut buf: VecDeque<postgres::Row> = VecDeque::new();
+        let mut done = false;
+        let tx = &tx;
+        std::iter::from_fn(move || -> Option<Result<Resource, postgres::Error>> {
+            if buf.is_empty() && !done {
+                match tx.borrow_mut().query_portal(&portal, PG_FETCH) {
+                    Ok(rows) => {
+                        done = rows.len() < PG_FETCH as usize;
+                        buf.extend(rows);
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let r = buf.pop_front()?;
+            Some(Ok(Resource {
+                stem: r.get(0),
+                account_id: r.get(1),
+                region: r.get(2),
+                resource_id: r.get(3),
+                service: r.get(4),
+                operation: r.get(5),
+                item: r.get(6),
+            }))
+        })
+    };
+    merge(side(pa), side(pb), |c| diff.changes.push(c))?;
+    let mut tx = tx.into_inner();
+    diff.not_compared_calls = tx
+        .query_one(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM calls WHERE scan_id IN ($1, $2)
+             AND status <> 'ok' GROUP BY account_id, region, stem) f",
+            &[&a, &b],
+        )?
+        .get::<_, i64>(0) as u64;
+    diff.not_compared_accounts = tx
+        .query(
+            "SELECT DISTINCT account_id COLLATE \"C\" FROM accounts
+             WHERE scan_id IN ($1, $2) AND scan_status <> 'ok' ORDER BY 1",
+            &[&a, &b],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tx.commit()?;
+    Ok(diff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -88,6 +88,92 @@ pub fn column_members(item: &Value) -> impl Iterator<Item = &str> {
 /// The view column of a scalar item.
 pub const SCALAR_COLUMN: &str = "value";
 
+/// One item of a call, ready to be a `resources` row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemRow {
+    /// The identifier, with `#2`, `#3`... for repeats within the call.
+    pub resource_id: String,
+    /// The member the identifier came from ([`Identity::source`]).
+    pub id_source: String,
+    /// The top-level list the item came from, or `""`.
+    pub member: String,
+    /// The item's JSON text.
+    pub item: String,
+}
+
+/// Cuts a call's result into rows (see the module doc), handing them to `on_chunk` in
+/// chunks of `chunk` rows as they are made, so that a large result is never held twice.
+/// Returns the last, partial chunk and the top-level members the items had, in
+/// first-seen order (the view columns, see [`column_members`]). The first error from
+/// `on_chunk` stops the cutting and is returned.
+pub fn call_rows<E>(
+    shapes: &Shapes,
+    result: &Value,
+    chunk: usize,
+    mut on_chunk: impl FnMut(Vec<ItemRow>) -> Result<(), E>,
+) -> Result<(Vec<ItemRow>, Vec<String>), E> {
+    let mut rows = Vec::new();
+    let mut members: Vec<String> = Vec::new();
+    let mut seen_members: HashSet<&str> = HashSet::new();
+    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut failed = None;
+    for_each_item(result, |member, item| {
+        if failed.is_some() {
+            return;
+        }
+        let json = item.to_string();
+        let identity = shapes.identify(member, item, &json);
+        let n = ids.entry(identity.id.clone()).or_insert(0);
+        *n += 1;
+        let resource_id = if *n == 1 {
+            identity.id
+        } else {
+            format!("{}#{n}", identity.id)
+        };
+        for m in column_members(item) {
+            if seen_members.insert(m) {
+                members.push(m.to_string());
+            }
+        }
+        rows.push(ItemRow {
+            resource_id,
+            id_source: identity.source,
+            member: member.to_string(),
+            item: json,
+        });
+        if rows.len() >= chunk {
+            if let Err(e) = on_chunk(std::mem::take(&mut rows)) {
+                failed = Some(e);
+            }
+        }
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok((rows, members)),
+    }
+}
+
+/// [`Shapes`] per `(service, operation)`, loaded once each: what a sink keeps, since
+/// every account and region calls the same operations.
+#[derive(Debug, Default)]
+pub struct ShapeCache(std::sync::Mutex<HashMap<(String, String), std::sync::Arc<Shapes>>>);
+
+impl ShapeCache {
+    /// The shapes of `service`'s `operation`.
+    pub fn get(&self, service: &str, operation: &str) -> std::sync::Arc<Shapes> {
+        let key = (service.to_string(), operation.to_string());
+        if let Some(s) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return s.clone();
+        }
+        let s = std::sync::Arc::new(Shapes::for_operation(service, operation));
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, s.clone());
+        s
+    }
+}
+
 /// An item's identifier and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
@@ -424,6 +510,27 @@ mod tests {
         let h = ident(json!({"a": [1]}));
         assert!(h.id.starts_with("sha256:") && h.id.len() == 39, "{h:?}");
         assert_eq!(h, ident(json!({"a": [1]})));
+    }
+
+    #[test]
+    fn call_rows_number_repeats_and_chunk() {
+        let result = json!({"Things": [{"ThingId": "a", "X": 1}, {"ThingId": "a", "Y": null}, {"ThingId": "b", "Z": [1]}]});
+        let mut chunks = Vec::new();
+        let (rest, members) = call_rows(&Shapes::default(), &result, 2, |c| {
+            chunks.push(c);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(chunks[0].len(), 2);
+        assert_eq!(chunks[0][0].resource_id, "a");
+        assert_eq!(chunks[0][1].resource_id, "a#2");
+        assert_eq!(chunks[0][0].member, "Things");
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].resource_id, "b");
+        assert_eq!(members, ["ThingId", "X", "Z"]);
+        let failed = call_rows(&Shapes::default(), &result, 1, |_| Err("stop"));
+        assert_eq!(failed, Err("stop"));
     }
 
     #[test]

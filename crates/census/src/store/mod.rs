@@ -1,6 +1,7 @@
 //! The SQL store: scans kept as rows so that people can ask questions in SQL
 //! (`census query`) and compare scans (`census diff`). SQLite (`census.db`, embedded,
-//! the default) is written by [`crate::sink::sqlite`]; the parts that do not depend on
+//! the default) is written by [`crate::sink::sqlite`], PostgreSQL (`--postgres URL`, see
+//! [`postgres`] for how it differs) by [`crate::sink::postgres`]; the parts that do not depend on
 //! the database (items and their identity, view columns, JSON diffs, output formats)
 //! are shared with other SQL stores.
 //!
@@ -40,6 +41,7 @@
 pub mod diff;
 pub mod items;
 pub mod output;
+pub mod postgres;
 pub mod sqlite;
 pub mod views;
 

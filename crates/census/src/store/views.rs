@@ -120,6 +120,55 @@ pub fn sqlite_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a 
     )
 }
 
+/// PostgreSQL's longest identifier, in bytes (longer ones are cut, silently).
+pub const PG_MAX_IDENT: usize = 63;
+
+/// The view of a stem in PostgreSQL: [`view_name`], or, past [`PG_MAX_IDENT`] bytes,
+/// its first 54 bytes, `_` and 8 hex digits of the stem's SHA-256 (so that two long
+/// stems never end up with one name).
+pub fn pg_view_name(stem: &str) -> String {
+    let name = view_name(stem);
+    if name.len() <= PG_MAX_IDENT {
+        return name;
+    }
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(stem.as_bytes());
+    let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}_{hex}", &name[..54])
+}
+
+/// `CREATE VIEW` for `stem` with these members (PostgreSQL, `item` is JSONB): the
+/// columns of [`member_columns`] as text (`item ->> 'VpcId'`: strings without quotes,
+/// numbers and booleans as their JSON text, objects and lists as JSON text). Columns
+/// whose names are longer than [`PG_MAX_IDENT`] bytes are left out.
+pub fn pg_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>) -> String {
+    let view = quote_ident(&pg_view_name(stem));
+    let stem_lit = quote_literal(stem);
+    let mut select = String::from(
+        "r.scan_id AS scan_id, r.account_id AS account_id, a.name AS account_name, \
+         r.region AS region, r.resource_id AS resource_id",
+    );
+    for (column, member) in member_columns(members) {
+        if column.len() > PG_MAX_IDENT {
+            continue;
+        }
+        let expr = if member == super::items::SCALAR_COLUMN {
+            "CASE WHEN jsonb_typeof(r.item) IN ('object', 'array') THEN r.item ->> 'value' ELSE r.item #>> '{}' END".to_string()
+        } else {
+            format!("r.item ->> {}", quote_literal(&member))
+        };
+        select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
+    }
+    select.push_str(", r.item AS item");
+    format!(
+        "CREATE VIEW {view} AS SELECT {select} FROM resources r \
+         LEFT JOIN accounts a ON a.scan_id = r.scan_id AND a.account_id = r.account_id \
+         WHERE r.stem = {stem_lit} AND r.scan_id = (SELECT c.scan_id FROM calls c \
+         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = {stem_lit} \
+         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +182,19 @@ mod tests {
             "resource_groups_list_groups"
         );
         assert_eq!(view_name("calls"), "calls_view");
+    }
+
+    #[test]
+    fn pg_names_fit() {
+        assert_eq!(pg_view_name("ec2-describe_vpcs"), "ec2_describe_vpcs");
+        let long_a = format!("svc-{}a", "x".repeat(70));
+        let long_b = format!("svc-{}b", "x".repeat(70));
+        let (a, b) = (pg_view_name(&long_a), pg_view_name(&long_b));
+        assert_eq!(a.len(), PG_MAX_IDENT);
+        assert_ne!(a, b);
+        let sql = pg_create_view("ec2-describe_vpcs", ["VpcId", "value", &"L".repeat(64)]);
+        assert!(sql.contains("r.item ->> 'VpcId' AS \"VpcId\""), "{sql}");
+        assert!(!sql.contains("LLLL"), "{sql}");
     }
 
     #[test]

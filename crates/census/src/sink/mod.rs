@@ -150,6 +150,41 @@ pub fn write_atomic_with(
     })
 }
 
+/// Whether a file name is one of [`write_atomic`]'s temporary files
+/// (`.<name>.tmp-<pid>`).
+pub fn is_temp_name(name: &str) -> bool {
+    name.starts_with('.')
+        && name
+            .rsplit_once(".tmp-")
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Removes the temporary files that a killed run left under `root` (a write is
+/// atomic: such a file was never renamed into place, so it holds nothing the scan
+/// reported). Returns how many were removed.
+pub fn remove_temp_files(root: &std::path::Path) -> io::Result<usize> {
+    let mut removed = 0;
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                dirs.push(entry.path());
+            } else if kind.is_file() && entry.file_name().to_str().is_some_and(is_temp_name) {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 fn atomic(
     path: &std::path::Path,
     write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
@@ -166,4 +201,48 @@ fn atomic(
     f.sync_data()?;
     drop(f);
     std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temp_names() {
+        assert!(is_temp_name(".ec2-describe_vpcs.json.tmp-4242"));
+        assert!(is_temp_name(".summary.json.tmp-1"));
+        for name in [
+            "ec2-describe_vpcs.json",
+            ".ec2.json.tmp-",
+            ".ec2.json.tmp-12a",
+            "x.tmp-12",
+            ".census",
+        ] {
+            assert!(!is_temp_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_resumed_tree_loses_the_killed_runs_temp_files_only() {
+        let dir = std::env::temp_dir().join(format!("census-sink-temp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let region = dir.join("scan").join("123456789012-prod").join("us-east-1");
+        std::fs::create_dir_all(&region).unwrap();
+        std::fs::write(region.join("sqs-list_queues.json"), "[]").unwrap();
+        std::fs::write(region.join(".sns-list_topics.json.tmp-999"), "[{").unwrap();
+        std::fs::write(dir.join("scan").join(".summary.json.tmp-999"), "{").unwrap();
+
+        let tree = tree::TreeSink::new(&dir, "scan");
+        let info = ScanInfo {
+            id: "scan".into(),
+            started: "2026-11-24T00:00:00Z".into(),
+            version: "test".into(),
+            resumed: true,
+        };
+        tree.begin(&info).unwrap();
+        assert!(region.join("sqs-list_queues.json").exists());
+        assert!(!region.join(".sns-list_topics.json.tmp-999").exists());
+        assert!(!dir.join("scan").join(".summary.json.tmp-999").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

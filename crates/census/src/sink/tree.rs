@@ -283,7 +283,15 @@ impl Sink for TreeSink {
         format!("JSON tree at {}", self.root.display())
     }
 
-    fn begin(&self, _scan: &ScanInfo) -> io::Result<()> {
+    fn begin(&self, scan: &ScanInfo) -> io::Result<()> {
+        if scan.resumed {
+            // Writes the killed run had under way: none is in the journal, so the
+            // resumed run makes them again.
+            let n = super::remove_temp_files(&self.root)?;
+            if n > 0 {
+                tracing::info!("removed {n} unfinished files of the interrupted run");
+            }
+        }
         let path = Self::journal_path(&self.root);
         std::fs::create_dir_all(path.parent().unwrap())?;
         let mut file = OpenOptions::new()

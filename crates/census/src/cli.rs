@@ -66,9 +66,20 @@ pub struct ScanFlags {
         default_value = "census-out"
     )]
     pub output_dir: PathBuf,
-    /// Finish an interrupted scan: give its folder (census-out/<scan-id>).
+    /// Finish an interrupted scan: give its folder (census-out/<scan-id>), and
+    /// --shard when it was a shard.
     #[arg(long, value_name = "SCAN_DIR")]
     pub resume: Option<PathBuf>,
+    /// Scan only this shard of the accounts: K/N (K from 1 to N), or auto/N with K
+    /// from JOB_COMPLETION_INDEX (Kubernetes Indexed Job) or AWS_BATCH_JOB_ARRAY_INDEX
+    /// (AWS Batch array job), both counted from 0. Accounts go to shards by a stable
+    /// hash of their id; give every shard the same --scan-id and they merge.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+    /// The scan's id (its folder name) instead of the start time: shards of one scan
+    /// share it (e.g. the job's name or date). [default: the start time, 20261124T063000Z]
+    #[arg(long = "scan-id", value_name = "ID")]
+    pub scan_id: Option<String>,
     #[command(flatten)]
     pub base: BaseFlags,
     /// Retries per call after the first attempt.
@@ -499,6 +510,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 account_deadline: f.account_deadline,
                 output_dir: f.output_dir,
                 resume: f.resume,
+                shard: f.shard,
+                scan_id: f.scan_id,
                 profile: f.base.profile,
                 region: f.base.region,
                 max_retries: f.max_retries,

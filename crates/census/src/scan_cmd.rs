@@ -16,7 +16,8 @@ use crate::auth::{Access, RoleOptions};
 use crate::discover::{expand_list, read_list, ListKind};
 use crate::regions::{check_region, Catalog};
 use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
-use crate::sink::tree::{Entry, TreeSink};
+use crate::shard::{check_scan_id, Shard};
+use crate::sink::tree::{shard_name, Entry, TreeSink};
 use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset, ResultKey, SpecCall};
 
@@ -47,6 +48,10 @@ pub struct ScanArgs {
     pub account_deadline: u64,
     pub output_dir: PathBuf,
     pub resume: Option<PathBuf>,
+    /// `--shard K/N|auto/N`.
+    pub shard: Option<String>,
+    /// `--scan-id ID`.
+    pub scan_id: Option<String>,
     pub profile: Option<String>,
     pub region: Option<String>,
     pub max_retries: Option<u32>,
@@ -77,6 +82,9 @@ struct Plan {
     organizations: Vec<(String, String)>,
     #[serde(default = "yes")]
     chain_through_management: bool,
+    /// The shard this run scans, when the scan is sharded.
+    #[serde(default)]
+    shard: Option<Shard>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -92,8 +100,8 @@ fn yes() -> bool {
     true
 }
 
-fn plan_path(root: &Path) -> PathBuf {
-    root.join(".census").join("plan.json")
+fn plan_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
+    root.join(".census").join(shard_name(shard, "plan.json"))
 }
 
 /// Credentials through `auth::Access`.
@@ -184,14 +192,34 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
         cfg
     };
+    let shard = match &args.shard {
+        Some(s) => Some(Shard::parse_env(s).map_err(|e| anyhow!("--shard {e}"))?),
+        None => None,
+    };
+    if let Some(id) = &args.scan_id {
+        check_scan_id(id).map_err(|e| anyhow!("--scan-id: {e}"))?;
+        if args.resume.is_some() {
+            bail!("--scan-id and --resume: a resumed scan keeps its id; leave out --scan-id");
+        }
+    }
     let resumed = match &args.resume {
         Some(dir) => {
-            let text = std::fs::read_to_string(plan_path(dir)).with_context(|| {
-                format!("--resume {}: not a census scan folder (no .census/plan.json); give the folder of the interrupted scan, e.g. census-out/20261124T063000Z", dir.display())
+            let path = plan_path(dir, shard.as_ref());
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("--resume {}: not a census scan folder (no .census/{}); give the folder of the interrupted scan, e.g. census-out/20261124T063000Z, and for a shard of a sharded scan its --shard", dir.display(), path.file_name().unwrap_or_default().to_string_lossy())
             })?;
-            Some(serde_json::from_str::<Plan>(&text).with_context(|| {
-                format!("--resume {}: damaged .census/plan.json", dir.display())
-            })?)
+            let plan = serde_json::from_str::<Plan>(&text).with_context(|| {
+                format!("--resume {}: damaged {}", dir.display(), path.display())
+            })?;
+            if plan.shard != shard {
+                bail!(
+                    "--resume {}: that scan was planned for shard {}, not {}",
+                    dir.display(),
+                    plan.shard.map_or("none".to_string(), |s| s.to_string()),
+                    shard.map_or("none".to_string(), |s| s.to_string())
+                );
+            }
+            Some(plan)
         }
         None => None,
     };
@@ -263,9 +291,20 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     };
     // The scan id names the scan folder and, unless --session-name says otherwise, the
     // role sessions (so CloudTrail shows which scan made a call).
-    let scan_id = match &resumed {
-        Some(plan) => plan.info.id.clone(),
-        None => scan_id(&args.output_dir, postgres.as_deref())?,
+    // A given id (shards of one scan share it) is joined, not claimed.
+    let scan_id = match (&resumed, &args.scan_id) {
+        (Some(plan), _) => plan.info.id.clone(),
+        (None, Some(id)) => {
+            let existing = plan_path(&args.output_dir.join(id), shard.as_ref());
+            if existing.exists() {
+                bail!("--scan-id {id}: {} already holds this scan{}; finish it with --resume {}, or choose another --scan-id",
+                    args.output_dir.join(id).display(),
+                    shard.map(|s| format!(" (shard {s})")).unwrap_or_default(),
+                    args.output_dir.join(id).display());
+            }
+            id.clone()
+        }
+        (None, None) => scan_id(&args.output_dir, postgres.as_deref())?,
     };
     let mut role_options = role_options;
     if role_options.session_name.is_none() {
@@ -336,6 +375,15 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             if found.accounts.is_empty() {
                 bail!("no accounts to scan: discovery found none (check --org, --ou/--accounts filters, or --role-arns)");
             }
+            let mut found = found;
+            if let Some(shard) = &shard {
+                let all = found.accounts.len();
+                found.accounts.retain(|a| shard.owns(&a.id));
+                eprintln!(
+                    "census: shard {shard}: {} of the {all} accounts discovered",
+                    found.accounts.len()
+                );
+            }
             let info = ScanInfo {
                 id: scan_id.clone(),
                 started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -356,7 +404,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     };
     let (out_dir, regions, paginate, organizations) = out_root;
-    let tree = Arc::new(TreeSink::new(&out_dir, &info.id));
+    let tree = Arc::new(TreeSink::new(&out_dir, &info.id).with_shard(shard));
     let plan = Plan {
         info: info.clone(),
         accounts: accounts.clone(),
@@ -374,18 +422,22 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         paginate,
         organizations,
         chain_through_management: args.chain_through_management,
+        shard,
     };
-    crate::sink::write_atomic(&plan_path(tree.root()), &serde_json::to_vec_pretty(&plan)?)
-        .with_context(|| {
-            format!(
-                "cannot write to the output folder {}",
-                tree.root().display()
-            )
-        })?;
+    crate::sink::write_atomic(
+        &plan_path(tree.root(), shard.as_ref()),
+        &serde_json::to_vec_pretty(&plan)?,
+    )
+    .with_context(|| {
+        format!(
+            "cannot write to the output folder {}",
+            tree.root().display()
+        )
+    })?;
     let (previous_calls, previous_accounts) = if info.resumed {
         let mut calls = Vec::new();
         let mut reports = Vec::new();
-        for e in TreeSink::read_journal(tree.root())? {
+        for e in TreeSink::read_shard_journal(tree.root(), shard.as_ref())? {
             match e {
                 Entry::Call(c) => calls.push(c),
                 Entry::Account(a) => reports.push(a),
@@ -413,7 +465,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         let path = args
             .db
             .clone()
-            .unwrap_or_else(|| out_dir.join(crate::store::DB_FILE));
+            .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)));
         let db = crate::sink::sqlite::SqliteSink::open(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         sinks.push(Arc::new(db));
@@ -459,14 +511,15 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         eprintln!(
             "census: {} calls failed: see {}",
             t.calls_failed,
-            root.join("summary.json").display()
+            root.join(shard_name(shard.as_ref(), "summary.json"))
+                .display()
         );
     }
     if let Some(bucket) = &upload {
         let db = (!args.no_db).then(|| {
             args.db
                 .clone()
-                .unwrap_or_else(|| out_dir.join(crate::store::DB_FILE))
+                .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)))
         });
         if !crate::upload::upload_scan(bucket, &root, db.as_deref()).await {
             return Ok(1);

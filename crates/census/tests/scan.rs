@@ -748,3 +748,119 @@ fn a_killed_scan_resumes_to_the_same_result() {
         }
     }
 }
+
+/// `--shard K/N` with one `--scan-id`: the shards scan disjoint sets of accounts that
+/// together are the whole organization, into one folder, each with its own run-wide
+/// files, and their union is the unsharded scan.
+#[test]
+fn shards_split_the_accounts_and_merge_into_one_scan() {
+    let (moto, manifest) = testkit::shared_demo_org();
+    let scan_file = scans_dir().join("one-call.json");
+    let out = temp_dir("shards");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        census(&moto.endpoint(), &args)
+    };
+    let whole = run(&["--scan-id", "whole"]);
+    assert_eq!(whole.status.code(), Some(0), "{}", stderr_of(&whole));
+    let all = account_ids(&out.join("whole"));
+    let active = manifest
+        .accounts
+        .iter()
+        .filter(|a| a.status == "ACTIVE")
+        .count();
+    assert_eq!(all.len(), active);
+
+    let mut seen = BTreeSet::new();
+    for k in 1..=3 {
+        let shard = format!("{k}/3");
+        let r = run(&["--scan-id", "nightly", "--shard", &shard]);
+        assert_eq!(r.status.code(), Some(0), "{shard}: {}", stderr_of(&r));
+        let root = out.join("nightly");
+        let tag = format!("shard-{k}-of-3");
+        let ids: BTreeSet<String> = read(&root.join(format!("accounts.{tag}.json")))
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(ids.is_disjoint(&seen), "{shard}: {ids:?} already scanned");
+        seen.extend(ids.iter().cloned());
+        let summary = read(&root.join(format!("summary.{tag}.json")));
+        assert_eq!(summary["accounts"].as_array().unwrap().len(), ids.len());
+        assert!(out.join(format!("census.{tag}.db")).exists(), "{shard}");
+        assert!(root
+            .join(".census")
+            .join(format!("plan.{tag}.json"))
+            .exists());
+        // The same shard of the same scan again is refused: it would mix two runs.
+        if k == 1 {
+            let again = run(&["--scan-id", "nightly", "--shard", &shard]);
+            assert_eq!(again.status.code(), Some(1));
+            assert!(
+                stderr_of(&again).contains("--resume"),
+                "{}",
+                stderr_of(&again)
+            );
+        }
+    }
+    assert_eq!(seen, all, "the shards together scan every account once");
+    // Same files, account by account, as the unsharded scan.
+    let files = |root: &Path| -> BTreeSet<String> {
+        let mut v = BTreeSet::new();
+        for a in std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()) {
+            if a.is_dir() && !a.file_name().unwrap().to_string_lossy().starts_with('.') {
+                for f in walk(&a) {
+                    v.insert(f.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        v
+    };
+    assert_eq!(files(&out.join("nightly")), files(&out.join("whole")));
+    assert!(!out.join("nightly").join("summary.json").exists());
+
+    for (flags, want) in [
+        (
+            vec!["--shard", "4/3"],
+            "--shard \"4/3\": shard 4 is not between 1 and 3",
+        ),
+        (vec!["--shard", "auto/3"], "JOB_COMPLETION_INDEX"),
+        (
+            vec!["--scan-id", "a/b"],
+            "--scan-id: \"a/b\" is not a scan id",
+        ),
+    ] {
+        let r = run(&flags);
+        let err = stderr_of(&r);
+        assert_eq!(r.status.code(), Some(1), "{flags:?}: {err}");
+        assert!(err.contains(want), "{flags:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{flags:?}: {err}");
+    }
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        if e.is_dir() {
+            out.extend(walk(&e));
+        } else {
+            out.push(e);
+        }
+    }
+    out
+}

@@ -161,11 +161,16 @@ pub fn is_temp_name(name: &str) -> bool {
 
 /// Removes the temporary files that a killed run left under `root` (a write is
 /// atomic: such a file was never renamed into place, so it holds nothing the scan
-/// reported). Returns how many were removed.
-pub fn remove_temp_files(root: &std::path::Path) -> io::Result<usize> {
+/// reported). In a shard, only its own: those in the folders of accounts it owns and
+/// its shard-tagged run-wide files, since other shards may be writing beside it.
+/// Returns how many were removed.
+pub fn remove_temp_files(
+    root: &std::path::Path,
+    shard: Option<&crate::shard::Shard>,
+) -> io::Result<usize> {
     let mut removed = 0;
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
+    let mut dirs = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
@@ -174,9 +179,20 @@ pub fn remove_temp_files(root: &std::path::Path) -> io::Result<usize> {
         for entry in entries {
             let entry = entry?;
             let kind = entry.file_type()?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
             if kind.is_dir() {
-                dirs.push(entry.path());
-            } else if kind.is_file() && entry.file_name().to_str().is_some_and(is_temp_name) {
+                // Account folders are `<account id>-<name>`.
+                let account = name.split('-').next().unwrap_or_default();
+                let ours =
+                    depth > 0 || name.starts_with('.') || shard.is_none_or(|s| s.owns(account));
+                if ours {
+                    dirs.push((entry.path(), depth + 1));
+                }
+            } else if kind.is_file()
+                && is_temp_name(&name)
+                && (depth > 1 || shard.is_none_or(|s| name.contains(&s.tag())))
+            {
                 std::fs::remove_file(entry.path())?;
                 removed += 1;
             }

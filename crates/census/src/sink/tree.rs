@@ -21,6 +21,8 @@ use serde::ser::{Error as _, SerializeSeq};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
+use crate::shard::Shard;
+
 use super::{write_atomic_with, AccountReport, CallRecord, ScanInfo, Sink, Totals};
 
 /// One line of the journal.
@@ -33,6 +35,8 @@ pub enum Entry {
 
 pub struct TreeSink {
     root: PathBuf,
+    /// A shard of a sharded scan: its run-wide files carry the shard in their names.
+    shard: Option<Shard>,
     journal: Mutex<Option<File>>,
     account_dirs: Mutex<HashMap<String, String>>,
 }
@@ -42,9 +46,23 @@ impl TreeSink {
     pub fn new(out_dir: &Path, scan_id: &str) -> TreeSink {
         TreeSink {
             root: out_dir.join(scan_id),
+            shard: None,
             journal: Mutex::new(None),
             account_dirs: Mutex::new(Default::default()),
         }
+    }
+
+    /// The tree of one shard of a sharded scan: the same folder as the other shards'
+    /// (their account folders never overlap), with `accounts.shard-K-of-N.json`,
+    /// `summary.shard-K-of-N.json` and `.census/journal.shard-K-of-N.jsonl`.
+    pub fn with_shard(mut self, shard: Option<Shard>) -> TreeSink {
+        self.shard = shard;
+        self
+    }
+
+    /// A run-wide file of the scan folder (`summary.json`), shard-tagged in a shard.
+    pub fn run_file(&self, name: &str) -> PathBuf {
+        self.root.join(shard_name(self.shard.as_ref(), name))
     }
 
     /// The scan's folder.
@@ -59,8 +77,13 @@ impl TreeSink {
             .join(format!("{stem}.json"))
     }
 
-    fn journal_path(root: &Path) -> PathBuf {
-        root.join(".census").join("journal.jsonl")
+    fn own_journal(&self) -> PathBuf {
+        Self::journal_path(&self.root, self.shard.as_ref())
+    }
+
+    fn journal_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
+        root.join(".census")
+            .join(shard_name(shard, "journal.jsonl"))
     }
 
     fn append(&self, entry: &Entry) -> io::Result<()> {
@@ -78,15 +101,21 @@ impl TreeSink {
     /// Everything a previous run of the scan in `root` recorded. A torn last line (the
     /// process was killed while writing it) is ignored.
     pub fn read_journal(root: &Path) -> io::Result<Vec<Entry>> {
+        Self::read_shard_journal(root, None)
+    }
+
+    /// [`TreeSink::read_journal`] of one shard's run (`None`: an unsharded scan).
+    pub fn read_shard_journal(root: &Path, shard: Option<&Shard>) -> io::Result<Vec<Entry>> {
         let mut out = Vec::new();
-        Self::for_each_entry(root, |entry, _, _| out.push(entry))?;
+        Self::for_each_entry(&Self::journal_path(root, shard), |entry, _, _| {
+            out.push(entry)
+        })?;
         Ok(out)
     }
 
     /// Calls `f` with every readable journal entry, its byte offset and its length.
-    fn for_each_entry(root: &Path, mut f: impl FnMut(Entry, u64, usize)) -> io::Result<()> {
-        let path = Self::journal_path(root);
-        let file = match File::open(&path) {
+    fn for_each_entry(path: &Path, mut f: impl FnMut(Entry, u64, usize)) -> io::Result<()> {
+        let file = match File::open(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
             Err(e) => return Err(e),
@@ -144,7 +173,7 @@ impl TreeSink {
             i
         };
         let mut index: Vec<Line> = Vec::new();
-        Self::for_each_entry(&self.root, |entry, offset, len| {
+        Self::for_each_entry(&self.own_journal(), |entry, offset, len| {
             if let Entry::Call(c) = entry {
                 if let Some(&account) = by_id.get(c.account_id.as_str()) {
                     index.push(Line {
@@ -177,7 +206,7 @@ impl TreeSink {
                 false
             }
         });
-        let journal = File::open(Self::journal_path(&self.root))?;
+        let journal = File::open(self.own_journal())?;
         let summary = Summary {
             scan,
             totals,
@@ -187,7 +216,7 @@ impl TreeSink {
                 journal: &journal,
             },
         };
-        write_atomic_with(&self.root.join("summary.json"), |w| {
+        write_atomic_with(&self.run_file("summary.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
             w.write_all(b"\n")
         })
@@ -287,12 +316,12 @@ impl Sink for TreeSink {
         if scan.resumed {
             // Writes the killed run had under way: none is in the journal, so the
             // resumed run makes them again.
-            let n = super::remove_temp_files(&self.root)?;
+            let n = super::remove_temp_files(&self.root, self.shard.as_ref())?;
             if n > 0 {
                 tracing::info!("removed {n} unfinished files of the interrupted run");
             }
         }
-        let path = Self::journal_path(&self.root);
+        let path = self.own_journal();
         std::fs::create_dir_all(path.parent().unwrap())?;
         let mut file = OpenOptions::new()
             .create(true)
@@ -342,7 +371,7 @@ impl Sink for TreeSink {
         accounts: &[AccountReport],
         _records: &[CallRecord],
     ) -> io::Result<()> {
-        write_atomic_with(&self.root.join("accounts.json"), |w| {
+        write_atomic_with(&self.run_file("accounts.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, accounts)?;
             w.write_all(b"\n")
         })?;
@@ -355,5 +384,13 @@ impl Sink for TreeSink {
             f.sync_all()?;
         }
         self.write_summary(scan, totals, accounts)
+    }
+}
+
+/// `name`, shard-tagged in a shard (`summary.json` -> `summary.shard-2-of-4.json`).
+pub fn shard_name(shard: Option<&Shard>, name: &str) -> String {
+    match shard {
+        Some(s) => s.file_name(name),
+        None => name.to_string(),
     }
 }

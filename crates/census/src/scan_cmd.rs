@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::account::Account;
-use crate::auth::{Access, RoleOptions};
-use crate::discover::{expand_list, read_list, ListKind};
+use crate::auth::Access;
+use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::regions::{check_region, Catalog};
 use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
 use crate::shard::{check_scan_id, Shard};
@@ -22,26 +22,16 @@ use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset, ResultKey, SpecCall};
 
 /// The scan's flags, as parsed (see `cli.rs`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ScanArgs {
     pub scan_files: Vec<String>,
     pub presets: Vec<String>,
-    pub org: bool,
-    pub ous: Vec<String>,
-    pub exclude_ous: Vec<String>,
-    pub accounts: Vec<String>,
-    pub exclude_accounts: Vec<String>,
-    pub include_management: bool,
-    pub org_role_arns: Vec<String>,
-    pub chain_through_management: bool,
-    pub role_arns: Vec<String>,
-    pub role_arns_file: Option<PathBuf>,
-    pub role_name: Option<String>,
-    pub role_arn_template: Option<String>,
-    pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<u64>,
-    pub web_identity: Option<PathBuf>,
+    /// Which accounts (the flags `census doctor` and `census config` share).
+    pub accounts: AccountFlags,
+    /// How each account's role is assumed.
+    pub roles: RoleFlags,
+    /// `--profile` and `--region`.
+    pub base: BaseFlags,
     pub regions: Vec<String>,
     pub concurrency: Option<usize>,
     pub call_timeout: u64,
@@ -52,8 +42,6 @@ pub struct ScanArgs {
     pub shard: Option<String>,
     /// `--scan-id ID`.
     pub scan_id: Option<String>,
-    pub profile: Option<String>,
-    pub region: Option<String>,
     pub max_retries: Option<u32>,
     pub retry_mode: Option<String>,
     pub no_paginate: bool,
@@ -175,7 +163,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     for r in &args.regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
-    if let Some(r) = &args.region {
+    if let Some(r) = &args.base.region {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
     let s3_upload = match &args.s3_upload {
@@ -259,23 +247,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .calls
         }
     };
-    let role_options = RoleOptions {
-        role_name: args
-            .role_name
-            .clone()
-            .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
-        role_arn_template: args.role_arn_template.clone(),
-        external_id: args.external_id.clone(),
-        session_name: args.session_name.clone(),
-        duration: args
-            .duration
-            .map(Duration::from_secs)
-            .unwrap_or(crate::auth::DEFAULT_DURATION),
-        web_identity_token_file: args.web_identity.clone(),
-    };
+    let role_options = args.roles.role_options();
     role_options.check().map_err(|e| anyhow!("{e}"))?;
 
-    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
+    let base =
+        crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
     let endpoints = base.endpoints.clone();
     let client = Client::new(ClientConfig {
         retry,
@@ -344,27 +320,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             )
         }
         None => {
-            let opts = crate::discover::Options {
-                org: args.org,
-                org_role_arns: args.org_role_arns.clone(),
-                chain_through_management: args.chain_through_management,
-                role_arns: {
-                    let mut v = expand_list("--role-arns", &args.role_arns, ListKind::RoleArns)?;
-                    if let Some(f) = &args.role_arns_file {
-                        v.extend(read_list(f, ListKind::RoleArns)?);
-                    }
-                    v
-                },
-                ous: expand_list("--ou", &args.ous, ListKind::OuIds)?,
-                exclude_ous: expand_list("--exclude-ou", &args.exclude_ous, ListKind::OuIds)?,
-                accounts: expand_list("--accounts", &args.accounts, ListKind::AccountIds)?,
-                exclude_accounts: expand_list(
-                    "--exclude-accounts",
-                    &args.exclude_accounts,
-                    ListKind::AccountIds,
-                )?,
-                include_management: args.include_management,
-            };
+            let opts = args.accounts.options().map_err(|e| anyhow!("{e}"))?;
             let found = crate::discover::discover(&client, &base, &access, &opts)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
@@ -421,7 +377,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         regions: regions.clone(),
         paginate,
         organizations,
-        chain_through_management: args.chain_through_management,
+        chain_through_management: args.accounts.chain_through_management,
         shard,
     };
     crate::sink::write_atomic(

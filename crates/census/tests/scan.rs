@@ -295,7 +295,8 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
             .unwrap();
         assert_eq!(got["ou_path"], a.ou_path.as_str(), "{}", a.name);
         assert_eq!(got["name"], a.name.as_str());
-        assert_eq!(got["status"], "ok");
+        assert_eq!(got["scan_status"], "ok");
+        assert_eq!(got["status"], "ACTIVE");
     }
     // The summary accounts for every call, with pages beyond the first for the
     // small page sizes of the scan file.
@@ -556,7 +557,7 @@ fn a_faulty_network_loses_nothing_reachable() {
     for a in accounts.as_array().unwrap() {
         let id = a["id"].as_str().unwrap();
         if denied.contains(id) {
-            assert_eq!(a["status"], "error", "{a}");
+            assert_eq!(a["scan_status"], "error", "{a}");
             assert_eq!(a["error_code"], "AccessDenied", "{a}");
             let remediation = a["remediation"].as_str().unwrap_or("");
             assert!(
@@ -568,7 +569,7 @@ fn a_faulty_network_loses_nothing_reachable() {
                 "the denied account is reported on stderr: {stderr}"
             );
         } else {
-            assert_eq!(a["status"], "ok", "{a}");
+            assert_eq!(a["scan_status"], "ok", "{a}");
         }
     }
     // Every call of a reachable account succeeded despite the faults.

@@ -183,6 +183,17 @@ fn summary_is_read_back_from_the_journal_across_a_torn_line_and_a_resume() {
         .filter(|e| matches!(e, census::sink::tree::Entry::Call(_)))
         .count();
     assert_eq!(calls_read, 5);
+    // And the account lines read back too (the report's `scan_status` beside the
+    // account's Organizations `status`), so --resume sees the accounts set up before.
+    let accounts_read = TreeSink::read_journal(&root)
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e, census::sink::tree::Entry::Account(_)))
+        .count();
+    assert!(
+        accounts_read >= 2,
+        "{accounts_read} account lines read back"
+    );
     // The result files and accounts.json.
     assert_eq!(
         read(&root.join("111111111111-alpha/eu-west-1/sqs-list_queues.json")),

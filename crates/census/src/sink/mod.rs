@@ -37,7 +37,10 @@ pub struct ScanInfo {
 pub struct AccountReport {
     #[serde(flatten)]
     pub account: Account,
-    /// `ok` or `error`.
+    /// `ok` or `error`. Written `scan_status`: the account's own `status` is its
+    /// Organizations status (`ACTIVE`), and a flattened struct with two `status` keys
+    /// is JSON no reader can take back (the journal's account lines never read back).
+    #[serde(rename = "scan_status")]
     pub status: String,
     /// The regions scanned for regional calls.
     pub regions: Vec<String>,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test.
-# Needs a Rust toolchain and python3 with venv and pip (for moto, the AWS emulator).
+# Needs a Rust toolchain, python3 with venv and pip (for moto, the AWS emulator), and
+# PostgreSQL's server packages (installed with apt when missing: scripts/setup-postgres.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,8 @@ cargo clippy --workspace --all-targets -- -D warnings
 echo "== python test kit (moto, boto3)"
 # Creates .venv with the pinned moto and boto3; returns at once when already done.
 ./scripts/setup-python.sh
+echo "== PostgreSQL server for the PostgreSQL store tests"
+./scripts/setup-postgres.sh
 echo "== cargo test"
 # The protocol vector harness prints its per-protocol tallies; --nocapture is not
 # needed because it is a plain binary (harness = false).

@@ -781,32 +781,7 @@ fn a_killed_and_resumed_scan_leaves_postgres_complete() {
     .stderr(std::process::Stdio::null())
     .spawn()
     .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let root = loop {
-        let dir = std::fs::read_dir(&*out)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .find(|p| p.is_dir());
-        if let Some(dir) = dir {
-            let calls = std::fs::read_to_string(dir.join(".census/journal.jsonl"))
-                .map(|t| t.matches("\"call\"").count())
-                .unwrap_or(0);
-            if calls >= 40 {
-                break dir;
-            }
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "census finished too soon"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "census made no progress"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let root = testkit::kill_scan_when_journaled(&mut child, &out, 40);
     let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
     // Every call the journal has is in PostgreSQL already.
     let journaled: BTreeSet<(String, String, String)> =

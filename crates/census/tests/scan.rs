@@ -674,32 +674,8 @@ fn a_killed_scan_resumes_to_the_same_result() {
         ],
     );
     // Wait until some, not all, calls are journaled, then kill -9.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    let journal = loop {
-        if let Ok(dirs) = std::fs::read_dir(&out) {
-            if let Some(dir) = dirs.map(|e| e.unwrap().path()).find(|p| p.is_dir()) {
-                let j = dir.join(".census/journal.jsonl");
-                let calls = std::fs::read_to_string(&j)
-                    .map(|t| t.matches("\"call\"").count())
-                    .unwrap_or(0);
-                if calls >= 40 {
-                    break j;
-                }
-            }
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "census finished before it could be killed"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "census made no progress"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    };
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
-    let root = journal.parent().unwrap().parent().unwrap().to_path_buf();
+    let root = testkit::kill_scan_when_journaled(&mut child, &out, 40);
+    let journal = root.join(".census/journal.jsonl");
     assert!(
         !root.join("summary.json").exists(),
         "the killed scan must not have finished"

@@ -3,7 +3,8 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 /// The fake access key id every [`cli_command`] gets.
 pub const FAKE_ACCESS_KEY_ID: &str = "AKIDCENSUSTEST";
@@ -70,6 +71,37 @@ impl Drop for TempDir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+}
+
+/// Waits until the scan that `child` runs into `out` has journaled at least `calls`
+/// calls (its `.census/journal.jsonl`), then kills it with SIGKILL, as a crash or an
+/// OOM kill would, and returns the scan folder. Panics when the process ends first or
+/// makes no progress within two minutes. Polls the journal: there is no event to
+/// wait on in another process's files.
+pub fn kill_scan_when_journaled(child: &mut Child, out: &Path, calls: usize) -> PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let root = loop {
+        let dir = std::fs::read_dir(out)
+            .ok()
+            .and_then(|mut d| d.find_map(|e| Some(e.ok()?.path()).filter(|p| p.is_dir())));
+        if let Some(dir) = dir {
+            let done = std::fs::read_to_string(dir.join(".census/journal.jsonl"))
+                .map(|t| t.matches("\"call\"").count())
+                .unwrap_or(0);
+            if done >= calls {
+                break dir;
+            }
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "census finished before it could be killed"
+        );
+        assert!(Instant::now() < deadline, "census made no progress");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    child.kill().unwrap(); // SIGKILL: no chance to flush or finish.
+    child.wait().unwrap();
+    root
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::account::Account;
 
+pub mod batch;
 pub mod postgres;
 pub mod sqlite;
 pub mod tree;

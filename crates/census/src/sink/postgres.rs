@@ -24,11 +24,12 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use postgres::{Client, Statement};
 use serde_json::Value;
 
+use super::batch::{self, Ack, Batched};
 use super::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
 use crate::store::items::{call_rows, ItemRow, ShapeCache};
 use crate::store::postgres::{error_text, pg_json, pg_text, refresh_view, PgUrl, LOCK};
@@ -50,8 +51,6 @@ struct CallKey {
     service: String,
     operation: String,
 }
-
-type Ack = SyncSender<Result<(), String>>;
 
 /// A queued row and the call it belongs to.
 type Pending = (Arc<CallKey>, ItemRow);
@@ -110,7 +109,7 @@ impl PostgresSink {
                 match writer {
                     Ok(w) => {
                         let _ = ready_tx.send(Ok(()));
-                        w.run(rx);
+                        batch::run(w, rx, BATCH_ROWS, BATCH_TIME);
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
@@ -369,99 +368,6 @@ impl Writer {
         })
     }
 
-    fn run(mut self, rx: Receiver<Msg>) {
-        while let Ok(first) = rx.recv() {
-            if let Msg::Claim(id, ack) = first {
-                let _ = ack.send(self.claim(&id));
-                continue;
-            }
-            let started = Instant::now();
-            let mut acks: Vec<Ack> = Vec::new();
-            let mut finish = None;
-            let mut rows = 0usize;
-            let mut next = Some(first);
-            self.locked = false;
-            let began = self.error.is_none()
-                && match self.client.batch_execute("BEGIN") {
-                    Ok(()) => true,
-                    Err(e) => {
-                        self.fail(&e);
-                        false
-                    }
-                };
-            while let Some(msg) = next.take() {
-                if let Msg::Finish { .. } = msg {
-                    finish = Some(msg);
-                    break;
-                }
-                if began && self.error.is_none() {
-                    match self.apply(msg, &mut acks) {
-                        Ok(n) => rows += n,
-                        Err(e) => self.fail(&e),
-                    }
-                } else {
-                    Self::ack_of(msg, &mut acks);
-                }
-                if rows >= BATCH_ROWS || started.elapsed() >= BATCH_TIME {
-                    break;
-                }
-                next = rx.try_recv().ok();
-            }
-            if began {
-                if self.error.is_none() {
-                    if let Err(e) = self.flush() {
-                        self.fail(&e);
-                    }
-                }
-                if self.error.is_none() {
-                    if let Err(e) = self.client.batch_execute("COMMIT") {
-                        self.fail(&e);
-                    }
-                }
-                self.pending_rows.clear();
-                self.pending_calls.clear();
-                if self.error.is_some() {
-                    let _ = self.client.batch_execute("ROLLBACK");
-                }
-            }
-            if self.error.is_none() {
-                self.refresh_views();
-            }
-            let result = match &self.error {
-                None => Ok(()),
-                Some(e) => Err(e.clone()),
-            };
-            for ack in acks {
-                let _ = ack.send(result.clone());
-            }
-            if let Some(Msg::Finish {
-                scan,
-                totals,
-                accounts,
-                ack,
-            }) = finish
-            {
-                let r = match &self.error {
-                    Some(e) => Err(e.clone()),
-                    None => self
-                        .finish(&scan, &totals, &accounts)
-                        .map_err(|e| self.url.error(&error_text(&e)).0),
-                };
-                let _ = ack.send(r);
-                return;
-            }
-        }
-        // The sender is gone without a finish: release an id claimed for a scan that
-        // never began (the scan stopped before it started).
-        if let Some(id) = self.claimed.take() {
-            let _ = self.client.execute(
-                "DELETE FROM scans WHERE scan_id = $1 AND NOT EXISTS
-                 (SELECT 1 FROM calls WHERE scan_id = $1)",
-                &[&id],
-            );
-        }
-    }
-
     fn claim(&mut self, id: &str) -> Result<bool, String> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let n = self
@@ -486,21 +392,11 @@ impl Writer {
         }
     }
 
-    fn ack_of(msg: Msg, acks: &mut Vec<Ack>) {
-        match msg {
-            Msg::Begin(_, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => acks.push(ack),
-            Msg::Claim(_, ack) => {
-                let _ = ack.send(Err("the scan had already begun".into()));
-            }
-            Msg::Account(_) | Msg::Rows { .. } => {}
-        }
-    }
-
     fn scan_id(&self) -> String {
         self.scan_id.clone().unwrap_or_default()
     }
 
-    fn apply(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> Result<usize, postgres::Error> {
+    fn apply_msg(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> Result<usize, postgres::Error> {
         match msg {
             Msg::Claim(_, ack) => {
                 let _ = ack.send(Err("a scan id is claimed before the scan begins".into()));
@@ -738,7 +634,7 @@ impl Writer {
         Ok(())
     }
 
-    fn refresh_views(&mut self) {
+    fn update_views(&mut self) {
         if self.dirty.is_empty() {
             return;
         }
@@ -757,7 +653,7 @@ impl Writer {
         }
     }
 
-    fn finish(
+    fn finish_scan(
         &mut self,
         scan: &ScanInfo,
         totals: &Totals,
@@ -791,6 +687,109 @@ impl Writer {
                 let _ = self.client.batch_execute("ROLLBACK");
                 Err(e)
             }
+        }
+    }
+}
+
+impl Batched for Writer {
+    type Msg = Msg;
+
+    fn outside(&mut self, msg: Msg) -> Option<Msg> {
+        match msg {
+            Msg::Claim(id, ack) => {
+                let _ = ack.send(self.claim(&id));
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    fn is_finish(msg: &Msg) -> bool {
+        matches!(msg, Msg::Finish { .. })
+    }
+
+    fn error(&self) -> Option<&String> {
+        self.error.as_ref()
+    }
+
+    fn begin(&mut self) -> bool {
+        self.locked = false;
+        match self.client.batch_execute("BEGIN") {
+            Ok(()) => true,
+            Err(e) => {
+                self.fail(&e);
+                false
+            }
+        }
+    }
+
+    fn apply(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> usize {
+        self.apply_msg(msg, acks).unwrap_or_else(|e| {
+            self.fail(&e);
+            0
+        })
+    }
+
+    fn ack_of(msg: Msg, acks: &mut Vec<Ack>) {
+        match msg {
+            Msg::Begin(_, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => acks.push(ack),
+            Msg::Claim(_, ack) => {
+                let _ = ack.send(Err("the scan had already begun".into()));
+            }
+            Msg::Account(_) | Msg::Rows { .. } => {}
+        }
+    }
+
+    /// Writes the queued rows and calls, then commits (or rolls back after an error).
+    fn end(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.flush() {
+                self.fail(&e);
+            }
+        }
+        if self.error.is_none() {
+            if let Err(e) = self.client.batch_execute("COMMIT") {
+                self.fail(&e);
+            }
+        }
+        self.pending_rows.clear();
+        self.pending_calls.clear();
+        if self.error.is_some() {
+            let _ = self.client.batch_execute("ROLLBACK");
+        }
+    }
+
+    fn refresh_views(&mut self) {
+        self.update_views();
+    }
+
+    fn finish(&mut self, msg: Msg) {
+        if let Msg::Finish {
+            scan,
+            totals,
+            accounts,
+            ack,
+        } = msg
+        {
+            let r = match &self.error {
+                Some(e) => Err(e.clone()),
+                None => self
+                    .finish_scan(&scan, &totals, &accounts)
+                    .map_err(|e| self.url.error(&error_text(&e)).0),
+            };
+            let _ = ack.send(r);
+        }
+    }
+
+    /// Releases an id claimed for a scan that never began (the scan stopped before it
+    /// started).
+    fn abandoned(&mut self) {
+        if let Some(id) = self.claimed.take() {
+            let _ = self.client.execute(
+                "DELETE FROM scans WHERE scan_id = $1 AND NOT EXISTS
+                 (SELECT 1 FROM calls WHERE scan_id = $1)",
+                &[&id],
+            );
         }
     }
 }

@@ -27,11 +27,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
+use super::batch::{self, Ack, Batched};
 use super::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
 use crate::store::items::{column_members, for_each_item, Shapes};
 use crate::store::sqlite::{open_for_writing, refresh_view};
@@ -61,8 +62,6 @@ struct CallKey {
     service: String,
     operation: String,
 }
-
-type Ack = SyncSender<Result<(), String>>;
 
 enum Msg {
     Begin(ScanInfo, Ack),
@@ -105,7 +104,7 @@ impl SqliteSink {
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let writer = std::thread::Builder::new()
             .name("census-sqlite".into())
-            .spawn(move || Writer::new(conn).run(rx))?;
+            .spawn(move || batch::run(Writer::new(conn), rx, BATCH_ROWS, BATCH_TIME))?;
         Ok(SqliteSink {
             path: path.to_path_buf(),
             sender: Mutex::new(Some(tx)),
@@ -303,79 +302,6 @@ impl Writer {
         }
     }
 
-    fn run(mut self, rx: Receiver<Msg>) {
-        while let Ok(first) = rx.recv() {
-            let started = Instant::now();
-            let mut acks: Vec<Ack> = Vec::new();
-            let mut finish = None;
-            let mut rows = 0usize;
-            let mut next = Some(first);
-            let began = self.error.is_none()
-                && match self.exec("BEGIN IMMEDIATE") {
-                    Ok(()) => true,
-                    Err(e) => {
-                        self.fail(e);
-                        false
-                    }
-                };
-            while let Some(msg) = next.take() {
-                if let Msg::Finish { .. } = msg {
-                    finish = Some(msg);
-                    break;
-                }
-                if began && self.error.is_none() {
-                    match self.apply(msg, &mut acks) {
-                        Ok(n) => rows += n,
-                        Err(e) => self.fail(e),
-                    }
-                } else {
-                    Self::ack_of(msg, &mut acks);
-                }
-                if rows >= BATCH_ROWS || started.elapsed() >= BATCH_TIME {
-                    break;
-                }
-                // Nothing waiting (or no sender left): commit now.
-                next = rx.try_recv().ok();
-            }
-            if began {
-                if self.error.is_none() {
-                    if let Err(e) = self.exec("COMMIT") {
-                        self.fail(e);
-                    }
-                }
-                if self.error.is_some() {
-                    let _ = self.exec("ROLLBACK");
-                }
-            }
-            if self.error.is_none() {
-                self.refresh_views();
-            }
-            let result = match &self.error {
-                None => Ok(()),
-                Some(e) => Err(e.clone()),
-            };
-            for ack in acks {
-                let _ = ack.send(result.clone());
-            }
-            if let Some(Msg::Finish {
-                scan,
-                totals,
-                accounts,
-                ack,
-            }) = finish
-            {
-                let r = match &self.error {
-                    Some(e) => Err(e.clone()),
-                    None => self
-                        .finish(&scan, &totals, &accounts)
-                        .map_err(|e| e.to_string()),
-                };
-                let _ = ack.send(r);
-                return;
-            }
-        }
-    }
-
     fn exec(&self, sql: &str) -> rusqlite::Result<()> {
         self.conn.execute_batch(sql)
     }
@@ -387,20 +313,12 @@ impl Writer {
         }
     }
 
-    /// The acknowledgement a message waits for, if any.
-    fn ack_of(msg: Msg, acks: &mut Vec<Ack>) {
-        match msg {
-            Msg::Begin(_, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => acks.push(ack),
-            Msg::Account(_) | Msg::Rows { .. } => {}
-        }
-    }
-
     fn scan_id(&self) -> rusqlite::Result<&str> {
         self.scan_id.as_deref().ok_or(rusqlite::Error::InvalidQuery)
     }
 
     /// Applies one message inside the open transaction; returns the rows written.
-    fn apply(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> rusqlite::Result<usize> {
+    fn apply_msg(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> rusqlite::Result<usize> {
         match msg {
             Msg::Begin(scan, ack) => {
                 acks.push(ack);
@@ -563,7 +481,7 @@ impl Writer {
         Ok(())
     }
 
-    fn refresh_views(&mut self) {
+    fn update_views(&mut self) {
         if self.dirty.is_empty() {
             return;
         }
@@ -582,7 +500,7 @@ impl Writer {
         }
     }
 
-    fn finish(
+    fn finish_scan(
         &mut self,
         scan: &ScanInfo,
         totals: &Totals,
@@ -629,5 +547,74 @@ impl Writer {
             tracing::debug!("census.db stays in WAL mode: {e}");
         }
         Ok(())
+    }
+}
+
+impl Batched for Writer {
+    type Msg = Msg;
+
+    fn is_finish(msg: &Msg) -> bool {
+        matches!(msg, Msg::Finish { .. })
+    }
+
+    fn error(&self) -> Option<&String> {
+        self.error.as_ref()
+    }
+
+    fn begin(&mut self) -> bool {
+        match self.exec("BEGIN IMMEDIATE") {
+            Ok(()) => true,
+            Err(e) => {
+                self.fail(e);
+                false
+            }
+        }
+    }
+
+    fn apply(&mut self, msg: Msg, acks: &mut Vec<Ack>) -> usize {
+        self.apply_msg(msg, acks).unwrap_or_else(|e| {
+            self.fail(e);
+            0
+        })
+    }
+
+    fn ack_of(msg: Msg, acks: &mut Vec<Ack>) {
+        match msg {
+            Msg::Begin(_, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => acks.push(ack),
+            Msg::Account(_) | Msg::Rows { .. } => {}
+        }
+    }
+
+    fn end(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.exec("COMMIT") {
+                self.fail(e);
+            }
+        }
+        if self.error.is_some() {
+            let _ = self.exec("ROLLBACK");
+        }
+    }
+
+    fn refresh_views(&mut self) {
+        self.update_views();
+    }
+
+    fn finish(&mut self, msg: Msg) {
+        if let Msg::Finish {
+            scan,
+            totals,
+            accounts,
+            ack,
+        } = msg
+        {
+            let r = match &self.error {
+                Some(e) => Err(e.clone()),
+                None => self
+                    .finish_scan(&scan, &totals, &accounts)
+                    .map_err(|e| e.to_string()),
+            };
+            let _ = ack.send(r);
+        }
     }
 }

@@ -34,7 +34,7 @@ use serde_json::Value;
 
 use super::batch::{self, Ack, Batched};
 use super::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
-use crate::store::items::{column_members, for_each_item, Shapes};
+use crate::store::items::{call_rows, ItemRow, ShapeCache};
 use crate::store::sqlite::{open_for_writing, refresh_view};
 
 /// Rows per chunk sent to the writer.
@@ -45,14 +45,6 @@ pub const QUEUE: usize = 64;
 pub const BATCH_ROWS: usize = 2000;
 /// Time a transaction stays open at most.
 pub const BATCH_TIME: Duration = Duration::from_millis(100);
-
-/// One resource row, ready to insert.
-struct Row {
-    resource_id: String,
-    id_source: String,
-    member: String,
-    item: String,
-}
 
 /// Which call rows belong to.
 struct CallKey {
@@ -70,13 +62,13 @@ enum Msg {
     Rows {
         call: Arc<CallKey>,
         first: bool,
-        rows: Vec<Row>,
+        rows: Vec<ItemRow>,
     },
     /// A call is complete: its record and the top-level members its items had.
     Call {
         call: Arc<CallKey>,
         first: bool,
-        rows: Vec<Row>,
+        rows: Vec<ItemRow>,
         record: Box<CallRecord>,
         members: Vec<String>,
         ack: Ack,
@@ -94,7 +86,7 @@ pub struct SqliteSink {
     path: PathBuf,
     sender: Mutex<Option<SyncSender<Msg>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
-    shapes: Mutex<HashMap<(String, String), Arc<Shapes>>>,
+    shapes: ShapeCache,
 }
 
 impl SqliteSink {
@@ -109,7 +101,7 @@ impl SqliteSink {
             path: path.to_path_buf(),
             sender: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
-            shapes: Mutex::new(HashMap::new()),
+            shapes: ShapeCache::default(),
         })
     }
 
@@ -135,24 +127,6 @@ impl SqliteSink {
             Ok(r) => r.map_err(io::Error::other),
             Err(_) => Err(io::Error::other("the database writer stopped")),
         }
-    }
-
-    fn shapes(&self, service: &str, operation: &str) -> Arc<Shapes> {
-        let key = (service.to_string(), operation.to_string());
-        if let Some(s) = self
-            .shapes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return s.clone();
-        }
-        let s = Arc::new(Shapes::for_operation(service, operation));
-        self.shapes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, s.clone());
-        s
     }
 
     /// Stops the writer after what was sent is written.
@@ -194,54 +168,21 @@ impl Sink for SqliteSink {
             operation: record.operation.clone(),
         });
         let mut first = true;
-        let mut rows = Vec::new();
-        let mut members: Vec<String> = Vec::new();
-        let mut seen_members: HashSet<String> = HashSet::new();
-        let mut ids: HashMap<String, u32> = HashMap::new();
-        let mut failed = None;
-        if let Some(result) = result {
-            let shapes = self.shapes(&record.service, &record.operation);
-            for_each_item(result, |member, item| {
-                if failed.is_some() {
-                    return;
-                }
-                let json = item.to_string();
-                let identity = shapes.identify(member, item, &json);
-                let n = ids.entry(identity.id.clone()).or_insert(0);
-                *n += 1;
-                let resource_id = if *n == 1 {
-                    identity.id
-                } else {
-                    format!("{}#{n}", identity.id)
-                };
-                for m in column_members(item) {
-                    if !seen_members.contains(m) {
-                        seen_members.insert(m.to_string());
-                        members.push(m.to_string());
-                    }
-                }
-                rows.push(Row {
-                    resource_id,
-                    id_source: identity.source,
-                    member: member.to_string(),
-                    item: json,
-                });
-                if rows.len() >= CHUNK {
+        let (rows, members) = match result {
+            Some(result) => {
+                let shapes = self.shapes.get(&record.service, &record.operation);
+                call_rows(&shapes, result, CHUNK, |rows| {
                     let msg = Msg::Rows {
                         call: call.clone(),
                         first,
-                        rows: std::mem::take(&mut rows),
+                        rows,
                     };
                     first = false;
-                    if let Err(e) = self.send(msg) {
-                        failed = Some(e);
-                    }
-                }
-            });
-        }
-        if let Some(e) = failed {
-            return Err(e);
-        }
+                    self.send(msg)
+                })?
+            }
+            None => (Vec::new(), Vec::new()),
+        };
         let (ack, done) = mpsc::sync_channel(1);
         self.send(Msg::Call {
             call,
@@ -358,7 +299,7 @@ impl Writer {
         }
     }
 
-    fn write_rows(&self, call: &CallKey, first: bool, rows: &[Row]) -> rusqlite::Result<usize> {
+    fn write_rows(&self, call: &CallKey, first: bool, rows: &[ItemRow]) -> rusqlite::Result<usize> {
         let scan_id = self.scan_id()?;
         if first {
             self.conn

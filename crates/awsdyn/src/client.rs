@@ -139,6 +139,10 @@ pub struct Target {
     /// Keys the retry quotas and rate limiters together with service and region
     /// (Census: the account id).
     pub label: String,
+    /// When the caller stops waiting (Census: the call's `--call-timeout`, which covers
+    /// every page): no retry is planned to end past it, so that a call that keeps being
+    /// throttled ends with the service's own error, not a timeout.
+    pub deadline: Option<tokio::time::Instant>,
 }
 
 impl Target {
@@ -148,6 +152,7 @@ impl Target {
             credentials,
             endpoints: Arc::new(EndpointSettings::default()),
             label: String::new(),
+            deadline: None,
         }
     }
 
@@ -158,6 +163,12 @@ impl Target {
 
     pub fn with_label(mut self, label: impl Into<String>) -> Target {
         self.label = label.into();
+        self
+    }
+
+    /// Calls made through this target plan no retry past `deadline`.
+    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Target {
+        self.deadline = Some(deadline);
         self
     }
 }
@@ -204,6 +215,7 @@ impl Client {
             .map_err(|e| Error::Transport {
                 operation: "client".into(),
                 message: format!("cannot build the HTTP client: {e}"),
+                retryable: false,
             })?;
         Ok(Client {
             inner: Arc::new(Inner {
@@ -415,6 +427,9 @@ impl Client {
             target.region.as_str(),
         );
         let mut attempt = self.inner.retrier.start(&key);
+        if let Some(deadline) = target.deadline {
+            attempt.limit_budget(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        }
         loop {
             attempt.before_send().await;
             let sent = self
@@ -430,6 +445,7 @@ impl Client {
                 .await;
             let failure = match sent {
                 Ok(raw) => {
+                    let retry_after = retry_after(&raw.headers);
                     let status = customize::effective_status(model, op, raw.status, &raw.body);
                     let resp = Response {
                         status,
@@ -444,24 +460,29 @@ impl Client {
                         }
                         Err(Error::Service(e)) => {
                             let class = classify(Some(e.status), Some(&e.code), None);
-                            (Error::Service(e), class)
+                            (Error::Service(e), class, retry_after)
                         }
                         Err(other) => {
                             let class = classify(Some(status), None, None);
-                            (other, class)
+                            (other, class, retry_after)
                         }
                     }
                 }
-                Err((kind, message)) => (
-                    Error::Transport {
-                        operation: op.name.clone(),
-                        message,
-                    },
-                    classify(None, None, Some(kind)),
-                ),
+                Err((kind, message)) => {
+                    let class = classify(None, None, Some(kind));
+                    (
+                        Error::Transport {
+                            operation: op.name.clone(),
+                            message,
+                            retryable: class.is_retryable(),
+                        },
+                        class,
+                        None,
+                    )
+                }
             };
-            let (error, class) = failure;
-            match attempt.after(Outcome::Error(class)) {
+            let (error, class, retry_after) = failure;
+            match attempt.after_with_hint(Outcome::Error(class), retry_after) {
                 Decision::Retry(delay) => tokio::time::sleep(delay).await,
                 Decision::Stop(reason) => {
                     return Err(if attempt.attempts() > 1 {
@@ -553,6 +574,21 @@ impl Client {
             body,
         })
     }
+}
+
+/// The delay a response asks for before a retry: `x-amz-retry-after` (milliseconds, as
+/// some AWS services send it) or `Retry-After` (whole seconds; the HTTP-date form is
+/// ignored).
+fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| v.trim().parse::<u64>().ok())
+    };
+    header("x-amz-retry-after")
+        .map(Duration::from_millis)
+        .or_else(|| header("retry-after").map(Duration::from_secs))
 }
 
 fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String) {
@@ -748,6 +784,24 @@ mod tests {
             "https://foo.example.com/custom/op"
         );
         assert!(join_url("example.com", None, "/").is_err());
+    }
+
+    #[test]
+    fn retry_after_headers() {
+        let h = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
+        assert_eq!(
+            retry_after(&h("x-amz-retry-after", "1500")),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            retry_after(&h("Retry-After", "3")),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            retry_after(&h("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")),
+            None
+        );
+        assert_eq!(retry_after(&h("x-other", "1")), None);
     }
 
     #[test]

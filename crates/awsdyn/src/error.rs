@@ -61,7 +61,13 @@ pub enum Error {
     },
     /// No complete response came back (connection refused or reset, timeout...).
     #[error("{operation}: {message}")]
-    Transport { operation: String, message: String },
+    Transport {
+        operation: String,
+        message: String,
+        /// Whether a later try may get through (a reset or a timeout may; a request
+        /// that could not be built or signed will not).
+        retryable: bool,
+    },
     /// The credentials could not be obtained.
     #[error("no credentials: {0}")]
     Credentials(String),
@@ -87,6 +93,22 @@ impl Error {
             Error::Service(e) => Some(e),
             Error::GaveUp { last, .. } => last.service_error(),
             _ => None,
+        }
+    }
+
+    /// Whether a later try of the call may succeed: throttling, 5xx, transient error
+    /// codes, resets and timeouts (also when the retries of one call ran out on them).
+    /// Errors that retrying cannot fix (access denied, validation, not found...) are not.
+    pub fn is_retryable(&self) -> bool {
+        use crate::retry::{classify, TOO_MANY_REQUESTS, TRANSIENT_STATUS_CODES};
+        match self {
+            Error::Service(e) => classify(Some(e.status), Some(&e.code), None).is_retryable(),
+            Error::Transport { retryable, .. } => *retryable,
+            Error::Parse { status, .. } => {
+                *status == TOO_MANY_REQUESTS || TRANSIENT_STATUS_CODES.contains(status)
+            }
+            Error::GaveUp { last, .. } => last.is_retryable(),
+            _ => false,
         }
     }
 

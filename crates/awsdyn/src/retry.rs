@@ -1,15 +1,36 @@
 //! Retries and client-side rate limiting for AWS calls.
 //!
 //! This module decides, after each attempt of a call, whether to try again and how long to
-//! wait first. It implements the two retry modes the AWS SDKs share (the behaviour of
-//! botocore's `retries/standard.py` and `retries/adaptive.py`):
+//! wait first. It follows the two retry modes the AWS SDKs share (botocore's
+//! `retries/standard.py` and `retries/adaptive.py`), changed where an inventory needs
+//! something else than an application:
 //!
-//! - **standard**: at most [`RetryConfig::max_attempts`] attempts; retryable errors are
-//!   throttling errors, transient errors, 500/502/503/504 responses and transient network
-//!   failures; the delay before retry `n` (0-based) is random in
-//!   `[0, min(max_backoff, base_delay * 2^n))` ("full jitter"); every retry spends tokens
-//!   of a *retry quota* (5 per retry, 10 per retry after a timeout, 500 to start with) that
-//!   successes pay back, so a failing endpoint is not hammered with retries forever.
+//! - **standard**: retryable errors are throttling errors, transient errors,
+//!   500/502/503/504 responses and transient network failures; the delay before retry `n`
+//!   (0-based) is random in `[0, min(max_backoff, base_delay * 2^n))` ("full jitter"),
+//!   or what the service asked for in `x-amz-retry-after` / `Retry-After` (capped at
+//!   `max_backoff`).
+//!   - *Throttling* is retried for as long as the call's time budget
+//!     ([`RetryConfig::time_budget`], or less when the caller gives a deadline with
+//!     [`Attempt::limit_budget`]) allows: a retry is made unless its delay would end
+//!     past the budget. Throttled attempts do not count towards
+//!     [`RetryConfig::max_attempts`] and take nothing from the retry quota.
+//!   - *Everything else retryable* (5xx, transient codes, resets, timeouts) stops after
+//!     [`RetryConfig::max_attempts`] failed attempts of that kind (5 by default) and
+//!     spends the *retry quota* (5 tokens per retry, 10 after a timeout, 500 to start
+//!     with, paid back by successes), as in the SDKs.
+//!
+//!   Why throttling differs from the SDKs: botocore's standard mode gives up after 3
+//!   attempts, and its quota stops every retry (throttled ones too) once 100 retries
+//!   went unanswered on a client. Both fit an application, which would rather fail fast
+//!   and shed load than queue behind a throttled API. An inventory is the opposite: a
+//!   call that gives up is a hole in the result, a throttled service is alive and only
+//!   asks for time, and a scan of hundreds of accounts is throttled *by design* (STS,
+//!   EC2 and Organizations limit the caller's rate). So throttling is paced by the
+//!   backoff and bounded by time, not by a count or a quota. The quota keeps its job as
+//!   a circuit breaker for a service that is really failing (5xx, resets, timeouts),
+//!   where more retries would not help.
+//! - **adaptive**: standard, plus a client-side rate limiter. It stays out of the way until
 //! - **adaptive**: standard, plus a client-side rate limiter. It stays out of the way until
 //!   the first throttling error; from then on every attempt takes a token from a bucket
 //!   whose fill rate is cut by 30% on each throttling error and grows back along a CUBIC
@@ -109,15 +130,25 @@ impl FromStr for RetryMode {
 
 /// Retry settings shared by every call of one [`Retrier`].
 ///
-/// `RetryConfig::default()` is the AWS standard mode: 3 attempts, 1 s base delay, 20 s
-/// maximum backoff, a 500-token retry quota.
+/// `RetryConfig::default()`: standard mode, throttling retried for up to 300 s, 5
+/// attempts for other retryable failures, 1 s base delay, 20 s maximum backoff, a
+/// 500-token retry quota (see the module documentation for why these differ from the
+/// SDKs' 3 attempts).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RetryConfig {
     /// Standard or adaptive.
     pub mode: RetryMode,
-    /// Attempts per call, the first one included (the meaning of `AWS_MAX_ATTEMPTS`).
-    /// 1 disables retries; 0 is treated as 1.
+    /// Failed attempts per call, the first one included (the meaning of
+    /// `AWS_MAX_ATTEMPTS`), counting the failures that are *not* throttling: 5xx,
+    /// transient error codes, resets and timeouts. Throttled attempts are not counted:
+    /// they are retried within [`RetryConfig::time_budget`]. 1 disables every retry,
+    /// throttling included; 0 is treated as 1.
     pub max_attempts: u32,
+    /// How long a call may keep retrying, from its first attempt: no retry is made whose
+    /// delay would end past it. This is what bounds throttling retries. A caller with a
+    /// deadline of its own (Census's `--call-timeout`) gives it with
+    /// [`Attempt::limit_budget`].
+    pub time_budget: Duration,
     /// Scale of the exponential backoff: the delay before retry `n` (0-based) is random in
     /// `[0, min(max_backoff, base_delay * 2^n))`.
     pub base_delay: Duration,
@@ -143,6 +174,7 @@ impl Default for RetryConfig {
         RetryConfig {
             mode: RetryMode::Standard,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
+            time_budget: DEFAULT_TIME_BUDGET,
             base_delay: Duration::from_secs(1),
             max_backoff: Duration::from_secs(20),
             retry_quota: 500,
@@ -154,8 +186,17 @@ impl Default for RetryConfig {
     }
 }
 
-/// Attempts per call when nothing else is configured (the AWS standard mode's default).
-pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
+/// Attempts per call for failures other than throttling when nothing else is configured:
+/// 5, as botocore's legacy mode (its standard mode has 3). With the 1 s base delay the
+/// retries wait up to 1 + 2 + 4 + 8 s: long enough to ride out a brief outage or a
+/// restarting endpoint, short enough that a service that is really down costs a scan
+/// seconds, not minutes. Calls that still fail get another round from the caller (Census
+/// retries them once more at the end of the account, and `--resume` re-runs them).
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// How long a call may keep retrying when the caller sets nothing else: 300 s, Census's
+/// default `--call-timeout`.
+pub const DEFAULT_TIME_BUDGET: Duration = Duration::from_secs(300);
 
 impl RetryConfig {
     /// The default configuration with the mode and attempt count taken from the
@@ -544,7 +585,8 @@ pub enum StopReason {
     Succeeded,
     /// The last attempt failed in a way retrying will not fix.
     NotRetryable,
-    /// Every allowed attempt was made and the last one failed with a retryable error.
+    /// Every allowed attempt was made and the last one failed with a retryable error
+    /// (not throttling, which is bounded by time: [`StopReason::BudgetExhausted`]).
     AttemptsExhausted {
         /// Attempts made, the first one included.
         attempts: u32,
@@ -554,11 +596,32 @@ pub enum StopReason {
         /// Attempts made, the first one included.
         attempts: u32,
     },
+    /// The next retry would have ended past the call's time budget.
+    BudgetExhausted {
+        /// Attempts made, the first one included.
+        attempts: u32,
+        /// The budget, from the first attempt.
+        budget: Duration,
+    },
+}
+
+impl StopReason {
+    /// Whether the call ended in a failure that a later try may cure: attempts, quota or
+    /// time ran out on a retryable error.
+    pub fn is_retryable_failure(self) -> bool {
+        matches!(
+            self,
+            StopReason::AttemptsExhausted { .. }
+                | StopReason::QuotaExhausted { .. }
+                | StopReason::BudgetExhausted { .. }
+        )
+    }
 }
 
 impl fmt::Display for StopReason {
     /// "succeeded", "not retryable", "gave up after 3 attempts", "gave up after 2
-    /// attempts (retry quota exhausted)".
+    /// attempts (retry quota exhausted)", "gave up after 40 attempts (time budget of
+    /// 300s spent)".
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let plural = |n: u32| if n == 1 { "" } else { "s" };
         match *self {
@@ -571,6 +634,12 @@ impl fmt::Display for StopReason {
                 f,
                 "gave up after {attempts} attempt{} (retry quota exhausted)",
                 plural(attempts)
+            ),
+            StopReason::BudgetExhausted { attempts, budget } => write!(
+                f,
+                "gave up after {attempts} attempt{} (time budget of {} spent)",
+                plural(attempts),
+                seconds(budget)
             ),
         }
     }
@@ -648,6 +717,9 @@ impl Retrier {
             retrier: self,
             state,
             attempts: 0,
+            failures: 0,
+            started: now,
+            budget: self.config.time_budget,
             last_retry_cost: None,
         }
     }
@@ -773,6 +845,13 @@ pub struct Attempt<'r> {
     state: Arc<KeyState>,
     /// Attempts that have ended.
     attempts: u32,
+    /// Attempts that failed with a retryable error other than throttling: what
+    /// [`RetryConfig::max_attempts`] counts.
+    failures: u32,
+    /// When the call started, on the retrier's clock.
+    started: Duration,
+    /// How long the call may keep retrying from `started`.
+    budget: Duration,
     /// Quota tokens the latest retry took: what a success gives back.
     last_retry_cost: Option<u32>,
 }
@@ -781,6 +860,8 @@ impl fmt::Debug for Attempt<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Attempt")
             .field("attempts", &self.attempts)
+            .field("failures", &self.failures)
+            .field("budget", &self.budget)
             .field("last_retry_cost", &self.last_retry_cost)
             .finish_non_exhaustive()
     }
@@ -800,8 +881,28 @@ impl Attempt<'_> {
         }
     }
 
+    /// Shortens this call's time budget to `remaining` from now, if that is less than
+    /// what is left of it: for a caller whose own deadline (a call timeout covering every
+    /// page) comes first. No retry is then planned to end past it.
+    pub fn limit_budget(&mut self, remaining: Duration) {
+        let now = self.retrier.clock.now();
+        let elapsed = now.saturating_sub(self.started);
+        self.budget = self.budget.min(elapsed + remaining);
+    }
+
     /// Records how the latest attempt ended and decides what comes next.
     pub fn after(&mut self, outcome: impl Into<Outcome>) -> Decision {
+        self.after_with_hint(outcome, None)
+    }
+
+    /// [`Attempt::after`], with the delay the service asked for (an `x-amz-retry-after`
+    /// or `Retry-After` header): it replaces the random backoff, capped at
+    /// [`RetryConfig::max_backoff`].
+    pub fn after_with_hint(
+        &mut self,
+        outcome: impl Into<Outcome>,
+        retry_after: Option<Duration>,
+    ) -> Decision {
         let outcome = outcome.into();
         let config = &self.retrier.config;
         let now = self.retrier.clock.now();
@@ -822,24 +923,48 @@ impl Attempt<'_> {
         if !class.is_retryable() {
             return Decision::Stop(StopReason::NotRetryable);
         }
-        if self.attempts >= config.max_attempts.max(1) {
+        let max_attempts = config.max_attempts.max(1);
+        if max_attempts == 1 {
+            // Retries are off altogether.
             return Decision::Stop(StopReason::AttemptsExhausted {
                 attempts: self.attempts,
             });
         }
-        let cost = if class == ErrorClass::Timeout {
-            config.timeout_retry_cost
-        } else {
-            config.retry_cost
+        if !class.is_throttling() {
+            // Throttling is bounded by time alone (see the module documentation); every
+            // other retryable failure by a count and by the key's quota.
+            self.failures += 1;
+            if self.failures >= max_attempts {
+                return Decision::Stop(StopReason::AttemptsExhausted {
+                    attempts: self.attempts,
+                });
+            }
+        }
+        let delay = match retry_after {
+            Some(hint) => hint.min(config.max_backoff),
+            None => backoff_delay(config, self.attempts - 1, rand::random::<f64>()),
         };
-        if !lock(&self.state.quota).acquire(cost) {
-            return Decision::Stop(StopReason::QuotaExhausted {
+        let elapsed = now.saturating_sub(self.started);
+        if elapsed + delay > self.budget {
+            return Decision::Stop(StopReason::BudgetExhausted {
                 attempts: self.attempts,
+                budget: self.budget,
             });
         }
-        self.last_retry_cost = Some(cost);
-        let jitter = rand::random::<f64>();
-        Decision::Retry(backoff_delay(config, self.attempts - 1, jitter))
+        if !class.is_throttling() {
+            let cost = if class == ErrorClass::Timeout {
+                config.timeout_retry_cost
+            } else {
+                config.retry_cost
+            };
+            if !lock(&self.state.quota).acquire(cost) {
+                return Decision::Stop(StopReason::QuotaExhausted {
+                    attempts: self.attempts,
+                });
+            }
+            self.last_retry_cost = Some(cost);
+        }
+        Decision::Retry(delay)
     }
 }
 
@@ -1143,6 +1268,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// `300s`, `1.5s`, `250ms`.
+fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -1319,21 +1455,22 @@ mod tests {
         let (retrier, _) = retrier(RetryMode::Standard);
         let key = RetryKey::new("acct", "sts", "us-east-1");
 
+        // Five failures that are not throttling: the default cap.
         let mut attempt = retrier.start(&key);
-        assert!(matches!(
-            attempt.after(ErrorClass::Throttling),
-            Decision::Retry(_)
-        ));
-        assert!(matches!(
-            attempt.after(ErrorClass::Timeout),
-            Decision::Retry(_)
-        ));
-        let stop = attempt.after(ErrorClass::Throttling);
+        for class in [
+            ErrorClass::ServerError,
+            ErrorClass::Timeout,
+            ErrorClass::Transient,
+            ErrorClass::ServerError,
+        ] {
+            assert!(matches!(attempt.after(class), Decision::Retry(_)));
+        }
+        let stop = attempt.after(ErrorClass::ServerError);
         assert_eq!(
             stop,
-            Decision::Stop(StopReason::AttemptsExhausted { attempts: 3 })
+            Decision::Stop(StopReason::AttemptsExhausted { attempts: 5 })
         );
-        assert_eq!(attempt.attempts(), 3);
+        assert_eq!(attempt.attempts(), 5);
 
         let mut attempt = retrier.start(&key);
         assert_eq!(
@@ -1346,16 +1483,19 @@ mod tests {
             Decision::Stop(StopReason::Succeeded)
         );
 
+        // One attempt: no retry at all, throttling included.
         let one = RetryConfig {
             max_attempts: 1,
             ..RetryConfig::default()
         };
         let retrier = Retrier::with_clock(one, Arc::new(ManualClock::new()));
-        let mut attempt = retrier.start(&key);
-        assert_eq!(
-            attempt.after(ErrorClass::Transient),
-            Decision::Stop(StopReason::AttemptsExhausted { attempts: 1 })
-        );
+        for class in [ErrorClass::Transient, ErrorClass::Throttling] {
+            let mut attempt = retrier.start(&key);
+            assert_eq!(
+                attempt.after(class),
+                Decision::Stop(StopReason::AttemptsExhausted { attempts: 1 })
+            );
+        }
 
         assert_eq!(
             StopReason::AttemptsExhausted { attempts: 3 }.to_string(),
@@ -1364,6 +1504,177 @@ mod tests {
         assert_eq!(
             StopReason::QuotaExhausted { attempts: 1 }.to_string(),
             "gave up after 1 attempt (retry quota exhausted)"
+        );
+        assert_eq!(
+            StopReason::BudgetExhausted {
+                attempts: 40,
+                budget: Duration::from_secs(300)
+            }
+            .to_string(),
+            "gave up after 40 attempts (time budget of 300s spent)"
+        );
+        assert!(StopReason::BudgetExhausted {
+            attempts: 2,
+            budget: ms(1)
+        }
+        .is_retryable_failure());
+        assert!(!StopReason::NotRetryable.is_retryable_failure());
+        assert!(!StopReason::Succeeded.is_retryable_failure());
+    }
+
+    // --- time budget --------------------------------------------------------------------
+
+    /// Drives one call to its end on `clock`, sleeping each retry's delay; returns the
+    /// stop and the delays.
+    fn drive(
+        attempt: &mut Attempt<'_>,
+        clock: &ManualClock,
+        mut next: impl FnMut(u32) -> Outcome,
+    ) -> (StopReason, Vec<Duration>) {
+        let mut delays = Vec::new();
+        loop {
+            match attempt.after(next(attempt.attempts())) {
+                Decision::Retry(delay) => {
+                    delays.push(delay);
+                    clock.advance(delay);
+                }
+                Decision::Stop(reason) => return (reason, delays),
+            }
+        }
+    }
+
+    #[test]
+    fn throttling_is_retried_until_the_time_budget_is_spent() {
+        let clock = Arc::new(ManualClock::new());
+        let config = RetryConfig {
+            base_delay: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            time_budget: Duration::from_secs(300),
+            ..RetryConfig::default()
+        };
+        let retrier = Retrier::with_clock(config, clock.clone());
+        let key = RetryKey::new("acct", "sts", "us-east-1");
+        let mut attempt = retrier.start(&key);
+        let (stop, delays) = drive(&mut attempt, &clock, |_| ErrorClass::Throttling.into());
+        let StopReason::BudgetExhausted { attempts, budget } = stop else {
+            panic!("{stop:?}");
+        };
+        assert_eq!(budget, Duration::from_secs(300));
+        // Far more than the 5 attempts other failures get: the delays (capped at 20 s,
+        // 10 s on average) fill the 300 s, and none was planned past it.
+        assert!(attempts > 15, "{attempts} attempts");
+        assert_eq!(delays.len() as u32 + 1, attempts);
+        assert!(clock.now() <= Duration::from_secs(300), "{:?}", clock.now());
+        assert!(delays.iter().all(|d| *d < Duration::from_secs(20)));
+        // Exponential up to the cap: the first delays are short.
+        assert!(delays[0] < Duration::from_secs(1) && delays[1] < Duration::from_secs(2));
+        // Throttling took nothing from the quota.
+        assert_eq!(retrier.stats(&key).unwrap().retry_tokens, 500);
+    }
+
+    #[test]
+    fn throttled_attempts_do_not_count_towards_the_attempt_cap() {
+        let (retrier, clock) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        // 20% throttling, 3 server errors in a row, throttling again, then success:
+        // 4 failures that count, under the cap of 5.
+        let script = [
+            ErrorClass::Throttling,
+            ErrorClass::ServerError,
+            ErrorClass::Throttling,
+            ErrorClass::Throttling,
+            ErrorClass::Transient,
+            ErrorClass::Timeout,
+            ErrorClass::Throttling,
+            ErrorClass::ServerError,
+            ErrorClass::Throttling,
+        ];
+        let mut attempt = retrier.start(&key);
+        let (stop, delays) = drive(&mut attempt, &clock, |n| {
+            script
+                .get(n as usize)
+                .map_or(Outcome::Success, |c| Outcome::Error(*c))
+        });
+        assert_eq!(stop, StopReason::Succeeded);
+        assert_eq!(delays.len(), script.len());
+        // A fifth counted failure stops the call, whatever throttling came between.
+        let mut attempt = retrier.start(&key);
+        let (stop, _) = drive(&mut attempt, &clock, |n| {
+            if n % 2 == 0 {
+                ErrorClass::Throttling.into()
+            } else {
+                ErrorClass::ServerError.into()
+            }
+        });
+        assert_eq!(stop, StopReason::AttemptsExhausted { attempts: 10 });
+    }
+
+    #[test]
+    fn a_spent_quota_stops_server_errors_but_not_throttling() {
+        let (retrier, clock) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "ec2", "us-east-1");
+        // 100 failing calls spend the quota (500 tokens, 5 a retry)...
+        for _ in 0..100 {
+            assert!(matches!(
+                retrier.start(&key).after(ErrorClass::ServerError),
+                Decision::Retry(_)
+            ));
+        }
+        assert_eq!(retrier.stats(&key).unwrap().retry_tokens, 0);
+        assert_eq!(
+            retrier.start(&key).after(ErrorClass::ServerError),
+            Decision::Stop(StopReason::QuotaExhausted { attempts: 1 })
+        );
+        // ...but a throttled call is still retried until it succeeds.
+        let mut attempt = retrier.start(&key);
+        let (stop, delays) = drive(&mut attempt, &clock, |n| {
+            if n < 30 {
+                ErrorClass::Throttling.into()
+            } else {
+                Outcome::Success
+            }
+        });
+        assert_eq!(stop, StopReason::Succeeded);
+        assert_eq!(delays.len(), 30);
+    }
+
+    #[test]
+    fn a_callers_deadline_shortens_the_budget() {
+        let (retrier, clock) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "s3", "us-east-1");
+        clock.advance(Duration::from_secs(7));
+        let mut attempt = retrier.start(&key);
+        attempt.limit_budget(Duration::from_secs(2));
+        // A longer limit does not lengthen it again.
+        attempt.limit_budget(Duration::from_secs(3600));
+        let (stop, _) = drive(&mut attempt, &clock, |_| ErrorClass::Throttling.into());
+        assert!(
+            matches!(stop, StopReason::BudgetExhausted { budget, .. } if budget == Duration::from_secs(2)),
+            "{stop:?}"
+        );
+        assert!(clock.now() <= Duration::from_secs(9));
+        // No time left at all: the first throttle stops the call (unless its delay is 0).
+        let mut attempt = retrier.start(&key);
+        attempt.limit_budget(Duration::ZERO);
+        assert!(matches!(
+            attempt.after_with_hint(ErrorClass::Throttling, Some(ms(1))),
+            Decision::Stop(StopReason::BudgetExhausted { attempts: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn the_services_retry_after_replaces_the_backoff() {
+        let (retrier, _) = retrier(RetryMode::Standard);
+        let key = RetryKey::new("acct", "lambda", "us-east-1");
+        let mut attempt = retrier.start(&key);
+        assert_eq!(
+            attempt.after_with_hint(ErrorClass::Throttling, Some(ms(150))),
+            Decision::Retry(ms(150))
+        );
+        // Capped at max_backoff (200 ms in these tests).
+        assert_eq!(
+            attempt.after_with_hint(ErrorClass::ServerError, Some(Duration::from_secs(60))),
+            Decision::Retry(ms(200))
         );
     }
 
@@ -1382,8 +1693,10 @@ mod tests {
         );
         assert_eq!(tokens(&retrier), 500);
 
-        // Retries cost 5, retries after a timeout 10.
+        // Retries cost 5, retries after a timeout 10, throttling retries nothing.
         let mut attempt = retrier.start(&key);
+        attempt.after(ErrorClass::ServerError);
+        assert_eq!(tokens(&retrier), 495);
         attempt.after(ErrorClass::Throttling);
         assert_eq!(tokens(&retrier), 495);
         attempt.after(ErrorClass::Timeout);
@@ -1759,7 +2072,8 @@ mod tests {
         let config = RetryConfig::from_env_values(None, None).unwrap();
         assert_eq!(config, RetryConfig::default());
         assert_eq!(config.mode, RetryMode::Standard);
-        assert_eq!(config.max_attempts, 3);
+        assert_eq!(config.max_attempts, 5);
+        assert_eq!(config.time_budget, Duration::from_secs(300));
 
         let config = RetryConfig::from_env_values(Some("adaptive"), Some("10")).unwrap();
         assert_eq!(
@@ -1769,7 +2083,7 @@ mod tests {
         let config = RetryConfig::from_env_values(Some(" Standard "), Some(" 1 ")).unwrap();
         assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 1));
         let config = RetryConfig::from_env_values(Some("legacy"), Some("")).unwrap();
-        assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 3));
+        assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 5));
         let config = RetryConfig::from_env_values(Some(""), Some("5")).unwrap();
         assert_eq!((config.mode, config.max_attempts), (RetryMode::Standard, 5));
 

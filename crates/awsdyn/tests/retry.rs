@@ -1,7 +1,7 @@
 //! Retries through the fault-injecting proxy in front of moto: throttling errors in
 //! each protocol's format, 500/503, connection resets and slow responses are retried
 //! within the budget; the adaptive limiter slows only the throttled key; a spent
-//! budget gives a clear error.
+//! budget (time for throttling, attempts for the rest) gives a clear error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +14,20 @@ use serde_json::json;
 use testkit::{Action, FaultProxy, Match, Moto, Protocol, Reply, Rule, SeenRequest};
 
 fn client(mode: RetryMode, max_attempts: u32, read_timeout: Duration) -> Client {
+    client_with_budget(mode, max_attempts, read_timeout, Duration::from_secs(300))
+}
+
+fn client_with_budget(
+    mode: RetryMode,
+    max_attempts: u32,
+    read_timeout: Duration,
+    time_budget: Duration,
+) -> Client {
     Client::new(ClientConfig {
         retry: RetryConfig {
             mode,
             max_attempts,
+            time_budget,
             base_delay: Duration::from_millis(5),
             max_backoff: Duration::from_millis(40),
             ..RetryConfig::default()
@@ -167,38 +177,65 @@ fn a_spent_budget_gives_a_clear_error() {
     let moto = Moto::start_with(&[("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")]);
     let proxy = FaultProxy::start(&moto);
     let rt = rt();
-    let client = client(RetryMode::Standard, 3, Duration::from_secs(5));
+    // Throttling is retried until the time budget is spent, however many attempts that
+    // takes; 5xx and resets stop after max_attempts.
+    let budget = Duration::from_millis(600);
+    let client = client_with_budget(RetryMode::Standard, 3, Duration::from_secs(5), budget);
     for (service, op, protocol, matcher) in operations() {
-        proxy.clear_requests();
-        let rule = proxy.add(Rule::new(
-            matcher.clone(),
-            Action::Reply(Reply::throttling(protocol)),
-        ));
-        let t = target(&proxy, "AKIDBUDGET", service, "eu-west-1");
-        let err = rt
-            .block_on(client.call(&t, service, op, &json!({})))
-            .unwrap_err();
-        let text = err.to_string();
-        assert!(err.service_error().is_some(), "{service}: {text}");
-        assert!(
-            [
-                "Throttling",
-                "ThrottlingException",
-                "SlowDown",
-                "RequestLimitExceeded",
-                "TooManyRequestsException"
-            ]
-            .contains(&err.code()),
-            "{service}: code {}",
-            err.code()
-        );
-        assert!(
-            text.contains("gave up after 3 attempts"),
-            "{service}: {text}"
-        );
-        assert!(!text.contains('\n'), "one line: {text}");
-        assert_eq!(proxy.requests_matching(&matcher).len(), 3, "{service}");
-        proxy.remove(rule);
+        for (fault, reply) in [
+            ("throttling", Reply::throttling(protocol)),
+            ("500", Reply::internal_error(protocol)),
+        ] {
+            proxy.clear_requests();
+            let rule = proxy.add(Rule::new(matcher.clone(), Action::Reply(reply)));
+            let t = target(
+                &proxy,
+                "AKIDBUDGET",
+                &format!("{service}-{fault}"),
+                "eu-west-1",
+            );
+            let started = std::time::Instant::now();
+            let err = rt
+                .block_on(client.call(&t, service, op, &json!({})))
+                .unwrap_err();
+            let elapsed = started.elapsed();
+            let text = err.to_string();
+            let sent = proxy.requests_matching(&matcher).len();
+            assert!(err.service_error().is_some(), "{service}: {text}");
+            assert!(err.is_retryable(), "{service} {fault}: {text}");
+            assert!(!text.contains('\n'), "one line: {text}");
+            if fault == "throttling" {
+                assert!(
+                    [
+                        "Throttling",
+                        "ThrottlingException",
+                        "SlowDown",
+                        "RequestLimitExceeded",
+                        "TooManyRequestsException"
+                    ]
+                    .contains(&err.code()),
+                    "{service}: code {}",
+                    err.code()
+                );
+                assert!(
+                    text.contains(&format!(
+                        "gave up after {sent} attempts (time budget of 600ms spent)"
+                    )),
+                    "{service}: {text}"
+                );
+                // Delays of at most 40 ms over 600 ms: far more than 3 attempts, and
+                // no retry planned past the budget.
+                assert!(sent > 10, "{service}: {sent} attempts");
+                assert!(elapsed < budget + Duration::from_millis(400), "{elapsed:?}");
+            } else {
+                assert!(
+                    text.contains("gave up after 3 attempts"),
+                    "{service}: {text}"
+                );
+                assert_eq!(sent, 3, "{service}");
+            }
+            proxy.remove(rule);
+        }
     }
     // A connection that always resets: a transport error naming the endpoint.
     let matcher = Match::any().form_action("GetCallerIdentity");
@@ -292,8 +329,8 @@ fn the_limiter_slows_only_the_throttled_key() {
         .retrier()
         .stats(&RetryKey::new("111111111111", "dynamodb", "us-east-1"))
         .is_none());
-    assert!(
-        stats_a.retry_tokens < stats_b.retry_tokens,
-        "A's retries cost quota, B's did not"
+    assert_eq!(
+        stats_a.retry_tokens, stats_b.retry_tokens,
+        "throttling retries cost no quota"
     );
 }

@@ -68,6 +68,8 @@ pub struct Match {
     host: Option<String>,
     body_contains: Option<String>,
     headers: Vec<(String, String)>,
+    protocol: Option<Protocol>,
+    draw: Option<(u64, f64, f64)>,
     custom: Option<Predicate>,
 }
 
@@ -81,6 +83,8 @@ impl std::fmt::Debug for Match {
             .field("host", &self.host)
             .field("body_contains", &self.body_contains)
             .field("headers", &self.headers)
+            .field("protocol", &self.protocol)
+            .field("draw", &self.draw)
             .field("custom", &self.custom.is_some())
             .finish()
     }
@@ -140,6 +144,32 @@ impl Match {
         self
     }
 
+    /// The request speaks `protocol` (as [`Protocol::of`] tells), so that a rule can
+    /// answer in that protocol's error format.
+    pub fn protocol(mut self, protocol: Protocol) -> Match {
+        self.protocol = Some(protocol);
+        self
+    }
+
+    /// The request's random draw for `seed` falls in `[from, to)`: a request matches
+    /// with probability `to - from`, reproducibly.
+    ///
+    /// Each request gets one number in `[0, 1)` per seed, a hash of the seed and its
+    /// arrival order ([`SeenRequest::seq`]), the same in every run: a run that sends its
+    /// requests in the same order meets the same faults. Rules drawing with the same seed
+    /// over disjoint ranges never match the same request, so
+    /// `draw(seed, 0.0, 0.2)` -> throttling, `draw(seed, 0.2, 0.23)` -> 500 and
+    /// `draw(seed, 0.23, 0.24)` -> reset inject exactly 20%, 3% and 1%.
+    pub fn draw(mut self, seed: u64, from: f64, to: f64) -> Match {
+        self.draw = Some((seed, from, to));
+        self
+    }
+
+    /// [`Match::draw`] from 0: the request matches with probability `p`.
+    pub fn chance(self, seed: u64, p: f64) -> Match {
+        self.draw(seed, 0.0, p)
+    }
+
     /// Any other condition on the recorded request.
     pub fn custom(mut self, f: impl Fn(&SeenRequest) -> bool + Send + Sync + 'static) -> Match {
         self.custom = Some(Arc::new(f));
@@ -192,6 +222,17 @@ impl Match {
                 return false;
             }
         }
+        if let Some(p) = self.protocol {
+            if Protocol::of(req) != p {
+                return false;
+            }
+        }
+        if let Some((seed, from, to)) = self.draw {
+            let u = req.draw(seed);
+            if !(from <= u && u < to) {
+                return false;
+            }
+        }
         if let Some(f) = &self.custom {
             if !f(req) {
                 return false;
@@ -199,6 +240,14 @@ impl Match {
         }
         true
     }
+}
+
+/// SplitMix64's output function: a well-mixed 64-bit hash of `x`.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// The wire protocols whose error shapes [`Reply`] can write.
@@ -215,6 +264,40 @@ pub enum Protocol {
     /// `rest-xml` (S3, Route53, CloudFront): `<Error><Code>...`, S3's shape, which
     /// botocore also reads for the others.
     RestXml,
+}
+
+impl Protocol {
+    /// Every protocol, in the order of the enum.
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Query,
+        Protocol::Ec2,
+        Protocol::Json,
+        Protocol::RestJson,
+        Protocol::RestXml,
+    ];
+
+    /// The protocol a request speaks, from what it carries: `X-Amz-Target` (json), a
+    /// form `Action` (ec2 for EC2's API version or signing name, else query), else the
+    /// service of its SigV4 credential scope (`s3`, `route53`, `cloudfront` and
+    /// `s3-control` are rest-xml; every other REST service Census meets is rest-json).
+    pub fn of(req: &SeenRequest) -> Protocol {
+        if req.target().is_some() {
+            return Protocol::Json;
+        }
+        let service = req.signing_service();
+        if req.form_action().is_some() {
+            let ec2 = service.as_deref() == Some("ec2")
+                || req.body_str().contains("Version=2016-11-15")
+                || req.path.contains("Version=2016-11-15");
+            return if ec2 { Protocol::Ec2 } else { Protocol::Query };
+        }
+        match service.as_deref() {
+            Some("s3" | "route53" | "cloudfront" | "s3-control" | "s3control") | None => {
+                Protocol::RestXml
+            }
+            Some(_) => Protocol::RestJson,
+        }
+    }
 }
 
 /// A ready-made HTTP response, for the [`Action::Reply`] of a rule.
@@ -433,6 +516,21 @@ impl SeenRequest {
             .iter()
             .find(|(k, _)| *k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// The request's random number in `[0, 1)` for `seed`: see [`Match::draw`].
+    pub fn draw(&self, seed: u64) -> f64 {
+        let bits = splitmix64(splitmix64(seed) ^ self.seq);
+        (bits >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The service of the SigV4 credential scope in `Authorization`
+    /// (`Credential=AKID/20261202/us-east-1/ec2/aws4_request` -> `ec2`).
+    pub fn signing_service(&self) -> Option<String> {
+        let auth = self.header("authorization")?;
+        let scope = auth.split("Credential=").nth(1)?;
+        let scope = scope.split([',', ' ']).next()?;
+        scope.split('/').nth(3).map(str::to_string)
     }
 
     /// The path without its query string.
@@ -885,4 +983,133 @@ fn bad_gateway(message: &str) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(message.to_string())));
     *response.status_mut() = StatusCode::BAD_GATEWAY;
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(seq: u64, headers: &[(&str, &str)], path: &str, body: &str) -> SeenRequest {
+        let now = Instant::now();
+        SeenRequest {
+            seq,
+            method: "POST".into(),
+            path: path.into(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+                .collect(),
+            body: Bytes::from(body.to_string()),
+            at: Duration::ZERO,
+            received: now,
+            rule: None,
+            status: None,
+        }
+    }
+
+    fn signed(service: &str) -> String {
+        format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261202/us-east-1/{service}/aws4_request, SignedHeaders=host, Signature=00"
+        )
+    }
+
+    #[test]
+    fn draws_are_reproducible_and_disjoint_ranges_exclusive() {
+        let rules = [
+            Match::any().draw(7, 0.0, 0.20),
+            Match::any().draw(7, 0.20, 0.23),
+            Match::any().draw(7, 0.23, 0.24),
+        ];
+        let mut hits = [0u32; 3];
+        for seq in 0..100_000 {
+            let r = request(seq, &[], "/", "");
+            let matched: Vec<usize> = (0..3).filter(|&i| rules[i].matches(&r)).collect();
+            assert!(matched.len() <= 1, "{seq}: {matched:?}");
+            for i in matched {
+                hits[i] += 1;
+            }
+            assert_eq!(r.draw(7), request(seq, &[], "/x", "y").draw(7));
+        }
+        // 20%, 3% and 1% of 100,000, within a few standard deviations.
+        for (hit, expected) in hits.iter().zip([20_000.0, 3_000.0, 1_000.0]) {
+            let sd = f64::sqrt(expected * (1.0 - expected / 100_000.0));
+            assert!((f64::from(*hit) - expected).abs() < 5.0 * sd, "{hits:?}");
+        }
+        // Another seed gives another sequence.
+        let differ = (0..1000)
+            .filter(|&s| {
+                let r = request(s, &[], "/", "");
+                r.draw(7) != r.draw(8)
+            })
+            .count();
+        assert_eq!(differ, 1000);
+        assert!(Match::any()
+            .chance(1, 1.0)
+            .matches(&request(5, &[], "/", "")));
+        assert!(!Match::any()
+            .chance(1, 0.0)
+            .matches(&request(5, &[], "/", "")));
+    }
+
+    #[test]
+    fn protocols_are_told_from_the_request() {
+        let form = [("content-type", "application/x-www-form-urlencoded")];
+        let sts = signed("sts");
+        let ec2 = signed("ec2");
+        let cases = [
+            (
+                request(
+                    0,
+                    &[form[0], ("authorization", &sts)],
+                    "/",
+                    "Action=AssumeRole&Version=2011-06-15",
+                ),
+                Protocol::Query,
+            ),
+            (
+                request(
+                    0,
+                    &[form[0], ("authorization", &ec2)],
+                    "/",
+                    "Action=DescribeVpcs&Version=2016-11-15",
+                ),
+                Protocol::Ec2,
+            ),
+            (
+                request(
+                    0,
+                    &[("x-amz-target", "DynamoDB_20120810.ListTables")],
+                    "/",
+                    "{}",
+                ),
+                Protocol::Json,
+            ),
+            (
+                request(
+                    0,
+                    &[("authorization", &signed("lambda"))],
+                    "/2015-03-31/functions/",
+                    "",
+                ),
+                Protocol::RestJson,
+            ),
+            (
+                request(0, &[("authorization", &signed("s3"))], "/bucket", ""),
+                Protocol::RestXml,
+            ),
+            (
+                request(
+                    0,
+                    &[("authorization", &signed("route53"))],
+                    "/2013-04-01/hostedzone",
+                    "",
+                ),
+                Protocol::RestXml,
+            ),
+        ];
+        for (req, expected) in cases {
+            assert_eq!(Protocol::of(&req), expected, "{}", req.label());
+            assert!(Match::any().protocol(expected).matches(&req));
+        }
+    }
 }

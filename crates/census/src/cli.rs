@@ -52,7 +52,9 @@ pub struct ScanFlags {
     /// Calls in flight at once (default 64).
     #[arg(long)]
     pub concurrency: Option<usize>,
-    /// Seconds allowed for one call, pages and retries included.
+    /// Seconds allowed for one call, pages and retries included. Throttled requests are
+    /// retried (exponential backoff, full jitter, at most 20 s apart) for as long as this
+    /// allows.
     #[arg(long = "call-timeout", default_value_t = 300)]
     pub call_timeout: u64,
     /// Seconds allowed for one account.
@@ -66,8 +68,10 @@ pub struct ScanFlags {
         default_value = "census-out"
     )]
     pub output_dir: PathBuf,
-    /// Finish an interrupted scan: give its folder (census-out/<scan-id>), and
-    /// --shard when it was a shard.
+    /// Finish an interrupted scan, or complete one: give its folder
+    /// (census-out/<scan-id>), and --shard when it was a shard. Runs the calls not
+    /// finished and those, and the accounts, that ended in a retryable error
+    /// (throttling, 5xx, reset, timeout); their new outcome replaces the old.
     #[arg(long, value_name = "SCAN_DIR")]
     pub resume: Option<PathBuf>,
     /// Scan only this shard of the accounts: K/N (K from 1 to N), or auto/N with K
@@ -82,7 +86,10 @@ pub struct ScanFlags {
     pub scan_id: Option<String>,
     #[command(flatten)]
     pub base: BaseFlags,
-    /// Retries per call after the first attempt.
+    /// Retries of a request after a 5xx, a reset or a timeout (throttling is retried
+    /// within --call-timeout instead, uncounted) [default: 4, or AWS_MAX_ATTEMPTS - 1].
+    /// 0 turns every retry off. A call still failing with such an error is tried once
+    /// more after the account's other calls, and again by --resume.
     #[arg(long = "max-retries", alias = "max_retries")]
     pub max_retries: Option<u32>,
     /// Retry mode: standard or adaptive.

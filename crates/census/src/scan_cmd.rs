@@ -111,6 +111,7 @@ impl CredentialSource for AccessSource {
                     code: e.code.clone(),
                     message: e.to_string(),
                     remediation: Some(e.remediation.clone()).filter(|r| !r.is_empty()),
+                    retryable: e.retryable,
                 })
         })
     }
@@ -173,8 +174,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let retry = {
         let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
         if let Some(n) = args.max_retries {
-            cfg.max_attempts = n + 1;
+            cfg.max_attempts = n.saturating_add(1);
         }
+        // Throttling is retried for as long as the call's timeout allows (awsdyn's
+        // retry module says why); the scan also gives each call its deadline.
+        cfg.time_budget = Duration::from_secs(args.call_timeout);
         if let Some(m) = &args.retry_mode {
             cfg.mode = m.parse().map_err(|e| anyhow!("--retry-mode: {e}"))?;
         }
@@ -403,6 +407,15 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     } else {
         (Vec::new(), Vec::new())
     };
+    if info.resumed {
+        let (calls, accounts) = scan::retryable_counts(&previous_calls, &previous_accounts);
+        eprintln!(
+            "census: resuming {}: running again {calls} call{} and {accounts} account{} that ended in a retryable error, and every call not finished",
+            tree.root().display(),
+            if calls == 1 { "" } else { "s" },
+            if accounts == 1 { "" } else { "s" },
+        );
+    }
     let concurrency = args.concurrency.unwrap_or(64).max(1);
     let options = Options {
         concurrency,

@@ -671,6 +671,7 @@ fn record(stem: &str, region: &str, items: u64) -> census::sink::CallRecord {
         error_code: None,
         error_message: None,
         request_id: None,
+        retryable: false,
     }
 }
 

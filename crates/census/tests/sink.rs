@@ -33,6 +33,7 @@ fn account(id: &str, name: &str) -> AccountReport {
         error_code: None,
         error_message: None,
         remediation: None,
+        retryable: false,
     }
 }
 
@@ -52,6 +53,7 @@ fn call(account: &str, region: &str, stem: &str, items: u64) -> CallRecord {
         error_code: None,
         error_message: None,
         request_id: None,
+        retryable: false,
     }
 }
 

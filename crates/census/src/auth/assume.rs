@@ -117,25 +117,31 @@ impl Role {
         let target = Target::new(self.region.clone(), signer)
             .with_endpoints(self.endpoints.clone())
             .with_label(self.account_id.clone());
-        let out = self
-            .client
-            .call(&target, "sts", operation, &input)
-            .await
-            .map_err(|e| {
-                AccessError::assume(
-                    &AssumeFailure {
-                        account_id: &self.account_id,
-                        role_arn: &self.role_arn,
-                        principal,
-                        external_id,
-                        token_file,
-                        region: &self.region,
-                        duration_seconds: self.duration_seconds,
-                        profile: self.profile.as_deref(),
-                    },
-                    &e,
-                )
-            })?;
+        // awsdyn retries each request (throttling for its whole time budget); an
+        // AssumeRole still failing with a retryable error gets one more round, as a
+        // scan's calls do: the whole account depends on it.
+        let out = match self.client.call(&target, "sts", operation, &input).await {
+            Err(e) if e.is_retryable() => {
+                tracing::info!(account = %self.account_id, error = %e, "{operation}: retryable error, one more round");
+                self.client.call(&target, "sts", operation, &input).await
+            }
+            other => other,
+        };
+        let out = out.map_err(|e| {
+            AccessError::assume(
+                &AssumeFailure {
+                    account_id: &self.account_id,
+                    role_arn: &self.role_arn,
+                    principal,
+                    external_id,
+                    token_file,
+                    region: &self.region,
+                    duration_seconds: self.duration_seconds,
+                    profile: self.profile.as_deref(),
+                },
+                &e,
+            )
+        })?;
         self.credentials_from(&out["Credentials"])
     }
 

@@ -55,6 +55,11 @@ pub struct AccessError {
     pub request_id: Option<String>,
     /// What to do about it, in one sentence.
     pub remediation: String,
+    /// Whether trying again later may work (throttling, 5xx, a reset or a timeout that
+    /// outlasted every retry), as opposed to a refusal that stays until something is
+    /// changed (access denied, no such role...).
+    #[serde(skip)]
+    pub retryable: bool,
 }
 
 impl fmt::Display for AccessError {
@@ -181,6 +186,7 @@ impl AccessError {
             message,
             request_id,
             remediation,
+            retryable: error.is_retryable(),
         }
     }
 
@@ -219,6 +225,7 @@ impl AccessError {
             message,
             request_id,
             remediation,
+            retryable: error.is_retryable(),
         }
     }
 
@@ -238,6 +245,7 @@ impl AccessError {
             message,
             request_id,
             remediation: common_fix(kind, region, profile),
+            retryable: error.is_retryable(),
         }
     }
 
@@ -251,6 +259,7 @@ impl AccessError {
             message: one_line(&message),
             request_id: None,
             remediation: common_fix(AccessErrorKind::BaseCredentials, "", profile),
+            retryable: false,
         }
     }
 
@@ -269,6 +278,7 @@ impl AccessError {
             message: one_line(&format!("cannot read {}: {error}", file.display())),
             request_id: None,
             remediation: web_identity_fix(Some(file)),
+            retryable: false,
         }
     }
 
@@ -282,6 +292,7 @@ impl AccessError {
             message: format!("STS answered without {what}"),
             request_id: None,
             remediation: "check that the STS endpoint in use (AWS_ENDPOINT_URL) is AWS STS".into(),
+            retryable: false,
         }
     }
 
@@ -295,6 +306,7 @@ impl AccessError {
             message: one_line(&format!("{what}: {message}")),
             request_id: None,
             remediation: fix.to_string(),
+            retryable: false,
         }
     }
 
@@ -373,7 +385,7 @@ fn common_fix(kind: AccessErrorKind, region: &str, profile: Option<&str>) -> Str
             "STS is not activated in {region} for this account: activate it (IAM > Account settings > Security Token Service) or use a region where it is, with --region"
         ),
         AccessErrorKind::Throttled => {
-            "STS kept throttling after every retry: lower the concurrency or try again later".into()
+            "STS kept throttling for the whole --call-timeout: finish the scan later with census scan --resume <scan folder>, or lower --concurrency".into()
         }
         AccessErrorKind::Network => {
             "check the network, proxy settings and endpoint (AWS_ENDPOINT_URL) used for STS".into()
@@ -491,6 +503,7 @@ mod tests {
         let transport = awsdyn::Error::Transport {
             operation: "AssumeRole".into(),
             message: "could not connect to http://127.0.0.1:1 (refused)".into(),
+            retryable: true,
         };
         assert_eq!(
             AccessError::assume(&ctx(false), &transport).kind,

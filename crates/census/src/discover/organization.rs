@@ -87,10 +87,24 @@ impl Reader<'_> {
             .with_label(self.account_id.clone())
     }
 
+    /// One Organizations call, every page. awsdyn retries each request (throttling for
+    /// its whole time budget); a call that still ends in a retryable error gets one more
+    /// round, as a scan's calls do, since discovery failing loses whole accounts.
     async fn call(&self, operation: &str, input: Value) -> Result<Value, awsdyn::Error> {
-        self.client
-            .call_all(&self.target(), "organizations", operation, &input)
+        let target = self.target();
+        match self
+            .client
+            .call_all(&target, "organizations", operation, &input)
             .await
+        {
+            Err(e) if e.is_retryable() => {
+                tracing::info!(operation, error = %e, "retryable error: one more round");
+                self.client
+                    .call_all(&target, "organizations", operation, &input)
+                    .await
+            }
+            other => other,
+        }
     }
 
     /// `operation` failed: "`operation` failed: error; fix".

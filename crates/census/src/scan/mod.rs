@@ -10,7 +10,15 @@
 //!   takes a permit of the global semaphore ([`Options::concurrency`]); the semaphore
 //!   is FIFO, so in-flight accounts share it evenly.
 //! - A call has a timeout; an account has a deadline, after which its remaining calls
-//!   are recorded as failed. awsdyn retries and rate-limits per account/service/region.
+//!   are recorded as failed. awsdyn retries and rate-limits per account/service/region
+//!   (throttling for as long as the call's timeout allows, other retryable failures a
+//!   few times).
+//! - Nothing is lost to a passing fault: a call that still ends in a retryable error
+//!   (throttling, 5xx, a reset or a timeout outlasting awsdyn's retries) is not
+//!   recorded yet; it gets one more round once the account's other calls are done, and
+//!   only that round's outcome is recorded (once). The same holds for the account's
+//!   set-up (AssumeRole, DescribeRegions). What still fails is recorded `retryable`,
+//!   and `census scan --resume` runs it again.
 //! - Memory stays flat in the number of accounts: an account's credentials, tasks and
 //!   results live only while it is in flight; results go to the sinks immediately, and
 //!   of the calls only running totals are kept (the sinks keep the records).
@@ -44,6 +52,8 @@ pub struct AccessFailure {
     pub code: String,
     pub message: String,
     pub remediation: Option<String>,
+    /// Another try may work (throttling, 5xx, a reset): the account gets a second round.
+    pub retryable: bool,
 }
 
 /// A boxed future, for [`CredentialSource`].
@@ -418,13 +428,42 @@ impl Drop for Pool {
     }
 }
 
+/// The calls of an earlier run that `--resume` keeps: the last record of each call (a
+/// journal may hold several), unless it ended in a retryable error.
+pub fn settled(records: Vec<CallRecord>) -> Vec<CallRecord> {
+    let mut last: std::collections::HashMap<(String, String, String), CallRecord> =
+        std::collections::HashMap::with_capacity(records.len());
+    for r in records {
+        last.insert(r.key(), r);
+    }
+    last.into_values().filter(|r| !r.retryable).collect()
+}
+
+/// Of an earlier run's records, how many calls and accounts ended in a retryable error
+/// (their last record): what `--resume` runs again.
+pub fn retryable_counts(calls: &[CallRecord], accounts: &[AccountReport]) -> (usize, usize) {
+    let mut last_call = std::collections::HashMap::new();
+    for r in calls {
+        last_call.insert(r.key(), r.retryable);
+    }
+    let mut last_account = std::collections::HashMap::new();
+    for a in accounts {
+        last_account.insert(a.account.id.as_str(), a.retryable);
+    }
+    (
+        last_call.values().filter(|r| **r).count(),
+        last_account.values().filter(|r| **r).count(),
+    )
+}
+
 /// Runs the scan over `accounts` (deterministic order: as given).
 pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
     let stems = stems(&scan.calls);
     let mut scan = scan;
-    // Of an interrupted run's calls, only their keys (not to run them again) and their
-    // totals are kept.
-    let previous_calls = std::mem::take(&mut scan.previous_calls);
+    // Of an earlier run's calls, only their keys (not to run them again) and their
+    // totals are kept; those that ended in a retryable error run again (and count
+    // with their new outcome).
+    let previous_calls = settled(std::mem::take(&mut scan.previous_calls));
     let done: HashSet<_> = previous_calls.iter().map(CallRecord::key).collect();
     let totals = Counters::default();
     previous_calls.iter().for_each(|r| totals.add(r));
@@ -498,6 +537,7 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
                                 deadline.as_secs()
                             )),
                             request_id: None,
+                            retryable: true,
                         },
                         None,
                         &calls,
@@ -580,7 +620,9 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
         error_code: None,
         error_message: None,
         remediation: None,
+        retryable: false,
     };
+    // (`auth` gives AssumeRole its second round.)
     let creds = match scan.credentials.credentials(&account).await {
         Ok(c) => c,
         Err(f) => {
@@ -588,6 +630,7 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
             report.error_code = Some(f.code);
             report.error_message = Some(f.message);
             report.remediation = f.remediation;
+            report.retryable = f.retryable;
             shared.record_account(report).await;
             return;
         }
@@ -598,18 +641,22 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
         credentials: creds.clone(),
         endpoints: scan.endpoints.clone(),
         label: account.id.clone(),
+        deadline: None,
+    };
+    let list_regions = || async {
+        let target = target_in(&default_region)
+            .with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
+        enabled_regions(&scan.client, &target, &account.partition).await
     };
     let regions = match &scan.options.regions {
         Some(list) => list.clone(),
-        None => match enabled_regions(
-            &scan.client,
-            &target_in(&default_region),
-            &account.partition,
-        )
-        .await
-        {
+        None => match match list_regions().await {
+            Err(e) if e.is_retryable() => list_regions().await,
+            other => other,
+        } {
             Ok(r) => r,
             Err(e) => {
+                report.retryable = e.is_retryable();
                 report.status = "error".into();
                 report.error_code = Some(e.code().to_string());
                 report.error_message = Some(format!(
@@ -668,37 +715,62 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
     shared.progress.add_calls(tasks.len() as u64);
     shared.record_account(report).await;
 
+    // Two rounds: the second runs, once the first is over, the calls that ended in a
+    // retryable error (not recorded then), and records whatever they end in.
     let per_account = scan.options.per_account.max(1);
-    futures::stream::iter(tasks)
-        .for_each_concurrent(per_account, |task| {
-            let shared = shared.clone();
-            let target = target_in(&task.region);
-            let account_id = account.id.clone();
-            let calls = calls.clone();
-            async move {
-                if shared.stop.load(Ordering::SeqCst) {
-                    return;
+    let mut tasks = tasks;
+    for last_round in [false, true] {
+        let again = Mutex::new(Vec::new());
+        futures::stream::iter(tasks)
+            .for_each_concurrent(per_account, |task| {
+                let shared = shared.clone();
+                let target = target_in(&task.region);
+                let account_id = account.id.clone();
+                let calls = calls.clone();
+                let again = &again;
+                async move {
+                    if shared.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(_permit) = shared.semaphore.acquire().await else {
+                        return;
+                    };
+                    if let Some(task) =
+                        run_call(&shared, &account_id, task, target, &calls, last_round).await
+                    {
+                        again.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+                    }
                 }
-                let Ok(_permit) = shared.semaphore.acquire().await else {
-                    return;
-                };
-                run_call(&shared, &account_id, task, target, &calls).await;
-            }
-        })
-        .await;
+            })
+            .await;
+        tasks = again.into_inner().unwrap_or_else(|e| e.into_inner());
+        if tasks.is_empty() {
+            break;
+        }
+        tracing::info!(
+            account = %account.id,
+            calls = tasks.len(),
+            "calls that ended in a retryable error: one more round"
+        );
+    }
 }
 
+/// Runs one call and records it, except when it ends in a retryable error before the
+/// `last_round`: then nothing is recorded and the task comes back, for another round.
 async fn run_call(
     shared: &Arc<Shared>,
     account_id: &str,
     task: Task,
     target: Target,
     calls: &Mutex<AccountCalls>,
-) {
+    last_round: bool,
+) -> Option<Task> {
     let call_index = task.call;
     let scan = &shared.scan;
     let call = &scan.calls[task.call];
     let started = Instant::now();
+    // awsdyn plans no retry past the call's timeout (which covers every page).
+    let target = target.with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
     let fetch = async {
         let mut pages =
             scan.client
@@ -739,8 +811,18 @@ async fn run_call(
         error_code: None,
         error_message: None,
         request_id: None,
+        retryable: false,
     };
     let outcome = tokio::time::timeout(scan.options.call_timeout, fetch).await;
+    let retryable = match &outcome {
+        Err(_) => true,
+        Ok(Err(e)) => e.is_retryable(),
+        Ok(Ok(_)) => false,
+    };
+    if retryable && !last_round {
+        return Some(task);
+    }
+    record.retryable = retryable;
     record.duration_ms = started.elapsed().as_millis() as u64;
     let fail =
         |record: &mut CallRecord, code: &str, message: String, request_id: Option<String>| {
@@ -775,7 +857,7 @@ async fn run_call(
                     Err(msg) => {
                         fail(&mut record, "ResultKey", msg, None);
                         shared.record_call(record, None, calls, call_index).await;
-                        return;
+                        return None;
                     }
                 },
                 None => value,
@@ -792,6 +874,7 @@ async fn run_call(
                 .await;
         }
     }
+    None
 }
 
 #[cfg(test)]

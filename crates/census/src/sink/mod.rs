@@ -52,6 +52,14 @@ pub struct AccountReport {
     /// What to do about the error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,
+    /// The error may go away on another try (throttling, 5xx, a reset or a timeout
+    /// outlasted the retries): `--resume` sets the account up again.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retryable: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// The outcome of one call: one account, one region (or `global`), one spec entry.
@@ -81,6 +89,11 @@ pub struct CallRecord {
     pub error_message: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The error may go away on another try (throttling, 5xx, a reset or a timeout
+    /// outlasted the retries and the account's second round): `--resume` runs the call
+    /// again. Absent (false) for successes and for errors retrying cannot fix.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub retryable: bool,
 }
 
 impl CallRecord {

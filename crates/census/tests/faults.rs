@@ -1,0 +1,496 @@
+//! Nothing lost to faults, with default flags: `census scan` of the seeded moto
+//! organization behind the fault-injecting proxy (random throttling in each protocol's
+//! own error format, 5xx, connection resets, AssumeRole denied for two accounts) finds
+//! every resource a fault-free scan finds, item for item; a call that still fails with a
+//! retryable error gets a second round and is recorded once; `--resume` runs again what
+//! ended in a retryable error and the store ends with the new outcome; and an
+//! organization whose STS throttles AssumeRole per caller (fakeaws) is scanned whole.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use serde_json::Value;
+use testkit::{
+    cli_command, shared_demo_org, Action, FaultProxy, Manifest, Match, Protocol, Reply, Rule,
+    TempDir, FAULT_REQUEST_ID,
+};
+
+fn scan_file() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans/inventory.json")
+}
+
+fn census(endpoint: &str, args: &[&str]) -> Output {
+    cli_command(env!("CARGO_BIN_EXE_census"), endpoint)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The one scan folder under `out`.
+fn scan_root(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one scan folder in {}: {dirs:?}",
+        out.display()
+    );
+    dirs[0].clone()
+}
+
+fn read(path: &Path) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
+
+/// Every result file of the accounts' folders (`<account>/<region>/<stem>.json`), by
+/// path, with what differs between two scans of the same data replaced: the proxy's
+/// address (SQS queue URLs take the Host header) and the scan id (in role session
+/// names).
+fn results(root: &Path, endpoint: &str) -> BTreeMap<String, Value> {
+    let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
+    let host = endpoint.trim_start_matches("http://");
+    let mut out = BTreeMap::new();
+    for account in std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()) {
+        let name = account.file_name().unwrap().to_string_lossy().to_string();
+        if !account.is_dir() || name.starts_with('.') {
+            continue;
+        }
+        for region in std::fs::read_dir(&account)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+        {
+            for file in std::fs::read_dir(&region)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+            {
+                let text = std::fs::read_to_string(&file).unwrap();
+                let text = text.replace(host, "ENDPOINT").replace(&scan_id, "SCAN");
+                let rel = file
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .to_string();
+                out.insert(rel, serde_json::from_str(&text).unwrap());
+            }
+        }
+    }
+    out
+}
+
+/// The call lines of a scan's journal, in order.
+fn journal_calls(root: &Path) -> Vec<Value> {
+    std::fs::read_to_string(root.join(".census/journal.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v.get("call").cloned())
+        .collect()
+}
+
+fn key(call: &Value) -> (String, String, String) {
+    let s = |k: &str| call[k].as_str().unwrap().to_string();
+    (s("account_id"), s("region"), s("stem"))
+}
+
+/// What census.db holds for the scan: the scans row's totals (calls, calls failed,
+/// items), the rows of the calls table (all, failed) and the resource rows.
+fn database(db: &Path, scan_id: &str) -> ((i64, i64, i64), (i64, i64), i64) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let totals = conn
+        .query_row(
+            "SELECT calls, calls_failed, items FROM scans WHERE scan_id = ?1",
+            [scan_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let calls = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE status != 'ok') FROM calls WHERE scan_id = ?1",
+            [scan_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let resources = conn
+        .query_row(
+            "SELECT count(*) FROM resources WHERE scan_id = ?1",
+            [scan_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    (totals, calls, resources)
+}
+
+/// The two accounts whose AssumeRole is denied: one with resources, one without.
+fn denied_accounts(manifest: &Manifest) -> BTreeSet<String> {
+    [
+        manifest.resource_accounts()[1].id.clone(),
+        manifest.members().last().unwrap().id.clone(),
+    ]
+    .into_iter()
+    .collect()
+}
+
+fn deny_assume_role(proxy: &FaultProxy, accounts: &BTreeSet<String>) {
+    for id in accounts {
+        proxy.add(Rule::new(
+            Match::any().form_action("AssumeRole").body_contains(id),
+            Action::Reply(Reply::access_denied(Protocol::Query)),
+        ));
+    }
+}
+
+/// Scans with default retry flags: the organization, the test scan file, the seeded
+/// regions.
+fn scan(endpoint: &str, manifest: &Manifest, out: &Path) -> Output {
+    let regions = manifest.regions.join(",");
+    census(
+        endpoint,
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file().to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+}
+
+#[test]
+fn random_faults_lose_nothing_reachable_over_five_seeds() {
+    let (moto, manifest) = shared_demo_org();
+    let denied = denied_accounts(manifest);
+
+    // The fault-free scan, through a proxy without rules (same Host header handling).
+    let clean = FaultProxy::start(moto);
+    let out = TempDir::new("census-faults-clean");
+    let result = scan(&clean.endpoint(), manifest, &out);
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    let clean_root = scan_root(&out);
+    let mut expected = results(&clean_root, &clean.endpoint());
+    expected.retain(|path, _| !denied.iter().any(|id| path.starts_with(id.as_str())));
+    let expected_items: usize = expected
+        .values()
+        .map(|v| v.as_array().map_or(1, Vec::len))
+        .sum();
+    assert!(
+        expected_items > 100,
+        "only {expected_items} items reachable"
+    );
+
+    // The five seeds run at once (each scan mostly waits out its backoff), each through
+    // a proxy of its own, so that its draws follow its own requests.
+    let run = |seed: u64| -> (BTreeMap<String, u64>, u64, u64) {
+        let mut throttled = BTreeMap::<String, u64>::new();
+        let proxy = FaultProxy::start(moto);
+        deny_assume_role(&proxy, &denied);
+        // 20% throttling and 3% 500s, each in the protocol of the request it answers,
+        // and 1% connection resets: disjoint ranges of one reproducible draw.
+        let mut throttle_rules = Vec::new();
+        let mut error_rules = Vec::new();
+        for p in Protocol::ALL {
+            let rule = proxy.add(Rule::new(
+                Match::any().draw(seed, 0.0, 0.20).protocol(p),
+                Action::Reply(Reply::throttling(p)),
+            ));
+            throttle_rules.push((p, rule));
+            error_rules.push(proxy.add(Rule::new(
+                Match::any().draw(seed, 0.20, 0.23).protocol(p),
+                Action::Reply(Reply::internal_error(p)),
+            )));
+        }
+        let reset_rule = proxy.add(Rule::new(
+            Match::any().draw(seed, 0.23, 0.24),
+            Action::Reset,
+        ));
+
+        let out = TempDir::new(&format!("census-faults-seed-{seed}"));
+        let result = scan(&proxy.endpoint(), manifest, &out);
+        let err = stderr(&result);
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "seed {seed}: exit 2 expected (two accounts denied):\n{err}"
+        );
+        let root = scan_root(&out);
+
+        // Every reachable result, item for item.
+        let found = results(&root, &proxy.endpoint());
+        assert_eq!(
+            found.keys().collect::<Vec<_>>(),
+            expected.keys().collect::<Vec<_>>(),
+            "seed {seed}: the result files differ from the fault-free scan's"
+        );
+        for (path, value) in &expected {
+            assert_eq!(&found[path], value, "seed {seed}: {path}");
+        }
+
+        // The two denied accounts, with the remediation, and only them.
+        for a in read(&root.join("accounts.json")).as_array().unwrap() {
+            let id = a["id"].as_str().unwrap();
+            if denied.contains(id) {
+                assert_eq!(a["scan_status"], "error", "seed {seed}: {a}");
+                assert_eq!(a["error_code"], "AccessDenied", "seed {seed}: {a}");
+                assert!(a.get("retryable").is_none(), "denied is not retryable: {a}");
+                let remediation = a["remediation"].as_str().unwrap_or("");
+                assert!(
+                    remediation.contains("trust policy"),
+                    "seed {seed}: {remediation}"
+                );
+                assert!(err.contains(id), "seed {seed}: {id} not on stderr:\n{err}");
+            } else {
+                assert_eq!(a["scan_status"], "ok", "seed {seed}: {a}");
+            }
+        }
+
+        // Recorded once: one journal line per call, and the summary, the database and
+        // the tree agree.
+        let summary = read(&root.join("summary.json"));
+        let totals = &summary["totals"];
+        assert_eq!(totals["calls_failed"], 0, "seed {seed}: {totals}");
+        assert_eq!(totals["accounts_failed"], 2, "seed {seed}: {totals}");
+        let lines = journal_calls(&root);
+        let keys: BTreeSet<_> = lines.iter().map(key).collect();
+        assert_eq!(
+            lines.len(),
+            keys.len(),
+            "seed {seed}: a call was recorded twice"
+        );
+        assert_eq!(totals["calls"], lines.len(), "seed {seed}");
+        assert_eq!(lines.len(), expected.len(), "seed {seed}");
+        let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
+        let ((calls, failed, items), (rows, failed_rows), resources) =
+            database(&out.join("census.db"), &scan_id);
+        assert_eq!((calls, failed), (lines.len() as i64, 0), "seed {seed}");
+        assert_eq!((rows, failed_rows), (lines.len() as i64, 0), "seed {seed}");
+        assert_eq!(items, totals["items"].as_i64().unwrap(), "seed {seed}");
+        assert!(resources > 0, "seed {seed}");
+
+        // The faults really happened.
+        for (p, rule) in &throttle_rules {
+            *throttled.entry(format!("{p:?}")).or_default() += proxy.hits(*rule);
+        }
+        let server_errors = error_rules.iter().map(|r| proxy.hits(*r)).sum::<u64>();
+        let resets = proxy.hits(reset_rule);
+        let injected = proxy.requests().iter().filter(|r| r.rule.is_some()).count();
+        assert!(injected > 30, "seed {seed}: only {injected} faults");
+        assert!(!err.contains(testkit::FAKE_SECRET_ACCESS_KEY));
+        (throttled, server_errors, resets)
+    };
+    let runs: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..=5u64).map(|seed| s.spawn(move || run(seed))).collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut throttled = BTreeMap::<String, u64>::new();
+    let (mut server_errors, mut resets) = (0, 0);
+    for (t, e, r) in runs {
+        for (p, n) in t {
+            *throttled.entry(p).or_default() += n;
+        }
+        server_errors += e;
+        resets += r;
+    }
+    // Over the five seeds, every protocol was throttled, and 5xx and resets came too.
+    assert_eq!(throttled.len(), 5, "{throttled:?}");
+    assert!(throttled.values().all(|n| *n > 0), "{throttled:?}");
+    assert!(
+        server_errors > 10 && resets > 3,
+        "{server_errors} 5xx, {resets} resets"
+    );
+}
+
+#[test]
+fn a_call_failing_once_more_gets_a_second_round_and_is_recorded_once() {
+    let (moto, manifest) = shared_demo_org();
+    let proxy = FaultProxy::start(moto);
+    // The first 3 SQS ListQueues requests, whichever accounts they come from, fail with
+    // a 500; retries are off, so each of those calls ends in a retryable error at once.
+    let list_queues = Match::any().target("AmazonSQS.ListQueues");
+    let rule = proxy.add(
+        Rule::new(
+            list_queues.clone(),
+            Action::Reply(Reply::internal_error(Protocol::Json)),
+        )
+        .times(3),
+    );
+    let out = TempDir::new("census-faults-round");
+    let regions = manifest.regions.join(",");
+    let result = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file().to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--max-retries",
+            "0",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    assert_eq!(proxy.hits(rule), 3);
+    let root = scan_root(&out);
+    let lines = journal_calls(&root);
+    let sqs: Vec<&Value> = lines
+        .iter()
+        .filter(|c| c["stem"] == "sqs-list_queues")
+        .collect();
+    assert_eq!(sqs.len(), manifest.accounts.len() * manifest.regions.len());
+    assert!(sqs.iter().all(|c| c["status"] == "ok"), "{sqs:?}");
+    // Three more requests than calls (the pages of MaxResults 1 aside): the failed ones.
+    let keys: BTreeSet<_> = lines.iter().map(key).collect();
+    assert_eq!(keys.len(), lines.len(), "a call was recorded twice");
+    let summary = read(&root.join("summary.json"));
+    assert_eq!(summary["totals"]["calls"], lines.len());
+    assert_eq!(summary["totals"]["calls_failed"], 0);
+    let injected = proxy
+        .requests_matching(&list_queues)
+        .iter()
+        .filter(|r| r.rule.is_some())
+        .count();
+    assert_eq!(injected, 3);
+}
+
+#[test]
+fn resume_runs_again_what_ended_in_a_retryable_error() {
+    let (moto, manifest) = shared_demo_org();
+    let proxy = FaultProxy::start(moto);
+    // Every SNS ListTopics answers 503 and one account's AssumeRole is throttled, for
+    // good: with retries off, both rounds fail.
+    let throttled_account = manifest.resource_accounts()[0].id.clone();
+    let topics = proxy.add(Rule::new(
+        Match::any().form_action("ListTopics"),
+        Action::Reply(Reply::service_unavailable(Protocol::Query)),
+    ));
+    let assume = proxy.add(Rule::new(
+        Match::any()
+            .form_action("AssumeRole")
+            .body_contains(&throttled_account),
+        Action::Reply(Reply::throttling(Protocol::Query)),
+    ));
+    let out = TempDir::new("census-faults-resume");
+    let regions = manifest.regions.join(",");
+    let result = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file().to_str().unwrap(),
+            "--regions",
+            &regions,
+            "--max-retries",
+            "0",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(2), "{err}");
+    let root = scan_root(&out);
+    let summary = read(&root.join("summary.json"));
+    let failed: Vec<Value> = summary["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["calls"].as_array().cloned().unwrap_or_default())
+        .filter(|c| c["status"] != "ok")
+        .collect();
+    // Every reachable account's ListTopics in every region, marked retryable.
+    let reachable = manifest.accounts.len() - 1;
+    assert_eq!(
+        failed.len(),
+        reachable * manifest.regions.len(),
+        "{failed:?}"
+    );
+    for c in &failed {
+        assert_eq!(c["stem"], "sns-list_topics", "{c}");
+        assert_eq!(c["retryable"], true, "{c}");
+        assert_eq!(c["request_id"], FAULT_REQUEST_ID, "{c}");
+    }
+    let accounts = read(&root.join("accounts.json"));
+    let account = accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == throttled_account.as_str())
+        .unwrap();
+    assert_eq!(account["scan_status"], "error");
+    assert_eq!(account["error_code"], "Throttling");
+    assert_eq!(account["retryable"], true);
+    assert!(
+        account["remediation"]
+            .as_str()
+            .unwrap()
+            .contains("--resume"),
+        "{account}"
+    );
+    // One try and the second round, for each failed call; one per round for AssumeRole.
+    let assume_tries = proxy.hits(assume);
+    assert_eq!(assume_tries, 2);
+    assert_eq!(proxy.hits(topics), 2 * failed.len() as u64);
+
+    // The faults are gone: --resume runs those again, and only those.
+    proxy.clear_rules();
+    proxy.clear_requests();
+    let result = census(
+        &proxy.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    );
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(0), "{err}");
+    let said = format!(
+        "running again {} calls and 1 account that ended in a retryable error",
+        failed.len()
+    );
+    assert_eq!(err.matches(&said).count(), 1, "{err}");
+    // The account's calls all ran; of the others only ListTopics did.
+    let list_topics = proxy.requests_matching(&Match::any().form_action("ListTopics"));
+    assert_eq!(list_topics.len(), failed.len() + manifest.regions.len());
+    let vpcs = proxy.requests_matching(&Match::any().form_action("DescribeVpcs"));
+    assert_eq!(vpcs.len(), manifest.regions.len(), "only the new account's");
+
+    // The store ends with the new outcome, counted once.
+    let summary = read(&root.join("summary.json"));
+    let totals = &summary["totals"];
+    assert_eq!(totals["calls_failed"], 0, "{totals}");
+    assert_eq!(totals["accounts_failed"], 0, "{totals}");
+    let lines = journal_calls(&root);
+    let mut last = BTreeMap::new();
+    for l in &lines {
+        last.insert(key(l), l.clone());
+    }
+    assert!(last.values().all(|c| c["status"] == "ok"));
+    assert_eq!(totals["calls"], last.len(), "{totals}");
+    let items: u64 = last.values().map(|c| c["items"].as_u64().unwrap()).sum();
+    assert_eq!(totals["items"], items, "{totals}");
+    let scan_id = root.file_name().unwrap().to_string_lossy().to_string();
+    let ((calls, calls_failed, db_items), (rows, failed_rows), _) =
+        database(&out.join("census.db"), &scan_id);
+    assert_eq!((calls, calls_failed), (last.len() as i64, 0));
+    assert_eq!((rows, failed_rows), (last.len() as i64, 0));
+    assert_eq!(db_items, items as i64);
+    let accounts = read(&root.join("accounts.json"));
+    assert!(accounts
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|a| a["scan_status"] == "ok" && a.get("retryable").is_none()));
+}

@@ -494,3 +494,51 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
         .iter()
         .all(|a| a["scan_status"] == "ok" && a.get("retryable").is_none()));
 }
+
+/// Accounts in the STS-throttling test: the issue saw 23 of 200 accounts fail at 20
+/// AssumeRole/s; `bench/sts_throttle.py` runs the same at 1,000 (BENCHMARKS.md).
+const THROTTLED_ORG_ACCOUNTS: usize = 300;
+
+#[test]
+fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
+    let fake = fakeaws::Server::start(fakeaws::Options {
+        accounts: THROTTLED_ORG_ACCOUNTS,
+        latency: std::time::Duration::from_millis(5),
+        sts_assume_role_rate: Some(20.0),
+    })
+    .unwrap();
+    let out = TempDir::new("census-faults-sts");
+    let scan_file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/scans/scale4.json");
+    let result = census(
+        &fake.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(0), "{err}");
+    let root = scan_root(&out);
+    let accounts = read(&root.join("accounts.json"));
+    let accounts = accounts.as_array().unwrap();
+    assert_eq!(accounts.len(), THROTTLED_ORG_ACCOUNTS);
+    assert!(accounts.iter().all(|a| a["scan_status"] == "ok"));
+    let totals = &read(&root.join("summary.json"))["totals"];
+    assert_eq!(totals["accounts_failed"], 0, "{totals}");
+    assert_eq!(totals["calls_failed"], 0, "{totals}");
+    assert_eq!(totals["calls"], THROTTLED_ORG_ACCOUNTS * 4, "{totals}");
+    // STS did throttle, and every account was assumed in the end.
+    let stats = fake.stats();
+    let throttled = stats["throttled"].as_u64().unwrap();
+    assert!(throttled > 0, "{stats}");
+    let assumed = stats["by_operation"]["sts AssumeRole"]["count"]
+        .as_u64()
+        .unwrap();
+    assert!(assumed >= (THROTTLED_ORG_ACCOUNTS - 1) as u64, "{stats}");
+}

@@ -132,6 +132,17 @@ fn database(db: &Path, scan_id: &str) -> ((i64, i64, i64), (i64, i64), i64) {
     (totals, calls, resources)
 }
 
+/// `census query SQL --postgres URL --output json`: the rows.
+fn pg_query(url: &str, sql: &str) -> Vec<Value> {
+    let out = census(
+        "http://127.0.0.1:9",
+        &["query", sql, "--postgres", url, "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{sql}: {}", stderr(&out));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    rows.as_array().unwrap().clone()
+}
+
 /// The two accounts whose AssumeRole is denied: one with resources, one without.
 fn denied_accounts(manifest: &Manifest) -> BTreeSet<String> {
     [
@@ -387,6 +398,7 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     ));
     let out = TempDir::new("census-faults-resume");
     let regions = manifest.regions.join(",");
+    let pg = testkit::Postgres::shared().create_database("census_faults_resume");
     let result = census(
         &proxy.endpoint(),
         &[
@@ -398,6 +410,8 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
             &regions,
             "--max-retries",
             "0",
+            "--postgres",
+            &pg,
             "-o",
             out.to_str().unwrap(),
         ],
@@ -452,7 +466,13 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     proxy.clear_requests();
     let result = census(
         &proxy.endpoint(),
-        &["scan", "--resume", root.to_str().unwrap()],
+        &[
+            "scan",
+            "--resume",
+            root.to_str().unwrap(),
+            "--postgres",
+            &pg,
+        ],
     );
     let err = stderr(&result);
     assert_eq!(result.status.code(), Some(0), "{err}");
@@ -487,6 +507,17 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     assert_eq!((calls, calls_failed), (last.len() as i64, 0));
     assert_eq!((rows, failed_rows), (last.len() as i64, 0));
     assert_eq!(db_items, items as i64);
+    let pg_calls = pg_query(
+        &pg,
+        "select count(*) as n, count(*) filter (where status <> 'ok') as failed from calls",
+    );
+    assert_eq!(pg_calls[0]["n"], last.len(), "{pg_calls:?}");
+    assert_eq!(pg_calls[0]["failed"], 0, "{pg_calls:?}");
+    let pg_scan = pg_query(&pg, "select calls, calls_failed, items from scans");
+    assert_eq!(pg_scan.len(), 1, "{pg_scan:?}");
+    assert_eq!(pg_scan[0]["calls"], last.len(), "{pg_scan:?}");
+    assert_eq!(pg_scan[0]["calls_failed"], 0, "{pg_scan:?}");
+    assert_eq!(pg_scan[0]["items"], items, "{pg_scan:?}");
     let accounts = read(&root.join("accounts.json"));
     assert!(accounts
         .as_array()

@@ -718,7 +718,6 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
     // Two rounds: the second runs, once the first is over, the calls that ended in a
     // retryable error (not recorded then), and records whatever they end in.
     let per_account = scan.options.per_account.max(1);
-    let mut tasks = tasks;
     for last_round in [false, true] {
         let again = Mutex::new(Vec::new());
         futures::stream::iter(tasks)

@@ -893,6 +893,51 @@ mod tests {
         assert_eq!(count_items(&Value::Null), 0);
     }
 
+    fn record(account: &str, stem: &str, status: &str, retryable: bool) -> CallRecord {
+        CallRecord {
+            account_id: account.into(),
+            region: "us-east-1".into(),
+            service: "ec2".into(),
+            function: "describe_vpcs".into(),
+            operation: "DescribeVpcs".into(),
+            stem: stem.into(),
+            status: status.into(),
+            items: 0,
+            pages: 0,
+            duration_ms: 0,
+            error_code: None,
+            error_message: None,
+            request_id: None,
+            retryable,
+        }
+    }
+
+    #[test]
+    fn resume_keeps_the_last_outcome_unless_retryable() {
+        let records = vec![
+            record("1", "a", "error", true),
+            record("1", "a", "ok", false), // a later run completed it
+            record("1", "b", "ok", false),
+            record("1", "b", "error", true), // a later run made it retryable again
+            record("1", "c", "error", false), // denied: kept
+            record("2", "a", "error", true),
+        ];
+        let (retry_calls, retry_accounts) = retryable_counts(&records, &[]);
+        assert_eq!((retry_calls, retry_accounts), (2, 0));
+        let mut kept: Vec<_> = settled(records)
+            .into_iter()
+            .map(|r| (r.account_id, r.stem, r.status))
+            .collect();
+        kept.sort();
+        assert_eq!(
+            kept,
+            [
+                ("1".into(), "a".into(), "ok".into()),
+                ("1".into(), "c".into(), "error".into())
+            ]
+        );
+    }
+
     #[test]
     fn stems_are_unique() {
         let call = |s: &str, f: &str| CallSpec {

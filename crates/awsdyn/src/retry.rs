@@ -8,8 +8,8 @@
 //! - **standard**: retryable errors are throttling errors, transient errors,
 //!   500/502/503/504 responses and transient network failures; the delay before retry `n`
 //!   (0-based) is random in `[0, min(max_backoff, base_delay * 2^n))` ("full jitter"),
-//!   or what the service asked for in `x-amz-retry-after` / `Retry-After` (capped at
-//!   `max_backoff`).
+//!   and at least what the service asked for in `x-amz-retry-after` / `Retry-After`
+//!   (capped at `max_backoff`).
 //!   - *Throttling* is retried for as long as the call's time budget
 //!     ([`RetryConfig::time_budget`], or less when the caller gives a deadline with
 //!     [`Attempt::limit_budget`]) allows: a retry is made unless its delay would end
@@ -896,8 +896,8 @@ impl Attempt<'_> {
     }
 
     /// [`Attempt::after`], with the delay the service asked for (an `x-amz-retry-after`
-    /// or `Retry-After` header): it replaces the random backoff, capped at
-    /// [`RetryConfig::max_backoff`].
+    /// or `Retry-After` header): the retry waits at least that long (and at least the
+    /// random backoff), at most [`RetryConfig::max_backoff`].
     pub fn after_with_hint(
         &mut self,
         outcome: impl Into<Outcome>,
@@ -940,10 +940,10 @@ impl Attempt<'_> {
                 });
             }
         }
-        let delay = match retry_after {
-            Some(hint) => hint.min(config.max_backoff),
-            None => backoff_delay(config, self.attempts - 1, rand::random::<f64>()),
-        };
+        // The service's hint is a floor: a `Retry-After: 0` on every answer must not
+        // turn the backoff into a busy loop.
+        let backoff = backoff_delay(config, self.attempts - 1, rand::random::<f64>());
+        let delay = retry_after.map_or(backoff, |hint| hint.max(backoff).min(config.max_backoff));
         let elapsed = now.saturating_sub(self.started);
         if elapsed + delay > self.budget {
             return Decision::Stop(StopReason::BudgetExhausted {
@@ -1663,14 +1663,25 @@ mod tests {
     }
 
     #[test]
-    fn the_services_retry_after_replaces_the_backoff() {
+    fn the_services_retry_after_is_a_floor_under_the_backoff() {
         let (retrier, _) = retrier(RetryMode::Standard);
         let key = RetryKey::new("acct", "lambda", "us-east-1");
         let mut attempt = retrier.start(&key);
+        // The first backoff is under 10 ms in these tests: the hint wins.
         assert_eq!(
             attempt.after_with_hint(ErrorClass::Throttling, Some(ms(150))),
             Decision::Retry(ms(150))
         );
+        // A hint of 0 still backs off: 20 more retries wait about 1.8 s in all here (half
+        // of each ceiling, 20 ms to 200 ms, on average).
+        let mut waited = Duration::ZERO;
+        for _ in 0..20 {
+            match attempt.after_with_hint(ErrorClass::Throttling, Some(Duration::ZERO)) {
+                Decision::Retry(d) => waited += d,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(waited > ms(200), "{waited:?}");
         // Capped at max_backoff (200 ms in these tests).
         assert_eq!(
             attempt.after_with_hint(ErrorClass::ServerError, Some(Duration::from_secs(60))),

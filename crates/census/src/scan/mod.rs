@@ -52,7 +52,8 @@ pub struct AccessFailure {
     pub code: String,
     pub message: String,
     pub remediation: Option<String>,
-    /// Another try may work (throttling, 5xx, a reset): the account gets a second round.
+    /// Another try may work (throttling, 5xx, a reset outlasted the retries and a second
+    /// round): the account is recorded so, and `--resume` sets it up again.
     pub retryable: bool,
 }
 
@@ -662,9 +663,11 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
                 report.error_message = Some(format!(
                     "listing the account's enabled regions (ec2 DescribeRegions) failed: {e}"
                 ));
-                report.remediation = Some(
-                    "allow ec2:DescribeRegions to the scanning role, or pass --regions".into(),
-                );
+                report.remediation = Some(if report.retryable {
+                    "EC2 kept failing with an error that may pass: finish the scan later with census scan --resume <scan folder>, or pass --regions".into()
+                } else {
+                    "allow ec2:DescribeRegions to the scanning role, or pass --regions".into()
+                });
                 shared.record_account(report).await;
                 return;
             }

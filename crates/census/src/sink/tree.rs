@@ -77,6 +77,35 @@ impl TreeSink {
             .join(format!("{stem}.json"))
     }
 
+    /// [`TreeSink::relative_path`], refused unless each part is one plain file name
+    /// (no `/`, not `.` or `..`, no control character), so that nothing is written
+    /// outside the scan folder whatever the data says.
+    fn checked_path(account_dir: &str, region: &str, stem: &str) -> io::Result<PathBuf> {
+        for (what, part) in [
+            ("account folder", account_dir),
+            ("region", region),
+            ("call", stem),
+        ] {
+            let plain = !part.is_empty()
+                && part.len() <= 200
+                && part != "."
+                && part != ".."
+                && !part
+                    .chars()
+                    .any(|c| c == '/' || c == '\\' || c.is_control());
+            if !plain {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "refusing to write outside the scan folder: {what} {:?} is not a plain file name",
+                        crate::store::output::escape(part)
+                    ),
+                ));
+            }
+        }
+        Ok(Self::relative_path(account_dir, region, stem))
+    }
+
     fn own_journal(&self) -> PathBuf {
         Self::journal_path(&self.root, self.shard.as_ref())
     }
@@ -144,7 +173,7 @@ impl TreeSink {
             .unwrap_or_else(|e| e.into_inner())
             .get(&record.account_id)
             .cloned()
-            .unwrap_or_else(|| record.account_id.clone())
+            .unwrap_or_else(|| crate::account::safe_id(&record.account_id))
     }
 
     /// Writes summary.json from the journal: the accounts in the order given, each
@@ -353,7 +382,7 @@ impl Sink for TreeSink {
 
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
         if let Some(result) = result {
-            let rel = Self::relative_path(&self.account_dir(record), &record.region, &record.stem);
+            let rel = Self::checked_path(&self.account_dir(record), &record.region, &record.stem)?;
             // Straight into the file, through a small buffer: no copy of the whole text.
             write_atomic_with(&self.root.join(rel), |w| {
                 serde_json::to_writer_pretty(&mut *w, result)?;

@@ -83,6 +83,9 @@ fn entry(value: &Value) -> Result<SpecCall, String> {
         }
         other => other.to_string(),
     })?;
+    if let Some(secret) = super::preset::secret(&model.name, operation, &parameters) {
+        return Err(secret.refusal());
+    }
     let result_key = match entry.get("result_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(key)) => ResultKey::parse(key).map_err(|e| format!("result_key {key:?}: {e}"))?,
@@ -101,6 +104,21 @@ fn entry(value: &Value) -> Result<SpecCall, String> {
         result_key,
         origin: String::new(),
     })
+}
+
+/// Checks a call read back from a scan's plan (`--resume`): a read operation that
+/// returns no secrets, of a service Census knows.
+pub fn check_planned(service: &str, operation: &str, parameters: &Value) -> Result<(), String> {
+    let model = service_model(service)?;
+    if !model.operations.contains_key(operation) || !is_read(operation) {
+        return Err(format!(
+            "call {service} {operation:?} is not a read operation of {service}"
+        ));
+    }
+    if let Some(secret) = super::preset::secret(&model.name, operation, parameters) {
+        return Err(secret.refusal());
+    }
+    Ok(())
 }
 
 /// The field `key` looks like a misspelling of, if any: the same name in another

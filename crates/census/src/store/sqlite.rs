@@ -194,10 +194,12 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// (Re)creates the view of `stem` from its recorded columns.
+/// (Re)creates the view of `stem` from its recorded columns, in the order of their
+/// names (see [`views`]).
 pub fn refresh_view(conn: &Connection, stem: &str) -> rusqlite::Result<()> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name FROM item_columns WHERE stem = ?1 ORDER BY position")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM item_columns WHERE stem = ?1 ORDER BY name COLLATE BINARY",
+    )?;
     let members: Vec<String> = stmt
         .query_map([stem], |r| r.get(0))?
         .collect::<Result<_, _>>()?;

@@ -38,6 +38,28 @@ pub struct ClientConfig {
     /// Idle connections kept per host.
     pub pool_idle_per_host: usize,
     pub user_agent: String,
+    /// The most bytes one response body may hold: a bigger one is not read into
+    /// memory but fails the call ([`DEFAULT_MAX_RESPONSE_BYTES`], or
+    /// `CENSUS_MAX_RESPONSE_MIB` mebibytes).
+    pub max_response_bytes: usize,
+}
+
+/// What one response body may hold by default: 256 MiB. AWS pages are far smaller
+/// (a few MB at most); a body past this is a fault, not an inventory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 << 20;
+
+/// [`DEFAULT_MAX_RESPONSE_BYTES`], or `CENSUS_MAX_RESPONSE_MIB` mebibytes when set;
+/// `Err` when that is not a whole number from 1 to 65536 ([`Client::new`] refuses it).
+pub fn max_response_bytes_from_env() -> Result<usize, String> {
+    match std::env::var("CENSUS_MAX_RESPONSE_MIB") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=65536).contains(&n) => Ok(n << 20),
+            _ => Err(format!(
+                "CENSUS_MAX_RESPONSE_MIB={v:?}: not a whole number of MiB from 1 to 65536; unset it for the default 256"
+            )),
+        },
+        _ => Ok(DEFAULT_MAX_RESPONSE_BYTES),
+    }
 }
 
 impl Default for ClientConfig {
@@ -51,6 +73,7 @@ impl Default for ClientConfig {
                 "census-awsdyn/{} botocore-models/1.43.67",
                 env!("CARGO_PKG_VERSION")
             ),
+            max_response_bytes: max_response_bytes_from_env().unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         }
     }
 }
@@ -191,6 +214,7 @@ struct RawResponse {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        max_response_bytes_from_env().map_err(Error::Model)?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
@@ -542,17 +566,51 @@ impl Client {
                 )
             })
             .collect();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, url))?
-            .to_vec();
+        // Read piece by piece up to the cap: a body past it is never held whole.
+        let cap = self.inner.config.max_response_bytes;
+        let too_big = |n: u64| {
+            (
+                // Not retried: the same answer would come back.
+                TransportErrorKind::Other,
+                format!(
+                    "the response from {} is larger than {} MiB{}; census does not hold one page that big in memory (CENSUS_MAX_RESPONSE_MIB sets the cap)",
+                    host_of(url),
+                    cap >> 20,
+                    if n > 0 { format!(" ({n} bytes announced)") } else { String::new() },
+                ),
+            )
+        };
+        if let Some(n) = resp.content_length().filter(|n| *n > cap as u64) {
+            return Err(too_big(n));
+        }
+        let mut resp = resp;
+        let mut body = Vec::with_capacity(
+            resp.content_length()
+                .map_or(0, |n| (n as usize).min(cap).min(16 << 20)),
+        );
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e, url))? {
+            if body.len() + chunk.len() > cap {
+                return Err(too_big(0));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RawResponse {
             status,
             headers,
             body,
         })
     }
+}
+
+/// `scheme://host[:port]` of a URL (no path or query).
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .map(|u| {
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        })
+        .unwrap_or_default()
 }
 
 fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String) {

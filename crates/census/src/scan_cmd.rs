@@ -352,6 +352,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
             for p in &found.problems {
+                let p = crate::store::output::escape(&p.to_string()).into_owned();
                 tracing::warn!("{p}");
                 eprintln!("census: warning: {p}");
             }
@@ -485,9 +486,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     for a in outcome.accounts.iter().filter(|a| a.status != "ok") {
         eprintln!(
             "census: account {} ({}): {}",
-            a.account.id,
-            a.account.name,
-            a.error_message.as_deref().unwrap_or("failed")
+            crate::store::output::escape(&a.account.id),
+            crate::store::output::escape(&a.account.name),
+            crate::store::output::escape(a.error_message.as_deref().unwrap_or("failed"))
         );
     }
     if t.calls_failed > 0 {

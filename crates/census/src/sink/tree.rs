@@ -11,7 +11,7 @@
 //! read back one at a time) into a buffered file.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -351,12 +351,8 @@ impl Sink for TreeSink {
             }
         }
         let path = self.own_journal();
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)?;
+        super::create_private_dir_all(path.parent().unwrap())?;
+        let mut file = super::private_file().read(true).append(true).open(&path)?;
         // A run killed while writing a line left it torn: end it, so that the next
         // line starts on its own.
         let len = file.metadata()?.len();

@@ -208,7 +208,7 @@ fn check_first_word(code: &str, allowed: &[&str]) -> Result<()> {
             first.as_str()
         };
         bail!(
-            "census query only reads: a statement starting with {} is refused; write one starting with {}",
+            "census query only reads (its session is read-only): a statement starting with {} is refused; write one starting with {}",
             shown.to_uppercase(),
             allowed
                 .iter()

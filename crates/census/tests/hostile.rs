@@ -320,10 +320,7 @@ fn hostile_account_names_and_tags_stay_inside_and_exact() {
     let mut bad_scan_id = plan.clone();
     bad_scan_id["info"]["id"] = json!("../../elsewhere");
     for (tampered, want) in [
-        (
-            bad_id,
-            "account id ../../../tmp/census-x is not 12 digits",
-        ),
+        (bad_id, "account id ../../../tmp/census-x is not 12 digits"),
         (bad_call, "returns secrets"),
         (bad_scan_id, "scan id"),
     ] {

@@ -291,7 +291,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         .map_err(|e| anyhow!("{e}"))?;
     problems.extend(discovery.problems.iter().map(Problem::to_string));
     for p in &problems {
-        eprintln!("census: warning: {p}");
+        eprintln!("census: warning: {}", escape(p));
     }
     if discovery.organizations.is_empty() {
         bail!(

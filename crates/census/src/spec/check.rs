@@ -345,6 +345,46 @@ mod tests {
         );
     }
 
+    /// Every spec refuses operations whose answers hold secrets, with the reason.
+    #[test]
+    fn refuses_secrets() {
+        for (v, want) in [
+            (
+                json!({"service": "sts", "function": "get_session_token"}),
+                "sts GetSessionToken returns secrets (issues temporary credentials)",
+            ),
+            (
+                json!({"service": "sts", "function": "get_federation_token", "parameters": {"Name": "xy"}}),
+                "sts GetFederationToken returns secrets",
+            ),
+            (
+                json!({"service": "ecr", "function": "get_authorization_token"}),
+                "ecr GetAuthorizationToken returns secrets",
+            ),
+            (
+                json!({"service": "secretsmanager", "function": "get_secret_value", "parameters": {"SecretId": "x"}}),
+                "secretsmanager GetSecretValue returns secrets",
+            ),
+            (
+                json!({"service": "ssm", "function": "get_parameters_by_path", "parameters": {"Path": "/", "WithDecryption": true}}),
+                "with {\"WithDecryption\":true} returns secrets",
+            ),
+            (
+                json!({"service": "glue", "function": "get_connections"}),
+                "without {\"HidePassword\":true} returns secrets",
+            ),
+        ] {
+            let e = err(v.clone());
+            assert!(e.contains(want), "{v}: {e}");
+            assert!(!e.contains('\n'));
+        }
+        assert!(entry(&json!({"service": "ssm", "function": "get_parameters_by_path", "parameters": {"Path": "/"}})).is_ok());
+        assert!(entry(&json!({"service": "glue", "function": "get_connections", "parameters": {"HidePassword": true}})).is_ok());
+        assert!(check_planned("secretsmanager", "GetSecretValue", &json!({})).is_err());
+        assert!(check_planned("ec2", "TerminateInstances", &json!({})).is_err());
+        assert!(check_planned("ec2", "DescribeVpcs", &json!({})).is_ok());
+    }
+
     #[test]
     fn refuses_writes() {
         let e = err(

@@ -805,3 +805,105 @@ fn no_secret_shows_anywhere_and_outputs_are_private() {
         assert_eq!(mode, want, "{} is {mode:o}", p.display());
     }
 }
+
+fn record(stem: &str, account_id: &str, items: u64) -> census::sink::CallRecord {
+    census::sink::CallRecord {
+        account_id: account_id.into(),
+        region: "us-east-1".into(),
+        service: "censustest".into(),
+        function: "list_things".into(),
+        operation: "ListThings".into(),
+        stem: stem.into(),
+        status: "ok".into(),
+        items,
+        pages: 1,
+        duration_ms: 1,
+        error_code: None,
+        error_message: None,
+        request_id: None,
+    }
+}
+
+/// The columns of a query's JSON output, in order, and its rows.
+fn query_json(args: &[&str]) -> (Vec<String>, Vec<Value>) {
+    let out = census("http://127.0.0.1:9", args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    // JSON objects keep no order here: read the column order from the CSV header.
+    let mut csv_args = args.to_vec();
+    let last = csv_args.len() - 1;
+    csv_args[last] = "csv";
+    let csv = census("http://127.0.0.1:9", &csv_args);
+    let header = stdout(&csv).lines().next().unwrap_or("").to_string();
+    (
+        header.split(',').map(str::to_string).collect(),
+        serde_json::from_str(&text).unwrap(),
+    )
+}
+
+/// Two scans of the same resources, whose accounts answered in a different order,
+/// number the view columns the same, in SQLite and PostgreSQL; a member whose name
+/// holds a backslash, a quote or a dot has its value in both.
+#[test]
+fn view_columns_are_stable_and_odd_names_reach_their_values() {
+    use census::sink::postgres::PostgresSink;
+    use census::sink::sqlite::SqliteSink;
+    use census::sink::{ScanInfo, Sink, Totals};
+    use census::store::postgres::PgUrl;
+    let pg = Postgres::shared();
+    let tmp = TempDir::new("census-hostile-views");
+    let stem = "censustest-list_things";
+    let first = json!({"Things": [{"ThingId": "a", "Zeta": 1, "a\\b": "back", "q'uote": "q"}]});
+    let second = json!({"Things": [{"ThingId": "b", "Alpha": 2, "c.d": "dot"}]});
+    let mut columns = Vec::new();
+    for (n, order) in [[&first, &second], [&second, &first]].iter().enumerate() {
+        let url = pg.create_database("hostile_views");
+        let db = tmp.join(format!("census-{n}.db"));
+        let sinks: Vec<Box<dyn Sink>> = vec![
+            Box::new(SqliteSink::open(&db).unwrap()),
+            Box::new(PostgresSink::open(&PgUrl::new(&url)).unwrap()),
+        ];
+        let info = ScanInfo {
+            id: format!("s{n}"),
+            started: "2026-11-24T06:30:00Z".into(),
+            version: "test".into(),
+            resumed: false,
+        };
+        for sink in &sinks {
+            sink.begin(&info).unwrap();
+            for (i, result) in order.iter().enumerate() {
+                let account = format!("11111111111{i}");
+                sink.call(&record(stem, &account, 1), Some(result)).unwrap();
+            }
+            sink.finish(&info, &Totals::default(), &[], &[]).unwrap();
+        }
+        drop(sinks);
+        let sql = "select * from censustest_list_things order by resource_id";
+        let (sqlite_cols, sqlite_rows) = query_json(&[
+            "query",
+            sql,
+            "--db",
+            db.to_str().unwrap(),
+            "--output",
+            "json",
+        ]);
+        let (pg_cols, pg_rows) =
+            query_json(&["query", sql, "--postgres", &url, "--output", "json"]);
+        assert_eq!(sqlite_cols, pg_cols);
+        for rows in [&sqlite_rows, &pg_rows] {
+            let a = &rows[0];
+            assert_eq!(a["a\\b"].as_str(), Some("back"), "{a}");
+            assert_eq!(a["q'uote"].as_str(), Some("q"), "{a}");
+            assert_eq!(rows[1]["c.d"].as_str(), Some("dot"), "{}", rows[1]);
+        }
+        columns.push(sqlite_cols);
+    }
+    assert_eq!(columns[0], columns[1], "the same columns in the same order");
+    let members: Vec<&str> = columns[0][5..columns[0].len() - 1]
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let mut sorted = members.clone();
+    sorted.sort();
+    assert_eq!(members, sorted, "member columns in name order");
+}

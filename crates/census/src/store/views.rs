@@ -141,6 +141,17 @@ pub fn pg_view_name(stem: &str) -> String {
     format!("{}_{hex}", &name[..54])
 }
 
+/// A PostgreSQL string literal that means the same whatever
+/// `standard_conforming_strings` says: `E'...'` with backslashes doubled when it holds
+/// one.
+fn pg_literal(s: &str) -> String {
+    if s.contains('\\') {
+        format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        quote_literal(s)
+    }
+}
+
 /// `CREATE VIEW` for `stem` with these members (PostgreSQL, `item` is JSONB): the
 /// columns of [`member_columns`] as text (`item ->> 'VpcId'`: strings without quotes,
 /// numbers and booleans as their JSON text, objects and lists as JSON text). Columns
@@ -159,7 +170,7 @@ pub fn pg_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>
         let expr = if member == super::items::SCALAR_COLUMN {
             "CASE WHEN jsonb_typeof(r.item) IN ('object', 'array') THEN r.item ->> 'value' ELSE r.item #>> '{}' END".to_string()
         } else {
-            format!("r.item ->> {}", quote_literal(&member))
+            format!("r.item ->> {}", pg_literal(&member))
         };
         select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
     }
@@ -198,6 +209,11 @@ mod tests {
         assert_ne!(a, b);
         let sql = pg_create_view("ec2-describe_vpcs", ["VpcId", "value", &"L".repeat(64)]);
         assert!(sql.contains("r.item ->> 'VpcId' AS \"VpcId\""), "{sql}");
+        let sql = pg_create_view("svc-op", ["a\\b'c"]);
+        assert!(
+            sql.contains("r.item ->> E'a\\\\b''c' AS \"a\\b'c\""),
+            "{sql}"
+        );
         assert!(!sql.contains("LLLL"), "{sql}");
     }
 

@@ -63,6 +63,19 @@ pub const PG_REFUSED_FUNCTIONS: &[&str] = &[
     "dblink*",
     "query_to_xml*",
     "cursor_to_xml*",
+    "database_to_xml*",
+    "schema_to_xml*",
+    "ts_stat",
+    "ts_rewrite",
+    "pg_logical_*",
+    "pg_replication_*",
+    "pg_create_*",
+    "pg_drop_*",
+    "pg_copy_*",
+    "pg_backup_*",
+    "pg_switch_wal",
+    "pg_wal_replay_*",
+    "pg_log_backend_memory_contexts",
     "set_config",
     "pg_terminate_backend",
     "pg_cancel_backend",
@@ -130,7 +143,10 @@ fn code_words(sql: &str) -> String {
             out.push(' ');
         } else if c == '\'' {
             // 'text' ('' inside), E'te\'xt' (backslash escapes): left out.
-            let backslash = i > 0 && matches!(b[i - 1], 'e' | 'E');
+            // (E alone before the quote: `like'x'` is a plain string after `like`.)
+            let backslash = i > 0
+                && matches!(b[i - 1], 'e' | 'E')
+                && (i < 2 || !(b[i - 2].is_alphanumeric() || b[i - 2] == '_' || b[i - 2] == '$'));
             i += 1;
             while i < b.len() {
                 if backslash && b[i] == '\\' {
@@ -450,7 +466,7 @@ pub fn pg_sql_error(url: &PgUrl, e: &postgres::Error) -> anyhow::Error {
 fn guard_pg(url: &PgUrl, client: &mut postgres::Client, timeout: Duration) -> Result<()> {
     client
         .batch_execute(&format!(
-            "SET statement_timeout = {}; SET lock_timeout = {}",
+            "SET statement_timeout = {}; SET lock_timeout = {}; SET standard_conforming_strings = on",
             timeout.as_millis(),
             timeout.as_millis()
         ))
@@ -626,6 +642,16 @@ mod tests {
                 "refuses set_config()",
             ),
             ("select U&\"pg\\0072ead_file\"('x')", "U&"),
+            (
+                "select 1 where 'a' like'\\' , pg_read_file('/etc/passwd') --'",
+                "refuses pg_read_file()",
+            ),
+            ("select E'\\'', pg_ls_dir('.') --'", "refuses pg_ls_dir()"),
+            ("select * from ts_stat('select 1')", "refuses ts_stat()"),
+            (
+                "select pg_logical_slot_get_changes('s', null, null)",
+                "refuses pg_logical_slot_get_changes()",
+            ),
             ("delete from scans", "starting with DELETE"),
             ("do $$ begin end $$", "starting with DO"),
             ("explain analyze delete from scans", "starting with EXPLAIN"),

@@ -13,7 +13,7 @@ use std::process::Output;
 use serde_json::{json, Value};
 use testkit::{
     boto3_call, cli_command, Action, Caller, FaultProxy, Match, Moto, Postgres, Reply, Rule,
-    TempDir, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY, MANAGEMENT_ACCOUNT_ID, MEMBER_ROLE_NAME,
+    TempDir, FAKE_SECRET_ACCESS_KEY, MANAGEMENT_ACCOUNT_ID, MEMBER_ROLE_NAME,
 };
 
 fn census(endpoint: &str, args: &[&str]) -> Output {
@@ -675,6 +675,38 @@ fn query_is_read_only_on_postgres_whatever_the_role() {
     assert!(!err.contains("***") && !err.contains(":s@"), "{err}");
 }
 
+/// `(secret access key, session token)` of every role moto let someone assume (its
+/// `/moto-api/data.json` record).
+fn moto_assumed_roles(moto: &Moto) -> Vec<(String, String)> {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(moto.addr()).unwrap();
+    write!(
+        conn,
+        "GET /moto-api/data.json HTTP/1.0\r\nHost: {}\r\n\r\n",
+        moto.addr()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let body = &text[text.find("\r\n\r\n").expect("an HTTP answer") + 4..];
+    let data: Value = serde_json::from_str(body).unwrap();
+    data["sts"]["AssumedRole"]
+        .as_array()
+        .map(|roles| {
+            roles
+                .iter()
+                .map(|r| {
+                    (
+                        r["secret_access_key"].as_str().unwrap().to_string(),
+                        r["session_token"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A trace-level organization scan through roles with an external id, writing to
 /// SQLite and PostgreSQL (with a password): no secret it handled shows in any file of
 /// the output folder, either database, stdout or stderr; the scan folder, its files
@@ -753,6 +785,17 @@ fn no_secret_shows_anywhere_and_outputs_are_private() {
         }
     }
     assert!(secrets.len() > 3, "the member calls carried session tokens");
+    // And the secret keys and session tokens moto gave every AssumeRole, from its own
+    // record of them.
+    let assumed = moto_assumed_roles(&moto);
+    assert!(
+        assumed.len() >= 2,
+        "the scan assumed the member roles: {assumed:?}"
+    );
+    for (secret_key, token) in assumed {
+        secrets.insert(secret_key);
+        secrets.insert(token);
+    }
     assert!(
         proxy
             .requests()
@@ -760,7 +803,6 @@ fn no_secret_shows_anywhere_and_outputs_are_private() {
             .any(|r| r.body_str().contains(external_id)),
         "AssumeRole was sent the external id"
     );
-    let _ = FAKE_ACCESS_KEY_ID;
 
     let mut haystacks: Vec<(String, Vec<u8>)> = vec![
         ("stdout".into(), run.stdout.clone()),

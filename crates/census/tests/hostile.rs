@@ -302,6 +302,49 @@ fn hostile_account_names_and_tags_stay_inside_and_exact() {
     );
     assert_eq!(tag("Long"), Some(json!("L".repeat(255))));
 
+    // The account report: CSV quoting right, formulas defused, names otherwise exact,
+    // stderr escaped.
+    let reports = tmp.join("reports");
+    let report = census(
+        &moto.endpoint(),
+        &[
+            "report",
+            "accounts",
+            "--regions",
+            "us-east-1",
+            "--local-dir",
+            reports.to_str().unwrap(),
+        ],
+    );
+    let report_err = stderr(&report);
+    assert!(matches!(report.status.code(), Some(0 | 2)), "{report_err}");
+    assert!(!report_err.contains('\u{1b}'), "{report_err:?}");
+    let file = std::fs::read_dir(&reports)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut reader = csv::Reader::from_path(&file).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    let names: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r[col("Account_Name")].to_string())
+        .collect();
+    assert!(
+        names.contains("'=HYPERLINK(\"http://example.invalid\",\"x\")"),
+        "{names:?}"
+    );
+    assert!(names.contains(&hostile_names()[2]), "{names:?}");
+    assert!(names.contains(&"n".repeat(300)), "{names:?}");
+    let envs: BTreeSet<String> = rows
+        .iter()
+        .map(|r| r[col("Environment")].to_string())
+        .collect();
+    assert!(envs.contains("'-1+1, \"0\"\n\u{1b}[31mred"), "{envs:?}");
+
     // Resuming the finished scan works with the long names too.
     let resumed = census(
         &moto.endpoint(),

@@ -162,7 +162,7 @@ impl Secret {
             _ => String::new(),
         };
         format!(
-            "{} {}{condition} returns secrets ({}): Census does not make calls whose answers hold credentials, tokens or passwords, which would end up in its files and databases",
+            "{} {}{condition} returns secrets ({}): Census does not make calls whose answers hold credentials, tokens or passwords, which would end up in its files and databases; leave it out",
             self.service, self.operation, self.reason
         )
     }

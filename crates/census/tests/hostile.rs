@@ -543,6 +543,56 @@ fn bad_answers_give_clear_call_errors() {
         assert!(!err.contains('\u{1b}') && !err.contains('\u{7}'), "{err:?}");
         proxy.remove(rule);
     }
+    // rest-xml and rest-json answers that are garbage or cut short.
+    let rest: &[(Match, &str, &str, &[&str], &str)] = &[
+        (
+            Match::any().method("GET").path_prefix("/"),
+            "application/xml",
+            "<ListAllMyBucketsResult><Buckets><Bucket><Name>a",
+            &["s3", "list-buckets"],
+            "ListBuckets",
+        ),
+        (
+            Match::any().method("GET").path_prefix("/"),
+            "application/xml",
+            "\u{1b}[2Jgarbage",
+            &["s3", "list-buckets"],
+            "ListBuckets",
+        ),
+        (
+            Match::any().path_prefix("/2015-03-31/functions"),
+            "application/json",
+            "{\"Functions\": [{",
+            &["lambda", "list-functions"],
+            "ListFunctions",
+        ),
+        (
+            Match::any().path_prefix("/2015-03-31/functions"),
+            "application/json",
+            "[1, 2",
+            &["lambda", "list-functions"],
+            "ListFunctions",
+        ),
+    ];
+    for (matcher, ctype, body, args, op) in rest {
+        let rule = proxy.add(Rule::new(
+            matcher.clone(),
+            Action::Reply(
+                Reply::new(200)
+                    .header("content-type", ctype)
+                    .body(body.to_string()),
+            ),
+        ));
+        let mut all = vec!["call"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--region", "us-east-1"]);
+        let out = census(&proxy.endpoint(), &all);
+        let err = one_line_error(&out, body);
+        assert!(err.contains(op), "{body}: {err}");
+        assert!(!err.contains('\u{1b}'), "{err:?}");
+        proxy.remove(rule);
+    }
+
     // A truncated body (the connection closes before the announced length).
     let rule = proxy.add(Rule::new(
         Match::any().target("AmazonSQS.ListQueues"),

@@ -345,6 +345,36 @@ fn hostile_account_names_and_tags_stay_inside_and_exact() {
         .collect();
     assert!(envs.contains("'-1+1, \"0\"\n\u{1b}[31mred"), "{envs:?}");
 
+    // census doctor's table: names escaped, one line per row; its JSON exact.
+    let doctor = census(
+        &moto.endpoint(),
+        &["doctor", "--org", "--regions", "us-east-1"],
+    );
+    let table = stdout(&doctor);
+    assert!(doctor.status.code().is_some(), "{}", stderr(&doctor));
+    assert!(
+        !table.chars().any(|c| c.is_control() && c != '\n'),
+        "{table:?}"
+    );
+    assert!(!stderr(&doctor).contains('\u{1b}'), "{:?}", stderr(&doctor));
+    assert!(table.contains("evil\\x1b]0;pwned\\x07"), "{table}");
+    let doctor_json = census(
+        &moto.endpoint(),
+        &[
+            "doctor",
+            "--org",
+            "--regions",
+            "us-east-1",
+            "--output",
+            "json",
+        ],
+    );
+    assert!(
+        stdout(&doctor_json).contains("evil\\u001b]0;pwned\\u0007"),
+        "{}",
+        stdout(&doctor_json)
+    );
+
     // Resuming the finished scan works with the long names too.
     let resumed = census(
         &moto.endpoint(),

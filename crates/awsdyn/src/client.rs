@@ -787,6 +787,67 @@ impl Pages {
 mod tests {
     use super::*;
 
+    /// A body past the cap, streamed without a length, fails the call once the cap is
+    /// passed (it is never read whole), with a clear error that names the cap.
+    #[tokio::test]
+    async fn a_body_past_the_cap_is_a_clear_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().take(1) {
+                let mut conn = conn.unwrap();
+                let mut buf = [0u8; 65536];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = conn.read(&mut buf).unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let chunk = vec![b' '; 256 * 1024];
+                for _ in 0..16 {
+                    if conn
+                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                        .and_then(|_| conn.write_all(&chunk))
+                        .and_then(|_| conn.write_all(b"\r\n"))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = conn.write_all(b"0\r\n\r\n");
+            }
+        });
+        let client = Client::new(ClientConfig {
+            retry: RetryConfig {
+                max_attempts: 1,
+                ..RetryConfig::default()
+            },
+            max_response_bytes: 1 << 20,
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        let creds = aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKID", "secret", None, None, "test"),
+        );
+        let target = Target::new("us-east-1", creds).with_endpoints(Arc::new(EndpointSettings {
+            url: Some(format!("http://{addr}")),
+            ..EndpointSettings::default()
+        }));
+        let err = client
+            .call(&target, "sqs", "ListQueues", &serde_json::json!({}))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than 1 MiB"), "{err}");
+        assert!(err.contains("CENSUS_MAX_RESPONSE_MIB"), "{err}");
+    }
+
     #[test]
     fn joins_like_botocore() {
         assert_eq!(

@@ -38,6 +38,28 @@ pub struct ClientConfig {
     /// Idle connections kept per host.
     pub pool_idle_per_host: usize,
     pub user_agent: String,
+    /// The most bytes one response body may hold: a bigger one is not read into
+    /// memory but fails the call ([`DEFAULT_MAX_RESPONSE_BYTES`], or
+    /// `CENSUS_MAX_RESPONSE_MIB` mebibytes).
+    pub max_response_bytes: usize,
+}
+
+/// What one response body may hold by default: 256 MiB. AWS pages are far smaller
+/// (a few MB at most); a body past this is a fault, not an inventory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 << 20;
+
+/// [`DEFAULT_MAX_RESPONSE_BYTES`], or `CENSUS_MAX_RESPONSE_MIB` mebibytes when set;
+/// `Err` when that is not a whole number from 1 to 65536 ([`Client::new`] refuses it).
+pub fn max_response_bytes_from_env() -> Result<usize, String> {
+    match std::env::var("CENSUS_MAX_RESPONSE_MIB") {
+        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=65536).contains(&n) => Ok(n << 20),
+            _ => Err(format!(
+                "CENSUS_MAX_RESPONSE_MIB={v:?}: not a whole number of MiB from 1 to 65536; unset it for the default 256"
+            )),
+        },
+        _ => Ok(DEFAULT_MAX_RESPONSE_BYTES),
+    }
 }
 
 impl Default for ClientConfig {
@@ -51,6 +73,7 @@ impl Default for ClientConfig {
                 "census-awsdyn/{} botocore-models/1.43.67",
                 env!("CARGO_PKG_VERSION")
             ),
+            max_response_bytes: max_response_bytes_from_env().unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
         }
     }
 }
@@ -202,6 +225,7 @@ struct RawResponse {
 
 impl Client {
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
+        max_response_bytes_from_env().map_err(Error::Model)?;
         let http = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
@@ -563,11 +587,34 @@ impl Client {
                 )
             })
             .collect();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, url))?
-            .to_vec();
+        // Read piece by piece up to the cap: a body past it is never held whole.
+        let cap = self.inner.config.max_response_bytes;
+        let too_big = |n: u64| {
+            (
+                // Not retried: the same answer would come back.
+                TransportErrorKind::Other,
+                format!(
+                    "the response from {} is larger than {} MiB{}; census does not hold one page that big in memory (CENSUS_MAX_RESPONSE_MIB sets the cap)",
+                    host_of(url),
+                    cap >> 20,
+                    if n > 0 { format!(" ({n} bytes announced)") } else { String::new() },
+                ),
+            )
+        };
+        if let Some(n) = resp.content_length().filter(|n| *n > cap as u64) {
+            return Err(too_big(n));
+        }
+        let mut resp = resp;
+        let mut body = Vec::with_capacity(
+            resp.content_length()
+                .map_or(0, |n| (n as usize).min(cap).min(16 << 20)),
+        );
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e, url))? {
+            if body.len() + chunk.len() > cap {
+                return Err(too_big(0));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RawResponse {
             status,
             headers,
@@ -589,6 +636,17 @@ fn retry_after(headers: &[(String, String)]) -> Option<Duration> {
     header("x-amz-retry-after")
         .map(Duration::from_millis)
         .or_else(|| header("retry-after").map(Duration::from_secs))
+}
+
+/// `scheme://host[:port]` of a URL (no path or query).
+fn host_of(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .map(|u| {
+            format!("{}://{}", u.scheme(), u.host_str().unwrap_or(""))
+                + &u.port().map(|p| format!(":{p}")).unwrap_or_default()
+        })
+        .unwrap_or_default()
 }
 
 fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String) {
@@ -764,6 +822,67 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A body past the cap, streamed without a length, fails the call once the cap is
+    /// passed (it is never read whole), with a clear error that names the cap.
+    #[tokio::test]
+    async fn a_body_past_the_cap_is_a_clear_error() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().take(1) {
+                let mut conn = conn.unwrap();
+                let mut buf = [0u8; 65536];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = conn.read(&mut buf).unwrap();
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                }
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ntransfer-encoding: chunked\r\n\r\n",
+                );
+                let chunk = vec![b' '; 256 * 1024];
+                for _ in 0..16 {
+                    if conn
+                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+                        .and_then(|_| conn.write_all(&chunk))
+                        .and_then(|_| conn.write_all(b"\r\n"))
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                let _ = conn.write_all(b"0\r\n\r\n");
+            }
+        });
+        let client = Client::new(ClientConfig {
+            retry: RetryConfig {
+                max_attempts: 1,
+                ..RetryConfig::default()
+            },
+            max_response_bytes: 1 << 20,
+            ..ClientConfig::default()
+        })
+        .unwrap();
+        let creds = aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_credential_types::Credentials::new("AKID", "secret", None, None, "test"),
+        );
+        let target = Target::new("us-east-1", creds).with_endpoints(Arc::new(EndpointSettings {
+            url: Some(format!("http://{addr}")),
+            ..EndpointSettings::default()
+        }));
+        let err = client
+            .call(&target, "sqs", "ListQueues", &serde_json::json!({}))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("larger than 1 MiB"), "{err}");
+        assert!(err.contains("CENSUS_MAX_RESPONSE_MIB"), "{err}");
+    }
 
     #[test]
     fn joins_like_botocore() {

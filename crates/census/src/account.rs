@@ -44,11 +44,20 @@ pub struct Account {
     pub source: String,
 }
 
+/// The most characters of an account name kept in its folder name: with the id and the
+/// `-`, folder names stay far below the 255 bytes file systems allow.
+pub const MAX_DIR_NAME_CHARS: usize = 100;
+
 impl Account {
-    /// `<id>-<name>` with characters unsafe in file names replaced: the account's
-    /// folder in the output tree.
+    /// `<id>-<name>`: the account's folder in the output tree. Only ASCII letters,
+    /// digits, `-`, `_` and `.` are kept (anything else, `/` and control characters
+    /// included, becomes `_`), the name is cut to [`MAX_DIR_NAME_CHARS`] and loses
+    /// trailing dots. The 12-digit id first makes every folder name unique, never `.`,
+    /// `..` or a reserved device name, and never a path. (Ids are checked where they
+    /// enter; an id that is not 12 digits is still made harmless here.)
     pub fn dir_name(&self) -> String {
-        let name: String = self
+        let id = safe_id(&self.id);
+        let mut name: String = self
             .name
             .chars()
             .map(|c| {
@@ -58,11 +67,113 @@ impl Account {
                     '_'
                 }
             })
+            .take(MAX_DIR_NAME_CHARS)
             .collect();
-        if name.is_empty() || name == self.id {
-            self.id.clone()
+        name.truncate(name.trim_end_matches('.').len());
+        if name.is_empty() || name == id {
+            id
         } else {
-            format!("{}-{}", self.id, name)
+            format!("{id}-{name}")
+        }
+    }
+}
+
+/// Checks an account id that came from data (an Organizations answer, a plan file):
+/// exactly 12 ASCII digits.
+pub fn check_id(id: &str) -> Result<(), String> {
+    if crate::auth::is_account_id(id) {
+        Ok(())
+    } else {
+        Err(format!(
+            "account id {} is not 12 digits",
+            crate::store::output::escape(&id.chars().take(40).collect::<String>())
+        ))
+    }
+}
+
+/// The id as a file name: itself when it is 12 digits, else only its ASCII letters and
+/// digits (others become `_`), cut to 40, `_` when empty.
+pub fn safe_id(id: &str) -> String {
+    if crate::auth::is_account_id(id) {
+        return id.to_string();
+    }
+    let s: String = id
+        .chars()
+        .take(40)
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    if s.is_empty() {
+        "_".into()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(id: &str, name: &str) -> Account {
+        Account {
+            id: id.into(),
+            name: name.into(),
+            email: None,
+            status: "ACTIVE".into(),
+            partition: "aws".into(),
+            org_id: None,
+            management_account_id: None,
+            ou_id: None,
+            ou_path: None,
+            tags: BTreeMap::new(),
+            role_arn: None,
+            is_caller: false,
+            source: "organizations".into(),
+        }
+    }
+
+    #[test]
+    fn folder_names_are_plain_and_short() {
+        assert_eq!(
+            account("123456789012", "Prod").dir_name(),
+            "123456789012-Prod"
+        );
+        assert_eq!(
+            account("123456789012", "123456789012").dir_name(),
+            "123456789012"
+        );
+        assert_eq!(
+            account("123456789012", "../../etc").dir_name(),
+            "123456789012-.._.._etc"
+        );
+        assert_eq!(account("123456789012", "..").dir_name(), "123456789012");
+        assert_eq!(
+            account("123456789012", "a\x1b]0;x\x07\nb").dir_name(),
+            "123456789012-a__0_x__b"
+        );
+        let long = account("123456789012", &"n".repeat(300)).dir_name();
+        assert_eq!(long.len(), 12 + 1 + MAX_DIR_NAME_CHARS);
+        assert_eq!(
+            account("../../../tmp/x", "x").dir_name(),
+            "_________tmp_x-x"
+        );
+        assert_eq!(account("", "").dir_name(), "_");
+        for name in ["a/b", "CON", "nul", "..", ".", "a\0b"] {
+            let d = account("123456789012", name).dir_name();
+            assert!(d.starts_with("123456789012") && !d.contains('/'), "{d}");
+        }
+    }
+
+    #[test]
+    fn ids_checked() {
+        assert!(check_id("123456789012").is_ok());
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "../../../tmp",
+            "12345678901a",
+            "１２３",
+        ] {
+            assert!(check_id(bad).is_err(), "{bad}");
         }
     }
 }

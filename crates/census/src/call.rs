@@ -12,6 +12,9 @@ pub struct CallArgs {
     pub region: Option<String>,
     pub profile: Option<String>,
     pub no_paginate: bool,
+    /// `--allow-write`: make an operation that is not a plain read, or whose answer
+    /// holds secrets.
+    pub allow_write: bool,
 }
 
 fn input(args: &CallArgs) -> Result<Value> {
@@ -36,11 +39,32 @@ fn input(args: &CallArgs) -> Result<Value> {
     Ok(v)
 }
 
+/// `census call` makes, without `--allow-write`, only what a scan file may name: an
+/// operation whose name says it reads ([`crate::spec::is_read`]: Describe*, Get*,
+/// List*...) and that is not on the secrets list (`presets/secrets.json`).
+pub fn refuse_unless_read(service: &str, operation: &str, input: &Value) -> Result<()> {
+    if !crate::spec::is_read(operation) {
+        return Err(anyhow!(
+            "{service} {operation} is not a read operation (Describe*, Get*, List*...): it may change your account; add --allow-write if that is what you want"
+        ));
+    }
+    if let Some(secret) = crate::spec::secret(service, operation, input) {
+        return Err(anyhow!(
+            "{service} {operation} returns secrets ({}); add --allow-write if you mean to see them",
+            secret.reason
+        ));
+    }
+    Ok(())
+}
+
 pub async fn run(args: CallArgs) -> Result<Value> {
     // Check names and input before touching credentials: mistakes get caught offline.
     let (model, op_name) = Client::operation(&args.service, &args.operation)?;
     let input = input(&args)?;
     awsdyn::validate::check(&model, &model.operations[&op_name], &input)?;
+    if !args.allow_write {
+        refuse_unless_read(&model.name, &op_name, &input)?;
+    }
     if let Some(r) = &args.region {
         crate::regions::check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }

@@ -340,6 +340,11 @@ pub enum Command {
         /// Make one request only instead of fetching and merging every page.
         #[arg(long)]
         no_paginate: bool,
+        /// Allow an operation that is not a plain read (Create*, Delete*, Terminate*...)
+        /// or whose answer holds secrets (sts get_session_token, secretsmanager
+        /// get_secret_value...): refused without it.
+        #[arg(long)]
+        allow_write: bool,
     },
     /// Run one SQL statement over the scan database (read-only) and print the rows.
     ///
@@ -365,6 +370,9 @@ pub enum Command {
         /// Output format: table, json or csv.
         #[arg(long, default_value = "table", value_name = "FORMAT")]
         output: crate::store::output::Format,
+        /// Stop the statement after this many seconds.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+        timeout: u64,
     },
     /// Compare two scans: resources added, removed and changed (with the JSON paths
     /// that changed), by account, region and type.
@@ -558,6 +566,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             region,
             profile,
             no_paginate,
+            allow_write,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -570,6 +579,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 region,
                 profile,
                 no_paginate,
+                allow_write,
             }))?;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
@@ -580,6 +590,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             db,
             postgres,
             output,
+            timeout,
         } => {
             let (db, postgres) = store_flags(db, postgres);
             let args = crate::query_cmd::QueryArgs {
@@ -588,6 +599,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 postgres,
                 output,
                 tables,
+                timeout: std::time::Duration::from_secs(timeout),
             };
             crate::query_cmd::run(&args, &mut out)?;
         }

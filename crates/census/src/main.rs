@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("census: error: {e:#}");
+            // Errors may quote AWS data: control characters are shown escaped.
+            eprintln!(
+                "census: error: {}",
+                census::store::output::escape(&format!("{e:#}"))
+            );
             ExitCode::from(1)
         }
     }

@@ -88,6 +88,26 @@ fn yes() -> bool {
     true
 }
 
+impl Plan {
+    /// What in a plan read back from disk would take a path or a call somewhere it
+    /// must not go (a tampered or damaged plan.json): ids that are not 12 digits, a scan
+    /// id or region that is not a plain name, a call that is not a plain read or
+    /// returns secrets.
+    fn check(&self) -> Result<(), String> {
+        check_scan_id(&self.info.id).map_err(|e| format!("scan id: {e}"))?;
+        for a in &self.accounts {
+            crate::account::check_id(&a.id)?;
+        }
+        for r in self.regions.iter().flatten() {
+            check_region(r).map_err(|e| format!("region: {e}"))?;
+        }
+        for c in &self.calls {
+            crate::spec::check_planned(&c.service, &c.operation, &c.parameters)?;
+        }
+        Ok(())
+    }
+}
+
 fn plan_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
     root.join(".census").join(shard_name(shard, "plan.json"))
 }
@@ -202,6 +222,13 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             })?;
             let plan = serde_json::from_str::<Plan>(&text).with_context(|| {
                 format!("--resume {}: damaged {}", dir.display(), path.display())
+            })?;
+            plan.check().map_err(|e| {
+                anyhow!(
+                    "--resume {}: {} was changed or damaged ({e}); resume only a folder census wrote, or start a new scan",
+                    dir.display(),
+                    path.display()
+                )
             })?;
             if plan.shard != shard {
                 bail!(
@@ -329,6 +356,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
             for p in &found.problems {
+                let p = crate::store::output::escape(&p.to_string()).into_owned();
                 tracing::warn!("{p}");
                 eprintln!("census: warning: {p}");
             }
@@ -471,9 +499,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     for a in outcome.accounts.iter().filter(|a| a.status != "ok") {
         eprintln!(
             "census: account {} ({}): {}",
-            a.account.id,
-            a.account.name,
-            a.error_message.as_deref().unwrap_or("failed")
+            crate::store::output::escape(&a.account.id),
+            crate::store::output::escape(&a.account.name),
+            crate::store::output::escape(a.error_message.as_deref().unwrap_or("failed"))
         );
     }
     if t.calls_failed > 0 {

@@ -124,6 +124,30 @@ fn bad_input_gets_one_clear_line() {
             ],
             "NoSuchEntity",
         ),
+        (
+            &[
+                "call",
+                "ec2",
+                "terminate-instances",
+                "--param",
+                r#"{"InstanceIds": ["i-1"]}"#,
+            ],
+            "ec2 TerminateInstances is not a read operation (Describe*, Get*, List*...): it may change your account; add --allow-write",
+        ),
+        (
+            &["call", "sts", "get-session-token"],
+            "sts GetSessionToken returns secrets (issues temporary credentials); add --allow-write",
+        ),
+        (
+            &[
+                "call",
+                "ssm",
+                "get-parameter",
+                "--param",
+                r#"{"Name": "x", "WithDecryption": true}"#,
+            ],
+            "ssm GetParameter returns secrets",
+        ),
     ];
     for (args, want) in cases {
         let out = census(&moto, args);

@@ -362,7 +362,10 @@ fn query_errors_are_one_line() {
         "{err}"
     );
     let err = one_line(&census(&["query", "delete from scans", "--db", db]));
-    assert!(err.contains("readonly"), "{err}");
+    assert!(
+        err.contains("not authorized") && err.contains("only reads"),
+        "{err}"
+    );
     let missing = temp_dir("missing").join("census.db");
     let err = one_line(&census(&[
         "query",

@@ -402,6 +402,7 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
 
     /// Reads up to the root element: `Some((start, is_empty_element))`, or `None` for
     /// a document without one.
+    /// A body with text but no element is not a document: an error, not an empty answer.
     fn root(&mut self) -> Result<Option<(BytesStart<'a>, bool)>, String> {
         loop {
             match self.next()? {
@@ -409,6 +410,9 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
                 Event::Empty(e) => return Ok(Some((e, true))),
                 Event::Eof => return Ok(None),
                 Event::End(_) => return Err("invalid XML: unexpected end tag".into()),
+                Event::Text(t) if t.iter().any(|b| !b.is_ascii_whitespace()) => {
+                    return Err("not an XML document: text where the root element belongs".into())
+                }
                 _ => {}
             }
         }

@@ -470,7 +470,10 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
         .await
         .map_err(|e| anyhow!("{e}"))?;
     for p in &found.problems {
-        eprintln!("census: warning: {p}");
+        eprintln!(
+            "census: warning: {}",
+            crate::store::output::escape(&p.to_string())
+        );
     }
     if found.accounts.is_empty() {
         bail!("no accounts: discovery found none (check --org, --org-role-arn, the --ou/--accounts filters, or --role-arns)");

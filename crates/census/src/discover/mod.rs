@@ -315,6 +315,18 @@ pub async fn discover(
         }
     }
 
+    // Ids name folders and roles: an answer with one that is not 12 digits is left out.
+    accounts.retain(|id, a| match crate::account::check_id(id) {
+        Ok(()) => true,
+        Err(e) => {
+            problems.push(Problem::note(
+                format!("accounts from {}", a.source),
+                format!("{e}; that account is left out"),
+            ));
+            false
+        }
+    });
+
     // Filters.
     if ou_filters {
         filter_by_ou(&mut accounts, &orgs, opts, &mut problems);

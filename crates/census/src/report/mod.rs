@@ -53,6 +53,7 @@ use futures::stream::{self, StreamExt};
 use crate::account::Account;
 use crate::auth::{Access, Base, RoleOptions};
 use crate::discover::{OrgInfo, Problem};
+use crate::store::output::escape;
 use crate::upload::{Bucket, S3Url};
 use groups::RegionGroups;
 use resources::{Found, Settings};
@@ -290,7 +291,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         .map_err(|e| anyhow!("{e}"))?;
     problems.extend(discovery.problems.iter().map(Problem::to_string));
     for p in &problems {
-        eprintln!("census: warning: {p}");
+        eprintln!("census: warning: {}", escape(p));
     }
     if discovery.organizations.is_empty() {
         bail!(
@@ -433,21 +434,21 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         let tenant = if org.tenant_name.is_empty() {
             String::new()
         } else {
-            format!(", tenant {}", org.tenant_name)
+            format!(", tenant {}", escape(&org.tenant_name))
         };
         eprintln!(
             "census: {} (management account {}{tenant}): {} accounts, {} with errors -> {where_to}",
-            org.info.id,
-            org.info.management_account_id,
+            escape(&org.info.id),
+            escape(&org.info.management_account_id),
             rows.len(),
             failed.len()
         );
         for r in failed {
             eprintln!(
                 "census: account {} ({}): {}",
-                r.account_id,
-                r.account_name,
-                r.notes.join("; ")
+                escape(&r.account_id),
+                escape(&r.account_name),
+                escape(&r.notes.join("; "))
             );
         }
     }

@@ -61,21 +61,34 @@ impl Row {
 }
 
 /// The CSV text of a report: a header line, then one line per row (CRLF-free,
-/// quoted where needed).
+/// quoted where needed). A cell a spreadsheet would take for a formula (starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`, as OWASP
+/// advises, so that opening the report runs nothing.
 pub fn to_csv(rows: &[Row]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::new());
     w.write_record(COLUMNS)?;
     for row in rows {
-        w.write_record(row.cells())?;
+        w.write_record(row.cells().iter().map(|c| no_formula(c).into_owned()))?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
 }
 
-/// The report's file name: `aws-{management account id}-account-metadata-report-{timestamp}.csv`.
+/// `cell`, with a `'` before it when a spreadsheet would read it as a formula.
+pub fn no_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{cell}"))
+    } else {
+        std::borrow::Cow::Borrowed(cell)
+    }
+}
+
+/// The report's file name: `aws-{management account id}-account-metadata-report-{timestamp}.csv`
+/// (an id that is not 12 digits made a plain file name).
 pub fn file_name(management_account_id: &str, timestamp: &str) -> String {
-    format!("aws-{management_account_id}-account-metadata-report-{timestamp}.csv")
+    let id = crate::account::safe_id(management_account_id);
+    format!("aws-{id}-account-metadata-report-{timestamp}.csv")
 }
 
 /// Tag keys to read a column from: the first key the account has wins, an exact match
@@ -125,6 +138,35 @@ mod tests {
         assert_eq!(
             file_name("123456789012", "20261124T063000Z"),
             "aws-123456789012-account-metadata-report-20261124T063000Z.csv"
+        );
+    }
+
+    #[test]
+    fn formulas_are_defused() {
+        let row = Row {
+            account_id: "123456789012".into(),
+            account_name: "=HYPERLINK(\"http://x\",\"y\")".into(),
+            org_id: "+1".into(),
+            tenant_name: "-2".into(),
+            environment: "@SUM(A1)".into(),
+            aide_id: "\tx".into(),
+            region_group: "a=b".into(),
+            notes: vec!["\r=1".into()],
+            ..Row::default()
+        };
+        let text = String::from_utf8(to_csv(&[row]).unwrap()).unwrap();
+        let mut r = csv::Reader::from_reader(text.as_bytes());
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(&rec[1], "'=HYPERLINK(\"http://x\",\"y\")");
+        assert_eq!(&rec[2], "'+1");
+        assert_eq!(&rec[3], "'-2");
+        assert_eq!(&rec[6], "a=b");
+        assert_eq!(&rec[9], "'@SUM(A1)");
+        assert_eq!(&rec[10], "'\tx");
+        assert_eq!(&rec[11], "'\r=1");
+        assert_eq!(
+            file_name("../../x", "t"),
+            "aws-______x-account-metadata-report-t.csv"
         );
     }
 

@@ -154,6 +154,27 @@ pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> io::Result<()> {
     atomic(path, |f| f.write_all(data))
 }
 
+/// Creates `dir` and its missing parents readable by their owner only (0700): an
+/// inventory of an organization is sensitive. Folders already there keep their mode.
+pub fn create_private_dir_all(dir: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.as_os_str().is_empty() || dir.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// Options that create a file readable and writable by its owner only (0600).
+pub fn private_file() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    o.create(true).mode(0o600);
+    o
+}
+
 /// [`write_atomic`] for data written piece by piece: `write` fills a buffered writer.
 pub fn write_atomic_with(
     path: &std::path::Path,
@@ -223,13 +244,13 @@ fn atomic(
     write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
 ) -> io::Result<()> {
     let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    std::fs::create_dir_all(dir)?;
+    create_private_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
         std::process::id()
     ));
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = private_file().write(true).truncate(true).open(&tmp)?;
     write(&mut f)?;
     f.sync_data()?;
     drop(f);

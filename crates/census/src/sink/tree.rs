@@ -11,7 +11,7 @@
 //! read back one at a time) into a buffered file.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -75,6 +75,35 @@ impl TreeSink {
         Path::new(account_dir)
             .join(region)
             .join(format!("{stem}.json"))
+    }
+
+    /// [`TreeSink::relative_path`], refused unless each part is one plain file name
+    /// (no `/`, not `.` or `..`, no control character), so that nothing is written
+    /// outside the scan folder whatever the data says.
+    fn checked_path(account_dir: &str, region: &str, stem: &str) -> io::Result<PathBuf> {
+        for (what, part) in [
+            ("account folder", account_dir),
+            ("region", region),
+            ("call", stem),
+        ] {
+            let plain = !part.is_empty()
+                && part.len() <= 200
+                && part != "."
+                && part != ".."
+                && !part
+                    .chars()
+                    .any(|c| c == '/' || c == '\\' || c.is_control());
+            if !plain {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "refusing to write outside the scan folder: {what} {:?} is not a plain file name",
+                        crate::store::output::escape(part)
+                    ),
+                ));
+            }
+        }
+        Ok(Self::relative_path(account_dir, region, stem))
     }
 
     fn own_journal(&self) -> PathBuf {
@@ -144,7 +173,7 @@ impl TreeSink {
             .unwrap_or_else(|e| e.into_inner())
             .get(&record.account_id)
             .cloned()
-            .unwrap_or_else(|| record.account_id.clone())
+            .unwrap_or_else(|| crate::account::safe_id(&record.account_id))
     }
 
     /// Writes summary.json from the journal: the accounts in the order given, each
@@ -322,12 +351,8 @@ impl Sink for TreeSink {
             }
         }
         let path = self.own_journal();
-        std::fs::create_dir_all(path.parent().unwrap())?;
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)?;
+        super::create_private_dir_all(path.parent().unwrap())?;
+        let mut file = super::private_file().read(true).append(true).open(&path)?;
         // A run killed while writing a line left it torn: end it, so that the next
         // line starts on its own.
         let len = file.metadata()?.len();
@@ -353,7 +378,7 @@ impl Sink for TreeSink {
 
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
         if let Some(result) = result {
-            let rel = Self::relative_path(&self.account_dir(record), &record.region, &record.stem);
+            let rel = Self::checked_path(&self.account_dir(record), &record.region, &record.stem)?;
             // Straight into the file, through a small buffer: no copy of the whole text.
             write_atomic_with(&self.root.join(rel), |w| {
                 serde_json::to_writer_pretty(&mut *w, result)?;

@@ -83,6 +83,9 @@ fn entry(value: &Value) -> Result<SpecCall, String> {
         }
         other => other.to_string(),
     })?;
+    if let Some(secret) = super::preset::secret(&model.name, operation, &parameters) {
+        return Err(secret.refusal());
+    }
     let result_key = match entry.get("result_key") {
         None | Some(Value::Null) => None,
         Some(Value::String(key)) => ResultKey::parse(key).map_err(|e| format!("result_key {key:?}: {e}"))?,
@@ -101,6 +104,21 @@ fn entry(value: &Value) -> Result<SpecCall, String> {
         result_key,
         origin: String::new(),
     })
+}
+
+/// Checks a call read back from a scan's plan (`--resume`): a read operation that
+/// returns no secrets, of a service Census knows.
+pub fn check_planned(service: &str, operation: &str, parameters: &Value) -> Result<(), String> {
+    let model = service_model(service)?;
+    if !model.operations.contains_key(operation) || !is_read(operation) {
+        return Err(format!(
+            "call {service} {operation:?} is not a read operation of {service}"
+        ));
+    }
+    if let Some(secret) = super::preset::secret(&model.name, operation, parameters) {
+        return Err(secret.refusal());
+    }
+    Ok(())
 }
 
 /// The field `key` looks like a misspelling of, if any: the same name in another
@@ -325,6 +343,46 @@ mod tests {
             err(json!({"service": "s3", "function": "list_buckets", "parameters": []}))
                 .starts_with("\"parameters\" must be an object")
         );
+    }
+
+    /// Every spec refuses operations whose answers hold secrets, with the reason.
+    #[test]
+    fn refuses_secrets() {
+        for (v, want) in [
+            (
+                json!({"service": "sts", "function": "get_session_token"}),
+                "sts GetSessionToken returns secrets (issues temporary credentials)",
+            ),
+            (
+                json!({"service": "sts", "function": "get_federation_token", "parameters": {"Name": "xy"}}),
+                "sts GetFederationToken returns secrets",
+            ),
+            (
+                json!({"service": "ecr", "function": "get_authorization_token"}),
+                "ecr GetAuthorizationToken returns secrets",
+            ),
+            (
+                json!({"service": "secretsmanager", "function": "get_secret_value", "parameters": {"SecretId": "x"}}),
+                "secretsmanager GetSecretValue returns secrets",
+            ),
+            (
+                json!({"service": "ssm", "function": "get_parameters_by_path", "parameters": {"Path": "/", "WithDecryption": true}}),
+                "with {\"WithDecryption\":true} returns secrets",
+            ),
+            (
+                json!({"service": "glue", "function": "get_connections"}),
+                "without {\"HidePassword\":true} returns secrets",
+            ),
+        ] {
+            let e = err(v.clone());
+            assert!(e.contains(want), "{v}: {e}");
+            assert!(!e.contains('\n'));
+        }
+        assert!(entry(&json!({"service": "ssm", "function": "get_parameters_by_path", "parameters": {"Path": "/"}})).is_ok());
+        assert!(entry(&json!({"service": "glue", "function": "get_connections", "parameters": {"HidePassword": true}})).is_ok());
+        assert!(check_planned("secretsmanager", "GetSecretValue", &json!({})).is_err());
+        assert!(check_planned("ec2", "TerminateInstances", &json!({})).is_err());
+        assert!(check_planned("ec2", "DescribeVpcs", &json!({})).is_ok());
     }
 
     #[test]

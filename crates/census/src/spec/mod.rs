@@ -97,7 +97,8 @@ use std::fmt;
 
 use serde_json::Value;
 
-pub use preset::{deny_list, Denied, Preset};
+pub use check::check_planned;
+pub use preset::{deny_list, secret, secret_list, Denied, Preset, Secret};
 pub use result_key::{JqFilter, ResultKey};
 
 /// Verbs of the operations that only read (`DescribeInstances`, `BatchGetItem`,

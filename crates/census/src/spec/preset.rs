@@ -18,6 +18,9 @@ const CORE: &str = include_str!("../../presets/core.json");
 /// What the all preset leaves out, and why.
 const DENY: &str = include_str!("../../presets/deny.json");
 
+/// Operations that return secrets: refused in every spec (see [`secret`]).
+const SECRETS: &str = include_str!("../../presets/secrets.json");
+
 /// Verbs of the operations the all preset makes (the next character must be upper
 /// case or a digit): the plain reads, not searches, queries or simulations.
 const ALL_VERBS: [&str; 3] = ["List", "Describe", "Get"];
@@ -121,6 +124,69 @@ pub fn deny_list() -> &'static [Denied] {
     })
 }
 
+/// One entry of `presets/secrets.json`: an operation that returns secrets (credentials,
+/// tokens, passwords, secret values), refused in every spec and by `census call`
+/// without `--allow-write`; with `when`, only when the call's parameters hold those
+/// values (`"WithDecryption": true`); with `unless`, except when they do
+/// (`"HidePassword": true`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    /// botocore service name.
+    pub service: String,
+    /// Model operation name.
+    pub operation: String,
+    #[serde(default)]
+    pub when: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub unless: Option<Map<String, Value>>,
+    pub reason: String,
+}
+
+impl Secret {
+    /// Whether a call of `operation` of `service` with `parameters` returns secrets.
+    pub fn covers(&self, service: &str, operation: &str, parameters: &Value) -> bool {
+        let holds = |m: &Map<String, Value>| m.iter().all(|(k, v)| parameters.get(k) == Some(v));
+        self.service == service
+            && self.operation == operation
+            && self.when.as_ref().is_none_or(holds)
+            && !self.unless.as_ref().is_some_and(holds)
+    }
+
+    /// The one-line refusal: `sts GetSessionToken returns secrets (issues temporary
+    /// credentials): Census does not call it`.
+    pub fn refusal(&self) -> String {
+        let condition = match (&self.when, &self.unless) {
+            (Some(w), _) => format!(" with {}", Value::Object(w.clone())),
+            (_, Some(u)) => format!(" without {}", Value::Object(u.clone())),
+            _ => String::new(),
+        };
+        format!(
+            "{} {}{condition} returns secrets ({}): Census does not make calls whose answers hold credentials, tokens or passwords, which would end up in its files and databases; leave it out",
+            self.service, self.operation, self.reason
+        )
+    }
+}
+
+/// The operations that return secrets (`presets/secrets.json`, built in).
+pub fn secret_list() -> &'static [Secret] {
+    static SECRETS_LIST: OnceLock<Vec<Secret>> = OnceLock::new();
+    SECRETS_LIST.get_or_init(|| {
+        // Built in and checked by the tests below: it cannot fail at run time.
+        serde_json::from_str(SECRETS).expect(
+            "presets/secrets.json is a list of {service, operation, reason, when?, unless?}",
+        )
+    })
+}
+
+/// The secrets-list entry a call of `operation` of `service` with `parameters` falls
+/// under, if any.
+pub fn secret(service: &str, operation: &str, parameters: &Value) -> Option<&'static Secret> {
+    secret_list()
+        .iter()
+        .find(|s| s.covers(service, operation, parameters))
+}
+
 /// Whether the all preset considers this operation: a plain read that needs no
 /// input and answers with a result rather than a stream. (The deny list is applied
 /// on top.)
@@ -169,7 +235,9 @@ fn all() -> Result<Vec<SpecCall>, Vec<Problem>> {
             continue;
         }
         for (name, op) in &model.operations {
-            if !all_candidate(&model, name, op) || deny.iter().any(|d| d.covers(&model.name, name))
+            if !all_candidate(&model, name, op)
+                || deny.iter().any(|d| d.covers(&model.name, name))
+                || secret(&model.name, name, &Value::Object(Map::new())).is_some()
             {
                 continue;
             }
@@ -247,5 +315,64 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "presets/deny.json:\n{}", wrong.join("\n"));
+    }
+
+    /// Every secrets-list entry names an operation of a service Census can call, once,
+    /// with a reason; `when`/`unless` name members of its input.
+    #[test]
+    fn secret_list_is_honest() {
+        let mut seen = std::collections::HashSet::new();
+        let mut wrong = Vec::new();
+        for s in secret_list() {
+            let name = format!("{} {}", s.service, s.operation);
+            if !seen.insert((&s.service, &s.operation)) {
+                wrong.push(format!("{name}: listed twice"));
+            }
+            if s.reason.len() < 10 {
+                wrong.push(format!("{name}: the reason says too little"));
+            }
+            let Some(entry) = model::find_service(&s.service).filter(|e| e.name == s.service)
+            else {
+                wrong.push(format!("{name}: no service by that botocore name"));
+                continue;
+            };
+            let model = model::load(&entry.name).unwrap();
+            let Some(op) = model.operations.get(&s.operation) else {
+                wrong.push(format!("{name}: no such operation"));
+                continue;
+            };
+            for m in s.when.iter().chain(&s.unless) {
+                for key in m.keys() {
+                    let input = op
+                        .input
+                        .as_ref()
+                        .map(|i| model.shape(i.target).members.contains_key(key));
+                    if input != Some(true) {
+                        wrong.push(format!("{name}: {key} is not a member of its input"));
+                    }
+                }
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "presets/secrets.json:\n{}",
+            wrong.join("\n")
+        );
+        let none = Value::Object(Map::new());
+        assert!(secret("sts", "GetSessionToken", &none).is_some());
+        assert!(secret("ssm", "GetParameter", &none).is_none());
+        assert!(secret(
+            "ssm",
+            "GetParameter",
+            &serde_json::json!({"WithDecryption": true})
+        )
+        .is_some());
+        assert!(secret("glue", "GetConnections", &none).is_some());
+        assert!(secret(
+            "glue",
+            "GetConnections",
+            &serde_json::json!({"HidePassword": true})
+        )
+        .is_none());
     }
 }

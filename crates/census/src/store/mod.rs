@@ -24,8 +24,9 @@
 //!   taken from, `(item)` or `(hash)`), and `item`, the item as JSON text.
 //!   `(scan_id, stem, account_id, region, resource_id)` is unique, and writes replace:
 //!   a resumed scan or a shard that writes a call again leaves one copy.
-//! - `item_columns`: the top-level members seen per stem, in first-seen order: the
-//!   columns of the views.
+//! - `item_columns`: the top-level members seen per stem (`position` in first-seen
+//!   order): the columns of the views, which list them in the order of their names, so
+//!   that two scans of the same resources number the columns the same.
 //!
 //! # Views
 //! One per stem, named after it in snake_case ([`views::view_name`]:

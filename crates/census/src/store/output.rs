@@ -3,7 +3,7 @@
 //!
 //! JSON and CSV are written row by row as they come; a table needs every row to align
 //! its columns, so it holds them. In a table, NULL is empty and line breaks in values
-//! are shown as `\n`; in JSON, NULL is `null` and numbers are numbers; in CSV, NULL is
+//! (and every other control character) are shown escaped (`\n`, `\x1b`, see [`escape`]); in JSON, NULL is `null` and numbers are numbers; in CSV, NULL is
 //! an empty field. Blobs are base64 everywhere; lists are JSON arrays, else joined
 //! with `, `.
 
@@ -12,6 +12,34 @@ use std::str::FromStr;
 
 use base64::Engine;
 use serde_json::Value;
+
+/// `s` as it may be shown on a terminal: control characters (ESC, BEL, CR, LF, C1...)
+/// and the bidirectional-text overrides written as escapes (`\n`, `\r`, `\t`, `\x1b`,
+/// `\u{202e}`), so that data from AWS cannot move the cursor, retitle the window or
+/// fake lines. Other text is unchanged. For tables and messages, not for JSON or CSV
+/// (which keep the data exact, quoted by their format).
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    fn unsafe_char(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !s.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x100 && unsafe_char(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if unsafe_char(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// One value of a row.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,12 +195,9 @@ impl<W: Write> RowWriter<W> {
 fn write_table(out: &mut impl Write, columns: &[String], rows: &[Vec<Cell>]) -> io::Result<()> {
     let shown: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            r.iter()
-                .map(|c| c.text().replace('\r', "\\r").replace('\n', "\\n"))
-                .collect()
-        })
+        .map(|r| r.iter().map(|c| escape(&c.text()).into_owned()).collect())
         .collect();
+    let columns: Vec<String> = columns.iter().map(|c| escape(c).into_owned()).collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| c.chars().count()).collect();
     for r in &shown {
         for (w, c) in widths.iter_mut().zip(r) {
@@ -198,7 +223,7 @@ fn write_table(out: &mut impl Write, columns: &[String], rows: &[Vec<Cell>]) -> 
         s.push('\n');
         s
     };
-    out.write_all(line(columns, &[]).as_bytes())?;
+    out.write_all(line(&columns, &[]).as_bytes())?;
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
     out.write_all(line(&rule, &[]).as_bytes())?;
     for (cells, shown) in rows.iter().zip(&shown) {
@@ -221,6 +246,34 @@ mod tests {
             .unwrap();
         w.finish().unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    #[test]
+    fn control_characters_escaped_in_tables_only() {
+        let hostile = "a\x1b]0;owned\x07b\r\nc\u{202e}d\u{9b}";
+        assert_eq!(
+            escape(hostile),
+            "a\\x1b]0;owned\\x07b\\r\\nc\\u{202e}d\\x9b"
+        );
+        assert_eq!(escape("plain é"), "plain é");
+        let render = |format| {
+            let mut buf = Vec::new();
+            let mut w = RowWriter::new(format, vec!["v\x1b".into()], &mut buf).unwrap();
+            w.row(vec![Cell::Text(hostile.into())]).unwrap();
+            w.finish().unwrap();
+            String::from_utf8(buf).unwrap()
+        };
+        let table = render(Format::Table);
+        assert!(
+            !table.chars().any(|c| c.is_control() && c != '\n'),
+            "{table:?}"
+        );
+        assert!(table.contains("a\\x1b]0;owned"), "{table}");
+        let json: Value = serde_json::from_str(&render(Format::Json)).unwrap();
+        assert_eq!(json[0]["v\x1b"], hostile);
+        let text = render(Format::Csv);
+        let mut csv = csv::Reader::from_reader(text.as_bytes());
+        assert_eq!(&csv.records().next().unwrap().unwrap()[0], hostile);
     }
 
     #[test]

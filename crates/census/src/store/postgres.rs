@@ -18,7 +18,10 @@
 //! Connections: `sslmode=disable` connects in plain text; `prefer` (the default) and
 //! `require` use TLS (rustls) when the server offers it, verifying the server's
 //! certificate against the system's CA store. The password of a URL is never shown:
-//! [`PgUrl`] prints the URL without it, and every error is scrubbed of it.
+//! [`PgUrl`] prints the URL rebuilt without it (the user info's password and any
+//! `password` parameter taken out of the parsed URL or key/value string), and errors
+//! are made only of that, the server's messages and the client's own texts, which do
+//! not hold it (a configuration error's "got `c`" character is left out).
 
 use std::fmt;
 use std::str::FromStr;
@@ -197,51 +200,40 @@ impl PgUrl {
             };
             format!("{scheme}{authority}{tail}")
         } else {
-            // key=value form.
-            raw.split_whitespace()
-                .filter(|p| !p.to_ascii_lowercase().starts_with("password"))
+            // key=value form, values possibly 'quoted' (with \' and \\ inside).
+            kv_pairs(raw)
+                .into_iter()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+                .map(|(k, v)| {
+                    if v.is_empty() || v.contains([' ', '\'', '\\']) {
+                        format!("{k}='{}'", v.replace('\\', "\\\\").replace('\'', "\\'"))
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
                 .collect::<Vec<_>>()
                 .join(" ")
         }
     }
 
-    /// Replaces the password, wherever it shows in `text`, with `***`.
-    fn scrub(&self, text: &str) -> String {
-        let mut out = text.replace('\n', " ");
-        let mut secrets: Vec<String> = Vec::new();
-        if let Ok(c) = Config::from_str(&self.raw) {
-            if let Some(p) = c.get_password() {
-                secrets.push(String::from_utf8_lossy(p).into_owned());
-            }
-        }
-        if let Some(at) = self.raw.find("://") {
-            let rest = &self.raw[at + 3..];
-            let authority = &rest[..rest.find(['/', '?']).unwrap_or(rest.len())];
-            if let Some(i) = authority.rfind('@') {
-                if let Some((_, p)) = authority[..i].split_once(':') {
-                    secrets.push(p.to_string());
-                    secrets.push(percent_decode(p));
-                }
-            }
-        }
-        for s in secrets.iter().filter(|s| !s.is_empty()) {
-            out = out.replace(s.as_str(), "***");
-        }
-        out
-    }
-
     /// A one-line error about this database: `PostgreSQL at URL: what; fix`.
     pub fn error(&self, what: &str) -> PgError {
-        PgError(self.scrub(&format!("PostgreSQL at {}: {what}", self.shown())))
+        PgError(format!("PostgreSQL at {}: {what}", self.shown()).replace('\n', " "))
     }
 
     fn config(&self) -> Result<Config, PgError> {
         Config::from_str(&self.raw).map_err(|e| {
-            PgError(self.scrub(&format!(
-                "--postgres / {ENV_URL} {}: not a PostgreSQL URL ({}); write postgresql://USER:PASSWORD@HOST:PORT/DATABASE (sslmode=disable, prefer or require)",
+            // "unexpected character at byte 12: expected `=` but got `x`": the
+            // character could be the password's; the rest is the client's own text.
+            let text = error_text(&e);
+            let text = match text.find(" but got") {
+                Some(i) => text[..i].to_string(),
+                None => text,
+            };
+            PgError(format!(
+                "--postgres / {ENV_URL} {}: not a PostgreSQL URL ({text}); write postgresql://USER:PASSWORD@HOST:PORT/DATABASE (sslmode=disable, prefer or require)",
                 self.shown(),
-                error_text(&e)
-            )))
+            ))
         })
     }
 
@@ -329,6 +321,54 @@ impl PgUrl {
     }
 }
 
+/// The `key=value` pairs of a key/value connection string, values unquoted (as
+/// libpq reads them: `key = 'va\'lue'`); what does not parse ends the list.
+fn kv_pairs(raw: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut it = raw.chars().peekable();
+    loop {
+        while it.peek().is_some_and(|c| c.is_whitespace()) {
+            it.next();
+        }
+        let key: String =
+            std::iter::from_fn(|| it.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
+        if key.is_empty() {
+            break;
+        }
+        while it.peek().is_some_and(|c| c.is_whitespace()) {
+            it.next();
+        }
+        if it.next() != Some('=') {
+            break;
+        }
+        while it.peek().is_some_and(|c| c.is_whitespace()) {
+            it.next();
+        }
+        let mut value = String::new();
+        if it.peek() == Some(&'\'') {
+            it.next();
+            while let Some(c) = it.next() {
+                match c {
+                    '\\' => value.extend(it.next()),
+                    '\'' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = it.next_if(|c| !c.is_whitespace()) {
+                if c == '\\' {
+                    value.extend(it.next());
+                } else {
+                    value.push(c);
+                }
+            }
+        }
+        out.push((key, value));
+    }
+    out
+}
+
+#[cfg(test)]
 /// `%XX` escapes decoded (as in a URL's user info).
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
@@ -421,7 +461,7 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), i64>, postgres::Error
 pub fn refresh_view(tx: &mut postgres::Transaction<'_>, stem: &str) -> Result<(), postgres::Error> {
     let members: Vec<String> = tx
         .query(
-            "SELECT name FROM item_columns WHERE stem = $1 ORDER BY position, name",
+            "SELECT name FROM item_columns WHERE stem = $1 ORDER BY name COLLATE \"C\"",
             &[&stem],
         )?
         .iter()
@@ -690,12 +730,23 @@ mod tests {
             "postgresql://census@db.example:5433/inv?sslmode=require"
         );
         assert!(!format!("{u:?}").contains("s3cr"));
-        assert_eq!(
-            u.error("x s3cr@t and s3cr%40t").0,
-            "PostgreSQL at postgresql://census@db.example:5433/inv?sslmode=require: x *** and ***"
-        );
+        assert_eq!(percent_decode("s3cr%40t"), "s3cr@t");
         let kv = PgUrl::new("host=db user=census password=hunter2 dbname=inv");
         assert_eq!(kv.shown(), "host=db user=census dbname=inv");
+        let quoted = PgUrl::new("host=db password = 'a b\\' c' user=census");
+        assert_eq!(quoted.shown(), "host=db user=census");
+        // Structural, not find-and-replace: a one-letter password garbles nothing.
+        let short = PgUrl::new("postgresql://postgres:s@localhost:5432/census?sslmode=disable");
+        assert_eq!(
+            short.error("cannot connect (connection refused)").0,
+            "PostgreSQL at postgresql://postgres@localhost:5432/census?sslmode=disable: cannot connect (connection refused)"
+        );
+        let e = PgUrl::new("host=db password=x'y")
+            .connect()
+            .err()
+            .unwrap()
+            .0;
+        assert!(!e.contains("`y`") && !e.contains("x'y"), "{e}");
         let bad = PgUrl::new("postgresql://u:pw@h:notaport/db");
         let e = bad.connect().err().unwrap().0;
         assert!(e.contains("not a PostgreSQL URL"), "{e}");

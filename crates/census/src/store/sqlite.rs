@@ -114,10 +114,21 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 /// Opens (creating if needed) the database for writing, with the schema in place.
 pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| StoreError::NotCensus {
+        crate::sink::create_private_dir_all(dir).map_err(|e| StoreError::NotCensus {
             path: path.display().to_string(),
             error: format!("cannot create its folder: {e}"),
         })?;
+    }
+    // A new database is created readable by its owner only (its -wal and -shm files
+    // take its mode), before SQLite opens it: an empty file is an empty database.
+    if !path.exists() {
+        crate::sink::private_file()
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::NotCensus {
+                path: path.display().to_string(),
+                error: format!("cannot create it: {e}"),
+            })?;
     }
     let conn = Connection::open(path).map_err(sql_error(path))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
@@ -194,10 +205,12 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-/// (Re)creates the view of `stem` from its recorded columns.
+/// (Re)creates the view of `stem` from its recorded columns, in the order of their
+/// names (see [`views`]).
 pub fn refresh_view(conn: &Connection, stem: &str) -> rusqlite::Result<()> {
-    let mut stmt =
-        conn.prepare_cached("SELECT name FROM item_columns WHERE stem = ?1 ORDER BY position")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT name FROM item_columns WHERE stem = ?1 ORDER BY name COLLATE BINARY",
+    )?;
     let members: Vec<String> = stmt
         .query_map([stem], |r| r.get(0))?
         .collect::<Result<_, _>>()?;

@@ -1,7 +1,9 @@
 //! Views: their names and columns (shared by the SQL stores) and the SQLite text that
 //! creates them.
 //!
-//! Column rules: the fixed columns `scan_id`, `account_id`, `account_name`, `region`
+//! Column rules: the member columns are in the order of their names (byte order, as
+//! `item_columns` lists them: the same columns, numbered the same, whichever account's
+//! answer was written first); the fixed columns `scan_id`, `account_id`, `account_name`, `region`
 //! and `resource_id` come first and `item` last; each top-level member becomes a
 //! column of its own name (a scalar as its SQL value, an object or a list as JSON
 //! text: `json_extract(State, '$.Name')`, `State ->> 'Name'`), except that a member whose name equals (ignoring case, as
@@ -103,9 +105,11 @@ pub fn sqlite_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a 
             // member give that member.
             "CASE WHEN json_type(r.item) IN ('object', 'array') THEN json_extract(r.item, '$.\"value\"') ELSE json_extract(r.item, '$') END".to_string()
         } else {
+            // In a quoted path label SQLite reads `\` as an escape, as JSON does.
+            let label = member.replace('\\', "\\\\");
             format!(
                 "json_extract(r.item, {})",
-                quote_literal(&format!("$.\"{member}\""))
+                quote_literal(&format!("$.\"{label}\""))
             )
         };
         select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
@@ -137,6 +141,17 @@ pub fn pg_view_name(stem: &str) -> String {
     format!("{}_{hex}", &name[..54])
 }
 
+/// A PostgreSQL string literal that means the same whatever
+/// `standard_conforming_strings` says: `E'...'` with backslashes doubled when it holds
+/// one.
+fn pg_literal(s: &str) -> String {
+    if s.contains('\\') {
+        format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    } else {
+        quote_literal(s)
+    }
+}
+
 /// `CREATE VIEW` for `stem` with these members (PostgreSQL, `item` is JSONB): the
 /// columns of [`member_columns`] as text (`item ->> 'VpcId'`: strings without quotes,
 /// numbers and booleans as their JSON text, objects and lists as JSON text). Columns
@@ -155,7 +170,7 @@ pub fn pg_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>
         let expr = if member == super::items::SCALAR_COLUMN {
             "CASE WHEN jsonb_typeof(r.item) IN ('object', 'array') THEN r.item ->> 'value' ELSE r.item #>> '{}' END".to_string()
         } else {
-            format!("r.item ->> {}", quote_literal(&member))
+            format!("r.item ->> {}", pg_literal(&member))
         };
         select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
     }
@@ -194,7 +209,47 @@ mod tests {
         assert_ne!(a, b);
         let sql = pg_create_view("ec2-describe_vpcs", ["VpcId", "value", &"L".repeat(64)]);
         assert!(sql.contains("r.item ->> 'VpcId' AS \"VpcId\""), "{sql}");
+        let sql = pg_create_view("svc-op", ["a\\b'c"]);
+        assert!(
+            sql.contains("r.item ->> E'a\\\\b''c' AS \"a\\b'c\""),
+            "{sql}"
+        );
         assert!(!sql.contains("LLLL"), "{sql}");
+    }
+
+    /// A member whose name holds a backslash (or quote, or dot) has its value in the
+    /// SQLite view, as in PostgreSQL's.
+    #[test]
+    fn odd_member_names_reach_their_values() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE resources (scan_id, stem, account_id, region, resource_id, item);
+             CREATE TABLE accounts (scan_id, account_id, name);
+             CREATE TABLE calls (scan_id, stem);
+             CREATE TABLE scans (scan_id, seq, finished);
+             INSERT INTO scans VALUES ('s', 1, 'x');
+             INSERT INTO calls VALUES ('s', 'svc-op');",
+        )
+        .unwrap();
+        let item = serde_json::json!({"a\\b": 1, "c.d": 2, "e'f": 3, "g\\\\h": 4});
+        c.execute(
+            "INSERT INTO resources VALUES ('s', 'svc-op', '1', 'r', 'i', ?1)",
+            [item.to_string()],
+        )
+        .unwrap();
+        c.execute_batch(&sqlite_create_view(
+            "svc-op",
+            ["a\\b", "c.d", "e'f", "g\\\\h"],
+        ))
+        .unwrap();
+        let got: (i64, i64, i64, i64) = c
+            .query_row(
+                "SELECT \"a\\b\", \"c.d\", \"e'f\", \"g\\\\h\" FROM svc_op",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(got, (1, 2, 3, 4));
     }
 
     #[test]

@@ -10,6 +10,18 @@ use clap::{Parser, Subcommand};
 
 use crate::cli_accounts::{parse_bool, AccountFlags, BaseFlags, RoleFlags};
 
+/// The exit statuses, shown by `census --help` and `census scan --help`.
+pub const EXIT_STATUS: &str = "\
+Exit status:
+  0    done: every call and account succeeded
+  1    could not run: a usage error (unknown flag, bad value, missing argument), bad
+       input (scan file, account list, URL), no usable credentials, or an output that
+       cannot be written; the message says what and where
+  2    finished with failures: the results are written, but some calls or accounts
+       failed (summary.json lists them); census doctor: a check failed
+  130  interrupted (Ctrl-C, SIGTERM): what was in flight is written; finish with
+       census scan --resume DIR";
+
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43.67)");
 
 #[derive(Debug, Parser)]
@@ -18,15 +30,18 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43
     version = VERSION,
     about = "Inventory every AWS resource in every account and region of your AWS Organizations",
     long_about = None,
+    after_help = EXIT_STATUS,
 )]
 pub struct Args {
-    /// Log level: error, warn, info, debug, trace (RUST_LOG overrides).
+    /// Log level: error, warn, info, debug, trace; aws-auto-inventory's DEBUG, INFO,
+    /// WARNING, ERROR and CRITICAL too (RUST_LOG overrides).
     #[arg(
         short = 'l',
         long = "log-level",
         alias = "log_level",
         global = true,
-        default_value = "warn"
+        default_value = "warn",
+        value_parser = parse_log_level,
     )]
     pub log_level: String,
     #[command(subcommand)]
@@ -46,17 +61,31 @@ pub struct ScanFlags {
     pub accounts: AccountFlags,
     #[command(flatten)]
     pub roles: RoleFlags,
-    /// Regions to scan instead of each account's enabled regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Regions to scan instead of each account's enabled regions: space- or
+    /// comma-separated (`--regions us-east-1 us-west-2`, `--regions us-east-1,us-west-2`).
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
+    /// Leave out these calls: SERVICE:OPERATION (`ssm:DescribeInstanceInformation`,
+    /// `ssm:describe_instance_information`) or SERVICE for all of a service's calls;
+    /// repeatable or comma-separated. For calls an SCP denies everywhere, or an emulator
+    /// cannot serve.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE[:OPERATION]")]
+    pub skip: Vec<String>,
     /// Calls in flight at once (default 64).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub concurrency: Option<usize>,
+    /// aws-auto-inventory's regions scanned at once: with --concurrent-services, sets
+    /// the calls in flight per account (their product).
+    #[arg(long = "concurrent-regions", value_parser = positive, value_name = "N")]
+    pub concurrent_regions: Option<usize>,
+    /// aws-auto-inventory's services scanned at once per region (see --concurrent-regions).
+    #[arg(long = "concurrent-services", value_parser = positive, value_name = "N")]
+    pub concurrent_services: Option<usize>,
     /// Seconds allowed for one call, pages and retries included.
-    #[arg(long = "call-timeout", default_value_t = 300)]
+    #[arg(long = "call-timeout", default_value_t = 300, value_parser = positive_secs)]
     pub call_timeout: u64,
     /// Seconds allowed for one account.
-    #[arg(long = "account-deadline", default_value_t = 3600)]
+    #[arg(long = "account-deadline", default_value_t = 3600, value_parser = positive_secs)]
     pub account_deadline: u64,
     /// Where scans are written.
     #[arg(
@@ -85,6 +114,10 @@ pub struct ScanFlags {
     /// Retries per call after the first attempt.
     #[arg(long = "max-retries", alias = "max_retries")]
     pub max_retries: Option<u32>,
+    /// Base delay of the retry backoff, in seconds (aws-auto-inventory's flag): the
+    /// wait before retry n is random up to DELAY x 2^n, capped.
+    #[arg(long = "retry-delay", alias = "retry_delay", value_name = "SECONDS", value_parser = parse_delay)]
+    pub retry_delay: Option<f64>,
     /// Retry mode: standard or adaptive.
     #[arg(long = "retry-mode")]
     pub retry_mode: Option<String>,
@@ -117,8 +150,8 @@ pub struct DoctorFlags {
     #[command(flatten)]
     pub roles: RoleFlags,
     /// Regions the scan would cover instead of each account's enabled regions
-    /// (comma-separated): each must be enabled in every account.
-    #[arg(long, value_delimiter = ',')]
+    /// (space- or comma-separated): each must be enabled in every account.
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
     #[command(flatten)]
     pub base: BaseFlags,
@@ -126,7 +159,7 @@ pub struct DoctorFlags {
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub output: crate::store::output::Format,
     /// Accounts checked at once.
-    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
 }
 
@@ -213,8 +246,9 @@ pub struct ReportAccountsFlags {
     /// Assume member roles from the organization role rather than from the base identity.
     #[arg(long = "chain-through-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub chain_through_management: bool,
-    /// Look in these regions instead of each account's enabled regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Look in these regions instead of each account's enabled regions (space- or
+    /// comma-separated).
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
     /// Region groups: a table such as 'US=us-east-1,us-east-2;EU=eu-west-1' or a file
     /// (one NAME=regions per line, or a JSON object of lists) [default:
@@ -230,10 +264,10 @@ pub struct ReportAccountsFlags {
     #[arg(long = "aide-id-tag", value_delimiter = ',')]
     pub aide_id_tags: Vec<String>,
     /// Seconds allowed for one account; a slower account keeps its row with a note.
-    #[arg(long = "account-timeout", default_value_t = crate::report::DEFAULT_ACCOUNT_TIMEOUT)]
+    #[arg(long = "account-timeout", default_value_t = crate::report::DEFAULT_ACCOUNT_TIMEOUT, value_parser = positive_secs)]
     pub account_timeout: u64,
     /// Accounts processed at once.
-    #[arg(long, default_value_t = crate::report::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = crate::report::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
     /// Shared-config profile for the base credentials.
     #[arg(long, env = "AWS_PROFILE")]
@@ -268,7 +302,7 @@ impl ReportAccountsFlags {
             session_name: self.session_name,
             duration: self.duration,
             chain_through_management: self.chain_through_management,
-            regions: self.regions,
+            regions: dedup(self.regions),
             region_groups: self.region_groups,
             environment_tags: self.environment_tags,
             aide_id_tags: self.aide_id_tags,
@@ -285,6 +319,7 @@ impl ReportAccountsFlags {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan every account and region: discovery, roles, regions, calls, output files.
+    #[command(after_help = EXIT_STATUS)]
     Scan(ScanFlags),
     /// Check everything a scan with the same flags needs, and say what to fix.
     ///
@@ -400,7 +435,8 @@ pub enum Command {
 }
 
 /// Parses the process arguments. `--help` and `--version` print and exit 0; a usage
-/// error prints one line naming the problem and exits 2.
+/// error (unknown flag, bad value, missing argument) prints one line naming the problem
+/// and exits 1: 2 means "finished with failures", never "could not start".
 pub fn parse() -> Args {
     // `.env` first, so that flags with an environment default (ORG_ROLE_NAME,
     // AWS_PROFILE, ...) see its values too.
@@ -409,45 +445,130 @@ pub fn parse() -> Args {
         Ok(a) => a,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
-                std::process::exit(
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        2
-                    } else {
-                        0
-                    },
-                );
+                std::process::exit(0);
             }
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("census: error: {first} (see census --help)");
-            std::process::exit(usage_error_status());
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                // `census` or `census report` alone: the help, on stderr, as an error.
+                eprint!("{}", e.render());
+                std::process::exit(1);
+            }
+            eprintln!("census: error: {}", usage_error_line(&e));
+            std::process::exit(1);
         }
     }
 }
 
-/// The exit status of a usage error: 2, but 1 for `census doctor`, whose 2 means a
-/// failed check.
-fn usage_error_status() -> i32 {
+/// clap's error as one line: its first line, with the command's help to read.
+fn usage_error_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .trim_end()
+        .to_string();
+    // "the following required arguments were not provided:" lists them below.
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        first = format!("{} {}", first, listed.join(", "));
+    }
+    let tip = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tip: "))
+        .map(|t| format!("; {t}"))
+        .unwrap_or_default();
+    format!("{first}{tip} (see {} --help)", command_path())
+}
+
+/// `census scan`, `census report accounts`...: the subcommands named on the command
+/// line, for the help hint of a usage error.
+fn command_path() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut path = String::from("census");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        match a.as_str() {
-            "-l" | "--log-level" | "--log_level" => {
-                args.next();
+        if matches!(a.as_str(), "-l" | "--log-level" | "--log_level") {
+            args.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&a) {
+            Some(sub) => {
+                path.push(' ');
+                path.push_str(sub.get_name());
+                cmd = sub.clone();
             }
-            a if a.starts_with('-') => {}
-            "doctor" => return 1,
-            _ => return 2,
+            None => break,
         }
     }
-    2
+    path
+}
+
+/// The log levels `--log-level` takes, case-insensitively: tracing's, and the Python
+/// logging names aws-auto-inventory's `--log_level` takes (WARNING, CRITICAL).
+fn parse_log_level(s: &str) -> Result<String, String> {
+    let level = match s.to_ascii_lowercase().as_str() {
+        "error" | "critical" | "fatal" => "error",
+        "warn" | "warning" => "warn",
+        "info" => "info",
+        "debug" => "debug",
+        "trace" => "trace",
+        "off" => "off",
+        _ => {
+            return Err(format!(
+                "{s:?} is not a log level: use error, warn, info, debug or trace"
+            ))
+        }
+    };
+    Ok(level.to_string())
+}
+
+/// A count that must be at least 1 (`--concurrency`...).
+fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 would run nothing: give a number from 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number: give a number from 1")),
+    }
+}
+
+/// Seconds that must be at least 1 (`--call-timeout`...).
+fn positive_secs(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0 seconds would fail everything: give whole seconds from 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not whole seconds: give a number from 1")),
+    }
+}
+
+/// `--retry-delay`: seconds, 0 to 60, fractions allowed.
+fn parse_delay(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(d) if (0.0..=60.0).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a delay: give seconds from 0 to 60, such as 2 or 0.5"
+        )),
+    }
+}
+
+/// The values of a list flag without repeats, first occurrence kept in place: a region
+/// or account given twice is scanned once.
+pub fn dedup(values: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }
 
 /// `--db` and `--postgres` of query and diff: an explicit `--db` wins over
@@ -473,8 +594,18 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .try_init();
+}
+
+/// Colour in log lines only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -486,13 +617,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             let code = rt.block_on(crate::scan_cmd::run(crate::scan_cmd::ScanArgs {
-                scan_files: f.scan,
-                presets: f.preset,
+                scan_files: dedup(f.scan),
+                presets: dedup(f.preset),
                 accounts: f.accounts,
                 roles: f.roles,
                 base: f.base,
-                regions: f.regions,
+                regions: dedup(f.regions),
+                skip: dedup(f.skip),
                 concurrency: f.concurrency,
+                per_account: match (f.concurrent_regions, f.concurrent_services) {
+                    (None, None) => None,
+                    (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
+                },
                 call_timeout: f.call_timeout,
                 account_deadline: f.account_deadline,
                 output_dir: f.output_dir,
@@ -500,6 +636,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 shard: f.shard,
                 scan_id: f.scan_id,
                 max_retries: f.max_retries,
+                retry_delay: f.retry_delay,
                 retry_mode: f.retry_mode,
                 no_paginate: f.no_paginate,
                 db: f.db,
@@ -517,7 +654,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 crate::doctor::DoctorArgs {
                     accounts: f.accounts,
                     roles: f.roles,
-                    regions: f.regions,
+                    regions: dedup(f.regions),
                     base: f.base,
                     output: f.output,
                     concurrency: f.concurrency,

@@ -563,7 +563,7 @@ async fn scan_files_from_urls() {
                 urls[1]
             ),
             format!(
-                "{}: cannot fetch the scan file: the server answered HTTP 404 Not Found",
+                "{}: cannot fetch the scan file: the server answered HTTP 404 Not Found; check the URL (-s/--scan), or download the file and give its path",
                 urls[2]
             ),
         ]

@@ -279,6 +279,49 @@ pub async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecEr
     })
 }
 
+/// Calls a scan leaves out (`--skip`): services, or operations of a service.
+#[derive(Debug, Clone, Default)]
+pub struct Skip {
+    /// `(botocore service name, model operation name or None for every operation)`.
+    entries: Vec<(String, Option<String>)>,
+}
+
+impl Skip {
+    /// Parses `--skip` values: `SERVICE` or `SERVICE:OPERATION`, in any spelling
+    /// Census accepts (`ssm:DescribeInstanceInformation`,
+    /// `ssm:describe-instance-information`). The error names the value and the fix.
+    pub fn parse(values: &[String]) -> Result<Skip, String> {
+        let mut entries = Vec::new();
+        for v in values {
+            let entry = check::skip(v).map_err(|e| {
+                format!("--skip {v:?}: {e}; write SERVICE or SERVICE:OPERATION, such as ssm:DescribeInstanceInformation")
+            })?;
+            if !entries.contains(&entry) {
+                entries.push(entry);
+            }
+        }
+        Ok(Skip { entries })
+    }
+
+    /// Whether the scan leaves `call` out.
+    pub fn skips(&self, call: &SpecCall) -> bool {
+        self.entries.iter().any(|(service, operation)| {
+            *service == call.service && operation.as_ref().is_none_or(|o| *o == call.operation)
+        })
+    }
+
+    /// The entries as `service:Operation` (or `service`), for messages.
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|(s, o)| match o {
+                Some(o) => format!("{s}:{o}"),
+                None => s.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Drops repeated calls, keeping the first of each.
 fn dedup(calls: Vec<SpecCall>) -> Vec<SpecCall> {
     let mut seen = HashSet::with_capacity(calls.len());

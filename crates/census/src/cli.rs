@@ -773,3 +773,67 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(log_colour(true, None));
+        assert!(log_colour(true, Some(OsStr::new(""))));
+        assert!(!log_colour(true, Some(OsStr::new("1"))));
+        assert!(!log_colour(false, None));
+        assert!(!log_colour(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn log_levels_in_both_spellings() {
+        for (given, level) in [
+            ("warn", "warn"),
+            ("WARNING", "warn"),
+            ("INFO", "info"),
+            ("Debug", "debug"),
+            ("CRITICAL", "error"),
+            ("trace", "trace"),
+        ] {
+            assert_eq!(parse_log_level(given).unwrap(), level);
+        }
+        assert!(parse_log_level("loud").unwrap_err().contains("loud"));
+    }
+
+    #[test]
+    fn regions_space_or_comma_separated_and_repeats_dropped() {
+        let a = Args::try_parse_from([
+            "census",
+            "scan",
+            "--regions",
+            "us-east-1",
+            "us-west-2",
+            "-r",
+            "eu-west-1,us-east-1",
+            "--org",
+        ])
+        .unwrap();
+        let Command::Scan(f) = a.command else {
+            panic!("not scan")
+        };
+        assert!(f.accounts.org);
+        assert_eq!(dedup(f.regions), ["us-east-1", "us-west-2", "eu-west-1"]);
+        for bad in [
+            &["census", "scan", "--concurrency", "0"][..],
+            &["census", "scan", "--call-timeout", "0"],
+            &["census", "-l", "loud", "scan"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
+}

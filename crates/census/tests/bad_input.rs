@@ -737,7 +737,62 @@ fn account_lists_from_at_files() {
             .keys()
             .map(|(a, _, _)| a.clone())
             .collect();
-        assert_eq!(got, [members[0], members[2]], "{accounts}");
+        let mut want = vec![members[0].to_string(), members[2].to_string()];
+        want.sort();
+        assert_eq!(got, want, "{accounts}");
+    }
+    // A discovery warning (an id the organization does not have) prints once, not
+    // also as a log line.
+    let out = TempDir::new("census-at-files-warning");
+    let result = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "--accounts",
+            &format!("{},999999999999", members[0]),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("999999999999").count(), 1, "{stderr}");
+}
+
+/// An `--org-role-arn` in another partition than the base identity's is refused once
+/// the identity is known, before anything is written.
+#[test]
+fn an_org_role_in_another_partition_is_refused() {
+    let (moto, _) = shared_demo_org();
+    let out = TempDir::new("census-partition");
+    for (arn, partition) in [
+        ("arn:aws-cn:iam::123456789012:role/OrgReader", "aws-cn"),
+        (
+            "arn:aws-us-gov:iam::123456789012:role/OrgReader",
+            "aws-us-gov",
+        ),
+    ] {
+        let result = census(
+            &moto.endpoint(),
+            &["scan", "--org-role-arn", arn, "-o", out.to_str().unwrap()],
+        );
+        assert_refused(
+            partition,
+            &result,
+            &[
+                "--org-role-arn",
+                arn,
+                partition,
+                "partition aws",
+                "--profile",
+            ],
+            Some(&out),
+        );
     }
 }
 

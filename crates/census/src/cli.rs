@@ -332,11 +332,17 @@ pub enum Command {
     /// check failed, 2 when one did, 1 for bad flags.
     Doctor(DoctorFlags),
     /// Reports built from live AWS data.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 every report written; 1 could not run (bad flags, no credentials, a failed upload); 2 written, but some accounts or organizations could not be read (their rows carry a note)."
+    )]
     Report(ReportCommand),
     /// Configuration files for other tools, one entry per account: AWS CLI profiles,
     /// a Steampipe aws.spc, Cartography's profile file.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 written; 1 could not run (bad flags, no credentials, an output that exists without --force); 2 written, but discovery had problems, or --check-conflicts found names already in use."
+    )]
     Config(crate::config::ConfigCommand),
     /// Print the IAM documents Census needs: the management-side policy, the member
     /// role's trust policy, and a CloudFormation template (StackSet-ready) for the
@@ -650,6 +656,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            rt.block_on(f.base.check())?;
+            f.roles.check_token_file()?;
             let code = rt.block_on(crate::doctor::run(
                 crate::doctor::DoctorArgs {
                     accounts: f.accounts,
@@ -667,6 +675,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            if let Some(p) = &f.profile {
+                rt.block_on(crate::cli_accounts::check_profile(p))?;
+            }
             let code = rt.block_on(crate::report::run_accounts(f.into_args()))?;
             return Ok(ExitCode::from(code));
         }
@@ -674,6 +685,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            let common = match &c {
+                crate::config::ConfigCommand::AwsProfiles(f)
+                | crate::config::ConfigCommand::Cartography(f) => &f.common,
+                crate::config::ConfigCommand::Steampipe(f) => &f.common,
+            };
+            rt.block_on(common.base.check())?;
+            common.roles.check_token_file()?;
             let code = rt.block_on(crate::config::run(c))?;
             return Ok(ExitCode::from(code));
         }

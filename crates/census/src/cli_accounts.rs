@@ -137,6 +137,20 @@ pub struct RoleFlags {
 }
 
 impl RoleFlags {
+    /// `--web-identity` (or `AWS_WEB_IDENTITY_TOKEN_FILE`) must be a readable file:
+    /// checked before any call, not found missing at the first AssumeRole.
+    pub fn check_token_file(&self) -> anyhow::Result<()> {
+        if let Some(file) = &self.web_identity {
+            if let Err(e) = std::fs::File::open(file) {
+                anyhow::bail!(
+                    "--web-identity {} (or AWS_WEB_IDENTITY_TOKEN_FILE): cannot read the token file ({e}); give the file the identity token is mounted at (on EKS, /var/run/secrets/eks.amazonaws.com/serviceaccount/token)",
+                    file.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The role options these flags say (defaults filled in; not yet checked: call
     /// [`RoleOptions::check`]).
     pub fn role_options(&self) -> RoleOptions {
@@ -166,6 +180,42 @@ pub struct BaseFlags {
     /// Region for the base identity's own calls.
     #[arg(long)]
     pub region: Option<String>,
+}
+
+impl BaseFlags {
+    /// Checks what can be checked before any call: `--profile` names a profile.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        if let Some(p) = &self.profile {
+            check_profile(p).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `--profile NAME` (or `AWS_PROFILE`) must name a profile of the shared config or
+/// credentials file: aws-config would otherwise fall back to no credentials, and the
+/// error would come late and say less.
+pub async fn check_profile(name: &str) -> anyhow::Result<()> {
+    if name == "default" {
+        return Ok(());
+    }
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let env = aws_types::os_shim_internal::Env::real();
+    // aws-config's `load` takes this (deprecated) alias of aws-runtime's type.
+    #[allow(deprecated)]
+    let files = aws_config::profile::profile_file::ProfileFiles::default();
+    let set = aws_config::profile::load(&fs, &env, &files, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("--profile {name}: cannot read the AWS config files: {e}"))?;
+    if set.get_profile(name).is_none() {
+        let mut names: Vec<&str> = set.profiles().collect();
+        names.sort_unstable();
+        anyhow::bail!(
+            "--profile {name} (or AWS_PROFILE): no such profile in the AWS config or credentials file (known: {}); pick one of them, or create it with aws configure --profile {name}",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -212,32 +212,6 @@ fn is_expired_code(code: &str) -> bool {
     )
 }
 
-/// `--profile NAME` (or `AWS_PROFILE`) must name a profile of the shared config or
-/// credentials file: aws-config would otherwise fall back to no credentials, and the
-/// error would come late and say less.
-async fn check_profile(name: &str) -> Result<()> {
-    if name == "default" {
-        return Ok(());
-    }
-    let fs = aws_types::os_shim_internal::Fs::real();
-    let env = aws_types::os_shim_internal::Env::real();
-    // aws-config's `load` takes this (deprecated) alias of aws-runtime's type.
-    #[allow(deprecated)]
-    let files = aws_config::profile::profile_file::ProfileFiles::default();
-    let set = aws_config::profile::load(&fs, &env, &files, None)
-        .await
-        .map_err(|e| anyhow!("--profile {name}: cannot read the AWS config files: {e}"))?;
-    if set.get_profile(name).is_none() {
-        let mut names: Vec<&str> = set.profiles().collect();
-        names.sort_unstable();
-        bail!(
-            "--profile {name} (or AWS_PROFILE): no such profile in the AWS config or credentials file (known: {}); pick one of them, or create it with aws configure --profile {name}",
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
-        );
-    }
-    Ok(())
-}
-
 /// The output folder must be a folder Census can write in; checked before anything is
 /// written, by creating it and a probe file that is removed at once.
 fn check_output_dir(dir: &Path) -> Result<()> {
@@ -282,6 +256,12 @@ async fn interrupted() {
     eprintln!(
         "census: interrupted: finishing the writes under way (press Ctrl-C again to stop at once)"
     );
+    exit_on_signal(int, term);
+}
+
+/// From now on, Ctrl-C or SIGTERM end the process at once with status 130 (Census's
+/// handlers replaced the default ones, which would have done that).
+fn exit_on_signal(mut int: tokio::signal::unix::Signal, mut term: tokio::signal::unix::Signal) {
     tokio::spawn(async move {
         tokio::select! {
             _ = int.recv() => {}
@@ -327,17 +307,8 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     let skip = spec::Skip::parse(&args.skip).map_err(|e| anyhow!("{e}"))?;
-    if let Some(file) = &args.roles.web_identity {
-        if let Err(e) = std::fs::File::open(file) {
-            bail!(
-                "--web-identity {} (or AWS_WEB_IDENTITY_TOKEN_FILE): cannot read the token file ({e}); give the file the identity token is mounted at (on EKS, /var/run/secrets/eks.amazonaws.com/serviceaccount/token)",
-                file.display()
-            );
-        }
-    }
-    if let Some(p) = &args.base.profile {
-        check_profile(p).await?;
-    }
+    args.roles.check_token_file()?;
+    args.base.check().await?;
     if args.resume.is_none() && args.output_dir.exists() && !args.output_dir.is_dir() {
         bail!(
             "--output-dir {}: is a file, not a folder; give a folder you can write to with -o/--output-dir",
@@ -692,6 +663,16 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         root.display(),
         shard.map(|s| format!(" --shard {s}")).unwrap_or_default()
     );
+    if !outcome.interrupted {
+        // The scan is done: a Ctrl-C during the upload stops it at once.
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(int), Ok(term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            exit_on_signal(int, term);
+        }
+    }
     if outcome.interrupted {
         eprintln!(
             "census: interrupted after {} calls ({} failed), written to {}; finish the scan with {resume_hint}",

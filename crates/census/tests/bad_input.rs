@@ -407,6 +407,36 @@ fn the_catalogue_of_bad_input_is_refused_with_one_clear_line() {
             &["scan", "--profile", "nosuchprofile"],
             &["--profile nosuchprofile", "no such profile"],
         ),
+        case(
+            "doctor profile",
+            &["doctor", "--profile", "nosuchprofile"],
+            &["--profile nosuchprofile"],
+        ),
+        case(
+            "config web identity",
+            &[
+                "config",
+                "aws-profiles",
+                "--web-identity",
+                "/nonexistent/token",
+            ],
+            &["--web-identity"],
+        ),
+        case(
+            "report profile",
+            &["report", "accounts", "--profile", "nosuchprofile"],
+            &["--profile nosuchprofile"],
+        ),
+        case(
+            "doctor accounts file",
+            &["doctor", "--accounts", &at_bad],
+            &[&bad_line],
+        ),
+        case(
+            "config exclude accounts file",
+            &["config", "steampipe", "--exclude-accounts", &at_exclude_bad],
+            &[&exclude_line],
+        ),
         // Scan files.
         case(
             "malformed scan file",
@@ -1024,68 +1054,82 @@ fn ctrl_c_stops_cleanly_and_the_scan_resumes_to_the_same_result() {
         Match::any(),
         Action::delay(std::time::Duration::from_millis(100), Action::Forward),
     ));
-    let out = TempDir::new("census-sigint");
-    let mut child = cli_command(env!("CARGO_BIN_EXE_census"), &proxy.endpoint())
-        .args([
-            "scan",
-            "--org",
-            "-s",
-            scan_file,
-            "--regions",
-            "us-east-1,eu-west-1",
-            "--concurrency",
-            "8",
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let root = wait_for_journal(&mut child, &out, 20);
-    let killed = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let result = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&result.stderr);
-    assert_eq!(result.status.code(), Some(130), "{stderr}");
-    let resume = format!("census scan --resume {}", root.display());
-    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&resume)).collect();
-    assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(
-        !root.join("summary.json").exists(),
-        "an interrupted scan is not finished"
-    );
-    let tmp: Vec<PathBuf> = files_under(&root)
-        .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".tmp"))
-        .collect();
-    assert!(tmp.is_empty(), "{tmp:?}");
-    // What was journaled is in the database too.
-    let journaled = std::fs::read_to_string(root.join(".census/journal.jsonl"))
-        .unwrap()
-        .matches("\"call\"")
-        .count();
-    assert!(journaled >= 20);
+    for signal in ["-INT", "-TERM"] {
+        let out = TempDir::new("census-sigint");
+        let mut child = cli_command(env!("CARGO_BIN_EXE_census"), &proxy.endpoint())
+            .args([
+                "scan",
+                "--org",
+                "-s",
+                scan_file,
+                "--regions",
+                "us-east-1,eu-west-1",
+                "--concurrency",
+                "8",
+                "-o",
+                out.to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let root = wait_for_journal(&mut child, &out, 20);
+        let killed = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let result = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(130), "{signal}: {stderr}");
+        let resume = format!("census scan --resume {}", root.display());
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(&resume)).collect();
+        assert_eq!(lines.len(), 1, "{signal}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert!(
+            !root.join("summary.json").exists(),
+            "an interrupted scan is not finished"
+        );
+        let tmp: Vec<PathBuf> = files_under(&out)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(".tmp"))
+            .collect();
+        assert!(tmp.is_empty(), "{tmp:?}");
+        // Every call in the journal (what --resume skips) is in the database too.
+        let journaled = std::fs::read_to_string(root.join(".census/journal.jsonl"))
+            .unwrap()
+            .matches("\"call\"")
+            .count();
+        let in_db = calls_in_db(moto, &out);
+        assert!(
+            journaled >= 20 && in_db == journaled as u64,
+            "{signal}: journal {journaled}, database {in_db}"
+        );
 
-    let resumed = census(
-        &moto.endpoint(),
-        &["scan", "--resume", root.to_str().unwrap()],
-    );
-    assert_eq!(
-        resumed.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&resumed.stderr)
-    );
-    assert_eq!(totals(&root), totals(&reference_root));
-    assert_eq!(
-        calls_of(&root, "summary.json"),
-        calls_of(&reference_root, "summary.json")
-    );
+        let resumed = census(
+            &moto.endpoint(),
+            &["scan", "--resume", root.to_str().unwrap()],
+        );
+        assert_eq!(
+            resumed.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&resumed.stderr)
+        );
+        assert_eq!(totals(&root), totals(&reference_root));
+        assert_eq!(
+            calls_of(&root, "summary.json"),
+            calls_of(&reference_root, "summary.json")
+        );
+        assert_eq!(
+            serde_json::json!(calls_in_db(moto, &out)),
+            totals(&reference_root)["calls"]
+        );
+    }
+}
+
+/// Calls recorded in the scan database under `out`.
+fn calls_in_db(moto: &testkit::Moto, out: &Path) -> u64 {
     let rows = census(
         &moto.endpoint(),
         &[
@@ -1097,8 +1141,9 @@ fn ctrl_c_stops_cleanly_and_the_scan_resumes_to_the_same_result() {
             "select count(*) as n from calls",
         ],
     );
-    let n: Value = serde_json::from_slice(&rows.stdout).unwrap();
-    assert_eq!(n[0]["n"], totals(&reference_root)["calls"], "{n}");
+    let n: Value = serde_json::from_slice(&rows.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&rows.stderr)));
+    n[0]["n"].as_u64().unwrap()
 }
 
 /// Waits until the scan into `out` has journaled `calls` calls (and is still running);

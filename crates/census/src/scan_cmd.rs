@@ -349,14 +349,23 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 );
             }
             if let Some(db) = &explicit_db {
-                let original = plan.db.clone();
-                if plan.no_db || original.as_ref().is_some_and(|o| o != db) || original.is_none() {
+                // The scan's database: its --db, else the default one beside its folder.
+                let original = plan.db.clone().unwrap_or_else(|| {
+                    let default = dir
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(shard_name(shard.as_ref(), crate::store::DB_FILE));
+                    std::path::absolute(&default).unwrap_or(default)
+                });
+                if plan.no_db || original != *db {
+                    let written = if plan.no_db {
+                        "no database (--no-db)".to_string()
+                    } else {
+                        original.display().to_string()
+                    };
                     bail!(
-                        "--db and --resume {}: that scan writes to {}; leave out --db (the resumed scan writes to the same one)",
+                        "--db and --resume {}: that scan writes to {written}; leave out --db (the resumed scan writes to the same one)",
                         dir.display(),
-                        if plan.no_db { "no database (--no-db)".to_string() } else {
-                            original.map_or("the default database of its output folder".to_string(), |o| o.display().to_string())
-                        }
                     );
                 }
             }

@@ -217,6 +217,17 @@ fn the_catalogue_of_bad_input_is_refused_with_one_clear_line() {
             &["OPERATION", "census call --help"],
         ),
         case("missing sql", &["query"], &["SQL"]),
+        case("iam flag", &["iam", "--bogus"], &["--bogus"]),
+        case(
+            "services flag",
+            &["services", "--protocol"],
+            &["--protocol"],
+        ),
+        case(
+            "operations without a service",
+            &["operations"],
+            &["SERVICE"],
+        ),
         case(
             "doctor flag",
             &["doctor", "--concurrency", "0"],
@@ -883,6 +894,23 @@ fn resume_keeps_the_original_database() {
         &refused,
         &["--no-db", "leave out --no-db"],
         None,
+    );
+    // The same database again is fine.
+    let same = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--resume",
+            root.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        same.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
     );
     // Without the flag: the original database, not the output folder's default one.
     let resumed = census(

@@ -204,38 +204,47 @@ fn after_refresh(resume: Option<&Path>, shard: Option<&Shard>) -> String {
     }
 }
 
-/// Whether an AWS error code says the credentials that signed the request ran out.
+/// Whether an AWS error code says the credentials that signed the request ran out
+/// (not `RequestExpired`: that is a signature older than 5 minutes, a clock problem).
 fn is_expired_code(code: &str) -> bool {
     matches!(
         code,
-        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" | "TokenRefreshRequired"
+        "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired"
     )
 }
 
-/// The output folder must be a folder Census can write in; checked before anything is
-/// written, by creating it and a probe file that is removed at once.
+/// The output folder must be a folder Census can write in, or one it can create.
+/// Checked before anything is written, and without leaving anything: a probe folder is
+/// made and removed in the output folder, or in its nearest existing parent.
 fn check_output_dir(dir: &Path) -> Result<()> {
     let fix = "give a folder you can write to with -o/--output-dir";
-    if dir.exists() && !dir.is_dir() {
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
         bail!(
-            "--output-dir {}: is a file, not a folder; {fix}",
-            dir.display()
+            "--output-dir {}: {} is a file, not a folder; {fix}",
+            dir.display(),
+            existing.display()
         );
     }
-    std::fs::create_dir_all(dir).map_err(|e| {
+    let probe = existing.join(format!(".census-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).map_err(|e| {
         anyhow!(
-            "--output-dir {}: cannot create it ({e}); {fix}",
-            dir.display()
+            "--output-dir {}: cannot write in {} ({e}); {fix}",
+            dir.display(),
+            existing.display()
         )
     })?;
-    let probe = dir.join(format!(".census-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| {
-        anyhow!(
-            "--output-dir {}: cannot write in it ({e}); {fix}",
-            dir.display()
-        )
-    })?;
-    let _ = std::fs::remove_file(&probe);
+    let _ = std::fs::remove_dir(&probe);
     Ok(())
 }
 
@@ -307,13 +316,13 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     let skip = spec::Skip::parse(&args.skip).map_err(|e| anyhow!("{e}"))?;
+    if args.resume.is_some() && !args.skip.is_empty() {
+        bail!("--skip and --resume: a resumed scan makes the calls it planned; leave out --skip");
+    }
     args.roles.check_token_file()?;
     args.base.check().await?;
-    if args.resume.is_none() && args.output_dir.exists() && !args.output_dir.is_dir() {
-        bail!(
-            "--output-dir {}: is a file, not a folder; give a folder you can write to with -o/--output-dir",
-            args.output_dir.display()
-        );
+    if args.resume.is_none() {
+        check_output_dir(&args.output_dir)?;
     }
     // The accounts flags of a new scan (a resumed scan keeps its plan's accounts).
     let account_options = match &args.resume {
@@ -426,9 +435,6 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let role_options = args.roles.role_options();
     role_options.check().map_err(|e| anyhow!("{e}"))?;
 
-    if args.resume.is_none() {
-        check_output_dir(&args.output_dir)?;
-    }
     let base =
         crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
     if let Some(at) = expired_at(&base).await {

@@ -528,6 +528,11 @@ fn the_catalogue_of_bad_input_is_refused_with_one_clear_line() {
             &["--resume", "not a census scan folder"],
         ),
         case(
+            "skip with resume",
+            &["scan", "--skip", "ssm", "--resume", &not_a_scan],
+            &["--skip", "--resume", "leave out --skip"],
+        ),
+        case(
             "scan id with resume",
             &["scan", "--scan-id", "x", "--resume", &not_a_scan],
             &["--scan-id", "--resume"],
@@ -549,6 +554,7 @@ fn the_catalogue_of_bad_input_is_refused_with_one_clear_line() {
         let needles: Vec<&str> = c.needles.iter().map(String::as_str).collect();
         let checked = std::panic::catch_unwind(|| {
             assert_refused(c.name, &result, &needles, Some(&out));
+            assert!(!out.exists(), "{}: the output folder was created", c.name);
         });
         if let Err(e) = checked {
             let message = e

@@ -336,6 +336,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn skip_takes_every_spelling_and_names_the_bad_value() {
+        let skip = Skip::parse(&[
+            "ssm:describe-instance-information".into(),
+            "ssm:DescribeInstanceInformation".into(),
+            "sqs".into(),
+        ])
+        .unwrap();
+        assert_eq!(skip.names(), ["ssm:DescribeInstanceInformation", "sqs"]);
+        let call = |service: &str, operation: &str| SpecCall {
+            service: service.into(),
+            operation: operation.into(),
+            function: String::new(),
+            parameters: Value::Null,
+            result_key: None,
+            origin: String::new(),
+        };
+        assert!(skip.skips(&call("ssm", "DescribeInstanceInformation")));
+        assert!(skip.skips(&call("sqs", "ListQueues")));
+        assert!(!skip.skips(&call("ssm", "DescribeParameters")));
+        assert!(!skip.skips(&call("ec2", "DescribeInstanceInformation")));
+        let e = Skip::parse(&["ssm:nothing_here".into()]).unwrap_err();
+        assert!(e.starts_with("--skip \"ssm:nothing_here\": "), "{e}");
+        assert!(Skip::parse(&["ec3".into()]).unwrap_err().contains("ec2"));
+    }
+
+    #[test]
     fn reads_by_verb() {
         for op in [
             "DescribeInstances",

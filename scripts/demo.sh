@@ -7,6 +7,10 @@
 #
 #   scripts/demo.sh [extra census scan flags...]     e.g. scripts/demo.sh --preset all
 #
+# The core preset's calls that moto cannot serve are left out with --skip and named
+# (see `skipped` below), so that the demo ends with exit status 0, as a scan of a real
+# organization with the right permissions does.
+#
 # Results go to $CENSUS_DEMO_DIR (default: $TMPDIR/census-demo, emptied first, so the
 # script can be run again and again). moto stops when the script ends, however it ends.
 # Nothing here can reach real AWS: every inherited AWS_* variable is dropped, the
@@ -17,6 +21,9 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 regions="us-east-1,eu-west-1,ap-southeast-2"
 out="${CENSUS_DEMO_DIR:-${TMPDIR:-/tmp}/census-demo}"
 target="${CARGO_TARGET_DIR:-$repo/target}"
+# Calls of the core preset that moto 5.2.5 cannot serve: it answers ssm
+# DescribeInstanceInformation with HTTP 500 (not implemented).
+skipped="ssm:DescribeInstanceInformation"
 
 # Python side: moto and boto3 in <repo>/.venv.
 "$repo/scripts/setup-python.sh"
@@ -57,10 +64,11 @@ echo "demo: seeding an organization (5 member accounts, OUs, tags, resources in 
     "{\"members\": 5, \"resource_accounts\": 5, \"iam_roles\": 3, \"regions\": [\"${regions//,/\", \"}\"]}" \
     >"$out/seeded-manifest.json"
 
-echo "demo: $(basename "$census") scan --org --regions $regions -o $out $*"
+echo "demo: leaving out what moto cannot serve: --skip $skipped"
+echo "demo: $(basename "$census") scan --org --regions $regions --skip $skipped -o $out $*"
 status=0
 # From the output folder, so that no .env of the current folder is read.
-(cd "$out" && "$census" scan --org --regions "$regions" -o "$out" "$@") || status=$?
+(cd "$out" && "$census" scan --org --regions "$regions" --skip "$skipped" -o "$out" "$@") || status=$?
 
 scan="$(find "$out" -mindepth 1 -maxdepth 1 -type d -name '2*' | sort | tail -n 1)"
 if [ -z "$scan" ]; then
@@ -70,6 +78,7 @@ fi
 cat <<EOF
 
 demo: census exited $status (0: complete; 2: finished, some calls failed)
+demo: left out (moto cannot serve them): $skipped
 demo: results in $scan
   accounts.json        the accounts found (OU paths, tags)
   summary.json         totals and every call's outcome
@@ -92,5 +101,5 @@ for (service, function, code), n in sorted(failed.items()):
     print(f"  {service} {function}: {code} in {n} calls")
 PY
 fi
-# A finished scan (0, or 2 with failed calls listed above) is a successful demo.
-[ "$status" = 0 ] || [ "$status" = 2 ]
+# The demo succeeds when the scan is complete; failed calls are listed above.
+exit "$status"

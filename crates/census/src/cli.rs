@@ -10,6 +10,18 @@ use clap::{Parser, Subcommand};
 
 use crate::cli_accounts::{parse_bool, AccountFlags, BaseFlags, RoleFlags};
 
+/// The exit statuses, shown by `census --help` and `census scan --help`.
+pub const EXIT_STATUS: &str = "\
+Exit status:
+  0    done: every call and account succeeded
+  1    could not run: a usage error (unknown flag, bad value, missing argument), bad
+       input (scan file, account list, URL), no usable credentials, or an output that
+       cannot be written; the message says what and where
+  2    finished with failures: the results are written, but some calls or accounts
+       failed (summary.json lists them); census doctor: a check failed
+  130  interrupted (Ctrl-C, SIGTERM): what was in flight is written; finish with
+       census scan --resume DIR";
+
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43.67)");
 
 #[derive(Debug, Parser)]
@@ -18,15 +30,18 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (botocore models 1.43
     version = VERSION,
     about = "Inventory every AWS resource in every account and region of your AWS Organizations",
     long_about = None,
+    after_help = EXIT_STATUS,
 )]
 pub struct Args {
-    /// Log level: error, warn, info, debug, trace (RUST_LOG overrides).
+    /// Log level: error, warn, info, debug, trace; aws-auto-inventory's DEBUG, INFO,
+    /// WARNING, ERROR and CRITICAL too (RUST_LOG overrides).
     #[arg(
         short = 'l',
         long = "log-level",
         alias = "log_level",
         global = true,
-        default_value = "warn"
+        default_value = "warn",
+        value_parser = parse_log_level,
     )]
     pub log_level: String,
     #[command(subcommand)]
@@ -46,19 +61,33 @@ pub struct ScanFlags {
     pub accounts: AccountFlags,
     #[command(flatten)]
     pub roles: RoleFlags,
-    /// Regions to scan instead of each account's enabled regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Regions to scan instead of each account's enabled regions: space- or
+    /// comma-separated (`--regions us-east-1 us-west-2`, `--regions us-east-1,us-west-2`).
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
+    /// Leave out these calls: SERVICE:OPERATION (`ssm:DescribeInstanceInformation`,
+    /// `ssm:describe_instance_information`) or SERVICE for all of a service's calls;
+    /// repeatable or comma-separated. For calls an SCP denies everywhere, or an emulator
+    /// cannot serve.
+    #[arg(long, value_delimiter = ',', value_name = "SERVICE[:OPERATION]")]
+    pub skip: Vec<String>,
     /// Calls in flight at once (default 64).
-    #[arg(long)]
+    #[arg(long, value_parser = positive)]
     pub concurrency: Option<usize>,
+    /// aws-auto-inventory's regions scanned at once: with --concurrent-services, sets
+    /// the calls in flight per account (their product).
+    #[arg(long = "concurrent-regions", value_parser = positive, value_name = "N")]
+    pub concurrent_regions: Option<usize>,
+    /// aws-auto-inventory's services scanned at once per region (see --concurrent-regions).
+    #[arg(long = "concurrent-services", value_parser = positive, value_name = "N")]
+    pub concurrent_services: Option<usize>,
     /// Seconds allowed for one call, pages and retries included. Throttled requests are
     /// retried (exponential backoff, full jitter, at most 20 s apart) for as long as this
     /// allows.
-    #[arg(long = "call-timeout", default_value_t = 300)]
+    #[arg(long = "call-timeout", default_value_t = 300, value_parser = positive_secs)]
     pub call_timeout: u64,
     /// Seconds allowed for one account.
-    #[arg(long = "account-deadline", default_value_t = 3600)]
+    #[arg(long = "account-deadline", default_value_t = 3600, value_parser = positive_secs)]
     pub account_deadline: u64,
     /// Where scans are written.
     #[arg(
@@ -92,6 +121,10 @@ pub struct ScanFlags {
     /// more after the account's other calls, and again by --resume.
     #[arg(long = "max-retries", alias = "max_retries")]
     pub max_retries: Option<u32>,
+    /// Base delay of the retry backoff, in seconds (aws-auto-inventory's flag): the
+    /// wait before retry n is random up to DELAY x 2^n, capped.
+    #[arg(long = "retry-delay", alias = "retry_delay", value_name = "SECONDS", value_parser = parse_delay)]
+    pub retry_delay: Option<f64>,
     /// Retry mode: standard or adaptive.
     #[arg(long = "retry-mode")]
     pub retry_mode: Option<String>,
@@ -124,8 +157,8 @@ pub struct DoctorFlags {
     #[command(flatten)]
     pub roles: RoleFlags,
     /// Regions the scan would cover instead of each account's enabled regions
-    /// (comma-separated): each must be enabled in every account.
-    #[arg(long, value_delimiter = ',')]
+    /// (space- or comma-separated): each must be enabled in every account.
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
     #[command(flatten)]
     pub base: BaseFlags,
@@ -133,7 +166,7 @@ pub struct DoctorFlags {
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub output: crate::store::output::Format,
     /// Accounts checked at once.
-    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
 }
 
@@ -220,8 +253,9 @@ pub struct ReportAccountsFlags {
     /// Assume member roles from the organization role rather than from the base identity.
     #[arg(long = "chain-through-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
     pub chain_through_management: bool,
-    /// Look in these regions instead of each account's enabled regions (comma-separated).
-    #[arg(long, value_delimiter = ',')]
+    /// Look in these regions instead of each account's enabled regions (space- or
+    /// comma-separated).
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
     /// Region groups: a table such as 'US=us-east-1,us-east-2;EU=eu-west-1' or a file
     /// (one NAME=regions per line, or a JSON object of lists) [default:
@@ -237,10 +271,10 @@ pub struct ReportAccountsFlags {
     #[arg(long = "aide-id-tag", value_delimiter = ',')]
     pub aide_id_tags: Vec<String>,
     /// Seconds allowed for one account; a slower account keeps its row with a note.
-    #[arg(long = "account-timeout", default_value_t = crate::report::DEFAULT_ACCOUNT_TIMEOUT)]
+    #[arg(long = "account-timeout", default_value_t = crate::report::DEFAULT_ACCOUNT_TIMEOUT, value_parser = positive_secs)]
     pub account_timeout: u64,
     /// Accounts processed at once.
-    #[arg(long, default_value_t = crate::report::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = crate::report::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
     /// Shared-config profile for the base credentials.
     #[arg(long, env = "AWS_PROFILE")]
@@ -275,7 +309,7 @@ impl ReportAccountsFlags {
             session_name: self.session_name,
             duration: self.duration,
             chain_through_management: self.chain_through_management,
-            regions: self.regions,
+            regions: dedup(self.regions),
             region_groups: self.region_groups,
             environment_tags: self.environment_tags,
             aide_id_tags: self.aide_id_tags,
@@ -292,6 +326,7 @@ impl ReportAccountsFlags {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan every account and region: discovery, roles, regions, calls, output files.
+    #[command(after_help = EXIT_STATUS)]
     Scan(ScanFlags),
     /// Check everything a scan with the same flags needs, and say what to fix.
     ///
@@ -304,11 +339,17 @@ pub enum Command {
     /// check failed, 2 when one did, 1 for bad flags.
     Doctor(DoctorFlags),
     /// Reports built from live AWS data.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 every report written; 1 could not run (bad flags, no credentials, a failed upload); 2 written, but some accounts or organizations could not be read (their rows carry a note)."
+    )]
     Report(ReportCommand),
     /// Configuration files for other tools, one entry per account: AWS CLI profiles,
     /// a Steampipe aws.spc, Cartography's profile file.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 written; 1 could not run (bad flags, no credentials, an output that exists without --force); 2 written, but discovery had problems, or --check-conflicts found names already in use."
+    )]
     Config(crate::config::ConfigCommand),
     /// Print the IAM documents Census needs: the management-side policy, the member
     /// role's trust policy, and a CloudFormation template (StackSet-ready) for the
@@ -415,7 +456,8 @@ pub enum Command {
 }
 
 /// Parses the process arguments. `--help` and `--version` print and exit 0; a usage
-/// error prints one line naming the problem and exits 2.
+/// error (unknown flag, bad value, missing argument) prints one line naming the problem
+/// and exits 1: 2 means "finished with failures", never "could not start".
 pub fn parse() -> Args {
     // `.env` first, so that flags with an environment default (ORG_ROLE_NAME,
     // AWS_PROFILE, ...) see its values too.
@@ -424,45 +466,130 @@ pub fn parse() -> Args {
         Ok(a) => a,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion)
-                || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            {
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
                 let _ = e.print();
-                std::process::exit(
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        2
-                    } else {
-                        0
-                    },
-                );
+                std::process::exit(0);
             }
-            let rendered = e.render().to_string();
-            let first = rendered
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments")
-                .trim_start_matches("error: ");
-            eprintln!("census: error: {first} (see census --help)");
-            std::process::exit(usage_error_status());
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                // `census` or `census report` alone: the help, on stderr, as an error.
+                eprint!("{}", e.render());
+                std::process::exit(1);
+            }
+            eprintln!("census: error: {}", usage_error_line(&e));
+            std::process::exit(1);
         }
     }
 }
 
-/// The exit status of a usage error: 2, but 1 for `census doctor`, whose 2 means a
-/// failed check.
-fn usage_error_status() -> i32 {
+/// clap's error as one line: its first line, with the command's help to read.
+fn usage_error_line(e: &clap::Error) -> String {
+    let rendered = e.render().to_string();
+    let mut lines = rendered.lines().skip_while(|l| l.trim().is_empty());
+    let mut first = lines
+        .next()
+        .unwrap_or("invalid arguments")
+        .trim_start_matches("error: ")
+        .trim_end()
+        .to_string();
+    // "the following required arguments were not provided:" lists them below.
+    if first.ends_with(':') {
+        let listed: Vec<&str> = lines
+            .take_while(|l| l.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        first = format!("{} {}", first, listed.join(", "));
+    }
+    let tip = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("tip: "))
+        .map(|t| format!("; {t}"))
+        .unwrap_or_default();
+    format!("{first}{tip} (see {} --help)", command_path())
+}
+
+/// `census scan`, `census report accounts`...: the subcommands named on the command
+/// line, for the help hint of a usage error.
+fn command_path() -> String {
+    use clap::CommandFactory;
+    let mut cmd = Args::command();
+    let mut path = String::from("census");
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        match a.as_str() {
-            "-l" | "--log-level" | "--log_level" => {
-                args.next();
+        if matches!(a.as_str(), "-l" | "--log-level" | "--log_level") {
+            args.next();
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        match cmd.find_subcommand(&a) {
+            Some(sub) => {
+                path.push(' ');
+                path.push_str(sub.get_name());
+                cmd = sub.clone();
             }
-            a if a.starts_with('-') => {}
-            "doctor" => return 1,
-            _ => return 2,
+            None => break,
         }
     }
-    2
+    path
+}
+
+/// The log levels `--log-level` takes, case-insensitively: tracing's, and the Python
+/// logging names aws-auto-inventory's `--log_level` takes (WARNING, CRITICAL).
+fn parse_log_level(s: &str) -> Result<String, String> {
+    let level = match s.to_ascii_lowercase().as_str() {
+        "error" | "critical" | "fatal" => "error",
+        "warn" | "warning" => "warn",
+        "info" => "info",
+        "debug" => "debug",
+        "trace" => "trace",
+        "off" => "off",
+        _ => {
+            return Err(format!(
+                "{s:?} is not a log level: use error, warn, info, debug or trace"
+            ))
+        }
+    };
+    Ok(level.to_string())
+}
+
+/// A count that must be at least 1 (`--concurrency`...).
+fn positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("0 would run nothing: give a number from 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not a whole number: give a number from 1")),
+    }
+}
+
+/// Seconds that must be at least 1 (`--call-timeout`...).
+fn positive_secs(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("0 seconds would fail everything: give whole seconds from 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{s:?} is not whole seconds: give a number from 1")),
+    }
+}
+
+/// `--retry-delay`: seconds, 0 to 60, fractions allowed.
+fn parse_delay(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(d) if (0.0..=60.0).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "{s:?} is not a delay: give seconds from 0 to 60, such as 2 or 0.5"
+        )),
+    }
+}
+
+/// The values of a list flag without repeats, first occurrence kept in place: a region
+/// or account given twice is scanned once.
+pub fn dedup(values: Vec<String>) -> Vec<String> {
+    let mut seen = std::collections::HashSet::new();
+    values
+        .into_iter()
+        .map(|v| v.trim().to_string())
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
 }
 
 /// `--db` and `--postgres` of query and diff: an explicit `--db` wins over
@@ -488,8 +615,18 @@ fn init_logging(level: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(log_colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
         .with_target(false)
         .try_init();
+}
+
+/// Colour in log lines only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -501,13 +638,18 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 .enable_all()
                 .build()?;
             let code = rt.block_on(crate::scan_cmd::run(crate::scan_cmd::ScanArgs {
-                scan_files: f.scan,
-                presets: f.preset,
+                scan_files: dedup(f.scan),
+                presets: dedup(f.preset),
                 accounts: f.accounts,
                 roles: f.roles,
                 base: f.base,
-                regions: f.regions,
+                regions: dedup(f.regions),
+                skip: dedup(f.skip),
                 concurrency: f.concurrency,
+                per_account: match (f.concurrent_regions, f.concurrent_services) {
+                    (None, None) => None,
+                    (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
+                },
                 call_timeout: f.call_timeout,
                 account_deadline: f.account_deadline,
                 output_dir: f.output_dir,
@@ -515,6 +657,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 shard: f.shard,
                 scan_id: f.scan_id,
                 max_retries: f.max_retries,
+                retry_delay: f.retry_delay,
                 retry_mode: f.retry_mode,
                 no_paginate: f.no_paginate,
                 db: f.db,
@@ -528,11 +671,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            rt.block_on(f.base.check())?;
+            f.roles.check_token_file()?;
             let code = rt.block_on(crate::doctor::run(
                 crate::doctor::DoctorArgs {
                     accounts: f.accounts,
                     roles: f.roles,
-                    regions: f.regions,
+                    regions: dedup(f.regions),
                     base: f.base,
                     output: f.output,
                     concurrency: f.concurrency,
@@ -545,6 +690,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            if let Some(p) = &f.profile {
+                rt.block_on(crate::cli_accounts::check_profile(p))?;
+            }
             let code = rt.block_on(crate::report::run_accounts(f.into_args()))?;
             return Ok(ExitCode::from(code));
         }
@@ -552,6 +700,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
+            let common = match &c {
+                crate::config::ConfigCommand::AwsProfiles(f)
+                | crate::config::ConfigCommand::Cartography(f) => &f.common,
+                crate::config::ConfigCommand::Steampipe(f) => &f.common,
+            };
+            rt.block_on(common.base.check())?;
+            common.roles.check_token_file()?;
             let code = rt.block_on(crate::config::run(c))?;
             return Ok(ExitCode::from(code));
         }
@@ -654,4 +809,68 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(log_colour(true, None));
+        assert!(log_colour(true, Some(OsStr::new(""))));
+        assert!(!log_colour(true, Some(OsStr::new("1"))));
+        assert!(!log_colour(false, None));
+        assert!(!log_colour(false, Some(OsStr::new("1"))));
+    }
+
+    #[test]
+    fn log_levels_in_both_spellings() {
+        for (given, level) in [
+            ("warn", "warn"),
+            ("WARNING", "warn"),
+            ("INFO", "info"),
+            ("Debug", "debug"),
+            ("CRITICAL", "error"),
+            ("trace", "trace"),
+        ] {
+            assert_eq!(parse_log_level(given).unwrap(), level);
+        }
+        assert!(parse_log_level("loud").unwrap_err().contains("loud"));
+    }
+
+    #[test]
+    fn regions_space_or_comma_separated_and_repeats_dropped() {
+        let a = Args::try_parse_from([
+            "census",
+            "scan",
+            "--regions",
+            "us-east-1",
+            "us-west-2",
+            "-r",
+            "eu-west-1,us-east-1",
+            "--org",
+        ])
+        .unwrap();
+        let Command::Scan(f) = a.command else {
+            panic!("not scan")
+        };
+        assert!(f.accounts.org);
+        assert_eq!(dedup(f.regions), ["us-east-1", "us-west-2", "eu-west-1"]);
+        for bad in [
+            &["census", "scan", "--concurrency", "0"][..],
+            &["census", "scan", "--call-timeout", "0"],
+            &["census", "-l", "loud", "scan"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -32,11 +32,12 @@ pub struct AccountFlags {
     /// Leave out accounts under these OUs (recursive).
     #[arg(long = "exclude-ou", value_delimiter = ',')]
     pub exclude_ous: Vec<String>,
-    /// Only these account ids (comma-separated, or @file with one per line).
-    #[arg(long)]
+    /// Only these account ids: comma-separated, or @FILE (or a plain path) with one or
+    /// more per line (`#` starts a comment); repeatable.
+    #[arg(long, value_name = "IDS|@FILE")]
     pub accounts: Vec<String>,
-    /// Leave out these account ids (comma-separated, or @file).
-    #[arg(long = "exclude-accounts")]
+    /// Leave out these account ids (comma-separated, or @FILE as for --accounts).
+    #[arg(long = "exclude-accounts", value_name = "IDS|@FILE")]
     pub exclude_accounts: Vec<String>,
     /// Keep the organizations' management accounts.
     #[arg(long = "include-management", value_parser = parse_bool, default_value = "true", value_name = "BOOL", action = clap::ArgAction::Set)]
@@ -60,21 +61,45 @@ impl AccountFlags {
     /// `--role-arns-file` read and every value checked (the error names the flag or
     /// the file and line).
     pub fn options(&self) -> Result<Options, DiscoverError> {
+        // `@FILE` (as the help says) is a file, like `file://FILE` and a plain path.
+        let list = |flag: &str, args: &[String], kind: ListKind| {
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| match a.strip_prefix('@') {
+                    Some(path) => format!("file://{path}"),
+                    None => a.clone(),
+                })
+                .collect();
+            expand_list(flag, &args, kind)
+                .map(crate::cli::dedup)
+                .map_err(|e| match e {
+                    DiscoverError::Input(m) if !m.starts_with(flag) && m.contains("cannot read it") => {
+                        DiscoverError::Input(format!(
+                            "{flag}: {m}; give a readable file with one or more values per line (@FILE or a path)"
+                        ))
+                    }
+                    e => e,
+                })
+        };
+        for arn in &self.org_role_arns {
+            crate::auth::RoleArn::parse(arn)
+                .map_err(|e| DiscoverError::Input(format!("--org-role-arn: {arn:?} {e}")))?;
+        }
         Ok(Options {
             org: self.org,
-            org_role_arns: self.org_role_arns.clone(),
+            org_role_arns: crate::cli::dedup(self.org_role_arns.clone()),
             chain_through_management: self.chain_through_management,
             role_arns: {
-                let mut v = expand_list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
+                let mut v = list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
                 if let Some(f) = &self.role_arns_file {
                     v.extend(read_list(f, ListKind::RoleArns)?);
                 }
-                v
+                crate::cli::dedup(v)
             },
-            ous: expand_list("--ou", &self.ous, ListKind::OuIds)?,
-            exclude_ous: expand_list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
-            accounts: expand_list("--accounts", &self.accounts, ListKind::AccountIds)?,
-            exclude_accounts: expand_list(
+            ous: list("--ou", &self.ous, ListKind::OuIds)?,
+            exclude_ous: list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
+            accounts: list("--accounts", &self.accounts, ListKind::AccountIds)?,
+            exclude_accounts: list(
                 "--exclude-accounts",
                 &self.exclude_accounts,
                 ListKind::AccountIds,
@@ -112,6 +137,20 @@ pub struct RoleFlags {
 }
 
 impl RoleFlags {
+    /// `--web-identity` (or `AWS_WEB_IDENTITY_TOKEN_FILE`) must be a readable file:
+    /// checked before any call, not found missing at the first AssumeRole.
+    pub fn check_token_file(&self) -> anyhow::Result<()> {
+        if let Some(file) = &self.web_identity {
+            if let Err(e) = std::fs::File::open(file) {
+                anyhow::bail!(
+                    "--web-identity {} (or AWS_WEB_IDENTITY_TOKEN_FILE): cannot read the token file ({e}); give the file the identity token is mounted at (on EKS, /var/run/secrets/eks.amazonaws.com/serviceaccount/token)",
+                    file.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// The role options these flags say (defaults filled in; not yet checked: call
     /// [`RoleOptions::check`]).
     pub fn role_options(&self) -> RoleOptions {
@@ -141,6 +180,42 @@ pub struct BaseFlags {
     /// Region for the base identity's own calls.
     #[arg(long)]
     pub region: Option<String>,
+}
+
+impl BaseFlags {
+    /// Checks what can be checked before any call: `--profile` names a profile.
+    pub async fn check(&self) -> anyhow::Result<()> {
+        if let Some(p) = &self.profile {
+            check_profile(p).await?;
+        }
+        Ok(())
+    }
+}
+
+/// `--profile NAME` (or `AWS_PROFILE`) must name a profile of the shared config or
+/// credentials file: aws-config would otherwise fall back to no credentials, and the
+/// error would come late and say less.
+pub async fn check_profile(name: &str) -> anyhow::Result<()> {
+    if name == "default" {
+        return Ok(());
+    }
+    let fs = aws_types::os_shim_internal::Fs::real();
+    let env = aws_types::os_shim_internal::Env::real();
+    // aws-config's `load` takes this (deprecated) alias of aws-runtime's type.
+    #[allow(deprecated)]
+    let files = aws_config::profile::profile_file::ProfileFiles::default();
+    let set = aws_config::profile::load(&fs, &env, &files, None)
+        .await
+        .map_err(|e| anyhow::anyhow!("--profile {name}: cannot read the AWS config files: {e}"))?;
+    if set.get_profile(name).is_none() {
+        let mut names: Vec<&str> = set.profiles().collect();
+        names.sort_unstable();
+        anyhow::bail!(
+            "--profile {name} (or AWS_PROFILE): no such profile in the AWS config or credentials file (known: {}); pick one of them, or create it with aws configure --profile {name}",
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -33,7 +33,11 @@ pub struct ScanArgs {
     /// `--profile` and `--region`.
     pub base: BaseFlags,
     pub regions: Vec<String>,
+    /// `--skip SERVICE[:OPERATION]`: calls left out.
+    pub skip: Vec<String>,
     pub concurrency: Option<usize>,
+    /// Calls in flight per account (`--concurrent-regions` x `--concurrent-services`).
+    pub per_account: Option<usize>,
     pub call_timeout: u64,
     pub account_deadline: u64,
     pub output_dir: PathBuf,
@@ -43,6 +47,8 @@ pub struct ScanArgs {
     /// `--scan-id ID`.
     pub scan_id: Option<String>,
     pub max_retries: Option<u32>,
+    /// `--retry-delay SECONDS`: the retry backoff's base delay.
+    pub retry_delay: Option<f64>,
     pub retry_mode: Option<String>,
     pub no_paginate: bool,
     /// `--db`: the SQLite database [default: <output-dir>/census.db].
@@ -73,6 +79,13 @@ struct Plan {
     /// The shard this run scans, when the scan is sharded.
     #[serde(default)]
     shard: Option<Shard>,
+    /// `--db` as given (made absolute), so that `--resume` writes to the same
+    /// database; `None`: the default, `<output-dir>/census.db`.
+    #[serde(default)]
+    db: Option<PathBuf>,
+    /// `--no-db`: the scan writes no database, nor does its resumption.
+    #[serde(default)]
+    no_db: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -179,6 +192,115 @@ fn scan_id(out: &Path, postgres: Option<&crate::sink::postgres::PostgresSink>) -
     }
 }
 
+/// The base credentials' expiry, when it has passed: credentials from the
+/// environment, a `credential_process` or an SSO cache that ran out. `None` when they
+/// have no expiry or it is ahead.
+async fn expired_at(base: &crate::auth::Base) -> Option<String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    use tracing::instrument::WithSubscriber;
+    // The credentials cache warns about credentials that arrive expired ("is the clock
+    // right?"); here the error below says it, with the fix, once.
+    let credentials = base
+        .credentials
+        .provide_credentials()
+        .with_subscriber(tracing::subscriber::NoSubscriber::default())
+        .await
+        .ok()?;
+    let expiry = credentials.expiry()?;
+    (expiry <= std::time::SystemTime::now()).then(|| {
+        chrono::DateTime::<chrono::Utc>::from(expiry)
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    })
+}
+
+/// What to do after refreshing expired credentials: run the scan again, or resume it.
+fn after_refresh(resume: Option<&Path>, shard: Option<&Shard>) -> String {
+    match resume {
+        Some(dir) => format!(
+            "resume with census scan --resume {}{}",
+            dir.display(),
+            shard.map(|s| format!(" --shard {s}")).unwrap_or_default()
+        ),
+        None => "run the scan again".into(),
+    }
+}
+
+/// Whether an AWS error code says the credentials that signed the request ran out
+/// (not `RequestExpired`: that is a signature older than 5 minutes, a clock problem).
+fn is_expired_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired"
+    )
+}
+
+/// The output folder must be a folder Census can write in, or one it can create.
+/// Checked before anything is written, and without leaving anything: a probe folder is
+/// made and removed in the output folder, or in its nearest existing parent.
+fn check_output_dir(dir: &Path) -> Result<()> {
+    let fix = "give a folder you can write to with -o/--output-dir";
+    let existing = dir
+        .ancestors()
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .find(|a| a.exists())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        bail!(
+            "--output-dir {}: {} is a file, not a folder; {fix}",
+            dir.display(),
+            existing.display()
+        );
+    }
+    let probe = existing.join(format!(".census-probe-{}", std::process::id()));
+    std::fs::create_dir(&probe).map_err(|e| {
+        anyhow!(
+            "--output-dir {}: cannot write in {} ({e}); {fix}",
+            dir.display(),
+            existing.display()
+        )
+    })?;
+    let _ = std::fs::remove_dir(&probe);
+    Ok(())
+}
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM; after the first, a second one ends the process
+/// at once.
+async fn interrupted() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+    }
+    eprintln!(
+        "census: interrupted: finishing the writes under way (press Ctrl-C again to stop at once)"
+    );
+    exit_on_signal(int, term);
+}
+
+/// From now on, Ctrl-C or SIGTERM end the process at once with status 130 (Census's
+/// handlers replaced the default ones, which would have done that).
+fn exit_on_signal(mut int: tokio::signal::unix::Signal, mut term: tokio::signal::unix::Signal) {
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130);
+    });
+}
+
 pub async fn run(args: ScanArgs) -> Result<u8> {
     // Everything that can be checked offline is checked before any call.
     for r in &args.regions {
@@ -195,6 +317,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
         if let Some(n) = args.max_retries {
             cfg.max_attempts = n.saturating_add(1);
+        }
+        if let Some(d) = args.retry_delay {
+            cfg.base_delay = Duration::from_secs_f64(d);
         }
         // Throttling is retried for as long as the call's timeout allows (awsdyn's
         // retry module says why); the scan also gives each call its deadline.
@@ -214,6 +339,20 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             bail!("--scan-id and --resume: a resumed scan keeps its id; leave out --scan-id");
         }
     }
+    let skip = spec::Skip::parse(&args.skip).map_err(|e| anyhow!("{e}"))?;
+    if args.resume.is_some() && !args.skip.is_empty() {
+        bail!("--skip and --resume: a resumed scan makes the calls it planned; leave out --skip");
+    }
+    args.roles.check_token_file()?;
+    args.base.check().await?;
+    if args.resume.is_none() {
+        check_output_dir(&args.output_dir)?;
+    }
+    // The accounts flags of a new scan (a resumed scan keeps its plan's accounts).
+    let account_options = match &args.resume {
+        Some(_) => None,
+        None => Some(args.accounts.options().map_err(|e| anyhow!("{e}"))?),
+    };
     let resumed = match &args.resume {
         Some(dir) => {
             let path = plan_path(dir, shard.as_ref());
@@ -238,10 +377,43 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                     shard.map_or("none".to_string(), |s| s.to_string())
                 );
             }
+            // The database is the original scan's: a different one would hold half a scan.
+            let explicit_db = args
+                .db
+                .as_ref()
+                .map(|p| std::path::absolute(p).unwrap_or(p.clone()));
+            if args.no_db && !plan.no_db {
+                bail!(
+                    "--no-db and --resume {}: that scan writes to a database; leave out --no-db (the resumed scan writes to the same one)",
+                    dir.display()
+                );
+            }
+            if let Some(db) = &explicit_db {
+                // The scan's database: its --db, else the default one beside its folder.
+                let original = plan.db.clone().unwrap_or_else(|| {
+                    let default = dir
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(shard_name(shard.as_ref(), crate::store::DB_FILE));
+                    std::path::absolute(&default).unwrap_or(default)
+                });
+                if plan.no_db || original != *db {
+                    let written = if plan.no_db {
+                        "no database (--no-db)".to_string()
+                    } else {
+                        original.display().to_string()
+                    };
+                    bail!(
+                        "--db and --resume {}: that scan writes to {written}; leave out --db (the resumed scan writes to the same one)",
+                        dir.display(),
+                    );
+                }
+            }
             Some(plan)
         }
         None => None,
     };
+    let resumed_db = resumed.as_ref().map(|p| (p.db.clone(), p.no_db));
     let spec_calls: Vec<SpecCall> = match &resumed {
         Some(plan) => plan
             .calls
@@ -272,10 +444,23 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             if presets.is_empty() && args.scan_files.is_empty() {
                 presets.push(Preset::Core);
             }
-            spec::load(&args.scan_files, &presets)
+            let calls = spec::load(&args.scan_files, &presets)
                 .await
                 .map_err(|e| anyhow!("{e}"))?
-                .calls
+                .calls;
+            let (kept, skipped): (Vec<SpecCall>, Vec<SpecCall>) =
+                calls.into_iter().partition(|c| !skip.skips(c));
+            if !skipped.is_empty() {
+                tracing::info!(
+                    "leaving out {} calls (--skip {})",
+                    skipped.len(),
+                    skip.names().join(",")
+                );
+            }
+            if kept.is_empty() {
+                bail!("--skip {}: leaves no call to make; skip fewer calls, or give a scan file or preset with others", skip.names().join(","));
+            }
+            kept
         }
     };
     let role_options = args.roles.role_options();
@@ -283,6 +468,17 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
 
     let base =
         crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
+    if let Some(at) = expired_at(&base).await {
+        bail!(
+            "the base credentials expired at {at}: run aws sso login{} (or refresh them) and {}",
+            args.base
+                .profile
+                .as_deref()
+                .map(|p| format!(" --profile {p}"))
+                .unwrap_or_default(),
+            after_refresh(args.resume.as_deref(), shard.as_ref())
+        );
+    }
     let endpoints = base.endpoints.clone();
     let client = Client::new(ClientConfig {
         retry,
@@ -322,11 +518,29 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         Some(url) => Some(crate::upload::Bucket::open(&client, &base, url, None).await?),
         None => None,
     };
-    let access = Arc::new(
-        Access::new(&client, &base, role_options)
-            .await
-            .map_err(|e| anyhow!("{e}"))?,
-    );
+    let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
+        if is_expired_code(&e.code) {
+            anyhow!(
+                "the base credentials expired ({}: {}): run aws sso login{} (or refresh them) and {}",
+                e.code,
+                e.message,
+                args.base.profile.as_deref().map(|p| format!(" --profile {p}")).unwrap_or_default(),
+                after_refresh(args.resume.as_deref(), shard.as_ref())
+            )
+        } else {
+            anyhow!("{e}")
+        }
+    })?);
+    for arn in &args.accounts.org_role_arns {
+        let partition = arn.split(':').nth(1).unwrap_or_default();
+        let caller = access.caller();
+        if args.resume.is_none() && partition != caller.partition {
+            bail!(
+                "--org-role-arn {arn}: is in partition {partition}, but the base identity ({}) is in {}; roles are assumed within one partition: use credentials of {partition} (--profile), or a role in {}",
+                caller.arn, caller.partition, caller.partition
+            );
+        }
+    }
     if let Some(plan) = &resumed {
         for (org_id, arn) in &plan.organizations {
             let role = crate::auth::RoleArn::parse(arn).map_err(|e| anyhow!("plan.json: {e}"))?;
@@ -351,13 +565,13 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             )
         }
         None => {
-            let opts = args.accounts.options().map_err(|e| anyhow!("{e}"))?;
+            let opts = account_options.expect("a new scan has its account options");
             let found = crate::discover::discover(&client, &base, &access, &opts)
                 .await
                 .map_err(|e| anyhow!("{e}"))?;
+            // Once: not also as a log line (at the default level both would print).
             for p in &found.problems {
                 let p = crate::store::output::escape(&p.to_string()).into_owned();
-                tracing::warn!("{p}");
                 eprintln!("census: warning: {p}");
             }
             if found.accounts.is_empty() {
@@ -392,6 +606,16 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     };
     let (out_dir, regions, paginate, organizations) = out_root;
+    let regions = regions.map(crate::cli::dedup);
+    let (db, no_db) = match &resumed_db {
+        Some(d) => d.clone(),
+        None => (
+            args.db
+                .as_ref()
+                .map(|p| std::path::absolute(p).unwrap_or(p.clone())),
+            args.no_db,
+        ),
+    };
     let tree = Arc::new(TreeSink::new(&out_dir, &info.id).with_shard(shard));
     let plan = Plan {
         info: info.clone(),
@@ -411,6 +635,8 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         organizations,
         chain_through_management: args.accounts.chain_through_management,
         shard,
+        db: db.clone(),
+        no_db,
     };
     crate::sink::write_atomic(
         &plan_path(tree.root(), shard.as_ref()),
@@ -447,7 +673,10 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let concurrency = args.concurrency.unwrap_or(64).max(1);
     let options = Options {
         concurrency,
-        per_account: (concurrency / 4).clamp(4, 32),
+        per_account: args
+            .per_account
+            .unwrap_or((concurrency / 4).clamp(4, 32))
+            .max(1),
         accounts_in_flight: (concurrency / 4).clamp(4, 64),
         call_timeout: Duration::from_secs(args.call_timeout),
         account_deadline: Duration::from_secs(args.account_deadline),
@@ -458,9 +687,8 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     // The database comes before the tree: a call in the tree's journal (what --resume
     // skips) is then always in the database too.
     let mut sinks: Vec<Arc<dyn Sink>> = Vec::new();
-    if !args.no_db {
-        let path = args
-            .db
+    if !no_db {
+        let path = db
             .clone()
             .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)));
         let db = crate::sink::sqlite::SqliteSink::open(&path)
@@ -484,8 +712,46 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         previous_accounts,
     };
     let started = std::time::Instant::now();
-    let outcome = scan::run(scan, accounts).await?;
+    let outcome = scan::run_until(scan, accounts, interrupted()).await?;
     let t = &outcome.totals;
+    let resume_hint = format!(
+        "census scan --resume {}{}",
+        root.display(),
+        shard.map(|s| format!(" --shard {s}")).unwrap_or_default()
+    );
+    if !outcome.interrupted {
+        // The scan is done: a Ctrl-C during the upload stops it at once.
+        use tokio::signal::unix::{signal, SignalKind};
+        if let (Ok(int), Ok(term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) {
+            exit_on_signal(int, term);
+        }
+    }
+    if outcome.interrupted {
+        eprintln!(
+            "census: interrupted after {} calls ({} failed), written to {}; finish the scan with {resume_hint}",
+            t.calls,
+            t.calls_failed,
+            root.display()
+        );
+        return Ok(130);
+    }
+    // Every account refused for expired credentials: nothing could run.
+    let expired: Vec<&crate::sink::AccountReport> = outcome
+        .accounts
+        .iter()
+        .filter(|a| a.error_code.as_deref().is_some_and(is_expired_code))
+        .collect();
+    if !expired.is_empty() && expired.len() == outcome.accounts.len() && t.calls == 0 {
+        bail!(
+            "the credentials expired ({}: {}) before any account could be scanned: run aws sso login{} (or refresh them) and resume with {resume_hint}",
+            expired[0].error_code.as_deref().unwrap_or_default(),
+            expired[0].error_message.as_deref().unwrap_or_default(),
+            args.base.profile.as_deref().map(|p| format!(" --profile {p}")).unwrap_or_default(),
+        );
+    }
     eprintln!(
         "census: scanned {} accounts ({} failed), {} calls ({} failed), {} items in {:.1}s -> {}",
         t.accounts,
@@ -513,9 +779,8 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         );
     }
     if let Some(bucket) = &upload {
-        let db = (!args.no_db).then(|| {
-            args.db
-                .clone()
+        let db = (!no_db).then(|| {
+            db.clone()
                 .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)))
         });
         if !crate::upload::upload_scan(bucket, &root, db.as_deref()).await {

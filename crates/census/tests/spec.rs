@@ -257,7 +257,7 @@ async fn errors_name_the_file_the_entry_and_the_fix() {
             "{f} entry 8: unknown member \"paramters\"; did you mean \"parameters\"? (the members are service, function, parameters and result_key)"
         ),
         format!("{}: not valid JSON at line 5, column 0: EOF while parsing an object", files[1]),
-        format!("{}: cannot read the scan file: no such file", files[2]),
+        format!("{}: cannot read the scan file: no such file; give -s/--scan a readable JSON file (a list of calls) or an http(s) URL", files[2]),
     ];
     assert_eq!(got, want);
     // One line: the first problem and how many more.
@@ -563,7 +563,7 @@ async fn scan_files_from_urls() {
                 urls[1]
             ),
             format!(
-                "{}: cannot fetch the scan file: the server answered HTTP 404 Not Found",
+                "{}: cannot fetch the scan file: the server answered HTTP 404 Not Found; check the URL (-s/--scan), or download the file and give its path",
                 urls[2]
             ),
         ]

@@ -140,9 +140,9 @@ pub struct SteampipeFlags {
     /// default].
     #[arg(long = "source-profile", value_name = "NAME")]
     pub source_profile: Option<String>,
-    /// The regions of every connection (comma-separated; Steampipe's wildcards such as
-    /// * or eu-* allowed) [default: *, every enabled region].
-    #[arg(long, value_delimiter = ',')]
+    /// The regions of every connection (space- or comma-separated; Steampipe's
+    /// wildcards such as * or eu-* allowed) [default: *, every enabled region].
+    #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
     pub regions: Vec<String>,
 }
 

@@ -102,7 +102,7 @@ pub async fn run(f: SteampipeFlags) -> Result<u8> {
     let regions = if f.regions.is_empty() {
         vec!["*".to_string()]
     } else {
-        f.regions.clone()
+        crate::cli::dedup(f.regions.clone())
     };
     // The same names as aws-profiles writes in its default mode.
     let source = f

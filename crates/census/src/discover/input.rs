@@ -86,7 +86,7 @@ pub fn read_list(path: &Path, kind: ListKind) -> Result<Vec<String>, DiscoverErr
                 continue;
             }
             check(kind, value).map_err(|e| {
-                DiscoverError::Input(format!("{}, line {}: {value:?} {e}", path.display(), n + 1))
+                DiscoverError::Input(format!("{}:{}: {value:?} {e}", path.display(), n + 1))
             })?;
             out.push(value.to_string());
         }
@@ -165,7 +165,7 @@ mod tests {
         let e = read_list(&file, ListKind::AccountIds)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("accounts.txt, line 2: \"22222\""), "{e}");
+        assert!(e.contains("accounts.txt:2: \"22222\""), "{e}");
         let e = expand_list(
             "--accounts",
             &["nope/file.txt".into()],

@@ -141,12 +141,17 @@ pub struct Scan {
 pub struct Outcome {
     pub totals: Totals,
     pub accounts: Vec<AccountReport>,
+    /// Stopped by [`run_until`]'s interrupt: the calls written so far are in the sinks,
+    /// the scan is not finished (no summary), and `--resume` completes it.
+    pub interrupted: bool,
 }
 
 impl Outcome {
-    /// 0 complete, 2 complete with failed calls or accounts.
+    /// 0 complete, 2 complete with failed calls or accounts, 130 interrupted.
     pub fn exit_status(&self) -> u8 {
-        if self.totals.calls_failed > 0 || self.totals.accounts_failed > 0 {
+        if self.interrupted {
+            130
+        } else if self.totals.calls_failed > 0 || self.totals.accounts_failed > 0 {
             2
         } else {
             0
@@ -232,6 +237,9 @@ struct Shared {
     reports: Mutex<Vec<AccountReport>>,
     failed: Mutex<Option<SinkError>>,
     stop: AtomicBool,
+    /// Set when the scan is interrupted: calls under way stop waiting for AWS (they are
+    /// not recorded, so `--resume` runs them), writes under way finish.
+    interrupt: tokio::sync::watch::Sender<bool>,
     progress: progress::Progress,
     calls_done: AtomicU64,
 }
@@ -459,6 +467,17 @@ pub fn retryable_counts(calls: &[CallRecord], accounts: &[AccountReport]) -> (us
 
 /// Runs the scan over `accounts` (deterministic order: as given).
 pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
+    run_until(scan, accounts, std::future::pending()).await
+}
+
+/// [`run`], stopped early when `interrupt` completes (Ctrl-C): no call or account starts
+/// after it, calls waiting for AWS are dropped unrecorded, writes under way finish, and
+/// the sinks are closed without finishing the scan, so that `--resume` completes it.
+pub async fn run_until(
+    scan: Scan,
+    accounts: Vec<Account>,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Outcome, SinkError> {
     let stems = stems(&scan.calls);
     let mut scan = scan;
     // Of an earlier run's calls, only their keys (not to run them again) and their
@@ -481,6 +500,7 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
         reports: Mutex::new(Vec::new()),
         failed: Mutex::new(None),
         stop: AtomicBool::new(false),
+        interrupt: tokio::sync::watch::Sender::new(false),
         progress,
         calls_done: AtomicU64::new(0),
         scan,
@@ -501,7 +521,11 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
             let id = account.id.clone();
             let calls = Arc::new(Mutex::new(AccountCalls::default()));
             let work = scan_account(shared.clone(), account.clone(), calls.clone());
-            let timed_out = tokio::time::timeout(deadline, work).await.is_err();
+            let mut interrupted = shared.interrupt.subscribe();
+            let timed_out = tokio::select! {
+                r = tokio::time::timeout(deadline, work) => r.is_err(),
+                _ = interrupted.wait_for(|i| *i) => false,
+            };
             // Nothing more runs as this account: its credentials and its retry quotas and
             // rate limiters (keyed by the account id) go.
             shared.scan.credentials.release(&account);
@@ -549,7 +573,18 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
             }
         }
     }));
-    accounts_stream.for_each_concurrent(in_flight, |f| f).await;
+    let work = accounts_stream.for_each_concurrent(in_flight, |f| f);
+    tokio::pin!(work);
+    tokio::pin!(interrupt);
+    let interrupted = tokio::select! {
+        _ = &mut work => false,
+        _ = &mut interrupt => {
+            shared.stop.store(true, Ordering::SeqCst);
+            shared.interrupt.send_replace(true);
+            work.await;
+            true
+        }
+    };
     // Writes cut loose by an account's deadline end before the sinks finish.
     drop(shared.writes.acquire_many(WRITES).await);
     shared.progress.finish();
@@ -587,6 +622,15 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
         pages: counted(&shared.totals.pages),
     };
     shared.pool.stop();
+    if interrupted {
+        // Every write has ended; the sinks close when dropped (the databases have
+        // committed each call they acknowledged), and the scan stays unfinished.
+        return Ok(Outcome {
+            totals,
+            accounts: reports,
+            interrupted: true,
+        });
+    }
     let info = shared.scan.info;
     let sinks = shared.scan.sinks;
     let (totals, reports) = match tokio::task::spawn_blocking(move || {
@@ -607,6 +651,7 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
     Ok(Outcome {
         totals,
         accounts: reports,
+        interrupted: false,
     })
 }
 
@@ -815,7 +860,12 @@ async fn run_call(
         request_id: None,
         retryable: false,
     };
-    let outcome = tokio::time::timeout(scan.options.call_timeout, fetch).await;
+    let mut interrupted = shared.interrupt.subscribe();
+    let outcome = tokio::select! {
+        o = tokio::time::timeout(scan.options.call_timeout, fetch) => o,
+        // Not recorded: `--resume` runs it again.
+        _ = interrupted.wait_for(|i| *i) => return None,
+    };
     let retryable = match &outcome {
         Err(_) => true,
         Ok(Err(e)) => e.is_retryable(),

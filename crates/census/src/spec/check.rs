@@ -23,6 +23,23 @@ const BOTO3_HELPERS: &[&str] = &[
     "get_waiter",
 ];
 
+/// A `--skip` value, `service` or `service:operation` (any spelling of either), as
+/// `(botocore service name, model operation name or None for the whole service)`.
+pub(super) fn skip(value: &str) -> Result<(String, Option<String>), String> {
+    let (service, function) = match value.split_once(':') {
+        Some((s, f)) => (s.trim(), Some(f.trim())),
+        None => (value.trim(), None),
+    };
+    let model = service_model(service)?;
+    match function {
+        None => Ok((model.name.clone(), None)),
+        Some(f) => {
+            let (operation, _) = operation(&model, f)?;
+            Ok((model.name.clone(), Some(operation.to_string())))
+        }
+    }
+}
+
 /// Checks each entry, adding its call or its problem.
 pub(super) fn entries(entries: Vec<Entry>, calls: &mut Vec<SpecCall>, problems: &mut Vec<Problem>) {
     for Entry { origin, value } in entries {

@@ -280,6 +280,49 @@ pub async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecEr
     })
 }
 
+/// Calls a scan leaves out (`--skip`): services, or operations of a service.
+#[derive(Debug, Clone, Default)]
+pub struct Skip {
+    /// `(botocore service name, model operation name or None for every operation)`.
+    entries: Vec<(String, Option<String>)>,
+}
+
+impl Skip {
+    /// Parses `--skip` values: `SERVICE` or `SERVICE:OPERATION`, in any spelling
+    /// Census accepts (`ssm:DescribeInstanceInformation`,
+    /// `ssm:describe-instance-information`). The error names the value and the fix.
+    pub fn parse(values: &[String]) -> Result<Skip, String> {
+        let mut entries = Vec::new();
+        for v in values {
+            let entry = check::skip(v).map_err(|e| {
+                format!("--skip {v:?}: {e}; write SERVICE or SERVICE:OPERATION, such as ssm:DescribeInstanceInformation")
+            })?;
+            if !entries.contains(&entry) {
+                entries.push(entry);
+            }
+        }
+        Ok(Skip { entries })
+    }
+
+    /// Whether the scan leaves `call` out.
+    pub fn skips(&self, call: &SpecCall) -> bool {
+        self.entries.iter().any(|(service, operation)| {
+            *service == call.service && operation.as_ref().is_none_or(|o| *o == call.operation)
+        })
+    }
+
+    /// The entries as `service:Operation` (or `service`), for messages.
+    pub fn names(&self) -> Vec<String> {
+        self.entries
+            .iter()
+            .map(|(s, o)| match o {
+                Some(o) => format!("{s}:{o}"),
+                None => s.clone(),
+            })
+            .collect()
+    }
+}
+
 /// Drops repeated calls, keeping the first of each.
 fn dedup(calls: Vec<SpecCall>) -> Vec<SpecCall> {
     let mut seen = HashSet::with_capacity(calls.len());
@@ -292,6 +335,32 @@ fn dedup(calls: Vec<SpecCall>) -> Vec<SpecCall> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn skip_takes_every_spelling_and_names_the_bad_value() {
+        let skip = Skip::parse(&[
+            "ssm:describe-instance-information".into(),
+            "ssm:DescribeInstanceInformation".into(),
+            "sqs".into(),
+        ])
+        .unwrap();
+        assert_eq!(skip.names(), ["ssm:DescribeInstanceInformation", "sqs"]);
+        let call = |service: &str, operation: &str| SpecCall {
+            service: service.into(),
+            operation: operation.into(),
+            function: String::new(),
+            parameters: Value::Null,
+            result_key: None,
+            origin: String::new(),
+        };
+        assert!(skip.skips(&call("ssm", "DescribeInstanceInformation")));
+        assert!(skip.skips(&call("sqs", "ListQueues")));
+        assert!(!skip.skips(&call("ssm", "DescribeParameters")));
+        assert!(!skip.skips(&call("ec2", "DescribeInstanceInformation")));
+        let e = Skip::parse(&["ssm:nothing_here".into()]).unwrap_err();
+        assert!(e.starts_with("--skip \"ssm:nothing_here\": "), "{e}");
+        assert!(Skip::parse(&["ec3".into()]).unwrap_err().contains("ec2"));
+    }
 
     #[test]
     fn reads_by_verb() {

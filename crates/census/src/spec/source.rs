@@ -25,11 +25,19 @@ pub(super) async fn read(name: &str) -> Result<Vec<Entry>, Problem> {
         message,
     };
     let text = if is_url(name) {
-        fetch(name).await.map_err(problem)?
+        fetch(name).await.map_err(|e| {
+            problem(format!(
+                "{e}; check the URL (-s/--scan), or download the file and give its path"
+            ))
+        })?
     } else {
         // A scan file is small: reading it in place costs less than a blocking task.
-        std::fs::read(name)
-            .map_err(|e| problem(format!("cannot read the scan file: {}", io_reason(&e))))?
+        std::fs::read(name).map_err(|e| {
+            problem(format!(
+                "cannot read the scan file: {}; give -s/--scan a readable JSON file (a list of calls) or an http(s) URL",
+                io_reason(&e)
+            ))
+        })?
     };
     entries(name, &text).map_err(problem)
 }

@@ -986,6 +986,7 @@ fn record(stem: &str, account_id: &str, items: u64) -> census::sink::CallRecord 
         error_code: None,
         error_message: None,
         request_id: None,
+        retryable: false,
     }
 }
 

@@ -31,7 +31,6 @@
 //!   a circuit breaker for a service that is really failing (5xx, resets, timeouts),
 //!   where more retries would not help.
 //! - **adaptive**: standard, plus a client-side rate limiter. It stays out of the way until
-//! - **adaptive**: standard, plus a client-side rate limiter. It stays out of the way until
 //!   the first throttling error; from then on every attempt takes a token from a bucket
 //!   whose fill rate is cut by 30% on each throttling error and grows back along a CUBIC
 //!   curve on successes, capped at twice the measured send rate.

@@ -18,6 +18,8 @@ pub mod client;
 pub mod customize;
 pub mod endpoint;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod model;
 pub mod names;
 pub mod paginate;

@@ -585,3 +585,67 @@ async fn scan_files_from_urls() {
     );
     assert!(!err.contains('\n'), "{err}");
 }
+
+// ---------------------------------------------------------------------------
+// Fuzzing: census's fuzz targets (fuzz/, see FUZZING.md) replayed over their committed
+// corpora and regressions, through the targets' own bodies (census::spec::fuzzing).
+
+/// Every input of a fuzz target: fuzz/corpus/<target>/*, then fuzz/regressions/<target>/*.
+fn fuzz_inputs(target: &str) -> Vec<PathBuf> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut all = Vec::new();
+    for kind in ["corpus", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(repo.join("fuzz").join(kind).join(target)) else {
+            continue;
+        };
+        let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        files.sort();
+        all.extend(files);
+    }
+    all
+}
+
+/// Runs every input of `target` through `run`; fails naming each input that panicked.
+fn fuzz_replay(target: &str, run: fn(&[u8])) {
+    let files = fuzz_inputs(target);
+    assert!(
+        files.len() >= 10,
+        "fuzz/corpus/{target} has {} inputs: the committed corpus is missing",
+        files.len()
+    );
+    let mut failed = Vec::new();
+    for path in &files {
+        let data = std::fs::read(path).unwrap();
+        if std::panic::catch_unwind(|| run(&data)).is_err() {
+            failed.push(path.display().to_string());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} inputs of {target} panicked:\n{}",
+        failed.len(),
+        files.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn fuzz_corpus_scan_file() {
+    fuzz_replay("scan_file", spec::fuzzing::scan_file);
+}
+
+#[test]
+fn fuzz_corpus_result_key() {
+    fuzz_replay("result_key", spec::fuzzing::result_key);
+}
+
+/// The filters the result_key target applies to fuzzed results all compile (one that
+/// did not would leave that part of the target testing nothing).
+#[test]
+fn fuzz_filters_compile() {
+    let bad: Vec<String> = spec::fuzzing::FILTERS
+        .iter()
+        .filter_map(|f| ResultKey::parse(f).err().map(|e| format!("{f}: {e}")))
+        .collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -88,6 +88,8 @@
 //! model does not mark as required, each with a reason).
 
 mod check;
+#[doc(hidden)]
+pub mod fuzzing;
 mod preset;
 mod result_key;
 mod source;

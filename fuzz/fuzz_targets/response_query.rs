@@ -1,0 +1,17 @@
+//! Response parsing, protocol query: see awsdyn::fuzzing.
+#![no_main]
+
+use std::path::Path;
+use std::sync::LazyLock;
+
+use awsdyn::fuzzing::Responses;
+use awsdyn::Protocol;
+
+static CASES: LazyLock<Responses> = LazyLock::new(|| {
+    Responses::new(
+        Protocol::Query,
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data")),
+    )
+});
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| CASES.run(data));

@@ -10,7 +10,8 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use testkit::{
-    cli_command, shared_demo_org, Action, FaultProxy, Match, Protocol, Reply, Rule, TempDir,
+    cli_command, scan_root, shared_demo_org, wait_for_journal, Action, FaultProxy, Match, Protocol,
+    Reply, Rule, TempDir,
 };
 
 fn census(endpoint: &str, args: &[&str]) -> Output {
@@ -636,16 +637,6 @@ fn calls_of(root: &Path, summary: &str) -> BTreeMap<(String, String, String), St
     out
 }
 
-fn scan_root(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
-}
-
 fn totals(root: &Path) -> Value {
     let s: Value =
         serde_json::from_slice(&std::fs::read(root.join("summary.json")).unwrap()).unwrap();
@@ -1178,32 +1169,4 @@ fn calls_in_db(moto: &testkit::Moto, out: &Path) -> u64 {
     let n: Value = serde_json::from_slice(&rows.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&rows.stderr)));
     n[0]["n"].as_u64().unwrap()
-}
-
-/// Waits until the scan into `out` has journaled `calls` calls (and is still running);
-/// returns its folder.
-fn wait_for_journal(child: &mut std::process::Child, out: &Path, calls: usize) -> PathBuf {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    loop {
-        let dir = std::fs::read_dir(out)
-            .ok()
-            .and_then(|mut d| d.find_map(|e| Some(e.ok()?.path()).filter(|p| p.is_dir())));
-        if let Some(dir) = dir {
-            let done = std::fs::read_to_string(dir.join(".census/journal.jsonl"))
-                .map(|t| t.matches("\"call\"").count())
-                .unwrap_or(0);
-            if done >= calls {
-                return dir;
-            }
-        }
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "census finished before the signal"
-        );
-        assert!(
-            std::time::Instant::now() < deadline,
-            "census made no progress"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
 }

@@ -12,8 +12,8 @@ use std::process::Output;
 
 use serde_json::Value;
 use testkit::{
-    cli_command, shared_demo_org, Action, FaultProxy, Manifest, Match, Protocol, Reply, Rule,
-    TempDir, FAULT_REQUEST_ID,
+    cli_command, read_json, scan_root, shared_demo_org, Action, FaultProxy, Manifest, Match,
+    Protocol, Reply, Rule, TempDir, FAULT_REQUEST_ID,
 };
 
 fn scan_file() -> PathBuf {
@@ -29,29 +29,6 @@ fn census(endpoint: &str, args: &[&str]) -> Output {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// The one scan folder under `out`.
-fn scan_root(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(
-        dirs.len(),
-        1,
-        "one scan folder in {}: {dirs:?}",
-        out.display()
-    );
-    dirs[0].clone()
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
 }
 
 /// Every result file of the accounts' folders (`<account>/<region>/<stem>.json`), by
@@ -251,7 +228,7 @@ fn random_faults_lose_nothing_reachable_over_five_seeds() {
         }
 
         // The two denied accounts, with the remediation, and only them.
-        for a in read(&root.join("accounts.json")).as_array().unwrap() {
+        for a in read_json(&root.join("accounts.json")).as_array().unwrap() {
             let id = a["id"].as_str().unwrap();
             if denied.contains(id) {
                 assert_eq!(a["scan_status"], "error", "seed {seed}: {a}");
@@ -270,7 +247,7 @@ fn random_faults_lose_nothing_reachable_over_five_seeds() {
 
         // Recorded once: one journal line per call, and the summary, the database and
         // the tree agree.
-        let summary = read(&root.join("summary.json"));
+        let summary = read_json(&root.join("summary.json"));
         let totals = &summary["totals"];
         assert_eq!(totals["calls_failed"], 0, "seed {seed}: {totals}");
         assert_eq!(totals["accounts_failed"], 2, "seed {seed}: {totals}");
@@ -368,7 +345,7 @@ fn a_call_failing_once_more_gets_a_second_round_and_is_recorded_once() {
     // Three more requests than calls (the pages of MaxResults 1 aside): the failed ones.
     let keys: BTreeSet<_> = lines.iter().map(key).collect();
     assert_eq!(keys.len(), lines.len(), "a call was recorded twice");
-    let summary = read(&root.join("summary.json"));
+    let summary = read_json(&root.join("summary.json"));
     assert_eq!(summary["totals"]["calls"], lines.len());
     assert_eq!(summary["totals"]["calls_failed"], 0);
     let injected = proxy
@@ -419,7 +396,7 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     let err = stderr(&result);
     assert_eq!(result.status.code(), Some(2), "{err}");
     let root = scan_root(&out);
-    let summary = read(&root.join("summary.json"));
+    let summary = read_json(&root.join("summary.json"));
     let failed: Vec<Value> = summary["accounts"]
         .as_array()
         .unwrap()
@@ -439,7 +416,7 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
         assert_eq!(c["retryable"], true, "{c}");
         assert_eq!(c["request_id"], FAULT_REQUEST_ID, "{c}");
     }
-    let accounts = read(&root.join("accounts.json"));
+    let accounts = read_json(&root.join("accounts.json"));
     let account = accounts
         .as_array()
         .unwrap()
@@ -488,7 +465,7 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     assert_eq!(vpcs.len(), manifest.regions.len(), "only the new account's");
 
     // The store ends with the new outcome, counted once.
-    let summary = read(&root.join("summary.json"));
+    let summary = read_json(&root.join("summary.json"));
     let totals = &summary["totals"];
     assert_eq!(totals["calls_failed"], 0, "{totals}");
     assert_eq!(totals["accounts_failed"], 0, "{totals}");
@@ -518,7 +495,7 @@ fn resume_runs_again_what_ended_in_a_retryable_error() {
     assert_eq!(pg_scan[0]["calls"], last.len(), "{pg_scan:?}");
     assert_eq!(pg_scan[0]["calls_failed"], 0, "{pg_scan:?}");
     assert_eq!(pg_scan[0]["items"], items, "{pg_scan:?}");
-    let accounts = read(&root.join("accounts.json"));
+    let accounts = read_json(&root.join("accounts.json"));
     assert!(accounts
         .as_array()
         .unwrap()
@@ -556,11 +533,11 @@ fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
     let err = stderr(&result);
     assert_eq!(result.status.code(), Some(0), "{err}");
     let root = scan_root(&out);
-    let accounts = read(&root.join("accounts.json"));
+    let accounts = read_json(&root.join("accounts.json"));
     let accounts = accounts.as_array().unwrap();
     assert_eq!(accounts.len(), THROTTLED_ORG_ACCOUNTS);
     assert!(accounts.iter().all(|a| a["scan_status"] == "ok"));
-    let totals = &read(&root.join("summary.json"))["totals"];
+    let totals = &read_json(&root.join("summary.json"))["totals"];
     assert_eq!(totals["accounts_failed"], 0, "{totals}");
     assert_eq!(totals["calls_failed"], 0, "{totals}");
     assert_eq!(totals["calls"], THROTTLED_ORG_ACCOUNTS * 4, "{totals}");

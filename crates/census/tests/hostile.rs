@@ -12,8 +12,8 @@ use std::process::Output;
 
 use serde_json::{json, Value};
 use testkit::{
-    boto3_call, cli_command, Action, Caller, FaultProxy, Match, Moto, Postgres, Reply, Rule,
-    TempDir, FAKE_SECRET_ACCESS_KEY, MANAGEMENT_ACCOUNT_ID, MEMBER_ROLE_NAME,
+    boto3_call, cli_command, scan_root, Action, Caller, FaultProxy, Match, Moto, Postgres, Reply,
+    Rule, TempDir, FAKE_SECRET_ACCESS_KEY, MANAGEMENT_ACCOUNT_ID, MEMBER_ROLE_NAME,
 };
 
 fn census(endpoint: &str, args: &[&str]) -> Output {
@@ -62,17 +62,6 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         out.push(p);
     }
     out
-}
-
-/// The one scan folder under `out`.
-fn scan_root(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(dirs.len(), 1, "{dirs:?}");
-    dirs[0].clone()
 }
 
 /// A scan file of these `(service, function)` calls, in `dir`.

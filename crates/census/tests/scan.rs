@@ -8,7 +8,8 @@ use std::process::Output;
 
 use serde_json::Value;
 use testkit::{
-    cli_command, seed_demo_org, DemoOrg, Manifest, Moto, TempDir, FAKE_SECRET_ACCESS_KEY,
+    cli_command, read_json, scan_root, seed_demo_org, DemoOrg, Manifest, Moto, TempDir,
+    FAKE_SECRET_ACCESS_KEY,
 };
 
 fn scans_dir() -> PathBuf {
@@ -24,29 +25,6 @@ fn census(endpoint: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-/// The one scan folder under `out`.
-fn scan_root(out: &Path) -> PathBuf {
-    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    assert_eq!(
-        dirs.len(),
-        1,
-        "one scan folder expected in {}: {dirs:?}",
-        out.display()
-    );
-    dirs[0].clone()
-}
-
-fn read(path: &Path) -> Value {
-    serde_json::from_slice(
-        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    )
-    .unwrap()
 }
 
 /// How to read a resource's id from one item of an output file.
@@ -140,7 +118,7 @@ fn found_resources(root: &Path) -> BTreeMap<String, BTreeMap<String, Vec<(String
                 if !file.exists() {
                     continue;
                 }
-                let items = read(&file);
+                let items = read_json(&file);
                 let items = items
                     .as_array()
                     .unwrap_or_else(|| panic!("{}: a list expected", file.display()));
@@ -240,7 +218,7 @@ fn assert_manifest_found_except(manifest: &Manifest, root: &Path, unreachable: &
 }
 
 fn account_ids(root: &Path) -> BTreeSet<String> {
-    read(&root.join("accounts.json"))
+    read_json(&root.join("accounts.json"))
         .as_array()
         .unwrap()
         .iter()
@@ -285,7 +263,7 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
         .collect();
     want.insert(manifest.management_account_id.clone());
     assert_eq!(ids, want);
-    let accounts = read(&root.join("accounts.json"));
+    let accounts = read_json(&root.join("accounts.json"));
     for a in manifest.members() {
         let got = accounts
             .as_array()
@@ -300,7 +278,7 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
     }
     // The summary accounts for every call, with pages beyond the first for the
     // small page sizes of the scan file.
-    let summary = read(&root.join("summary.json"));
+    let summary = read_json(&root.join("summary.json"));
     assert_eq!(summary["totals"]["calls_failed"], 0, "{summary}");
     let multi_page = summary["accounts"]
         .as_array()
@@ -336,7 +314,12 @@ fn an_organization_scan_finds_every_seeded_resource_once() {
         ))
         .join("eu-west-1")
         .join("lambda-list_functions.json");
-    assert_eq!(read(&empty), serde_json::json!([]), "{}", empty.display());
+    assert_eq!(
+        read_json(&empty),
+        serde_json::json!([]),
+        "{}",
+        empty.display()
+    );
 }
 
 #[test]
@@ -449,7 +432,7 @@ fn filters_select_exactly_the_expected_accounts() {
                         .starts_with(id.as_str())
                 })
                 .unwrap();
-            let who = read(&dir.join("us-east-1").join("sts-get_caller_identity.json"));
+            let who = read_json(&dir.join("us-east-1").join("sts-get_caller_identity.json"));
             assert_eq!(who["Account"], id.as_str(), "{flags:?}");
         }
     }
@@ -553,7 +536,7 @@ fn a_faulty_network_loses_nothing_reachable() {
     assert!(injected > 100, "only {injected} faults injected");
     let root = scan_root(&out);
     assert_manifest_found_except(&manifest, &root, &denied);
-    let accounts = read(&root.join("accounts.json"));
+    let accounts = read_json(&root.join("accounts.json"));
     for a in accounts.as_array().unwrap() {
         let id = a["id"].as_str().unwrap();
         if denied.contains(id) {
@@ -573,7 +556,7 @@ fn a_faulty_network_loses_nothing_reachable() {
         }
     }
     // Every call of a reachable account succeeded despite the faults.
-    let summary = read(&root.join("summary.json"));
+    let summary = read_json(&root.join("summary.json"));
     assert_eq!(
         summary["totals"]["calls_failed"], 0,
         "{}",
@@ -594,7 +577,7 @@ fn comparable_tree(root: &Path) -> BTreeMap<String, Value> {
             if p.is_dir() {
                 walk(&p, base, out);
             } else {
-                let mut v = read(&p);
+                let mut v = read_json(&p);
                 scrub(&mut v);
                 out.insert(rel, v);
             }
@@ -700,7 +683,7 @@ fn a_killed_scan_resumes_to_the_same_result() {
         .unwrap()
         .matches("\"call\"")
         .count();
-    let total = read(&root.join("summary.json"))["totals"]["calls"]
+    let total = read_json(&root.join("summary.json"))["totals"]["calls"]
         .as_u64()
         .unwrap() as usize;
     // Only what had not completed ran again.
@@ -765,7 +748,7 @@ fn shards_split_the_accounts_and_merge_into_one_scan() {
         assert_eq!(r.status.code(), Some(0), "{shard}: {}", stderr_of(&r));
         let root = out.join("nightly");
         let tag = format!("shard-{k}-of-3");
-        let ids: BTreeSet<String> = read(&root.join(format!("accounts.{tag}.json")))
+        let ids: BTreeSet<String> = read_json(&root.join(format!("accounts.{tag}.json")))
             .as_array()
             .unwrap()
             .iter()
@@ -773,7 +756,7 @@ fn shards_split_the_accounts_and_merge_into_one_scan() {
             .collect();
         assert!(ids.is_disjoint(&seen), "{shard}: {ids:?} already scanned");
         seen.extend(ids.iter().cloned());
-        let summary = read(&root.join(format!("summary.{tag}.json")));
+        let summary = read_json(&root.join(format!("summary.{tag}.json")));
         assert_eq!(summary["accounts"].as_array().unwrap().len(), ids.len());
         assert!(out.join(format!("census.{tag}.db")).exists(), "{shard}");
         assert!(root

@@ -73,14 +73,38 @@ impl Drop for TempDir {
     }
 }
 
+/// The one scan folder under `out` (a scan writes `out/<scan-id>/`). Panics unless there
+/// is exactly one.
+pub fn scan_root(out: &Path) -> PathBuf {
+    let dirs: Vec<PathBuf> = std::fs::read_dir(out)
+        .unwrap_or_else(|e| panic!("{}: {e}", out.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(
+        dirs.len(),
+        1,
+        "one scan folder expected in {}: {dirs:?}",
+        out.display()
+    );
+    dirs[0].clone()
+}
+
+/// A JSON file, parsed; panics naming the file.
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Waits until the scan that `child` runs into `out` has journaled at least `calls`
-/// calls (its `.census/journal.jsonl`), then kills it with SIGKILL, as a crash or an
-/// OOM kill would, and returns the scan folder. Panics when the process ends first or
-/// makes no progress within two minutes. Polls the journal: there is no event to
-/// wait on in another process's files.
-pub fn kill_scan_when_journaled(child: &mut Child, out: &Path, calls: usize) -> PathBuf {
+/// calls (its `.census/journal.jsonl`) while still running, and returns the scan
+/// folder. Panics when the process ends first or makes no progress within two
+/// minutes. Polls the journal: there is no event to wait on in another process's files.
+pub fn wait_for_journal(child: &mut Child, out: &Path, calls: usize) -> PathBuf {
     let deadline = Instant::now() + Duration::from_secs(120);
-    let root = loop {
+    loop {
         let dir = std::fs::read_dir(out)
             .ok()
             .and_then(|mut d| d.find_map(|e| Some(e.ok()?.path()).filter(|p| p.is_dir())));
@@ -89,16 +113,22 @@ pub fn kill_scan_when_journaled(child: &mut Child, out: &Path, calls: usize) -> 
                 .map(|t| t.matches("\"call\"").count())
                 .unwrap_or(0);
             if done >= calls {
-                break dir;
+                return dir;
             }
         }
         assert!(
             child.try_wait().unwrap().is_none(),
-            "census finished before it could be killed"
+            "census finished before it had journaled {calls} calls"
         );
         assert!(Instant::now() < deadline, "census made no progress");
         std::thread::sleep(Duration::from_millis(20));
-    };
+    }
+}
+
+/// [`wait_for_journal`], then kills the scan with SIGKILL, as a crash or an OOM kill
+/// would, and returns the scan folder.
+pub fn kill_scan_when_journaled(child: &mut Child, out: &Path, calls: usize) -> PathBuf {
+    let root = wait_for_journal(child, out, calls);
     child.kill().unwrap(); // SIGKILL: no chance to flush or finish.
     child.wait().unwrap();
     root

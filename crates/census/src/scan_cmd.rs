@@ -225,15 +225,6 @@ fn after_refresh(resume: Option<&Path>, shard: Option<&Shard>) -> String {
     }
 }
 
-/// Whether an AWS error code says the credentials that signed the request ran out
-/// (not `RequestExpired`: that is a signature older than 5 minutes, a clock problem).
-fn is_expired_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired"
-    )
-}
-
 /// The output folder must be a folder Census can write in, or one it can create.
 /// Checked before anything is written, and without leaving anything: a probe folder is
 /// made and removed in the output folder, or in its nearest existing parent.
@@ -519,7 +510,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         None => None,
     };
     let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
-        if is_expired_code(&e.code) {
+        if crate::auth::is_expired_code(&e.code) {
             anyhow!(
                 "the base credentials expired ({}: {}): run aws sso login{} (or refresh them) and {}",
                 e.code,
@@ -742,7 +733,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let expired: Vec<&crate::sink::AccountReport> = outcome
         .accounts
         .iter()
-        .filter(|a| a.error_code.as_deref().is_some_and(is_expired_code))
+        .filter(|a| {
+            a.error_code
+                .as_deref()
+                .is_some_and(crate::auth::is_expired_code)
+        })
         .collect();
     if !expired.is_empty() && expired.len() == outcome.accounts.len() && t.calls == 0 {
         bail!(

@@ -1044,6 +1044,77 @@ fn expired_credentials_mid_scan_leave_a_resumable_scan() {
     assert_eq!(totals(&root)["calls"], 2);
 }
 
+/// A call answered ExpiredToken after the accounts were entered (a session that ran
+/// out mid-scan): the scan finishes with exit 2, the calls are marked retryable, and
+/// `--resume`, once the credentials work again, runs exactly them and completes the scan.
+#[test]
+fn calls_failing_with_expired_credentials_are_run_again_by_resume() {
+    let (moto, manifest) = shared_demo_org();
+    let members: Vec<&str> = manifest.members().map(|a| a.id.as_str()).take(2).collect();
+    let proxy = FaultProxy::start(moto);
+    // Only the members' calls: the base identity's own GetCallerIdentity goes through.
+    let expired = proxy.add(Rule::new(
+        Match::any().body_contains("GetCallerIdentity").custom(|r| {
+            !r.header("authorization")
+                .unwrap_or_default()
+                .contains(testkit::FAKE_ACCESS_KEY_ID)
+        }),
+        Action::Reply(Reply::error(
+            Protocol::Query,
+            400,
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        )),
+    ));
+    let out = TempDir::new("census-expired-calls");
+    let scan_file = scans_dir().join("one-call.json");
+    let accounts = members.join(",");
+    let first = census(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "--accounts",
+            &accounts,
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert!(proxy.hits(expired) >= 2, "{stderr}");
+    assert_eq!(first.status.code(), Some(2), "{stderr}");
+    let root = scan_root(&out);
+    assert_eq!(totals(&root)["calls_failed"], 2, "{stderr}");
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(root.join("summary.json")).unwrap()).unwrap();
+    let failed: Vec<&Value> = summary["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| a["calls"].as_array().unwrap())
+        .filter(|c| c["status"] == "error")
+        .collect();
+    assert_eq!(failed.len(), 2, "{summary:#}");
+    for c in &failed {
+        assert_eq!(c["error_code"], "ExpiredToken", "{c}");
+        assert_eq!(c["retryable"], true, "{c}");
+    }
+    proxy.remove(expired);
+    let resumed = census(
+        &proxy.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&resumed.stderr);
+    assert_eq!(resumed.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("running again 2 calls"), "{stderr}");
+    assert_eq!(totals(&root)["calls"], 2);
+    assert_eq!(totals(&root)["calls_failed"], 0);
+}
+
 /// Ctrl-C during a scan: no new calls, what is in flight is written, one line says how
 /// to resume, exit 130, no temporary file left; `--resume` then completes it to the
 /// same result as an uninterrupted scan.

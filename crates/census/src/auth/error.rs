@@ -89,6 +89,16 @@ impl fmt::Display for AccessError {
 
 impl std::error::Error for AccessError {}
 
+/// Whether an AWS error code says the credentials that signed the request ran out
+/// (not `RequestExpired`: that is a signature older than 5 minutes, a clock problem).
+/// A call that failed so is run again by `--resume`, once the credentials are renewed.
+pub(crate) fn is_expired_code(code: &str) -> bool {
+    matches!(
+        code,
+        "ExpiredToken" | "ExpiredTokenException" | "TokenRefreshRequired"
+    )
+}
+
 /// Error codes that mean the credentials used to sign were not accepted.
 const BAD_CREDENTIAL_CODES: &[&str] = &[
     "ExpiredToken",

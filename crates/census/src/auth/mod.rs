@@ -37,7 +37,7 @@ pub use access::{
 };
 pub use arn::{check_role_name, is_account_id, RoleArn, PARTITIONS};
 pub use cache::{Clock, SystemClock, DEFAULT_REFRESH_MARGIN};
-pub(crate) use error::{one_line, ReadFailure};
+pub(crate) use error::{is_expired_code, one_line, ReadFailure};
 pub use error::{AccessError, AccessErrorKind};
 
 /// What the default chain gave: credentials, region, and where calls go.

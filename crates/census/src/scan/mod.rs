@@ -866,9 +866,11 @@ async fn run_call(
         // Not recorded: `--resume` runs it again.
         _ = interrupted.wait_for(|i| *i) => return None,
     };
+    // Expired credentials count as retryable too: not for another attempt now (the
+    // second round fails as fast), but for `--resume` once they are renewed.
     let retryable = match &outcome {
         Err(_) => true,
-        Ok(Err(e)) => e.is_retryable(),
+        Ok(Err(e)) => e.is_retryable() || crate::auth::is_expired_code(e.code()),
         Ok(Ok(_)) => false,
     };
     if retryable && !last_round {

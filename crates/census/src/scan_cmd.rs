@@ -784,3 +784,118 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     Ok(outcome.exit_status())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plan.json as Census writes it (pinned: `--resume` reads folders written by
+    /// earlier versions, so the format must not drift).
+    const PLAN: &str = r#"{
+  "info": {
+    "id": "20261124T063000Z",
+    "started": "2026-11-24T06:30:00Z",
+    "version": "0.1.0",
+    "resumed": false
+  },
+  "accounts": [
+    {
+      "id": "123456789012",
+      "name": "prod",
+      "email": "prod@example.com",
+      "status": "ACTIVE",
+      "partition": "aws",
+      "org_id": "o-abcdefghij",
+      "management_account_id": "210987654321",
+      "ou_id": "ou-ab12-cdef3456",
+      "ou_path": "Root/Workloads",
+      "tags": {
+        "team": "core"
+      },
+      "is_caller": false,
+      "source": "organizations"
+    },
+    {
+      "id": "210987654321",
+      "name": "210987654321",
+      "status": "UNKNOWN",
+      "partition": "aws",
+      "is_caller": true,
+      "source": "caller"
+    }
+  ],
+  "calls": [
+    {
+      "service": "ec2",
+      "operation": "DescribeInstances",
+      "function": "describe_instances",
+      "parameters": {
+        "Filters": [
+          {
+            "Values": [
+              "running"
+            ],
+            "Name": "instance-state-name"
+          }
+        ]
+      },
+      "result_key": "Reservations"
+    },
+    {
+      "service": "s3",
+      "operation": "ListBuckets",
+      "function": "list_buckets",
+      "parameters": {},
+      "result_key": ".Buckets[]|.Name"
+    },
+    {
+      "service": "sqs",
+      "operation": "ListQueues",
+      "function": "list_queues",
+      "parameters": {},
+      "result_key": null
+    }
+  ],
+  "regions": [
+    "us-east-1",
+    "eu-west-1"
+  ],
+  "paginate": true,
+  "organizations": [
+    [
+      "o-abcdefghij",
+      "arn:aws:iam::210987654321:role/OrgReader"
+    ]
+  ],
+  "chain_through_management": true,
+  "shard": {
+    "index": 2,
+    "count": 4
+  },
+  "db": "/srv/census/census.db",
+  "no_db": false
+}"#;
+
+    #[test]
+    fn plan_json_reads_and_writes_back_byte_for_byte() {
+        let plan: Plan = serde_json::from_str(PLAN).unwrap();
+        plan.check().unwrap();
+        assert_eq!(serde_json::to_string_pretty(&plan).unwrap(), PLAN);
+        assert_eq!(plan.calls.len(), 3);
+        assert_eq!(plan.shard, Some(Shard { index: 2, count: 4 }));
+    }
+
+    /// Plans written before organizations, shards and databases were recorded.
+    #[test]
+    fn an_older_plan_json_still_reads() {
+        let old = r#"{"info": {"id": "20250101T000000Z", "started": "2025-01-01T00:00:00Z",
+            "version": "0.0.1"}, "accounts": [], "calls": [{"service": "ec2",
+            "operation": "DescribeVpcs", "function": "describe_vpcs", "parameters": {},
+            "result_key": null}], "regions": null, "paginate": false}"#;
+        let plan: Plan = serde_json::from_str(old).unwrap();
+        plan.check().unwrap();
+        assert!(plan.organizations.is_empty() && plan.chain_through_management);
+        assert_eq!((plan.shard, plan.db, plan.no_db), (None, None, false));
+        assert!(!plan.info.resumed && !plan.paginate && plan.regions.is_none());
+    }
+}

@@ -9,17 +9,16 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use awsdyn::client::{Client, ClientConfig};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::account::Account;
 use crate::auth::Access;
 use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::regions::{check_region, Catalog};
-use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
+use crate::scan::{self, AccessFailure, BoxFuture, CredentialSource, Options, Scan};
 use crate::shard::{check_scan_id, Shard};
 use crate::sink::tree::{shard_name, Entry, TreeSink};
 use crate::sink::{ScanInfo, Sink};
-use crate::spec::{self, Preset, ResultKey, SpecCall};
+use crate::spec::{self, Preset};
 
 /// The scan's flags, as parsed (see `cli.rs`).
 #[derive(Debug, Clone)]
@@ -67,7 +66,7 @@ pub struct ScanArgs {
 struct Plan {
     info: ScanInfo,
     accounts: Vec<Account>,
-    calls: Vec<PlannedCall>,
+    calls: Vec<spec::Call<String>>,
     regions: Option<Vec<String>>,
     paginate: bool,
     /// Organizations entered through a role (`--org-role-arn`): `(org id, role ARN)`,
@@ -86,15 +85,6 @@ struct Plan {
     /// `--no-db`: the scan writes no database, nor does its resumption.
     #[serde(default)]
     no_db: bool,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct PlannedCall {
-    service: String,
-    operation: String,
-    function: String,
-    parameters: Value,
-    result_key: Option<String>,
 }
 
 fn yes() -> bool {
@@ -152,22 +142,6 @@ impl CredentialSource for AccessSource {
     fn release(&self, account: &Account) {
         self.0.release(account);
     }
-}
-
-fn call_specs(calls: &[SpecCall]) -> Vec<CallSpec> {
-    calls
-        .iter()
-        .map(|c| CallSpec {
-            service: c.service.clone(),
-            operation: c.operation.clone(),
-            function: c.function.clone(),
-            parameters: c.parameters.clone(),
-            result_key: c.result_key.clone().map(|k: ResultKey| {
-                let f: scan::ResultKeyFn = Arc::new(move |v: &Value| k.apply(v));
-                f
-            }),
-        })
-        .collect()
 }
 
 /// A new scan's id: the time, with `-2`, `-3`... when the output folder or the
@@ -405,23 +379,17 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         None => None,
     };
     let resumed_db = resumed.as_ref().map(|p| (p.db.clone(), p.no_db));
-    let spec_calls: Vec<SpecCall> = match &resumed {
+    let spec_calls: Vec<spec::Call> = match &resumed {
         Some(plan) => plan
             .calls
             .iter()
             .map(|c| {
-                Ok(SpecCall {
-                    service: c.service.clone(),
-                    operation: c.operation.clone(),
-                    function: c.function.clone(),
-                    parameters: c.parameters.clone(),
-                    result_key: match &c.result_key {
-                        Some(k) => ResultKey::parse(k)
-                            .map_err(|e| anyhow!("plan.json: result key {k}: {e}"))?,
-                        None => None,
-                    },
+                spec::Call {
                     origin: "resumed plan".into(),
-                })
+                    ..c.clone()
+                }
+                .compile()
+                .map_err(|e| anyhow!("plan.json: {e}"))
             })
             .collect::<Result<_>>()?,
         None => {
@@ -439,7 +407,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .await
                 .map_err(|e| anyhow!("{e}"))?
                 .calls;
-            let (kept, skipped): (Vec<SpecCall>, Vec<SpecCall>) =
+            let (kept, skipped): (Vec<spec::Call>, Vec<spec::Call>) =
                 calls.into_iter().partition(|c| !skip.skips(c));
             if !skipped.is_empty() {
                 tracing::info!(
@@ -611,16 +579,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let plan = Plan {
         info: info.clone(),
         accounts: accounts.clone(),
-        calls: spec_calls
-            .iter()
-            .map(|c| PlannedCall {
-                service: c.service.clone(),
-                operation: c.operation.clone(),
-                function: c.function.clone(),
-                parameters: c.parameters.clone(),
-                result_key: c.result_key.as_ref().map(|k| k.as_str().to_string()),
-            })
-            .collect(),
+        calls: spec_calls.iter().map(spec::Call::planned).collect(),
         regions: regions.clone(),
         paginate,
         organizations,
@@ -695,7 +654,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         client,
         endpoints,
         credentials: Arc::new(AccessSource(access)),
-        calls: call_specs(&spec_calls),
+        calls: spec_calls,
         catalog: Arc::new(Catalog::load()?),
         sinks,
         options,

@@ -137,8 +137,7 @@ async fn aws_auto_inventory_scan_file_works_unchanged() {
         ]},
         {"Instances": [{"InstanceId": "i-3", "Tags": [{"Key": "Name", "Value": "db"}]}]}
     ]});
-    let apply =
-        |call: &spec::SpecCall, v: &Value| call.result_key.as_ref().unwrap().apply(v).unwrap();
+    let apply = |call: &spec::Call, v: &Value| call.result_key.as_ref().unwrap().apply(v).unwrap();
     assert_eq!(apply(running, &reservations), reservations["Reservations"]);
     assert_eq!(apply(names, &reservations), json!(["web-1", "web-2", "db"]));
     assert_eq!(

@@ -43,6 +43,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::account::Account;
 use crate::regions::{enabled_regions, Catalog};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
+use crate::spec::Call;
 
 pub mod progress;
 
@@ -69,22 +70,6 @@ pub trait CredentialSource: Send + Sync {
 
     /// The account's scan ended: whatever was kept for it (cached credentials) can go.
     fn release(&self, _account: &Account) {}
-}
-
-/// A result-key transformation (the spec's `result_key`, a plain key or a jq filter).
-pub type ResultKeyFn = Arc<dyn Fn(&Value) -> Result<Value, String> + Send + Sync>;
-
-/// One call of the spec, ready to plan.
-#[derive(Clone)]
-pub struct CallSpec {
-    /// botocore service name.
-    pub service: String,
-    /// Model operation name (PascalCase).
-    pub operation: String,
-    /// The function as the spec names it (snake_case).
-    pub function: String,
-    pub parameters: Value,
-    pub result_key: Option<ResultKeyFn>,
 }
 
 /// Scan settings.
@@ -127,7 +112,7 @@ pub struct Scan {
     pub client: Client,
     pub endpoints: Arc<EndpointSettings>,
     pub credentials: Arc<dyn CredentialSource>,
-    pub calls: Vec<CallSpec>,
+    pub calls: Vec<Call>,
     pub catalog: Arc<Catalog>,
     pub sinks: Vec<Arc<dyn Sink>>,
     pub options: Options,
@@ -169,7 +154,7 @@ pub struct SinkError {
 
 /// The output file stems of the calls: `<service>-<function>`, with `-2`, `-3`... for a
 /// function listed again with other parameters.
-pub fn stems(calls: &[CallSpec]) -> Vec<String> {
+pub fn stems<R>(calls: &[Call<R>]) -> Vec<String> {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     calls
         .iter()
@@ -906,7 +891,7 @@ async fn run_call(
         Ok(Ok((value, pages))) => {
             record.pages = pages;
             let value = match &call.result_key {
-                Some(f) => match f(&value) {
+                Some(key) => match key.apply(&value) {
                     Ok(v) => v,
                     Err(msg) => {
                         fail(&mut record, "ResultKey", msg, None);
@@ -995,12 +980,15 @@ mod tests {
 
     #[test]
     fn stems_are_unique() {
-        let call = |s: &str, f: &str| CallSpec {
-            service: s.into(),
-            operation: String::new(),
-            function: f.into(),
-            parameters: json!({}),
-            result_key: None,
+        let call = |s: &str, f: &str| -> Call {
+            Call {
+                service: s.into(),
+                operation: String::new(),
+                function: f.into(),
+                parameters: json!({}),
+                result_key: None,
+                origin: String::new(),
+            }
         };
         let s = stems(&[
             call("ec2", "describe_images"),

@@ -5,7 +5,7 @@ use awsdyn::names;
 use serde_json::{Map, Value};
 
 use super::source::{kind, Entry};
-use super::{is_read, Problem, ResultKey, SpecCall};
+use super::{is_read, Call, Problem, ResultKey};
 use awsdyn::names::snake_case as method_name;
 
 /// The members of an entry.
@@ -41,17 +41,17 @@ pub(super) fn skip(value: &str) -> Result<(String, Option<String>), String> {
 }
 
 /// Checks each entry, adding its call or its problem.
-pub(super) fn entries(entries: Vec<Entry>, calls: &mut Vec<SpecCall>, problems: &mut Vec<Problem>) {
+pub(super) fn entries(entries: Vec<Entry>, calls: &mut Vec<Call>, problems: &mut Vec<Problem>) {
     for Entry { origin, value } in entries {
         match entry(&value) {
-            Ok(call) => calls.push(SpecCall { origin, ..call }),
+            Ok(call) => calls.push(Call { origin, ..call }),
             Err(message) => problems.push(Problem { origin, message }),
         }
     }
 }
 
 /// The call an entry describes (with an empty origin), or what is wrong with it.
-fn entry(value: &Value) -> Result<SpecCall, String> {
+fn entry(value: &Value) -> Result<Call, String> {
     let Some(entry) = value.as_object() else {
         return Err(format!(
             "an entry is an object such as {{\"service\": \"ec2\", \"function\": \"describe_instances\"}}, got {}",
@@ -113,7 +113,7 @@ fn entry(value: &Value) -> Result<SpecCall, String> {
             ))
         }
     };
-    Ok(SpecCall {
+    Ok(Call {
         service: model.name.clone(),
         operation: operation.to_string(),
         function: method_name(operation),

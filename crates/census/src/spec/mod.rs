@@ -97,6 +97,7 @@ mod source;
 use std::collections::HashSet;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use check::check_planned;
@@ -136,13 +137,16 @@ pub fn is_read(operation: &str) -> bool {
 /// The calls of a scan, checked against the models, without duplicates.
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
-    pub calls: Vec<SpecCall>,
+    pub calls: Vec<Call>,
 }
 
 /// One call of a spec: an operation with its parameters, made in every account and
-/// region the planner picks for it.
-#[derive(Debug, Clone)]
-pub struct SpecCall {
+/// region the planner picks for it. The same type from the spec to the sinks: `R` is
+/// the result key, compiled ([`ResultKey`], the default) to run the call, or as
+/// written (`String`) in a scan's plan (plan.json), which [`Call::planned`] and
+/// [`Call::compile`] convert between.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Call<R = ResultKey> {
     /// botocore service name, e.g. `ec2`, `resourcegroupstaggingapi`.
     pub service: String,
     /// Model operation name, e.g. `DescribeInstances`.
@@ -154,13 +158,26 @@ pub struct SpecCall {
     /// The operation's input: always a JSON object, checked against the model.
     pub parameters: Value,
     /// What to keep of the result; `None` keeps all of it.
-    pub result_key: Option<ResultKey>,
+    pub result_key: Option<R>,
     /// Where the call comes from, for errors and reports: `scans/ec2.json entry 3`,
-    /// `preset core entry 12`, `preset all`.
+    /// `preset core entry 12`, `preset all`. Not written in plans.
+    #[serde(skip)]
     pub origin: String,
 }
 
-impl SpecCall {
+impl Call {
+    /// The call as a scan's plan records it: its result key as written.
+    pub fn planned(&self) -> Call<String> {
+        Call {
+            service: self.service.clone(),
+            operation: self.operation.clone(),
+            function: self.function.clone(),
+            parameters: self.parameters.clone(),
+            result_key: self.result_key.as_ref().map(|k| k.as_str().to_string()),
+            origin: self.origin.clone(),
+        }
+    }
+
     /// What makes two calls the same call: service, operation, parameters (whatever
     /// the order of their members) and result key.
     fn identity(&self) -> (String, String, String, Option<String>) {
@@ -170,6 +187,25 @@ impl SpecCall {
             canonical(&self.parameters),
             self.result_key.as_ref().map(|k| k.as_str().to_string()),
         )
+    }
+}
+
+impl Call<String> {
+    /// The call of a plan, ready to run: its result key compiled. The error names the
+    /// key and what is wrong with it.
+    pub fn compile(self) -> Result<Call, String> {
+        let result_key = match &self.result_key {
+            Some(k) => ResultKey::parse(k).map_err(|e| format!("result key {k}: {e}"))?,
+            None => None,
+        };
+        Ok(Call {
+            service: self.service,
+            operation: self.operation,
+            function: self.function,
+            parameters: self.parameters,
+            result_key,
+            origin: self.origin,
+        })
     }
 }
 
@@ -307,7 +343,7 @@ impl Skip {
     }
 
     /// Whether the scan leaves `call` out.
-    pub fn skips(&self, call: &SpecCall) -> bool {
+    pub fn skips<R>(&self, call: &Call<R>) -> bool {
         self.entries.iter().any(|(service, operation)| {
             *service == call.service && operation.as_ref().is_none_or(|o| *o == call.operation)
         })
@@ -326,7 +362,7 @@ impl Skip {
 }
 
 /// Drops repeated calls, keeping the first of each.
-fn dedup(calls: Vec<SpecCall>) -> Vec<SpecCall> {
+fn dedup(calls: Vec<Call>) -> Vec<Call> {
     let mut seen = HashSet::with_capacity(calls.len());
     calls
         .into_iter()
@@ -347,7 +383,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(skip.names(), ["ssm:DescribeInstanceInformation", "sqs"]);
-        let call = |service: &str, operation: &str| SpecCall {
+        let call = |service: &str, operation: &str| Call::<String> {
             service: service.into(),
             operation: operation.into(),
             function: String::new(),

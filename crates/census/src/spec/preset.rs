@@ -9,7 +9,7 @@ use awsdyn::model::{self, Operation, ServiceModel};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{check, source, Problem, SpecCall};
+use super::{check, source, Call, Problem};
 use awsdyn::names::snake_case as method_name;
 
 /// The core preset, in aws-auto-inventory's scan file format.
@@ -51,11 +51,11 @@ impl Preset {
 
     /// The preset's calls, checked. The all preset is built once per process (it
     /// reads every service model) and cloned after that.
-    pub(super) fn calls(self) -> Result<Vec<SpecCall>, Vec<Problem>> {
+    pub(super) fn calls(self) -> Result<Vec<Call>, Vec<Problem>> {
         match self {
             Preset::Core => core(),
             Preset::All => {
-                static ALL: OnceLock<Result<Vec<SpecCall>, Vec<Problem>>> = OnceLock::new();
+                static ALL: OnceLock<Result<Vec<Call>, Vec<Problem>>> = OnceLock::new();
                 ALL.get_or_init(all).clone()
             }
         }
@@ -79,7 +79,7 @@ impl FromStr for Preset {
     }
 }
 
-fn core() -> Result<Vec<SpecCall>, Vec<Problem>> {
+fn core() -> Result<Vec<Call>, Vec<Problem>> {
     let entries = source::entries("preset core", CORE.as_bytes()).map_err(|message| {
         vec![Problem {
             origin: "preset core".into(),
@@ -216,7 +216,7 @@ fn streams(model: &ServiceModel, op: &Operation) -> bool {
     })
 }
 
-fn all() -> Result<Vec<SpecCall>, Vec<Problem>> {
+fn all() -> Result<Vec<Call>, Vec<Problem>> {
     let deny = deny_list();
     let mut calls = Vec::new();
     let mut problems = Vec::new();
@@ -241,7 +241,7 @@ fn all() -> Result<Vec<SpecCall>, Vec<Problem>> {
             {
                 continue;
             }
-            calls.push(SpecCall {
+            calls.push(Call {
                 service: model.name.clone(),
                 operation: name.clone(),
                 function: method_name(name),

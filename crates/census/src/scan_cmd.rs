@@ -1,6 +1,9 @@
 //! `census scan`: the flags turned into a validated scan (discovery, access, spec,
 //! sinks), run, and summarized. Exit status 0 complete, 2 complete with failed calls or
 //! accounts (summary.json says which), 1 could not run.
+//!
+//! Command glue only: the resume plan is `scan::resume`, planning and running the
+//! calls `scan`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -8,15 +11,15 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use awsdyn::client::{Client, ClientConfig};
-use serde::{Deserialize, Serialize};
 
 use crate::account::Account;
 use crate::auth::Access;
 use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::regions::{check_region, Catalog};
+use crate::scan::resume::{self, plan_path, Plan};
 use crate::scan::{self, AccessFailure, BoxFuture, CredentialSource, Options, Scan};
 use crate::shard::{check_scan_id, Shard};
-use crate::sink::tree::{shard_name, Entry, TreeSink};
+use crate::sink::tree::{shard_name, TreeSink};
 use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset};
 
@@ -58,61 +61,6 @@ pub struct ScanArgs {
     pub postgres: Option<crate::store::postgres::PgUrl>,
     /// `--s3-upload s3://bucket/prefix`: upload the scan folder and census.db after the scan.
     pub s3_upload: Option<String>,
-}
-
-/// What a scan folder keeps so that `--resume` re-runs the same scan: the accounts and
-/// calls as planned, and the settings that shape the plan.
-#[derive(Debug, Serialize, Deserialize)]
-struct Plan {
-    info: ScanInfo,
-    accounts: Vec<Account>,
-    calls: Vec<spec::Call<String>>,
-    regions: Option<Vec<String>>,
-    paginate: bool,
-    /// Organizations entered through a role (`--org-role-arn`): `(org id, role ARN)`,
-    /// so that a resumed scan reaches their members the same way.
-    #[serde(default)]
-    organizations: Vec<(String, String)>,
-    #[serde(default = "yes")]
-    chain_through_management: bool,
-    /// The shard this run scans, when the scan is sharded.
-    #[serde(default)]
-    shard: Option<Shard>,
-    /// `--db` as given (made absolute), so that `--resume` writes to the same
-    /// database; `None`: the default, `<output-dir>/census.db`.
-    #[serde(default)]
-    db: Option<PathBuf>,
-    /// `--no-db`: the scan writes no database, nor does its resumption.
-    #[serde(default)]
-    no_db: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Plan {
-    /// What in a plan read back from disk would take a path or a call somewhere it
-    /// must not go (a tampered or damaged plan.json): ids that are not 12 digits, a scan
-    /// id or region that is not a plain name, a call that is not a plain read or
-    /// returns secrets.
-    fn check(&self) -> Result<(), String> {
-        check_scan_id(&self.info.id).map_err(|e| format!("scan id: {e}"))?;
-        for a in &self.accounts {
-            crate::account::check_id(&a.id)?;
-        }
-        for r in self.regions.iter().flatten() {
-            check_region(r).map_err(|e| format!("region: {e}"))?;
-        }
-        for c in &self.calls {
-            crate::spec::check_planned(&c.service, &c.operation, &c.parameters)?;
-        }
-        Ok(())
-    }
-}
-
-fn plan_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
-    root.join(".census").join(shard_name(shard, "plan.json"))
 }
 
 /// Credentials through `auth::Access`.
@@ -320,78 +268,19 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     };
     let resumed = match &args.resume {
         Some(dir) => {
-            let path = plan_path(dir, shard.as_ref());
-            let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("--resume {}: not a census scan folder (no .census/{}); give the folder of the interrupted scan, e.g. census-out/20261124T063000Z, and for a shard of a sharded scan its --shard", dir.display(), path.file_name().unwrap_or_default().to_string_lossy())
-            })?;
-            let plan = serde_json::from_str::<Plan>(&text).with_context(|| {
-                format!("--resume {}: damaged {}", dir.display(), path.display())
-            })?;
-            plan.check().map_err(|e| {
-                anyhow!(
-                    "--resume {}: {} was changed or damaged ({e}); resume only a folder census wrote, or start a new scan",
-                    dir.display(),
-                    path.display()
-                )
-            })?;
-            if plan.shard != shard {
-                bail!(
-                    "--resume {}: that scan was planned for shard {}, not {}",
-                    dir.display(),
-                    plan.shard.map_or("none".to_string(), |s| s.to_string()),
-                    shard.map_or("none".to_string(), |s| s.to_string())
-                );
-            }
-            // The database is the original scan's: a different one would hold half a scan.
+            let plan = Plan::read(dir, shard.as_ref())?;
             let explicit_db = args
                 .db
                 .as_ref()
                 .map(|p| std::path::absolute(p).unwrap_or(p.clone()));
-            if args.no_db && !plan.no_db {
-                bail!(
-                    "--no-db and --resume {}: that scan writes to a database; leave out --no-db (the resumed scan writes to the same one)",
-                    dir.display()
-                );
-            }
-            if let Some(db) = &explicit_db {
-                // The scan's database: its --db, else the default one beside its folder.
-                let original = plan.db.clone().unwrap_or_else(|| {
-                    let default = dir
-                        .parent()
-                        .unwrap_or(Path::new(""))
-                        .join(shard_name(shard.as_ref(), crate::store::DB_FILE));
-                    std::path::absolute(&default).unwrap_or(default)
-                });
-                if plan.no_db || original != *db {
-                    let written = if plan.no_db {
-                        "no database (--no-db)".to_string()
-                    } else {
-                        original.display().to_string()
-                    };
-                    bail!(
-                        "--db and --resume {}: that scan writes to {written}; leave out --db (the resumed scan writes to the same one)",
-                        dir.display(),
-                    );
-                }
-            }
+            plan.check_db(dir, explicit_db.as_deref(), args.no_db)?;
             Some(plan)
         }
         None => None,
     };
     let resumed_db = resumed.as_ref().map(|p| (p.db.clone(), p.no_db));
     let spec_calls: Vec<spec::Call> = match &resumed {
-        Some(plan) => plan
-            .calls
-            .iter()
-            .map(|c| {
-                spec::Call {
-                    origin: "resumed plan".into(),
-                    ..c.clone()
-                }
-                .compile()
-                .map_err(|e| anyhow!("plan.json: {e}"))
-            })
-            .collect::<Result<_>>()?,
+        Some(plan) => plan.compiled_calls()?,
         None => {
             let mut presets = Vec::new();
             for p in &args.presets {
@@ -588,31 +477,19 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         db: db.clone(),
         no_db,
     };
-    crate::sink::write_atomic(
-        &plan_path(tree.root(), shard.as_ref()),
-        &serde_json::to_vec_pretty(&plan)?,
-    )
-    .with_context(|| {
+    plan.write(tree.root()).with_context(|| {
         format!(
             "cannot write to the output folder {}",
             tree.root().display()
         )
     })?;
     let (previous_calls, previous_accounts) = if info.resumed {
-        let mut calls = Vec::new();
-        let mut reports = Vec::new();
-        for e in TreeSink::read_shard_journal(tree.root(), shard.as_ref())? {
-            match e {
-                Entry::Call(c) => calls.push(c),
-                Entry::Account(a) => reports.push(a),
-            }
-        }
-        (calls, reports)
+        resume::previous(tree.root(), shard.as_ref())?
     } else {
         (Vec::new(), Vec::new())
     };
     if info.resumed {
-        let (calls, accounts) = scan::retryable_counts(&previous_calls, &previous_accounts);
+        let (calls, accounts) = resume::retryable_counts(&previous_calls, &previous_accounts);
         eprintln!(
             "census: resuming {}: running again {calls} call{} and {accounts} account{} that ended in a retryable error, and every call not finished",
             tree.root().display(),
@@ -742,119 +619,4 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     Ok(outcome.exit_status())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A plan.json as Census writes it (pinned: `--resume` reads folders written by
-    /// earlier versions, so the format must not drift).
-    const PLAN: &str = r#"{
-  "info": {
-    "id": "20261124T063000Z",
-    "started": "2026-11-24T06:30:00Z",
-    "version": "0.1.0",
-    "resumed": false
-  },
-  "accounts": [
-    {
-      "id": "123456789012",
-      "name": "prod",
-      "email": "prod@example.com",
-      "status": "ACTIVE",
-      "partition": "aws",
-      "org_id": "o-abcdefghij",
-      "management_account_id": "210987654321",
-      "ou_id": "ou-ab12-cdef3456",
-      "ou_path": "Root/Workloads",
-      "tags": {
-        "team": "core"
-      },
-      "is_caller": false,
-      "source": "organizations"
-    },
-    {
-      "id": "210987654321",
-      "name": "210987654321",
-      "status": "UNKNOWN",
-      "partition": "aws",
-      "is_caller": true,
-      "source": "caller"
-    }
-  ],
-  "calls": [
-    {
-      "service": "ec2",
-      "operation": "DescribeInstances",
-      "function": "describe_instances",
-      "parameters": {
-        "Filters": [
-          {
-            "Values": [
-              "running"
-            ],
-            "Name": "instance-state-name"
-          }
-        ]
-      },
-      "result_key": "Reservations"
-    },
-    {
-      "service": "s3",
-      "operation": "ListBuckets",
-      "function": "list_buckets",
-      "parameters": {},
-      "result_key": ".Buckets[]|.Name"
-    },
-    {
-      "service": "sqs",
-      "operation": "ListQueues",
-      "function": "list_queues",
-      "parameters": {},
-      "result_key": null
-    }
-  ],
-  "regions": [
-    "us-east-1",
-    "eu-west-1"
-  ],
-  "paginate": true,
-  "organizations": [
-    [
-      "o-abcdefghij",
-      "arn:aws:iam::210987654321:role/OrgReader"
-    ]
-  ],
-  "chain_through_management": true,
-  "shard": {
-    "index": 2,
-    "count": 4
-  },
-  "db": "/srv/census/census.db",
-  "no_db": false
-}"#;
-
-    #[test]
-    fn plan_json_reads_and_writes_back_byte_for_byte() {
-        let plan: Plan = serde_json::from_str(PLAN).unwrap();
-        plan.check().unwrap();
-        assert_eq!(serde_json::to_string_pretty(&plan).unwrap(), PLAN);
-        assert_eq!(plan.calls.len(), 3);
-        assert_eq!(plan.shard, Some(Shard { index: 2, count: 4 }));
-    }
-
-    /// Plans written before organizations, shards and databases were recorded.
-    #[test]
-    fn an_older_plan_json_still_reads() {
-        let old = r#"{"info": {"id": "20250101T000000Z", "started": "2025-01-01T00:00:00Z",
-            "version": "0.0.1"}, "accounts": [], "calls": [{"service": "ec2",
-            "operation": "DescribeVpcs", "function": "describe_vpcs", "parameters": {},
-            "result_key": null}], "regions": null, "paginate": false}"#;
-        let plan: Plan = serde_json::from_str(old).unwrap();
-        plan.check().unwrap();
-        assert!(plan.organizations.is_empty() && plan.chain_through_management);
-        assert_eq!((plan.shard, plan.db, plan.no_db), (None, None, false));
-        assert!(!plan.info.resumed && !plan.paginate && plan.regions.is_none());
-    }
 }

@@ -46,6 +46,7 @@ use crate::sink::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
 use crate::spec::Call;
 
 pub mod progress;
+pub mod resume;
 
 /// Why an account could not be accessed.
 #[derive(Debug, Clone, PartialEq)]
@@ -422,34 +423,6 @@ impl Drop for Pool {
     }
 }
 
-/// The calls of an earlier run that `--resume` keeps: the last record of each call (a
-/// journal may hold several), unless it ended in a retryable error.
-pub fn settled(records: Vec<CallRecord>) -> Vec<CallRecord> {
-    let mut last: std::collections::HashMap<(String, String, String), CallRecord> =
-        std::collections::HashMap::with_capacity(records.len());
-    for r in records {
-        last.insert(r.key(), r);
-    }
-    last.into_values().filter(|r| !r.retryable).collect()
-}
-
-/// Of an earlier run's records, how many calls and accounts ended in a retryable error
-/// (their last record): what `--resume` runs again.
-pub fn retryable_counts(calls: &[CallRecord], accounts: &[AccountReport]) -> (usize, usize) {
-    let mut last_call = std::collections::HashMap::new();
-    for r in calls {
-        last_call.insert(r.key(), r.retryable);
-    }
-    let mut last_account = std::collections::HashMap::new();
-    for a in accounts {
-        last_account.insert(a.account.id.as_str(), a.retryable);
-    }
-    (
-        last_call.values().filter(|r| **r).count(),
-        last_account.values().filter(|r| **r).count(),
-    )
-}
-
 /// Runs the scan over `accounts` (deterministic order: as given).
 pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
     run_until(scan, accounts, std::future::pending()).await
@@ -468,7 +441,7 @@ pub async fn run_until(
     // Of an earlier run's calls, only their keys (not to run them again) and their
     // totals are kept; those that ended in a retryable error run again (and count
     // with their new outcome).
-    let previous_calls = settled(std::mem::take(&mut scan.previous_calls));
+    let previous_calls = resume::settled(std::mem::take(&mut scan.previous_calls));
     let done: HashSet<_> = previous_calls.iter().map(CallRecord::key).collect();
     let totals = Counters::default();
     previous_calls.iter().for_each(|r| totals.add(r));
@@ -931,51 +904,6 @@ mod tests {
         assert_eq!(count_items(&json!({"Account": "1"})), 1);
         assert_eq!(count_items(&json!({})), 0);
         assert_eq!(count_items(&Value::Null), 0);
-    }
-
-    fn record(account: &str, stem: &str, status: &str, retryable: bool) -> CallRecord {
-        CallRecord {
-            account_id: account.into(),
-            region: "us-east-1".into(),
-            service: "ec2".into(),
-            function: "describe_vpcs".into(),
-            operation: "DescribeVpcs".into(),
-            stem: stem.into(),
-            status: status.into(),
-            items: 0,
-            pages: 0,
-            duration_ms: 0,
-            error_code: None,
-            error_message: None,
-            request_id: None,
-            retryable,
-        }
-    }
-
-    #[test]
-    fn resume_keeps_the_last_outcome_unless_retryable() {
-        let records = vec![
-            record("1", "a", "error", true),
-            record("1", "a", "ok", false), // a later run completed it
-            record("1", "b", "ok", false),
-            record("1", "b", "error", true), // a later run made it retryable again
-            record("1", "c", "error", false), // denied: kept
-            record("2", "a", "error", true),
-        ];
-        let (retry_calls, retry_accounts) = retryable_counts(&records, &[]);
-        assert_eq!((retry_calls, retry_accounts), (2, 0));
-        let mut kept: Vec<_> = settled(records)
-            .into_iter()
-            .map(|r| (r.account_id, r.stem, r.status))
-            .collect();
-        kept.sort();
-        assert_eq!(
-            kept,
-            [
-                ("1".into(), "a".into(), "ok".into()),
-                ("1".into(), "c".into(), "error".into())
-            ]
-        );
     }
 
     #[test]

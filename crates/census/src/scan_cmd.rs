@@ -593,7 +593,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         started.elapsed().as_secs_f64(),
         root.display()
     );
-    for a in outcome.accounts.iter().filter(|a| a.status != "ok") {
+    for a in outcome.accounts.iter().filter(|a| !a.is_ok()) {
         eprintln!(
             "census: account {} ({}): {}",
             crate::store::output::escape(&a.account.id),

@@ -968,7 +968,7 @@ fn record(stem: &str, account_id: &str, items: u64) -> census::sink::CallRecord 
         function: "list_things".into(),
         operation: "ListThings".into(),
         stem: stem.into(),
-        status: "ok".into(),
+        status: census::sink::Status::Ok,
         items,
         pages: 1,
         duration_ms: 1,

@@ -664,7 +664,7 @@ fn record(stem: &str, region: &str, items: u64) -> census::sink::CallRecord {
         function: "list_things".into(),
         operation: "ListThings".into(),
         stem: stem.into(),
-        status: "ok".into(),
+        status: census::sink::Status::Ok,
         items,
         pages: 1,
         duration_ms: 1,

@@ -7,7 +7,7 @@ use std::io::Write;
 
 use census::account::Account;
 use census::sink::tree::TreeSink;
-use census::sink::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
+use census::sink::{AccountReport, CallRecord, ScanInfo, Sink, Status, Totals};
 use serde_json::{json, Value};
 use testkit::TempDir;
 
@@ -28,7 +28,7 @@ fn account(id: &str, name: &str) -> AccountReport {
             is_caller: false,
             source: "organizations".into(),
         },
-        status: "ok".into(),
+        status: Status::Ok,
         regions: vec!["eu-west-1".into(), "us-east-1".into()],
         error_code: None,
         error_message: None,
@@ -46,7 +46,7 @@ fn call(account: &str, region: &str, stem: &str, items: u64) -> CallRecord {
         function: function.into(),
         operation: "Op".into(),
         stem: stem.into(),
-        status: "ok".into(),
+        status: Status::Ok,
         items,
         pages: 1,
         duration_ms: 5,

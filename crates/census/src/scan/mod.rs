@@ -297,7 +297,7 @@ impl Shared {
             .await
             .run(move |shared| {
                 shared.emit(|s| s.account(&report));
-                shared.progress.account_done(report.status != "ok");
+                shared.progress.account_done(!report.is_ok());
                 shared
                     .reports
                     .lock()
@@ -500,33 +500,22 @@ pub async fn run_until(
                         .collect()
                 };
                 for (call, label) in unfinished {
-                    let stem = &shared.stems[call];
-                    let c = &shared.scan.calls[call];
-                    shared.record_call(
-                        CallRecord {
-                            account_id: id.clone(),
-                            region: label,
-                            service: c.service.clone(),
-                            function: c.function.clone(),
-                            operation: c.operation.clone(),
-                            stem: stem.clone(),
-                            status: "error".into(),
-                            items: 0,
-                            pages: 0,
-                            duration_ms: 0,
-                            error_code: Some("AccountDeadlineExceeded".into()),
-                            error_message: Some(format!(
-                                "the account's deadline of {}s passed before this call finished; raise --account-deadline",
-                                deadline.as_secs()
-                            )),
-                            request_id: None,
-                            retryable: true,
-                        },
+                    let mut record = CallRecord::new(
+                        &id,
+                        &label,
+                        &shared.stems[call],
+                        &shared.scan.calls[call],
+                    );
+                    record.fail(
+                        "AccountDeadlineExceeded",
+                        format!(
+                            "the account's deadline of {}s passed before this call finished; raise --account-deadline",
+                            deadline.as_secs()
+                        ),
                         None,
-                        &calls,
-                        call,
-                    )
-                    .await;
+                    );
+                    record.retryable = true;
+                    shared.record_call(record, None, &calls, call).await;
                 }
             }
         }
@@ -573,7 +562,7 @@ pub async fn run_until(
     let counted = |n: &AtomicU64| n.load(Ordering::Relaxed);
     let totals = Totals {
         accounts: reports.len() as u64,
-        accounts_failed: reports.iter().filter(|r| r.status != "ok").count() as u64,
+        accounts_failed: reports.iter().filter(|r| !r.is_ok()).count() as u64,
         calls: counted(&shared.totals.calls),
         calls_failed: counted(&shared.totals.calls_failed),
         items: counted(&shared.totals.items),
@@ -617,24 +606,12 @@ pub async fn run_until(
 /// them. An account that failed in an interrupted run is set up again on resume.
 async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<AccountCalls>>) {
     let scan = &shared.scan;
-    let mut report = AccountReport {
-        account: account.clone(),
-        status: "ok".into(),
-        regions: Vec::new(),
-        error_code: None,
-        error_message: None,
-        remediation: None,
-        retryable: false,
-    };
+    let mut report = AccountReport::new(account.clone());
     // (`auth` gives AssumeRole its second round.)
     let creds = match scan.credentials.credentials(&account).await {
         Ok(c) => c,
         Err(f) => {
-            report.status = "error".into();
-            report.error_code = Some(f.code);
-            report.error_message = Some(f.message);
-            report.remediation = f.remediation;
-            report.retryable = f.retryable;
+            report.fail(f.code, f.message, f.remediation, f.retryable);
             shared.record_account(report).await;
             return;
         }
@@ -660,17 +637,20 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
         } {
             Ok(r) => r,
             Err(e) => {
-                report.retryable = e.is_retryable();
-                report.status = "error".into();
-                report.error_code = Some(e.code().to_string());
-                report.error_message = Some(format!(
-                    "listing the account's enabled regions (ec2 DescribeRegions) failed: {e}"
-                ));
-                report.remediation = Some(if report.retryable {
-                    "EC2 kept failing with an error that may pass: finish the scan later with census scan --resume <scan folder>, or pass --regions".into()
+                let retryable = e.is_retryable();
+                let remediation = if retryable {
+                    "EC2 kept failing with an error that may pass: finish the scan later with census scan --resume <scan folder>, or pass --regions"
                 } else {
-                    "allow ec2:DescribeRegions to the scanning role, or pass --regions".into()
-                });
+                    "allow ec2:DescribeRegions to the scanning role, or pass --regions"
+                };
+                report.fail(
+                    e.code().to_string(),
+                    format!(
+                        "listing the account's enabled regions (ec2 DescribeRegions) failed: {e}"
+                    ),
+                    Some(remediation.into()),
+                    retryable,
+                );
                 shared.record_account(report).await;
                 return;
             }
@@ -802,22 +782,7 @@ async fn run_call(
             }
         }
     };
-    let mut record = CallRecord {
-        account_id: account_id.to_string(),
-        region: task.label.clone(),
-        service: call.service.clone(),
-        function: call.function.clone(),
-        operation: call.operation.clone(),
-        stem: shared.stems[task.call].clone(),
-        status: "ok".into(),
-        items: 0,
-        pages: 0,
-        duration_ms: 0,
-        error_code: None,
-        error_message: None,
-        request_id: None,
-        retryable: false,
-    };
+    let mut record = CallRecord::new(account_id, &task.label, &shared.stems[task.call], call);
     let mut interrupted = shared.interrupt.subscribe();
     let outcome = tokio::select! {
         o = tokio::time::timeout(scan.options.call_timeout, fetch) => o,
@@ -836,17 +801,9 @@ async fn run_call(
     }
     record.retryable = retryable;
     record.duration_ms = started.elapsed().as_millis() as u64;
-    let fail =
-        |record: &mut CallRecord, code: &str, message: String, request_id: Option<String>| {
-            record.status = "error".into();
-            record.error_code = Some(code.to_string());
-            record.error_message = Some(message);
-            record.request_id = request_id;
-        };
     match outcome {
         Err(_) => {
-            fail(
-                &mut record,
+            record.fail(
                 "CallTimeout",
                 format!(
                     "no answer within {}s (all pages and retries); raise --call-timeout",
@@ -858,7 +815,7 @@ async fn run_call(
         }
         Ok(Err(e)) => {
             let request_id = e.service_error().and_then(|s| s.request_id.clone());
-            fail(&mut record, e.code(), e.to_string(), request_id);
+            record.fail(e.code(), e.to_string(), request_id);
             shared.record_call(record, None, calls, call_index).await;
         }
         Ok(Ok((value, pages))) => {
@@ -867,7 +824,7 @@ async fn run_call(
                 Some(key) => match key.apply(&value) {
                     Ok(v) => v,
                     Err(msg) => {
-                        fail(&mut record, "ResultKey", msg, None);
+                        record.fail("ResultKey", msg, None);
                         shared.record_call(record, None, calls, call_index).await;
                         return None;
                     }

@@ -202,6 +202,7 @@ pub fn retryable_counts(calls: &[CallRecord], accounts: &[AccountReport]) -> (us
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::Status;
     use crate::spec::ResultKey;
 
     /// A plan.json as Census writes it (pinned: `--resume` reads folders written by
@@ -327,7 +328,7 @@ mod tests {
         assert!(!plan.info.resumed && !plan.paginate && plan.regions.is_none());
     }
 
-    fn record(account: &str, stem: &str, status: &str, retryable: bool) -> CallRecord {
+    fn record(account: &str, stem: &str, status: Status, retryable: bool) -> CallRecord {
         CallRecord {
             account_id: account.into(),
             region: "us-east-1".into(),
@@ -335,7 +336,7 @@ mod tests {
             function: "describe_vpcs".into(),
             operation: "DescribeVpcs".into(),
             stem: stem.into(),
-            status: status.into(),
+            status,
             items: 0,
             pages: 0,
             duration_ms: 0,
@@ -349,12 +350,12 @@ mod tests {
     #[test]
     fn resume_keeps_the_last_outcome_unless_retryable() {
         let records = vec![
-            record("1", "a", "error", true),
-            record("1", "a", "ok", false), // a later run completed it
-            record("1", "b", "ok", false),
-            record("1", "b", "error", true), // a later run made it retryable again
-            record("1", "c", "error", false), // denied: kept
-            record("2", "a", "error", true),
+            record("1", "a", Status::Error, true),
+            record("1", "a", Status::Ok, false), // a later run completed it
+            record("1", "b", Status::Ok, false),
+            record("1", "b", Status::Error, true), // a later run made it retryable again
+            record("1", "c", Status::Error, false), // denied: kept
+            record("2", "a", Status::Error, true),
         ];
         let (retry_calls, retry_accounts) = retryable_counts(&records, &[]);
         assert_eq!((retry_calls, retry_accounts), (2, 0));
@@ -366,8 +367,8 @@ mod tests {
         assert_eq!(
             kept,
             [
-                ("1".into(), "a".into(), "ok".into()),
-                ("1".into(), "c".into(), "error".into())
+                ("1".into(), "a".into(), Status::Ok),
+                ("1".into(), "c".into(), Status::Error)
             ]
         );
     }

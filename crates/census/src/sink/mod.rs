@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::account::Account;
+use crate::spec::Call;
 
 pub mod batch;
 pub mod postgres;
@@ -38,11 +39,11 @@ pub struct ScanInfo {
 pub struct AccountReport {
     #[serde(flatten)]
     pub account: Account,
-    /// `ok` or `error`. Written `scan_status`: the account's own `status` is its
-    /// Organizations status (`ACTIVE`), and a flattened struct with two `status` keys
-    /// is JSON no reader can take back (the journal's account lines never read back).
+    /// Written `scan_status`: the account's own `status` is its Organizations status
+    /// (`ACTIVE`), and a flattened struct with two `status` keys is JSON no reader can
+    /// take back (the journal's account lines never read back).
     #[serde(rename = "scan_status")]
-    pub status: String,
+    pub status: Status,
     /// The regions scanned for regional calls.
     pub regions: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -62,6 +63,65 @@ fn is_false(b: &bool) -> bool {
     !b
 }
 
+/// How a call, or the set-up of an account, ended: written `ok` or `error` in every
+/// file and table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Ok,
+    Error,
+}
+
+impl Status {
+    /// `ok` or `error`, as files and tables hold it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl AccountReport {
+    /// An account set up: its scan can start (the regions come later).
+    pub fn new(account: Account) -> AccountReport {
+        AccountReport {
+            account,
+            status: Status::Ok,
+            regions: Vec::new(),
+            error_code: None,
+            error_message: None,
+            remediation: None,
+            retryable: false,
+        }
+    }
+
+    /// Marks the account failed: it could not be set up (`message` says why).
+    pub fn fail(
+        &mut self,
+        code: String,
+        message: String,
+        remediation: Option<String>,
+        retryable: bool,
+    ) {
+        self.status = Status::Error;
+        self.error_code = Some(code);
+        self.error_message = Some(message);
+        self.remediation = remediation;
+        self.retryable = retryable;
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.status == Status::Ok
+    }
+}
+
 /// The outcome of one call: one account, one region (or `global`), one spec entry.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CallRecord {
@@ -76,8 +136,7 @@ pub struct CallRecord {
     /// The output file's name stem: `<service>-<function>`, with `-2`... when one spec
     /// lists the same function twice with different parameters.
     pub stem: String,
-    /// `ok` or `error`.
-    pub status: String,
+    pub status: Status,
     /// Items in the result (the result key's list length, else the sum of the
     /// top-level lists' lengths).
     pub items: u64,
@@ -97,6 +156,35 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
+    /// A successful call of `call` in `region` (or `global`) of an account, with
+    /// nothing counted yet.
+    pub fn new<R>(account_id: &str, region: &str, stem: &str, call: &Call<R>) -> CallRecord {
+        CallRecord {
+            account_id: account_id.to_string(),
+            region: region.to_string(),
+            service: call.service.clone(),
+            function: call.function.clone(),
+            operation: call.operation.clone(),
+            stem: stem.to_string(),
+            status: Status::Ok,
+            items: 0,
+            pages: 0,
+            duration_ms: 0,
+            error_code: None,
+            error_message: None,
+            request_id: None,
+            retryable: false,
+        }
+    }
+
+    /// Marks the call failed with the AWS (or Census) error `code`.
+    pub fn fail(&mut self, code: &str, message: String, request_id: Option<String>) {
+        self.status = Status::Error;
+        self.error_code = Some(code.to_string());
+        self.error_message = Some(message);
+        self.request_id = request_id;
+    }
+
     /// Identifies the call within a scan: what `--resume` matches on.
     pub fn key(&self) -> (String, String, String) {
         (
@@ -107,7 +195,7 @@ impl CallRecord {
     }
 
     pub fn is_ok(&self) -> bool {
-        self.status == "ok"
+        self.status == Status::Ok
     }
 }
 

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::shard::Shard;
 
-use super::{write_atomic_with, AccountReport, CallRecord, ScanInfo, Sink, Totals};
+use super::{write_atomic_with, AccountReport, CallRecord, ScanInfo, Sink, Status, Totals};
 
 /// One line of the journal.
 #[derive(Debug, Serialize, Deserialize)]
@@ -281,7 +281,7 @@ struct Accounts<'a> {
 struct AccountSummary<'a> {
     account_id: &'a str,
     account_name: &'a str,
-    status: &'a str,
+    status: Status,
     error_code: &'a Option<String>,
     error_message: &'a Option<String>,
     remediation: &'a Option<String>,
@@ -304,7 +304,7 @@ impl Serialize for Accounts<'_> {
             seq.serialize_element(&AccountSummary {
                 account_id: &a.account.id,
                 account_name: &a.account.name,
-                status: &a.status,
+                status: a.status,
                 error_code: &a.error_code,
                 error_message: &a.error_message,
                 remediation: &a.remediation,

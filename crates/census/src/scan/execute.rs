@@ -1,0 +1,591 @@
+//! Running a scan: accounts set up and scanned a bounded number at a time, each
+//! account's tasks (from `scan::plan`) run with bounded, fair concurrency, and every
+//! outcome handed to the sinks as it happens. Not where calls are chosen (the spec) or
+//! placed in regions (the planner), nor how sinks write (`scan::writers`, the sinks).
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use awsdyn::client::Target;
+use awsdyn::paginate::FullResult;
+use futures::StreamExt;
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::plan::{self, Task};
+use super::writers::{Slot, Writers};
+use super::{progress, resume, Outcome, Scan, SinkError};
+use crate::account::Account;
+use crate::regions::enabled_regions;
+use crate::sink::{AccountReport, CallRecord, Sink, Totals};
+
+struct Shared {
+    scan: Scan,
+    stems: Vec<String>,
+    semaphore: Semaphore,
+    done: HashSet<(String, String, String)>,
+    totals: Counters,
+    writers: Writers,
+    reports: Mutex<Vec<AccountReport>>,
+    failed: Mutex<Option<SinkError>>,
+    stop: AtomicBool,
+    /// Set when the scan is interrupted: calls under way stop waiting for AWS (they are
+    /// not recorded, so `--resume` runs them), writes under way finish.
+    interrupt: tokio::sync::watch::Sender<bool>,
+    progress: progress::Progress,
+    calls_done: AtomicU64,
+}
+
+/// Running totals of the calls.
+#[derive(Default)]
+struct Counters {
+    calls: AtomicU64,
+    calls_failed: AtomicU64,
+    items: AtomicU64,
+    pages: AtomicU64,
+}
+
+impl Counters {
+    fn add(&self, record: &CallRecord) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.calls_failed
+            .fetch_add(u64::from(!record.is_ok()), Ordering::Relaxed);
+        self.items.fetch_add(record.items, Ordering::Relaxed);
+        self.pages
+            .fetch_add(u64::from(record.pages), Ordering::Relaxed);
+    }
+}
+
+/// An account's planned calls, and those finished: what its deadline fails.
+#[derive(Default)]
+struct AccountCalls {
+    planned: Vec<(usize, String)>,
+    finished: HashSet<(usize, String)>,
+}
+
+impl Shared {
+    fn emit(&self, f: impl Fn(&dyn Sink) -> std::io::Result<()>) {
+        for sink in &self.scan.sinks {
+            if let Err(error) = f(sink.as_ref()) {
+                let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+                if failed.is_none() {
+                    *failed = Some(SinkError {
+                        sink: sink.name(),
+                        error,
+                    });
+                }
+                self.stop.store(true, Ordering::SeqCst);
+            }
+        }
+    }
+
+    /// Runs `f` in a writer `slot` (see [`Slot::run`]).
+    async fn write<T: Send + 'static>(
+        self: &Arc<Self>,
+        slot: Slot,
+        f: impl FnOnce(&Shared) -> T + Send + 'static,
+    ) -> T {
+        let shared = self.clone();
+        slot.run(move || f(&shared)).await
+    }
+
+    async fn record_account(self: &Arc<Self>, report: AccountReport) {
+        let slot = self.writers.slot().await;
+        self.write(slot, move |shared| {
+            shared.emit(|s| s.account(&report));
+            shared.progress.account_done(!report.is_ok());
+            shared
+                .reports
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(report);
+        })
+        .await
+    }
+
+    /// Hands a finished call to the sinks; returns once they have it. The call counts
+    /// as finished for the account's deadline once its write has started.
+    async fn record_call(
+        self: &Arc<Self>,
+        record: CallRecord,
+        result: Option<Value>,
+        account: &Mutex<AccountCalls>,
+        call: usize,
+    ) {
+        let slot = self.writers.slot().await;
+        account
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .finished
+            .insert((call, record.region.clone()));
+        self.write(slot, move |shared| {
+            shared.emit(|s| s.call(&record, result.as_ref()));
+            drop(result);
+            shared.progress.call_done(!record.is_ok());
+            shared.calls_done.fetch_add(1, Ordering::Relaxed);
+            shared.totals.add(&record);
+        })
+        .await
+    }
+}
+
+/// Runs the scan over `accounts` (deterministic order: as given).
+pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
+    run_until(scan, accounts, std::future::pending()).await
+}
+
+/// [`run`], stopped early when `interrupt` completes (Ctrl-C): no call or account starts
+/// after it, calls waiting for AWS are dropped unrecorded, writes under way finish, and
+/// the sinks are closed without finishing the scan, so that `--resume` completes it.
+pub async fn run_until(
+    scan: Scan,
+    accounts: Vec<Account>,
+    interrupt: impl Future<Output = ()>,
+) -> Result<Outcome, SinkError> {
+    let stems = plan::stems(&scan.calls);
+    let mut scan = scan;
+    // Of an earlier run's calls, only their keys (not to run them again) and their
+    // totals are kept; those that ended in a retryable error run again (and count
+    // with their new outcome).
+    let previous_calls = resume::settled(std::mem::take(&mut scan.previous_calls));
+    let done: HashSet<_> = previous_calls.iter().map(CallRecord::key).collect();
+    let totals = Counters::default();
+    previous_calls.iter().for_each(|r| totals.add(r));
+    drop(previous_calls);
+    let progress = progress::Progress::new(accounts.len() as u64);
+    let shared = Arc::new(Shared {
+        semaphore: Semaphore::new(scan.options.concurrency.max(1)),
+        stems,
+        done,
+        totals,
+        writers: Writers::new(),
+        reports: Mutex::new(Vec::new()),
+        failed: Mutex::new(None),
+        stop: AtomicBool::new(false),
+        interrupt: tokio::sync::watch::Sender::new(false),
+        progress,
+        calls_done: AtomicU64::new(0),
+        scan,
+    });
+    let slot = shared.writers.slot().await;
+    shared
+        .write(slot, |shared| shared.emit(|s| s.begin(&shared.scan.info)))
+        .await;
+    let in_flight = shared.scan.options.accounts_in_flight.max(1);
+    let accounts_stream = futures::stream::iter(accounts.into_iter().map(|account| {
+        let shared = shared.clone();
+        async move {
+            if shared.stop.load(Ordering::SeqCst) {
+                return;
+            }
+            let deadline = shared.scan.options.account_deadline;
+            let id = account.id.clone();
+            let calls = Arc::new(Mutex::new(AccountCalls::default()));
+            let work = scan_account(shared.clone(), account.clone(), calls.clone());
+            let mut interrupted = shared.interrupt.subscribe();
+            let timed_out = tokio::select! {
+                r = tokio::time::timeout(deadline, work) => r.is_err(),
+                _ = interrupted.wait_for(|i| *i) => false,
+            };
+            // Nothing more runs as this account: its credentials and its retry quotas and
+            // rate limiters (keyed by the account id) go.
+            shared.scan.credentials.release(&account);
+            shared.scan.client.retrier().forget_label(&account.id);
+            if timed_out {
+                // The deadline passed: every planned call that did not finish is failed.
+                let unfinished: Vec<(usize, String)> = {
+                    let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+                    calls
+                        .planned
+                        .iter()
+                        .filter(|t| !calls.finished.contains(t))
+                        .cloned()
+                        .collect()
+                };
+                for (call, label) in unfinished {
+                    let mut record = CallRecord::new(
+                        &id,
+                        &label,
+                        &shared.stems[call],
+                        &shared.scan.calls[call],
+                    );
+                    record.fail(
+                        "AccountDeadlineExceeded",
+                        format!(
+                            "the account's deadline of {}s passed before this call finished; raise --account-deadline",
+                            deadline.as_secs()
+                        ),
+                        None,
+                    );
+                    record.retryable = true;
+                    shared.record_call(record, None, &calls, call).await;
+                }
+            }
+        }
+    }));
+    let work = accounts_stream.for_each_concurrent(in_flight, |f| f);
+    tokio::pin!(work);
+    tokio::pin!(interrupt);
+    let interrupted = tokio::select! {
+        _ = &mut work => false,
+        _ = &mut interrupt => {
+            shared.stop.store(true, Ordering::SeqCst);
+            shared.interrupt.send_replace(true);
+            work.await;
+            true
+        }
+    };
+    // Writes cut loose by an account's deadline end before the sinks finish.
+    shared.writers.wait_idle().await;
+    shared.progress.finish();
+
+    let shared = Arc::try_unwrap(shared).unwrap_or_else(|_| panic!("scan tasks outlived the scan"));
+    if let Some(e) = shared
+        .failed
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+    {
+        return Err(e);
+    }
+    let mut reports = shared
+        .reports
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
+    // Accounts a resumed run did not need to set up again keep their first report.
+    let seen: HashSet<String> = reports.iter().map(|r| r.account.id.clone()).collect();
+    reports.extend(
+        shared
+            .scan
+            .previous_accounts
+            .iter()
+            .filter(|a| !seen.contains(&a.account.id))
+            .cloned(),
+    );
+    reports.sort_by(|a, b| a.account.id.cmp(&b.account.id));
+    let counted = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    let totals = Totals {
+        accounts: reports.len() as u64,
+        accounts_failed: reports.iter().filter(|r| !r.is_ok()).count() as u64,
+        calls: counted(&shared.totals.calls),
+        calls_failed: counted(&shared.totals.calls_failed),
+        items: counted(&shared.totals.items),
+        pages: counted(&shared.totals.pages),
+    };
+    shared.writers.stop();
+    if interrupted {
+        // Every write has ended; the sinks close when dropped (the databases have
+        // committed each call they acknowledged), and the scan stays unfinished.
+        return Ok(Outcome {
+            totals,
+            accounts: reports,
+            interrupted: true,
+        });
+    }
+    let info = shared.scan.info;
+    let sinks = shared.scan.sinks;
+    let (totals, reports) = match tokio::task::spawn_blocking(move || {
+        for sink in &sinks {
+            sink.finish(&info, &totals, &reports, &[])
+                .map_err(|error| SinkError {
+                    sink: sink.name(),
+                    error,
+                })?;
+        }
+        Ok((totals, reports))
+    })
+    .await
+    {
+        Ok(r) => r?,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    };
+    Ok(Outcome {
+        totals,
+        accounts: reports,
+        interrupted: false,
+    })
+}
+
+/// Scans one account: sets it up (credentials, then regions), plans its tasks
+/// (recording them in `calls`, for its deadline) and runs them. An account that failed
+/// in an interrupted run is set up again on resume.
+async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<AccountCalls>>) {
+    let scan = &shared.scan;
+    let mut report = AccountReport::new(account.clone());
+    // (`auth` gives AssumeRole its second round.)
+    let credentials = match scan.credentials.credentials(&account).await {
+        Ok(c) => c,
+        Err(f) => {
+            report.fail(f.code, f.message, f.remediation, f.retryable);
+            shared.record_account(report).await;
+            return;
+        }
+    };
+    let target = Target {
+        region: scan.catalog.default_region(&account.partition),
+        credentials,
+        endpoints: scan.endpoints.clone(),
+        label: account.id.clone(),
+        deadline: None,
+    };
+    let regions = match &scan.options.regions {
+        Some(list) => list.clone(),
+        None => match account_regions(scan, &target, &account.partition).await {
+            Ok(r) => r,
+            Err(e) => {
+                let retryable = e.is_retryable();
+                let remediation = if retryable {
+                    "EC2 kept failing with an error that may pass: finish the scan later with census scan --resume <scan folder>, or pass --regions"
+                } else {
+                    "allow ec2:DescribeRegions to the scanning role, or pass --regions"
+                };
+                report.fail(
+                    e.code().to_string(),
+                    format!(
+                        "listing the account's enabled regions (ec2 DescribeRegions) failed: {e}"
+                    ),
+                    Some(remediation.into()),
+                    retryable,
+                );
+                shared.record_account(report).await;
+                return;
+            }
+        },
+    };
+    report.regions = regions.clone();
+    let tasks = plan::plan_account(
+        &scan.calls,
+        &scan.catalog,
+        &account.partition,
+        &regions,
+        |t| {
+            shared.done.contains(&(
+                account.id.clone(),
+                t.label.clone(),
+                shared.stems[t.call].clone(),
+            ))
+        },
+    );
+    calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .planned
+        .extend(tasks.iter().map(|t| (t.call, t.label.clone())));
+    shared.progress.add_calls(tasks.len() as u64);
+    shared.record_account(report).await;
+    run_tasks(&shared, &account.id, &target, tasks, &calls).await;
+}
+
+/// The account's enabled regions, asked in `target`'s region (the partition's
+/// default), and asked again when the answer is an error that may pass.
+async fn account_regions(
+    scan: &Scan,
+    target: &Target,
+    partition: &str,
+) -> Result<Vec<String>, awsdyn::Error> {
+    let list_regions = || async {
+        let target = target
+            .clone()
+            .with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
+        enabled_regions(&scan.client, &target, partition).await
+    };
+    match list_regions().await {
+        Err(e) if e.is_retryable() => list_regions().await,
+        other => other,
+    }
+}
+
+/// Runs an account's tasks, [`super::Options::per_account`] at once, each sent as `target`
+/// (the account's credentials) to the task's region. Two rounds: the second runs, once
+/// the first is over, the calls that ended in a retryable error (not recorded then),
+/// and records whatever they end in.
+async fn run_tasks(
+    shared: &Arc<Shared>,
+    account_id: &str,
+    target: &Target,
+    mut tasks: Vec<Task>,
+    calls: &Mutex<AccountCalls>,
+) {
+    let per_account = shared.scan.options.per_account.max(1);
+    for last_round in [false, true] {
+        let again = Mutex::new(Vec::new());
+        futures::stream::iter(tasks)
+            .for_each_concurrent(per_account, |task| {
+                let task_target = Target {
+                    region: task.region.clone(),
+                    ..target.clone()
+                };
+                let again = &again;
+                async move {
+                    if shared.stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let Ok(_permit) = shared.semaphore.acquire().await else {
+                        return;
+                    };
+                    if let Some(task) =
+                        run_call(shared, account_id, task, task_target, calls, last_round).await
+                    {
+                        again.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+                    }
+                }
+            })
+            .await;
+        tasks = again.into_inner().unwrap_or_else(|e| e.into_inner());
+        if tasks.is_empty() {
+            break;
+        }
+        tracing::info!(
+            account = %account_id,
+            calls = tasks.len(),
+            "calls that ended in a retryable error: one more round"
+        );
+    }
+}
+
+/// Runs one call and records it, except when it ends in a retryable error before the
+/// `last_round`: then nothing is recorded and the task comes back, for another round.
+async fn run_call(
+    shared: &Arc<Shared>,
+    account_id: &str,
+    task: Task,
+    target: Target,
+    calls: &Mutex<AccountCalls>,
+    last_round: bool,
+) -> Option<Task> {
+    let call_index = task.call;
+    let scan = &shared.scan;
+    let call = &scan.calls[task.call];
+    let started = Instant::now();
+    // awsdyn plans no retry past the call's timeout (which covers every page).
+    let target = target.with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
+    let fetch = async {
+        let mut pages =
+            scan.client
+                .pages(&target, &call.service, &call.operation, &call.parameters)?;
+        let paginator = if scan.options.paginate {
+            pages.paginator().cloned()
+        } else {
+            None
+        };
+        match paginator {
+            Some(p) => {
+                let mut full = FullResult::new(&p);
+                while let Some(page) = pages.next().await {
+                    full.add_page(page?);
+                }
+                Ok::<_, awsdyn::Error>((full.finish(), pages.count() as u32))
+            }
+            None => {
+                let v = pages
+                    .next()
+                    .await
+                    .unwrap_or_else(|| Ok(Value::Object(Default::default())))?;
+                Ok((v, 1))
+            }
+        }
+    };
+    let mut record = CallRecord::new(account_id, &task.label, &shared.stems[task.call], call);
+    let mut interrupted = shared.interrupt.subscribe();
+    let outcome = tokio::select! {
+        o = tokio::time::timeout(scan.options.call_timeout, fetch) => o,
+        // Not recorded: `--resume` runs it again.
+        _ = interrupted.wait_for(|i| *i) => return None,
+    };
+    // Expired credentials count as retryable too: not for another attempt now (the
+    // second round fails as fast), but for `--resume` once they are renewed.
+    let retryable = match &outcome {
+        Err(_) => true,
+        Ok(Err(e)) => e.is_retryable() || crate::auth::is_expired_code(e.code()),
+        Ok(Ok(_)) => false,
+    };
+    if retryable && !last_round {
+        return Some(task);
+    }
+    record.retryable = retryable;
+    record.duration_ms = started.elapsed().as_millis() as u64;
+    match outcome {
+        Err(_) => {
+            record.fail(
+                "CallTimeout",
+                format!(
+                    "no answer within {}s (all pages and retries); raise --call-timeout",
+                    scan.options.call_timeout.as_secs()
+                ),
+                None,
+            );
+            shared.record_call(record, None, calls, call_index).await;
+        }
+        Ok(Err(e)) => {
+            let request_id = e.service_error().and_then(|s| s.request_id.clone());
+            record.fail(e.code(), e.to_string(), request_id);
+            shared.record_call(record, None, calls, call_index).await;
+        }
+        Ok(Ok((value, pages))) => {
+            record.pages = pages;
+            let value = match &call.result_key {
+                Some(key) => match key.apply(&value) {
+                    Ok(v) => v,
+                    Err(msg) => {
+                        record.fail("ResultKey", msg, None);
+                        shared.record_call(record, None, calls, call_index).await;
+                        return None;
+                    }
+                },
+                None => value,
+            };
+            // Empty results are written as [], never skipped.
+            let value = if value.is_null() {
+                Value::Array(Vec::new())
+            } else {
+                value
+            };
+            record.items = count_items(&value);
+            shared
+                .record_call(record, Some(value), calls, call_index)
+                .await;
+        }
+    }
+    None
+}
+
+/// Items in a result: a list's length; for an object, the sum of its top-level lists'
+/// lengths (or 1 when it has no list and is not empty); 0 for null.
+pub fn count_items(v: &Value) -> u64 {
+    match v {
+        Value::Null => 0,
+        Value::Array(a) => a.len() as u64,
+        Value::Object(o) => {
+            let lists: Vec<u64> = o
+                .values()
+                .filter_map(|x| x.as_array().map(|a| a.len() as u64))
+                .collect();
+            if lists.is_empty() {
+                u64::from(!o.is_empty())
+            } else {
+                lists.iter().sum()
+            }
+        }
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn item_counts() {
+        assert_eq!(count_items(&json!([1, 2, 3])), 3);
+        assert_eq!(
+            count_items(&json!({"Reservations": [1, 2], "Other": [3]})),
+            3
+        );
+        assert_eq!(count_items(&json!({"Account": "1"})), 1);
+        assert_eq!(count_items(&json!({})), 0);
+        assert_eq!(count_items(&Value::Null), 0);
+    }
+}

@@ -9,6 +9,9 @@
 //! Memory stays flat in the size of the scan: call records are not kept; at the end
 //! `summary.json` is streamed from the journal (an index of 24 bytes per call, the lines
 //! read back one at a time) into a buffered file.
+//!
+//! Not the databases (`sink::sqlite`, `sink::postgres`), nor deciding what `--resume`
+//! runs again (`scan::resume`, which reads this journal).
 
 use std::collections::HashMap;
 use std::fs::File;

@@ -1,4 +1,6 @@
-//! Checking scan file entries against the bundled models, before any call.
+//! Checking scan file entries against the bundled models, before any call. Not the
+//! reading of files and URLs (`source`), nor the placing of calls in regions (the
+//! scan's planner).
 
 use awsdyn::model::{self, Operation, ServiceModel};
 use awsdyn::names;

@@ -1,5 +1,6 @@
 //! The built-in specs: `core`, a checked-in scan file, and `all`, generated from the
-//! bundled models.
+//! bundled models. Not the checking of scan file entries (`check`), which `core`'s go
+//! through like any other.
 
 use std::fmt;
 use std::str::FromStr;

@@ -16,10 +16,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 
 use crate::store::diff::{postgres_diff, sqlite_diff, Diff, Kind};
-use crate::store::output::{Cell, Format, RowWriter};
 use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
 use crate::store::views::view_name;
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// `census diff`'s flags, as parsed.
 #[derive(Debug, Clone)]

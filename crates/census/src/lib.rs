@@ -30,3 +30,4 @@ pub mod sink;
 pub mod spec;
 pub mod store;
 pub mod upload;
+pub mod util;

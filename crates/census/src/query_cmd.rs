@@ -28,10 +28,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use rusqlite::Connection;
 
-use crate::store::output::{Cell, Format, RowWriter};
 use crate::store::postgres::{printable, AnyCell, PgUrl};
 use crate::store::sqlite::open_read_only;
 use crate::store::views::quote_ident;
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// `census query`'s flags, as parsed.
 #[derive(Debug, Clone)]

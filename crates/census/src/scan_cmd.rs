@@ -562,7 +562,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .map_err(|e| anyhow!("{e}"))?;
             // Once: not also as a log line (at the default level both would print).
             for p in &found.problems {
-                let p = crate::store::output::escape(&p.to_string()).into_owned();
+                let p = crate::util::print::escape(&p.to_string()).into_owned();
                 eprintln!("census: warning: {p}");
             }
             if found.accounts.is_empty() {
@@ -629,7 +629,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         db: db.clone(),
         no_db,
     };
-    crate::sink::write_atomic(
+    crate::util::fs::write_atomic(
         &plan_path(tree.root(), shard.as_ref()),
         &serde_json::to_vec_pretty(&plan)?,
     )
@@ -760,9 +760,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     for a in outcome.accounts.iter().filter(|a| a.status != "ok") {
         eprintln!(
             "census: account {} ({}): {}",
-            crate::store::output::escape(&a.account.id),
-            crate::store::output::escape(&a.account.name),
-            crate::store::output::escape(a.error_message.as_deref().unwrap_or("failed"))
+            crate::util::print::escape(&a.account.id),
+            crate::util::print::escape(&a.account.name),
+            crate::util::print::escape(a.error_message.as_deref().unwrap_or("failed"))
         );
     }
     if t.calls_failed > 0 {

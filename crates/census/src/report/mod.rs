@@ -53,8 +53,8 @@ use futures::stream::{self, StreamExt};
 use crate::account::Account;
 use crate::auth::{Access, Base, RoleOptions};
 use crate::discover::{OrgInfo, Problem};
-use crate::store::output::escape;
 use crate::upload::{Bucket, S3Url};
+use crate::util::print::escape;
 use groups::RegionGroups;
 use resources::{Found, Settings};
 use table::{Row, TagKeys};
@@ -417,7 +417,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         let name = table::file_name(&org.info.management_account_id, &timestamp);
         let path = args.local_dir.join(&name);
         let text = table::to_csv(&rows).context("cannot format the report as CSV")?;
-        crate::sink::write_atomic(&path, &text)
+        crate::util::fs::write_atomic(&path, &text)
             .with_context(|| format!("cannot write {}", path.display()))?;
         let mut where_to = path.display().to_string();
         if let Some(bucket) = &bucket {

@@ -2,8 +2,8 @@
 //! (`census query`) and compare scans (`census diff`). SQLite (`census.db`, embedded,
 //! the default) is written by [`crate::sink::sqlite`], PostgreSQL (`--postgres URL`, see
 //! [`postgres`] for how it differs) by [`crate::sink::postgres`]; the parts that do not depend on
-//! the database (items and their identity, view columns, JSON diffs, output formats)
-//! are shared with other SQL stores.
+//! the database (items and their identity, view columns, JSON diffs) are shared with
+//! other SQL stores; rows are printed by [`crate::util::print`].
 //!
 //! # Schema (version [`sqlite::SCHEMA_VERSION`], kept in `PRAGMA user_version`)
 //! - `scans`: one row per scan (`scan_id`, `seq` giving the order scans started in,
@@ -41,7 +41,6 @@
 
 pub mod diff;
 pub mod items;
-pub mod output;
 pub mod postgres;
 pub mod sqlite;
 pub mod views;

@@ -33,9 +33,9 @@ use postgres::error::SqlState;
 use postgres::types::{FromSql, Type};
 use postgres::{Client, Config, NoTls};
 
-use super::output::Cell;
 use super::sqlite::ScanRow;
 use super::views;
+use crate::util::print::Cell;
 
 /// The schema version, in `census_schema`.
 pub const SCHEMA_VERSION: i64 = 1;

@@ -114,7 +114,7 @@ fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
 /// Opens (creating if needed) the database for writing, with the schema in place.
 pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::sink::create_private_dir_all(dir).map_err(|e| StoreError::NotCensus {
+        crate::util::fs::create_private_dir_all(dir).map_err(|e| StoreError::NotCensus {
             path: path.display().to_string(),
             error: format!("cannot create its folder: {e}"),
         })?;
@@ -122,7 +122,7 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     // A new database is created readable by its owner only (its -wal and -shm files
     // take its mode), before SQLite opens it: an empty file is an empty database.
     if !path.exists() {
-        crate::sink::private_file()
+        crate::util::fs::private_file()
             .write(true)
             .open(path)
             .map_err(|e| StoreError::NotCensus {

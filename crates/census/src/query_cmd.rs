@@ -670,7 +670,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("census.db");
-        drop(crate::store::sqlite::open_for_writing(&db).unwrap());
+        drop(crate::sink::sql::sqlite::open_for_writing(&db).unwrap());
         let copy = dir.join("copy.db");
         let run_sql = |sql: &str, timeout: u64| {
             let mut out = Vec::new();

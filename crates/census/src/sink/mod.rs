@@ -14,10 +14,10 @@ use serde_json::Value;
 
 use crate::account::Account;
 
-pub mod batch;
-pub mod postgres;
-pub mod sqlite;
+pub mod sql;
 pub mod tree;
+
+pub use sql::{postgres, sqlite, PostgresSink, SqliteSink};
 
 /// What a scan is, written once at its start.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -301,7 +301,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
     let s3_upload = match &args.s3_upload {
-        Some(u) => Some(crate::upload::S3Url::parse(u).map_err(|e| anyhow!("--s3-upload: {e}"))?),
+        Some(u) => Some(crate::sink::s3::S3Url::parse(u).map_err(|e| anyhow!("--s3-upload: {e}"))?),
         None => None,
     };
     let retry = {
@@ -506,7 +506,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     // The bucket is checked before the scan, not found wrong hours later.
     let upload = match s3_upload {
-        Some(url) => Some(crate::upload::Bucket::open(&client, &base, url, None).await?),
+        Some(url) => Some(crate::sink::s3::Bucket::open(&client, &base, url, None).await?),
         None => None,
     };
     let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
@@ -778,7 +778,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             db.clone()
                 .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)))
         });
-        if !crate::upload::upload_scan(bucket, &root, db.as_deref()).await {
+        if !crate::sink::s3::upload_scan(bucket, &root, db.as_deref()).await {
             return Ok(1);
         }
     }

@@ -178,31 +178,19 @@ pub async fn collect(
         .map(|(bucket, _)| {
             let home_target = &home_target;
             async move {
-                let out = client
-                    .call(
-                        home_target,
-                        "s3",
-                        "GetBucketLocation",
-                        &json!({ "Bucket": bucket }),
-                    )
-                    .await;
+                let out = crate::sink::s3::bucket_region(client, home_target, &bucket).await;
                 (bucket, out)
             }
         })
         .buffer_unordered(4)
         .for_each(|(bucket, out)| {
             match out {
-                Ok(v) => {
-                    let region = match v["LocationConstraint"].as_str() {
-                        None | Some("") => "us-east-1",
-                        Some("EU") => "eu-west-1",
-                        Some(r) => r,
-                    };
+                Ok(region) => {
                     found
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .regions
-                        .insert(region.to_string());
+                        .insert(region);
                 }
                 Err(e) => note(format!(
                     "s3 GetBucketLocation failed for bucket {bucket}, so its region is not counted: {e}"

@@ -1,7 +1,9 @@
 //! Sinks: where a scan's results go. The executor pushes events into every sink as
 //! they happen (begin, each account, each call, finish), so that nothing is held in
 //! memory longer than one call's result: the JSON tree writes a file per call, the SQL
-//! stores insert rows. A sink never calls AWS.
+//! stores insert rows. A sink never calls AWS; [`s3`], the one output that does,
+//! copies the finished files to S3 after the scan and is not a sink. Not for reading
+//! outputs back (see [`crate::store`]).
 //!
 //! Sinks are called from many tasks at once and must do their own locking. An error
 //! from a sink stops the scan (the output would be incomplete without it), and is
@@ -14,6 +16,7 @@ use serde_json::Value;
 
 use crate::account::Account;
 
+pub mod s3;
 pub mod sql;
 pub mod tree;
 

@@ -411,19 +411,23 @@ fn tables(conn: &Connection, format: Format, out: impl Write) -> Result<()> {
     let list: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let mut writer = RowWriter::new(
-        format,
-        vec!["name".into(), "type".into(), "rows".into()],
-        out,
-    )?;
+    write_tables(list, format, out, |count| {
+        conn.query_row(count, [], |r| r.get(0))
+            .map_err(|e| sql_error(&e))
+    })
+}
+
+/// Writes `(name, type)` of each table and view with its row count, which `count`
+/// gives for a `SELECT COUNT(*)`.
+fn write_tables(
+    list: Vec<(String, String)>,
+    format: Format,
+    out: impl Write,
+    mut count: impl FnMut(&str) -> Result<i64>,
+) -> Result<()> {
+    let mut writer = RowWriter::with_columns(format, &["name", "type", "rows"], out)?;
     for (name, kind) in list {
-        let rows: i64 = conn
-            .query_row(
-                &format!("SELECT COUNT(*) FROM {}", quote_ident(&name)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| sql_error(&e))?;
+        let rows = count(&format!("SELECT COUNT(*) FROM {}", quote_ident(&name)))?;
         writer.row(vec![Cell::Text(name), Cell::Text(kind), Cell::Int(rows)])?;
     }
     writer.finish()?;
@@ -571,20 +575,12 @@ fn pg_tables(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let mut writer = RowWriter::new(
-        format,
-        vec!["name".into(), "type".into(), "rows".into()],
-        out,
-    )?;
-    for (name, kind) in list {
-        let rows: i64 = client
-            .query_one(&format!("SELECT COUNT(*) FROM {}", quote_ident(&name)), &[])
+    write_tables(list, format, out, |count| {
+        Ok(client
+            .query_one(count, &[])
             .map_err(|e| pg_sql_error(url, &e))?
-            .get(0);
-        writer.row(vec![Cell::Text(name), Cell::Text(kind), Cell::Int(rows)])?;
-    }
-    writer.finish()?;
-    Ok(())
+            .get(0))
+    })
 }
 
 #[cfg(test)]

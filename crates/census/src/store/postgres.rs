@@ -232,29 +232,27 @@ impl PgUrl {
     }
 }
 
+fn skip_spaces(it: &mut std::iter::Peekable<std::str::Chars<'_>>) {
+    while it.next_if(|c| c.is_whitespace()).is_some() {}
+}
+
 /// The `key=value` pairs of a key/value connection string, values unquoted (as
 /// libpq reads them: `key = 'va\'lue'`); what does not parse ends the list.
 fn kv_pairs(raw: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut it = raw.chars().peekable();
     loop {
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
+        skip_spaces(&mut it);
         let key: String =
             std::iter::from_fn(|| it.next_if(|c| *c != '=' && !c.is_whitespace())).collect();
         if key.is_empty() {
             break;
         }
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
+        skip_spaces(&mut it);
         if it.next() != Some('=') {
             break;
         }
-        while it.peek().is_some_and(|c| c.is_whitespace()) {
-            it.next();
-        }
+        skip_spaces(&mut it);
         let mut value = String::new();
         if it.peek() == Some(&'\'') {
             it.next();

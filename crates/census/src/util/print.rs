@@ -134,6 +134,11 @@ enum Out<W: Write> {
 
 impl<W: Write> RowWriter<W> {
     /// A writer with these column names.
+    pub fn with_columns(format: Format, columns: &[&str], out: W) -> io::Result<RowWriter<W>> {
+        RowWriter::new(format, columns.iter().map(|c| c.to_string()).collect(), out)
+    }
+
+    /// A writer with these column names.
     pub fn new(format: Format, columns: Vec<String>, out: W) -> io::Result<RowWriter<W>> {
         let out = match format {
             Format::Csv => {

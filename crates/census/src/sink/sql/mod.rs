@@ -8,9 +8,9 @@
 //! What every SQL sink does:
 //! - Memory stays flat whatever the scan's size: a call's items are cut into rows
 //!   (JSON text, identifier, top-level members) and sent in chunks of
-//!   [`Dialect::CHUNK`] rows; the channel holds at most [`Dialect::QUEUE`] chunks.
-//! - Rows are written in transactions of at most [`Dialect::BATCH_ROWS`] rows or
-//!   [`Dialect::BATCH_TIME`]; a transaction ends as soon as nothing more is waiting
+//!   [`Writing::chunk`] rows; the channel holds at most [`Writing::queue`] chunks.
+//! - Rows are written in transactions of at most [`Writing::batch_rows`] rows or
+//!   [`Writing::batch_time`]; a transaction ends as soon as nothing more is waiting
 //!   (group commit), so small scans do not wait for timers.
 //! - [`Sink::call`] returns once the call's rows are committed. Put a SQL sink before
 //!   the JSON tree in the sink list: a call in the tree's journal is then always in the
@@ -41,6 +41,21 @@ pub mod sqlite;
 pub use postgres::PostgresSink;
 pub use sqlite::SqliteSink;
 
+/// How a writer thread takes rows.
+#[derive(Debug, Clone, Copy)]
+pub struct Writing {
+    /// The thread's name.
+    pub thread: &'static str,
+    /// Rows per chunk sent to the writer.
+    pub chunk: usize,
+    /// Chunks waiting for the writer at most.
+    pub queue: usize,
+    /// Rows per transaction at most.
+    pub batch_rows: usize,
+    /// Time a transaction stays open at most.
+    pub batch_time: Duration,
+}
+
 /// A database kind: where it is, how its writer opens, how big its batches are and
 /// how its errors read.
 pub trait Dialect: Send + Sync + 'static {
@@ -48,16 +63,8 @@ pub trait Dialect: Send + Sync + 'static {
     type Target: Clone + Send + Sync + 'static;
     /// The writer thread's state.
     type Writer: SqlWriter;
-    /// Rows per chunk sent to the writer.
-    const CHUNK: usize;
-    /// Chunks waiting for the writer at most.
-    const QUEUE: usize;
-    /// Rows per transaction at most.
-    const BATCH_ROWS: usize;
-    /// Time a transaction stays open at most.
-    const BATCH_TIME: Duration;
-    /// The writer thread's name.
-    const THREAD: &'static str;
+    /// How its writer thread takes rows.
+    const WRITING: Writing;
     /// The sink's name in error messages.
     fn name(target: &Self::Target) -> String;
     /// The error of a write after the sink closed.
@@ -169,20 +176,24 @@ impl<D: Dialect> SqlSink<D> {
     /// needed); returns once it is open, or with the error that kept it from opening.
     pub fn start(target: &D::Target) -> io::Result<SqlSink<D>> {
         let (ready_tx, ready) = mpsc::sync_channel(1);
-        let (tx, rx) = mpsc::sync_channel(D::QUEUE);
+        let (tx, rx) = mpsc::sync_channel(D::WRITING.queue);
         let thread_target = target.clone();
-        let writer =
-            std::thread::Builder::new()
-                .name(D::THREAD.into())
-                .spawn(move || match D::open(&thread_target) {
-                    Ok(w) => {
-                        let _ = ready_tx.send(Ok(()));
-                        batch::run(Runner::new(w), rx, D::BATCH_ROWS, D::BATCH_TIME);
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                    }
-                })?;
+        let writer = std::thread::Builder::new()
+            .name(D::WRITING.thread.into())
+            .spawn(move || match D::open(&thread_target) {
+                Ok(w) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let Writing {
+                        batch_rows,
+                        batch_time,
+                        ..
+                    } = D::WRITING;
+                    batch::run(Runner::new(w), rx, batch_rows, batch_time);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })?;
         match ready.recv() {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
@@ -270,7 +281,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
         let (rows, members) = match result {
             Some(result) => {
                 let shapes = self.shapes.get(&record.service, &record.operation);
-                call_rows(&shapes, result, D::CHUNK, |rows| {
+                call_rows(&shapes, result, D::WRITING.chunk, |rows| {
                     let msg = Msg::Rows {
                         call: call.clone(),
                         first,

@@ -25,7 +25,7 @@ use std::time::Duration;
 use postgres::{Client, Statement};
 
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
-use super::{int, CallKey, Dialect, Msg, SqlSink, SqlWriter};
+use super::{int, CallKey, Dialect, Msg, SqlSink, SqlWriter, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::postgres::{error_text, PgError, PgUrl};
@@ -43,13 +43,14 @@ pub struct Postgres;
 impl Dialect for Postgres {
     type Target = PgUrl;
     type Writer = Writer;
-    /// Rows per chunk sent to the writer (and per INSERT).
-    const CHUNK: usize = 500;
-    /// With [`Postgres::CHUNK`], at most 4,000 rows held.
-    const QUEUE: usize = 8;
-    const BATCH_ROWS: usize = 5000;
-    const BATCH_TIME: Duration = Duration::from_millis(200);
-    const THREAD: &'static str = "census-postgres";
+    /// 500 rows per chunk sent to the writer, at most 8 chunks (4,000 rows) waiting.
+    const WRITING: Writing = Writing {
+        thread: "census-postgres",
+        chunk: 500,
+        queue: 8,
+        batch_rows: 5000,
+        batch_time: Duration::from_millis(200),
+    };
 
     fn name(url: &PgUrl) -> String {
         format!("PostgreSQL database {url}")
@@ -455,14 +456,11 @@ impl SqlWriter for Writer {
         }
         if first && (!self.fresh || again) {
             let scan_id = self.scan_id();
+            let [stem, account, region] =
+                [&call.stem, &call.account_id, &call.region].map(|s| pg_text(s));
             self.client.execute(
                 &self.st.delete_call_rows,
-                &[
-                    &scan_id,
-                    &pg_text(&call.stem),
-                    &pg_text(&call.account_id),
-                    &pg_text(&call.region),
-                ],
+                &[&scan_id, &stem, &account, &region],
             )?;
         }
         let n = rows.len();

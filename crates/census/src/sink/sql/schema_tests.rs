@@ -164,16 +164,27 @@ fn generated_ddl_is_the_handwritten_ddl() {
 fn both_databases_have_the_same_columns() {
     let conn = rusqlite::Connection::open_in_memory().unwrap();
     conn.execute_batch(&ddl(Db::Sqlite)).unwrap();
-    for t in TABLES {
+    let tables = tables();
+    let names: Vec<&str> = tables.iter().map(|t| t.0).collect();
+    assert_eq!(
+        names,
+        ["scans", "accounts", "calls", "resources", "item_columns"]
+    );
+    for (table, columns) in tables {
         let got: Vec<String> = conn
-            .prepare(&format!("SELECT name FROM pragma_table_info('{}')", t.name))
+            .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
-        assert_eq!(got, t.names().collect::<Vec<_>>(), "{}", t.name);
+        assert_eq!(got, columns, "{table}");
     }
+    assert_eq!(
+        ddl(Db::Postgres).matches(" JSONB").count(),
+        3,
+        "tags, regions and item"
+    );
 }
 
 #[test]

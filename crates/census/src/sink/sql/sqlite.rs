@@ -18,7 +18,7 @@ use std::time::Duration;
 use rusqlite::{params, Connection};
 
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
-use super::{int, CallKey, Dialect, SqlSink, SqlWriter};
+use super::{int, CallKey, Dialect, SqlSink, SqlWriter, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::sqlite::{schema_version, sql_error, StoreError};
@@ -33,11 +33,13 @@ pub struct Sqlite;
 impl Dialect for Sqlite {
     type Target = PathBuf;
     type Writer = Writer;
-    const CHUNK: usize = 256;
-    const QUEUE: usize = 64;
-    const BATCH_ROWS: usize = 2000;
-    const BATCH_TIME: Duration = Duration::from_millis(100);
-    const THREAD: &'static str = "census-sqlite";
+    const WRITING: Writing = Writing {
+        thread: "census-sqlite",
+        chunk: 256,
+        queue: 64,
+        batch_rows: 2000,
+        batch_time: Duration::from_millis(100),
+    };
 
     fn name(path: &PathBuf) -> String {
         format!("SQLite database {}", path.display())

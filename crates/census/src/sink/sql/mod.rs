@@ -56,6 +56,35 @@ pub struct Writing {
     pub batch_time: Duration,
 }
 
+impl Writing {
+    /// A writer thread `thread` taking chunks of `chunk` rows, at most `queue` of them
+    /// waiting, in transactions of at most `batch_rows` rows or `batch_ms` milliseconds.
+    pub const fn new(
+        thread: &'static str,
+        chunk: usize,
+        queue: usize,
+        batch_rows: usize,
+        batch_ms: u64,
+    ) -> Writing {
+        Writing {
+            thread,
+            chunk,
+            queue,
+            batch_rows,
+            batch_time: Duration::from_millis(batch_ms),
+        }
+    }
+}
+
+/// Why a sink cannot take a write.
+#[derive(Debug, Clone, Copy)]
+pub enum Stop {
+    /// The sink was closed (the scan finished).
+    Closed,
+    /// The writer thread stopped.
+    Stopped,
+}
+
 /// A database kind: where it is, how its writer opens, how big its batches are and
 /// how its errors read.
 pub trait Dialect: Send + Sync + 'static {
@@ -67,10 +96,8 @@ pub trait Dialect: Send + Sync + 'static {
     const WRITING: Writing;
     /// The sink's name in error messages.
     fn name(target: &Self::Target) -> String;
-    /// The error of a write after the sink closed.
-    fn closed(target: &Self::Target) -> String;
-    /// The error of a write after the writer thread stopped.
-    fn stopped(target: &Self::Target) -> String;
+    /// The error of a write the sink cannot take.
+    fn error(target: &Self::Target, stop: Stop) -> String;
     /// Opens the database, with its schema in place (on the writer thread).
     fn open(
         target: &Self::Target,
@@ -96,14 +123,8 @@ pub trait SqlWriter: Send + 'static {
     /// The scan starts or resumes.
     fn begin_scan(&mut self, scan: ScanInfo) -> Result<(), Self::Error>;
     fn write_account(&mut self, report: &AccountReport) -> Result<(), Self::Error>;
-    /// Writes (or queues) rows of a call; `first` deletes the call's earlier rows.
-    /// Returns the number of rows.
-    fn write_rows(
-        &mut self,
-        call: &Arc<CallKey>,
-        first: bool,
-        rows: Vec<ItemRow>,
-    ) -> Result<usize, Self::Error>;
+    /// Writes (or queues) rows of a call; returns the number of rows.
+    fn write_rows(&mut self, rows: Rows) -> Result<usize, Self::Error>;
     fn write_call(&mut self, record: &CallRecord) -> Result<(), Self::Error>;
     /// The top-level members recorded for `stem` in `item_columns`.
     fn known_members(&mut self, stem: &str) -> Result<HashSet<String>, Self::Error>;
@@ -134,23 +155,25 @@ pub struct CallKey {
     pub operation: String,
 }
 
+/// Rows of a call; `first` (the call's first rows) deletes the call's earlier rows.
+pub struct Rows {
+    pub call: Arc<CallKey>,
+    pub first: bool,
+    pub rows: Vec<ItemRow>,
+}
+
 /// What the sink sends its writer.
 pub enum Msg {
     /// Claim a scan id: `Ok(true)` when it was free and is now this scan's.
     Claim(String, SyncSender<Result<bool, String>>),
     Begin(ScanInfo, Ack),
     Account(Box<AccountReport>),
-    /// Rows of a call; `first` deletes the call's earlier rows.
-    Rows {
-        call: Arc<CallKey>,
-        first: bool,
-        rows: Vec<ItemRow>,
-    },
-    /// A call is complete: its record and the top-level members its items had.
+    /// Rows of a call.
+    Rows(Rows),
+    /// A call is complete: its last rows, its record and the top-level members its
+    /// items had.
     Call {
-        call: Arc<CallKey>,
-        first: bool,
-        rows: Vec<ItemRow>,
+        rows: Rows,
         record: Box<CallRecord>,
         members: Vec<String>,
         ack: Ack,
@@ -202,7 +225,7 @@ impl<D: Dialect> SqlSink<D> {
             }
             Err(_) => {
                 let _ = writer.join();
-                return Err(io::Error::other(D::stopped(target)));
+                return Err(io::Error::other(D::error(target, Stop::Stopped)));
             }
         }
         Ok(SqlSink {
@@ -219,7 +242,7 @@ impl<D: Dialect> SqlSink<D> {
     }
 
     fn stopped(&self) -> io::Error {
-        io::Error::other(D::stopped(&self.target))
+        io::Error::other(D::error(&self.target, Stop::Stopped))
     }
 
     fn send(&self, msg: Msg) -> io::Result<()> {
@@ -228,7 +251,7 @@ impl<D: Dialect> SqlSink<D> {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .ok_or_else(|| io::Error::other(D::closed(&self.target)))?;
+            .ok_or_else(|| io::Error::other(D::error(&self.target, Stop::Closed)))?;
         sender.send(msg).map_err(|_| self.stopped())
     }
 
@@ -282,11 +305,11 @@ impl<D: Dialect> Sink for SqlSink<D> {
             Some(result) => {
                 let shapes = self.shapes.get(&record.service, &record.operation);
                 call_rows(&shapes, result, D::WRITING.chunk, |rows| {
-                    let msg = Msg::Rows {
+                    let msg = Msg::Rows(Rows {
                         call: call.clone(),
                         first,
                         rows,
-                    };
+                    });
                     first = false;
                     self.send(msg)
                 })?
@@ -295,9 +318,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
         };
         let (ack, done) = mpsc::sync_channel(1);
         self.send(Msg::Call {
-            call,
-            first,
-            rows,
+            rows: Rows { call, first, rows },
             record: Box::new(record.clone()),
             members,
             ack,
@@ -375,17 +396,15 @@ impl<W: SqlWriter> Runner<W> {
                 self.w.write_account(&report)?;
                 Ok(1)
             }
-            Msg::Rows { call, first, rows } => self.w.write_rows(&call, first, rows),
+            Msg::Rows(rows) => self.w.write_rows(rows),
             Msg::Call {
-                call,
-                first,
                 rows,
                 record,
                 members,
                 ack,
             } => {
                 acks.push(ack);
-                let n = self.w.write_rows(&call, first, rows)?;
+                let n = self.w.write_rows(rows)?;
                 self.w.write_call(&record)?;
                 self.write_members(&record.stem, &members)?;
                 Ok(n + 1)
@@ -494,7 +513,7 @@ impl<W: SqlWriter> Batched for Runner<W> {
             Msg::Claim(_, ack) => {
                 let _ = ack.send(Err("the scan had already begun".into()));
             }
-            Msg::Account(_) | Msg::Rows { .. } => {}
+            Msg::Account(_) | Msg::Rows(_) => {}
         }
     }
 

@@ -20,12 +20,11 @@ use std::collections::{HashMap, HashSet};
 use std::io;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use postgres::{Client, Statement};
 
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
-use super::{int, CallKey, Dialect, Msg, SqlSink, SqlWriter, Writing};
+use super::{int, CallKey, Dialect, Msg, Rows, SqlSink, SqlWriter, Stop, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::postgres::{error_text, PgError, PgUrl};
@@ -43,25 +42,20 @@ pub struct Postgres;
 impl Dialect for Postgres {
     type Target = PgUrl;
     type Writer = Writer;
-    /// 500 rows per chunk sent to the writer, at most 8 chunks (4,000 rows) waiting.
-    const WRITING: Writing = Writing {
-        thread: "census-postgres",
-        chunk: 500,
-        queue: 8,
-        batch_rows: 5000,
-        batch_time: Duration::from_millis(200),
-    };
+    /// Chunks of 500 rows, at most 8 (4,000 rows) waiting; transactions of at most 5,000
+    /// rows or 200 ms.
+    const WRITING: Writing = Writing::new("census-postgres", 500, 8, 5000, 200);
 
     fn name(url: &PgUrl) -> String {
         format!("PostgreSQL database {url}")
     }
 
-    fn closed(url: &PgUrl) -> String {
-        url.error("already closed").0
-    }
-
-    fn stopped(url: &PgUrl) -> String {
-        url.error("the database writer stopped").0
+    fn error(url: &PgUrl, stop: Stop) -> String {
+        let what = match stop {
+            Stop::Closed => "already closed",
+            Stop::Stopped => "the database writer stopped",
+        };
+        url.error(what).0
     }
 
     /// Connects and creates the schema if needed. The error is one line naming the
@@ -438,12 +432,7 @@ impl SqlWriter for Writer {
 
     /// Queues a call's rows; the first chunk of a call first deletes what was written
     /// for it before (by an earlier run, unless the scan is fresh, or by this one).
-    fn write_rows(
-        &mut self,
-        call: &Arc<CallKey>,
-        first: bool,
-        rows: Vec<ItemRow>,
-    ) -> Result<usize, postgres::Error> {
+    fn write_rows(&mut self, Rows { call, first, rows }: Rows) -> Result<usize, postgres::Error> {
         let again = first
             && !self.written.insert((
                 call.account_id.clone(),

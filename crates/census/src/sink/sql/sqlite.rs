@@ -12,15 +12,12 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
 use rusqlite::{params, Connection};
 
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
-use super::{int, CallKey, Dialect, SqlSink, SqlWriter, Writing};
+use super::{int, Dialect, Rows, SqlSink, SqlWriter, Stop, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
-use crate::store::items::ItemRow;
 use crate::store::sqlite::{schema_version, sql_error, StoreError};
 use crate::store::views;
 
@@ -33,24 +30,19 @@ pub struct Sqlite;
 impl Dialect for Sqlite {
     type Target = PathBuf;
     type Writer = Writer;
-    const WRITING: Writing = Writing {
-        thread: "census-sqlite",
-        chunk: 256,
-        queue: 64,
-        batch_rows: 2000,
-        batch_time: Duration::from_millis(100),
-    };
+    /// Chunks of 256 rows, at most 64 waiting; transactions of at most 2,000 rows or
+    /// 100 ms.
+    const WRITING: Writing = Writing::new("census-sqlite", 256, 64, 2000, 100);
 
     fn name(path: &PathBuf) -> String {
         format!("SQLite database {}", path.display())
     }
 
-    fn closed(_: &PathBuf) -> String {
-        "the database was already closed".into()
-    }
-
-    fn stopped(_: &PathBuf) -> String {
-        "the database writer stopped".into()
+    fn error(_: &PathBuf, stop: Stop) -> String {
+        match stop {
+            Stop::Closed => "the database was already closed".into(),
+            Stop::Stopped => "the database writer stopped".into(),
+        }
     }
 
     fn open(path: &PathBuf) -> Result<Writer, Box<dyn std::error::Error + Send + Sync>> {
@@ -187,12 +179,7 @@ impl SqlWriter for Writer {
         Ok(())
     }
 
-    fn write_rows(
-        &mut self,
-        call: &Arc<CallKey>,
-        first: bool,
-        rows: Vec<ItemRow>,
-    ) -> rusqlite::Result<usize> {
+    fn write_rows(&mut self, Rows { call, first, rows }: Rows) -> rusqlite::Result<usize> {
         let scan_id = self.scan_id()?;
         if first {
             self.conn

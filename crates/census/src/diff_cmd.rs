@@ -6,7 +6,7 @@
 //! added, removed or changed (with the JSON paths that changed); `--summary` counts
 //! them per account, region and type instead. What could not be compared (calls that
 //! failed, accounts that could not be accessed, in either scan) is told on stderr. See
-//! [`crate::store::diff`] for the rules. With `--postgres URL` (or
+//! [`crate::store::diff`] for the rules, which this command only prints. With `--postgres URL` (or
 //! `$CENSUS_POSTGRES_URL`) the scans are read from PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};

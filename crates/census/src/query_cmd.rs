@@ -1,5 +1,6 @@
 //! `census query "SQL"`: one SQL statement over the scan database, read-only, printed
-//! as a table, JSON or CSV; `census query --tables` lists the tables and views.
+//! as a table, JSON or CSV; `census query --tables` lists the tables and views. Not
+//! for writing the store, nor for comparing scans (`census diff`).
 //!
 //! Read-only in every way, whatever the statement says:
 //! - SQLite: the database is opened read-only, the statement must start with SELECT,

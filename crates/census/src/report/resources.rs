@@ -1,5 +1,6 @@
 //! Where an account has resources: the Resource Groups Tagging API (GetResources, every
-//! page) in each enabled region, and the region in each resource ARN.
+//! page) in each enabled region, and the region in each resource ARN. Not for printing
+//! the report (its parent module).
 //!
 //! - An ARN with a region counts for that region, whichever region's API returned it.
 //! - An S3 bucket ARN (`arn:aws:s3:::name`) has none. AWS returns a bucket from the

@@ -1,4 +1,5 @@
-//! Comparing two scans: which resources were added, removed or changed.
+//! Comparing two scans: which resources were added, removed or changed. Not for
+//! printing the changes (`census diff`).
 //!
 //! Resources are matched by `(stem, account, region, resource id)` (see
 //! [`super::items`] for the identifier). A resource is *changed* when its item's JSON

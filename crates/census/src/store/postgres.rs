@@ -1,5 +1,8 @@
 //! The PostgreSQL store (`--postgres URL`): the same tables and views as SQLite (see
 //! [`crate::store`]), for teams and for several scanners writing to one database.
+//! Here: the URL and connections ([`PgUrl`]), read-only opening and the reads the
+//! commands need, and printing any column ([`AnyCell`]). Not for writing or creating
+//! the schema (the PostgreSQL sink's, `sink::sql::postgres`).
 //!
 //! Differences from SQLite:
 //! - `resources.item`, `accounts.tags` and `accounts.regions` are `jsonb`; integer
@@ -13,7 +16,8 @@
 //! - The schema version is in the table `census_schema`.
 //!
 //! Schema creation, new view columns and view changes take a transaction-level
-//! advisory lock, so scanners starting together never trip over each other.
+//! advisory lock (the sink's), so scanners starting together never trip over each
+//! other.
 //!
 //! Connections: `sslmode=disable` connects in plain text; `prefer` (the default) and
 //! `require` use TLS (rustls) when the server offers it, verifying the server's
@@ -36,7 +40,7 @@ use postgres::{Client, Config, NoTls};
 use super::sqlite::ScanRow;
 use crate::util::print::Cell;
 
-pub use crate::sink::sql::schema::SCHEMA_VERSION;
+pub use super::SCHEMA_VERSION;
 
 /// The environment variable that gives the URL when `--postgres` does not.
 pub const ENV_URL: &str = "CENSUS_POSTGRES_URL";

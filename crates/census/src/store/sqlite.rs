@@ -1,12 +1,12 @@
 //! The SQLite database read: opened read-only for `census query` and `census diff`,
-//! and the reads the commands need. Not for writing it or creating its schema
-//! ([`crate::sink::sql::sqlite`]).
+//! and the reads the commands need. Not for writing it or creating its schema (the
+//! SQLite sink's, `sink::sql::sqlite`).
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-pub use crate::sink::sql::schema::SCHEMA_VERSION;
+pub use super::SCHEMA_VERSION;
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]

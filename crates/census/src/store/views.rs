@@ -1,5 +1,5 @@
-//! Views: their names and columns, shared by the SQL stores (the text that creates
-//! them is [`crate::sink::sql::schema::create_view`]'s). Not for SQL of its own.
+//! Views: their names and columns, shared by the SQL stores' writers and readers. Not
+//! for the text that creates them (`sink::sql::schema::create_view`).
 //!
 //! Column rules: the member columns are in the order of their names (byte order, as
 //! `item_columns` lists them: the same columns, numbered the same, whichever account's

@@ -8,8 +8,7 @@ use crate::store::views::{
     member_columns, pg_view_name, quote_ident, quote_literal, view_name, PG_MAX_IDENT,
 };
 
-/// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub use crate::store::SCHEMA_VERSION;
 
 /// The databases the schema is written for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -86,7 +86,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "account id {} is not 12 digits",
-            crate::store::output::escape(&id.chars().take(40).collect::<String>())
+            crate::util::print::escape(&id.chars().take(40).collect::<String>())
         ))
     }
 }

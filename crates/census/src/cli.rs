@@ -164,7 +164,7 @@ pub struct DoctorFlags {
     pub base: BaseFlags,
     /// Output format: table, json or csv.
     #[arg(long, default_value = "table", value_name = "FORMAT")]
-    pub output: crate::store::output::Format,
+    pub output: crate::util::print::Format,
     /// Accounts checked at once.
     #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
@@ -410,7 +410,7 @@ pub enum Command {
         postgres: Option<crate::store::postgres::PgUrl>,
         /// Output format: table, json or csv.
         #[arg(long, default_value = "table", value_name = "FORMAT")]
-        output: crate::store::output::Format,
+        output: crate::util::print::Format,
         /// Stop the statement after this many seconds.
         #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
@@ -434,7 +434,7 @@ pub enum Command {
         postgres: Option<crate::store::postgres::PgUrl>,
         /// Output format: table, json or csv.
         #[arg(long, default_value = "table", value_name = "FORMAT")]
-        output: crate::store::output::Format,
+        output: crate::util::print::Format,
         /// Count the changes per account, region and type instead of listing them.
         #[arg(long)]
         summary: bool,

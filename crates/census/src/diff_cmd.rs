@@ -6,7 +6,7 @@
 //! added, removed or changed (with the JSON paths that changed); `--summary` counts
 //! them per account, region and type instead. What could not be compared (calls that
 //! failed, accounts that could not be accessed, in either scan) is told on stderr. See
-//! [`crate::store::diff`] for the rules. With `--postgres URL` (or
+//! [`crate::store::diff`] for the rules, which this command only prints. With `--postgres URL` (or
 //! `$CENSUS_POSTGRES_URL`) the scans are read from PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,11 +15,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
-use crate::store::diff::{postgres_diff, sqlite_diff, Diff, Kind};
-use crate::store::output::{Cell, Format, RowWriter};
+use crate::store::diff::{postgres_diff, sqlite_diff, Change, Diff, Kind};
 use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
 use crate::store::views::view_name;
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// `census diff`'s flags, as parsed.
 #[derive(Debug, Clone)]
@@ -141,31 +141,27 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
     let diff = store.diff(&a, &b)?;
     let mut names: HashMap<String, String> = HashMap::new();
     for c in &diff.changes {
-        if !names.contains_key(&c.account_id) {
-            let name = match store.account_name(&b, &c.account_id)? {
+        if !names.contains_key(&c.resource.account_id) {
+            let name = match store.account_name(&b, &c.resource.account_id)? {
                 Some(n) => Some(n),
-                None => store.account_name(&a, &c.account_id)?,
+                None => store.account_name(&a, &c.resource.account_id)?,
             };
-            names.insert(c.account_id.clone(), name.unwrap_or_default());
+            names.insert(c.resource.account_id.clone(), name.unwrap_or_default());
         }
     }
     let mut changes = diff.changes;
-    changes.sort_by(|x, y| {
+    /// Changes are listed by account, region, view, kind and resource.
+    fn order(c: &Change) -> (&str, &str, String, Kind, &str) {
+        let r = &c.resource;
         (
-            &x.account_id,
-            &x.region,
-            view_name(&x.stem),
-            x.kind,
-            &x.resource_id,
+            &r.account_id,
+            &r.region,
+            view_name(&r.stem),
+            c.kind,
+            &r.resource_id,
         )
-            .cmp(&(
-                &y.account_id,
-                &y.region,
-                view_name(&y.stem),
-                y.kind,
-                &y.resource_id,
-            ))
-    });
+    }
+    changes.sort_by(|x, y| order(x).cmp(&order(y)));
     let count = |k: Kind| changes.iter().filter(|c| c.kind == k).count();
     writeln!(
         err,
@@ -199,7 +195,11 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
         let mut groups: BTreeMap<(String, String, String), [i64; 3]> = BTreeMap::new();
         for c in &changes {
             let g = groups
-                .entry((c.account_id.clone(), c.region.clone(), view_name(&c.stem)))
+                .entry((
+                    c.resource.account_id.clone(),
+                    c.resource.region.clone(),
+                    view_name(&c.resource.stem),
+                ))
                 .or_default();
             g[c.kind as usize] += 1;
         }
@@ -212,11 +212,7 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
             "removed",
             "changed",
         ];
-        let mut w = RowWriter::new(
-            args.output,
-            columns.iter().map(|c| c.to_string()).collect(),
-            out,
-        )?;
+        let mut w = RowWriter::with_columns(args.output, &columns, out)?;
         for ((account, region, kind), n) in groups {
             let name = names.get(&account).cloned().unwrap_or_default();
             w.row(vec![
@@ -241,19 +237,15 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
         "resource_id",
         "paths",
     ];
-    let mut w = RowWriter::new(
-        args.output,
-        columns.iter().map(|c| c.to_string()).collect(),
-        out,
-    )?;
+    let mut w = RowWriter::with_columns(args.output, &columns, out)?;
     for c in changes {
         w.row(vec![
             text(c.kind.as_str()),
-            text(&c.account_id),
-            text(names.get(&c.account_id).map_or("", String::as_str)),
-            text(&c.region),
-            text(&view_name(&c.stem)),
-            text(&c.resource_id),
+            text(&c.resource.account_id),
+            text(names.get(&c.resource.account_id).map_or("", String::as_str)),
+            text(&c.resource.region),
+            text(&view_name(&c.resource.stem)),
+            text(&c.resource.resource_id),
             Cell::List(c.paths),
         ])?;
     }

@@ -38,7 +38,7 @@ use crate::auth::{Access, AccessError, Base, ReadFailure, RoleArn, RoleOptions};
 use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::discover::{scope, Discovery, Options, Problem};
 use crate::regions::check_region;
-use crate::store::output::{Cell, Format, RowWriter};
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// Accounts checked at once, unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;

@@ -747,7 +747,7 @@ fn pretty(v: &Value) -> String {
 fn emit(output: Option<&Path>, text: &str, out: &mut dyn Write) -> Result<()> {
     match output {
         Some(path) => {
-            crate::sink::write_atomic(path, text.as_bytes())
+            crate::util::fs::write_atomic(path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("census: wrote {}", path.display());
         }
@@ -794,7 +794,7 @@ pub fn run(command: IamCommand, out: &mut dyn Write) -> Result<()> {
             ];
             for (file, text) in files {
                 let path = f.output_dir.join(file);
-                crate::sink::write_atomic(&path, text.as_bytes())
+                crate::util::fs::write_atomic(&path, text.as_bytes())
                     .with_context(|| format!("cannot write {}", path.display()))?;
                 writeln!(out, "{}", path.display())?;
             }

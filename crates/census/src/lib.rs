@@ -29,4 +29,4 @@ pub mod shard;
 pub mod sink;
 pub mod spec;
 pub mod store;
-pub mod upload;
+pub mod util;

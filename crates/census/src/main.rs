@@ -21,7 +21,7 @@ fn main() -> ExitCode {
             // Errors may quote AWS data: control characters are shown escaped.
             eprintln!(
                 "census: error: {}",
-                census::store::output::escape(&format!("{e:#}"))
+                census::util::print::escape(&format!("{e:#}"))
             );
             ExitCode::from(1)
         }

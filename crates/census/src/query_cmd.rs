@@ -1,5 +1,6 @@
 //! `census query "SQL"`: one SQL statement over the scan database, read-only, printed
-//! as a table, JSON or CSV; `census query --tables` lists the tables and views.
+//! as a table, JSON or CSV; `census query --tables` lists the tables and views. Not
+//! for writing the store, nor for comparing scans (`census diff`).
 //!
 //! Read-only in every way, whatever the statement says:
 //! - SQLite: the database is opened read-only, the statement must start with SELECT,
@@ -28,10 +29,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Result};
 use rusqlite::Connection;
 
-use crate::store::output::{Cell, Format, RowWriter};
 use crate::store::postgres::{printable, AnyCell, PgUrl};
 use crate::store::sqlite::open_read_only;
 use crate::store::views::quote_ident;
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// `census query`'s flags, as parsed.
 #[derive(Debug, Clone)]
@@ -411,19 +412,23 @@ fn tables(conn: &Connection, format: Format, out: impl Write) -> Result<()> {
     let list: Vec<(String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
-    let mut writer = RowWriter::new(
-        format,
-        vec!["name".into(), "type".into(), "rows".into()],
-        out,
-    )?;
+    write_tables(list, format, out, |count| {
+        conn.query_row(count, [], |r| r.get(0))
+            .map_err(|e| sql_error(&e))
+    })
+}
+
+/// Writes `(name, type)` of each table and view with its row count, which `count`
+/// gives for a `SELECT COUNT(*)`.
+fn write_tables(
+    list: Vec<(String, String)>,
+    format: Format,
+    out: impl Write,
+    mut count: impl FnMut(&str) -> Result<i64>,
+) -> Result<()> {
+    let mut writer = RowWriter::with_columns(format, &["name", "type", "rows"], out)?;
     for (name, kind) in list {
-        let rows: i64 = conn
-            .query_row(
-                &format!("SELECT COUNT(*) FROM {}", quote_ident(&name)),
-                [],
-                |r| r.get(0),
-            )
-            .map_err(|e| sql_error(&e))?;
+        let rows = count(&format!("SELECT COUNT(*) FROM {}", quote_ident(&name)))?;
         writer.row(vec![Cell::Text(name), Cell::Text(kind), Cell::Int(rows)])?;
     }
     writer.finish()?;
@@ -571,20 +576,12 @@ fn pg_tables(
         .iter()
         .map(|r| (r.get(0), r.get(1)))
         .collect();
-    let mut writer = RowWriter::new(
-        format,
-        vec!["name".into(), "type".into(), "rows".into()],
-        out,
-    )?;
-    for (name, kind) in list {
-        let rows: i64 = client
-            .query_one(&format!("SELECT COUNT(*) FROM {}", quote_ident(&name)), &[])
+    write_tables(list, format, out, |count| {
+        Ok(client
+            .query_one(count, &[])
             .map_err(|e| pg_sql_error(url, &e))?
-            .get(0);
-        writer.row(vec![Cell::Text(name), Cell::Text(kind), Cell::Int(rows)])?;
-    }
-    writer.finish()?;
-    Ok(())
+            .get(0))
+    })
 }
 
 #[cfg(test)]
@@ -670,7 +667,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let db = dir.join("census.db");
-        drop(crate::store::sqlite::open_for_writing(&db).unwrap());
+        drop(crate::sink::sql::sqlite::open_for_writing(&db).unwrap());
         let copy = dir.join("copy.db");
         let run_sql = |sql: &str, timeout: u64| {
             let mut out = Vec::new();

@@ -223,7 +223,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
     let s3_upload = match &args.s3_upload {
-        Some(u) => Some(crate::upload::S3Url::parse(u).map_err(|e| anyhow!("--s3-upload: {e}"))?),
+        Some(u) => Some(crate::sink::s3::S3Url::parse(u).map_err(|e| anyhow!("--s3-upload: {e}"))?),
         None => None,
     };
     let retry = {
@@ -363,7 +363,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     // The bucket is checked before the scan, not found wrong hours later.
     let upload = match s3_upload {
-        Some(url) => Some(crate::upload::Bucket::open(&client, &base, url, None).await?),
+        Some(url) => Some(crate::sink::s3::Bucket::open(&client, &base, url, None).await?),
         None => None,
     };
     let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
@@ -419,7 +419,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 .map_err(|e| anyhow!("{e}"))?;
             // Once: not also as a log line (at the default level both would print).
             for p in &found.problems {
-                let p = crate::store::output::escape(&p.to_string()).into_owned();
+                let p = crate::util::print::escape(&p.to_string()).into_owned();
                 eprintln!("census: warning: {p}");
             }
             if found.accounts.is_empty() {
@@ -596,9 +596,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     for a in outcome.accounts.iter().filter(|a| !a.is_ok()) {
         eprintln!(
             "census: account {} ({}): {}",
-            crate::store::output::escape(&a.account.id),
-            crate::store::output::escape(&a.account.name),
-            crate::store::output::escape(a.error_message.as_deref().unwrap_or("failed"))
+            crate::util::print::escape(&a.account.id),
+            crate::util::print::escape(&a.account.name),
+            crate::util::print::escape(a.error_message.as_deref().unwrap_or("failed"))
         );
     }
     if t.calls_failed > 0 {
@@ -614,7 +614,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             db.clone()
                 .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)))
         });
-        if !crate::upload::upload_scan(bucket, &root, db.as_deref()).await {
+        if !crate::sink::s3::upload_scan(bucket, &root, db.as_deref()).await {
             return Ok(1);
         }
     }

@@ -928,8 +928,8 @@ fn binary_files_are_uploaded_byte_for_byte() {
             endpoints,
         );
         let client = awsdyn::client::Client::new(Default::default()).unwrap();
-        let url = census::upload::S3Url::parse("s3://census-binary-upload/db").unwrap();
-        let bucket = census::upload::Bucket::open(&client, &base, url, None)
+        let url = census::sink::s3::S3Url::parse("s3://census-binary-upload/db").unwrap();
+        let bucket = census::sink::s3::Bucket::open(&client, &base, url, None)
             .await
             .unwrap();
         assert_eq!(bucket.region(), "us-east-1");

@@ -472,7 +472,7 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     for p in &found.problems {
         eprintln!(
             "census: warning: {}",
-            crate::store::output::escape(&p.to_string())
+            crate::util::print::escape(&p.to_string())
         );
     }
     if found.accounts.is_empty() {
@@ -573,7 +573,7 @@ fn check_output(path: &Path, force: bool) -> Result<()> {
 pub(crate) fn write_output(output: Option<&Path>, text: &str) -> Result<()> {
     match output {
         Some(path) => {
-            crate::sink::write_atomic(path, text.as_bytes())
+            crate::util::fs::write_atomic(path, text.as_bytes())
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("census: wrote {}", path.display());
         }

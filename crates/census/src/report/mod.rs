@@ -26,7 +26,7 @@
 //! `--account-timeout`; an account that fails (role, DescribeRegions, a region's
 //! tagging API) or runs out of time keeps its row, with what went wrong in Notes and
 //! whatever was found before. Each CSV is written to `--local-dir` (atomically), then
-//! uploaded to `--s3-bucket` under `--s3-prefix` (see [`crate::upload`]).
+//! uploaded to `--s3-bucket` under `--s3-prefix` (see [`crate::sink::s3`]).
 //!
 //! `.env` (read at start) and the environment give defaults: `OUTPUT_BUCKET` for
 //! `--s3-bucket`, `DYNAMO_TABLE_NAME` for `--tenants-table`, `CROSS_ACCOUNT_ROLE_NAME`
@@ -53,8 +53,8 @@ use futures::stream::{self, StreamExt};
 use crate::account::Account;
 use crate::auth::{Access, Base, RoleOptions};
 use crate::discover::{OrgInfo, Problem};
-use crate::store::output::escape;
-use crate::upload::{Bucket, S3Url};
+use crate::sink::s3::{Bucket, S3Url};
+use crate::util::print::escape;
 use groups::RegionGroups;
 use resources::{Found, Settings};
 use table::{Row, TagKeys};
@@ -360,7 +360,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
     })?;
     let mut exit = if problems.is_empty() { 0 } else { 2 };
     // The first failed upload ends the uploading (the next would fail the same way).
-    let mut upload_error: Option<crate::upload::UploadError> = None;
+    let mut upload_error: Option<crate::sink::s3::UploadError> = None;
     let mut not_uploaded = 0;
     for org in &orgs {
         let mut rows: BTreeMap<String, Row> = BTreeMap::new();
@@ -417,7 +417,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         let name = table::file_name(&org.info.management_account_id, &timestamp);
         let path = args.local_dir.join(&name);
         let text = table::to_csv(&rows).context("cannot format the report as CSV")?;
-        crate::sink::write_atomic(&path, &text)
+        crate::util::fs::write_atomic(&path, &text)
             .with_context(|| format!("cannot write {}", path.display()))?;
         let mut where_to = path.display().to_string();
         if let Some(bucket) = &bucket {

@@ -1,5 +1,6 @@
 //! Where an account has resources: the Resource Groups Tagging API (GetResources, every
-//! page) in each enabled region, and the region in each resource ARN.
+//! page) in each enabled region, and the region in each resource ARN. Not for printing
+//! the report (its parent module).
 //!
 //! - An ARN with a region counts for that region, whichever region's API returned it.
 //! - An S3 bucket ARN (`arn:aws:s3:::name`) has none. AWS returns a bucket from the
@@ -178,31 +179,19 @@ pub async fn collect(
         .map(|(bucket, _)| {
             let home_target = &home_target;
             async move {
-                let out = client
-                    .call(
-                        home_target,
-                        "s3",
-                        "GetBucketLocation",
-                        &json!({ "Bucket": bucket }),
-                    )
-                    .await;
+                let out = crate::sink::s3::bucket_region(client, home_target, &bucket).await;
                 (bucket, out)
             }
         })
         .buffer_unordered(4)
         .for_each(|(bucket, out)| {
             match out {
-                Ok(v) => {
-                    let region = match v["LocationConstraint"].as_str() {
-                        None | Some("") => "us-east-1",
-                        Some("EU") => "eu-west-1",
-                        Some(r) => r,
-                    };
+                Ok(region) => {
                     found
                         .lock()
                         .unwrap_or_else(|e| e.into_inner())
                         .regions
-                        .insert(region.to_string());
+                        .insert(region);
                 }
                 Err(e) => note(format!(
                     "s3 GetBucketLocation failed for bucket {bucket}, so its region is not counted: {e}"

@@ -142,7 +142,7 @@ impl Plan {
 
     /// Writes the plan into the scan folder `root`, atomically.
     pub fn write(&self, root: &Path) -> std::io::Result<()> {
-        crate::sink::write_atomic(
+        crate::util::fs::write_atomic(
             &plan_path(root, self.shard.as_ref()),
             &serde_json::to_vec_pretty(self)?,
         )

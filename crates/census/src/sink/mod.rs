@@ -1,7 +1,9 @@
 //! Sinks: where a scan's results go. The executor pushes events into every sink as
 //! they happen (begin, each account, each call, finish), so that nothing is held in
 //! memory longer than one call's result: the JSON tree writes a file per call, the SQL
-//! stores insert rows. A sink never calls AWS.
+//! stores insert rows. A sink never calls AWS; [`s3`], the one output that does,
+//! copies the finished files to S3 after the scan and is not a sink. Not for reading
+//! outputs back (see [`crate::store`]).
 //!
 //! Sinks are called from many tasks at once and must do their own locking. An error
 //! from a sink stops the scan (the output would be incomplete without it), and is
@@ -15,10 +17,11 @@ use serde_json::Value;
 use crate::account::Account;
 use crate::spec::Call;
 
-pub mod batch;
-pub mod postgres;
-pub mod sqlite;
+pub mod s3;
+pub mod sql;
 pub mod tree;
+
+pub use sql::{postgres, sqlite, PostgresSink, SqliteSink};
 
 /// What a scan is, written once at its start.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -234,135 +237,9 @@ pub trait Sink: Send + Sync {
     ) -> io::Result<()>;
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same folder, then a
-/// rename, so that a reader (or a crash) never sees half a file. The data is on disk
-/// (fsync) before the rename.
-pub fn write_atomic(path: &std::path::Path, data: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    atomic(path, |f| f.write_all(data))
-}
-
-/// Creates `dir` and its missing parents readable by their owner only (0700): an
-/// inventory of an organization is sensitive. Folders already there keep their mode.
-pub fn create_private_dir_all(dir: &std::path::Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.as_os_str().is_empty() || dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-/// Options that create a file readable and writable by its owner only (0600).
-pub fn private_file() -> std::fs::OpenOptions {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut o = std::fs::OpenOptions::new();
-    o.create(true).mode(0o600);
-    o
-}
-
-/// [`write_atomic`] for data written piece by piece: `write` fills a buffered writer.
-pub fn write_atomic_with(
-    path: &std::path::Path,
-    write: impl FnOnce(&mut dyn std::io::Write) -> io::Result<()>,
-) -> io::Result<()> {
-    use std::io::Write;
-    atomic(path, |f| {
-        let mut w = std::io::BufWriter::with_capacity(16 * 1024, f);
-        write(&mut w)?;
-        w.flush()
-    })
-}
-
-/// Whether a file name is one of [`write_atomic`]'s temporary files
-/// (`.<name>.tmp-<pid>`).
-pub fn is_temp_name(name: &str) -> bool {
-    name.starts_with('.')
-        && name
-            .rsplit_once(".tmp-")
-            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// Removes the temporary files that a killed run left under `root` (a write is
-/// atomic: such a file was never renamed into place, so it holds nothing the scan
-/// reported). In a shard, only its own: those in the folders of accounts it owns and
-/// its shard-tagged run-wide files, since other shards may be writing beside it.
-/// Returns how many were removed.
-pub fn remove_temp_files(
-    root: &std::path::Path,
-    shard: Option<&crate::shard::Shard>,
-) -> io::Result<usize> {
-    let mut removed = 0;
-    let mut dirs = vec![(root.to_path_buf(), 0)];
-    while let Some((dir, depth)) = dirs.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if kind.is_dir() {
-                // Account folders are `<account id>-<name>`.
-                let account = name.split('-').next().unwrap_or_default();
-                let ours =
-                    depth > 0 || name.starts_with('.') || shard.is_none_or(|s| s.owns(account));
-                if ours {
-                    dirs.push((entry.path(), depth + 1));
-                }
-            } else if kind.is_file()
-                && is_temp_name(&name)
-                && (depth > 1 || shard.is_none_or(|s| name.contains(&s.tag())))
-            {
-                std::fs::remove_file(entry.path())?;
-                removed += 1;
-            }
-        }
-    }
-    Ok(removed)
-}
-
-fn atomic(
-    path: &std::path::Path,
-    write: impl FnOnce(&mut std::fs::File) -> io::Result<()>,
-) -> io::Result<()> {
-    let dir = path.parent().unwrap_or_else(|| std::path::Path::new("."));
-    create_private_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    let mut f = private_file().write(true).truncate(true).open(&tmp)?;
-    write(&mut f)?;
-    f.sync_data()?;
-    drop(f);
-    std::fs::rename(&tmp, path)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temp_names() {
-        assert!(is_temp_name(".ec2-describe_vpcs.json.tmp-4242"));
-        assert!(is_temp_name(".summary.json.tmp-1"));
-        for name in [
-            "ec2-describe_vpcs.json",
-            ".ec2.json.tmp-",
-            ".ec2.json.tmp-12a",
-            "x.tmp-12",
-            ".census",
-        ] {
-            assert!(!is_temp_name(name), "{name}");
-        }
-    }
 
     #[test]
     fn a_resumed_tree_loses_the_killed_runs_temp_files_only() {

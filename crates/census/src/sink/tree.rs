@@ -26,7 +26,8 @@ use serde_json::Value;
 
 use crate::shard::Shard;
 
-use super::{write_atomic_with, AccountReport, CallRecord, ScanInfo, Sink, Status, Totals};
+use super::{AccountReport, CallRecord, ScanInfo, Sink, Status, Totals};
+use crate::util::fs::{create_private_dir_all, is_temp_name, private_file, write_atomic_with};
 
 /// One line of the journal.
 #[derive(Debug, Serialize, Deserialize)]
@@ -101,7 +102,7 @@ impl TreeSink {
                     io::ErrorKind::InvalidInput,
                     format!(
                         "refusing to write outside the scan folder: {what} {:?} is not a plain file name",
-                        crate::store::output::escape(part)
+                        crate::util::print::escape(part)
                     ),
                 ));
             }
@@ -348,14 +349,14 @@ impl Sink for TreeSink {
         if scan.resumed {
             // Writes the killed run had under way: none is in the journal, so the
             // resumed run makes them again.
-            let n = super::remove_temp_files(&self.root, self.shard.as_ref())?;
+            let n = remove_temp_files(&self.root, self.shard.as_ref())?;
             if n > 0 {
                 tracing::info!("removed {n} unfinished files of the interrupted run");
             }
         }
         let path = self.own_journal();
-        super::create_private_dir_all(path.parent().unwrap())?;
-        let mut file = super::private_file().read(true).append(true).open(&path)?;
+        create_private_dir_all(path.parent().unwrap())?;
+        let mut file = private_file().read(true).append(true).open(&path)?;
         // A run killed while writing a line left it torn: end it, so that the next
         // line starts on its own.
         let len = file.metadata()?.len();
@@ -421,4 +422,43 @@ pub fn shard_name(shard: Option<&Shard>, name: &str) -> String {
         Some(s) => s.file_name(name),
         None => name.to_string(),
     }
+}
+
+/// Removes the temporary files that a killed run left under `root` (a write is
+/// atomic: such a file was never renamed into place, so it holds nothing the scan
+/// reported). In a shard, only its own: those in the folders of accounts it owns and
+/// its shard-tagged run-wide files, since other shards may be writing beside it.
+/// Returns how many were removed.
+pub fn remove_temp_files(root: &Path, shard: Option<&Shard>) -> io::Result<usize> {
+    let mut removed = 0;
+    let mut dirs = vec![(root.to_path_buf(), 0)];
+    while let Some((dir, depth)) = dirs.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let kind = entry.file_type()?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_dir() {
+                // Account folders are `<account id>-<name>`.
+                let account = name.split('-').next().unwrap_or_default();
+                let ours =
+                    depth > 0 || name.starts_with('.') || shard.is_none_or(|s| s.owns(account));
+                if ours {
+                    dirs.push((entry.path(), depth + 1));
+                }
+            } else if kind.is_file()
+                && is_temp_name(&name)
+                && (depth > 1 || shard.is_none_or(|s| name.contains(&s.tag())))
+            {
+                std::fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }

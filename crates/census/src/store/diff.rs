@@ -1,4 +1,5 @@
-//! Comparing two scans: which resources were added, removed or changed.
+//! Comparing two scans: which resources were added, removed or changed. Not for
+//! printing the changes (`census diff`).
 //!
 //! Resources are matched by `(stem, account, region, resource id)` (see
 //! [`super::items`] for the identifier). A resource is *changed* when its item's JSON
@@ -39,27 +40,44 @@ impl Kind {
     }
 }
 
-/// One resource as a scan has it.
+/// A resource without its item: where it is and the call that listed it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Resource {
+pub struct Listed {
     pub stem: String,
     pub account_id: String,
     pub region: String,
     pub resource_id: String,
     pub service: String,
     pub operation: String,
+}
+
+/// One resource as a scan has it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resource {
+    pub listed: Listed,
     /// The item's JSON text.
     pub item: String,
 }
 
 impl Resource {
     fn key(&self) -> (&str, &str, &str, &str) {
-        (
-            &self.stem,
-            &self.account_id,
-            &self.region,
-            &self.resource_id,
-        )
+        let l = &self.listed;
+        (&l.stem, &l.account_id, &l.region, &l.resource_id)
+    }
+
+    /// The resource as a row of [`SIDE`] or [`PG_SIDE`] gives it, column by column.
+    fn from_columns<E>(mut column: impl FnMut(usize) -> Result<String, E>) -> Result<Resource, E> {
+        Ok(Resource {
+            listed: Listed {
+                stem: column(0)?,
+                account_id: column(1)?,
+                region: column(2)?,
+                resource_id: column(3)?,
+                service: column(4)?,
+                operation: column(5)?,
+            },
+            item: column(6)?,
+        })
     }
 }
 
@@ -67,12 +85,7 @@ impl Resource {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Change {
     pub kind: Kind,
-    pub stem: String,
-    pub account_id: String,
-    pub region: String,
-    pub resource_id: String,
-    pub service: String,
-    pub operation: String,
+    pub resource: Listed,
     /// The JSON paths that differ (changed resources only).
     pub paths: Vec<String>,
 }
@@ -81,12 +94,7 @@ impl Change {
     fn of(kind: Kind, r: Resource, paths: Vec<String>) -> Change {
         Change {
             kind,
-            stem: r.stem,
-            account_id: r.account_id,
-            region: r.region,
-            resource_id: r.resource_id,
-            service: r.service,
-            operation: r.operation,
+            resource: r.listed,
             paths,
         }
     }
@@ -225,17 +233,7 @@ ORDER BY r.stem, r.account_id, r.region, r.resource_id";
 /// Compares scans `a` and `b` of a SQLite store.
 pub fn sqlite_diff(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Diff> {
     let mut diff = Diff::default();
-    let row = |r: &rusqlite::Row<'_>| {
-        Ok(Resource {
-            stem: r.get(0)?,
-            account_id: r.get(1)?,
-            region: r.get(2)?,
-            resource_id: r.get(3)?,
-            service: r.get(4)?,
-            operation: r.get(5)?,
-            item: r.get(6)?,
-        })
-    };
+    let row = |r: &rusqlite::Row<'_>| Resource::from_columns(|i| r.get(i));
     let mut sa = conn.prepare(SIDE)?;
     let mut sb = conn.prepare(SIDE)?;
     let ra = sa.query_map(params![a, b], row)?;
@@ -305,15 +303,7 @@ pub fn postgres_diff(
                 }
             }
             let r = buf.pop_front()?;
-            Some(Ok(Resource {
-                stem: r.get(0),
-                account_id: r.get(1),
-                region: r.get(2),
-                resource_id: r.get(3),
-                service: r.get(4),
-                operation: r.get(5),
-                item: r.get(6),
-            }))
+            Some(Resource::from_columns(|i| r.try_get(i)))
         })
     };
     merge(side(pa), side(pb), |c| diff.changes.push(c))?;
@@ -364,12 +354,14 @@ mod tests {
 
     fn res(stem: &str, id: &str, item: Value) -> Result<Resource, ()> {
         Ok(Resource {
-            stem: stem.into(),
-            account_id: "1".into(),
-            region: "r".into(),
-            resource_id: id.into(),
-            service: "s".into(),
-            operation: "o".into(),
+            listed: Listed {
+                stem: stem.into(),
+                account_id: "1".into(),
+                region: "r".into(),
+                resource_id: id.into(),
+                service: "s".into(),
+                operation: "o".into(),
+            },
             item: item.to_string(),
         })
     }
@@ -388,7 +380,7 @@ mod tests {
         ];
         let mut got = Vec::new();
         merge(a.into_iter(), b.into_iter(), |c| {
-            got.push((c.kind, c.stem, c.resource_id, c.paths))
+            got.push((c.kind, c.resource.stem, c.resource.resource_id, c.paths))
         })
         .unwrap();
         assert_eq!(

@@ -1,6 +1,6 @@
 //! A call's result cut into items, each with a stable identifier and its top-level
 //! members: what the SQL stores (SQLite, PostgreSQL) keep one row of per
-//! resource.
+//! resource. Not for storing them (the SQL sinks).
 //!
 //! Items ([`for_each_item`]), from the result as a sink receives it (result key
 //! applied):
@@ -12,7 +12,7 @@
 //!   the object's other members are not items;
 //! - an object without lists, or a scalar: one item; `null` and `{}`: none.
 //!
-//! This counts exactly what [`crate::scan::count_items`] counts.
+//! This counts exactly what the executor counts (`scan::count_items`).
 //!
 //! Identity ([`Shapes::identify`]): the first rule that finds a member holding a
 //! non-empty string or a number gives the identifier.

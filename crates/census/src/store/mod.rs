@@ -1,11 +1,12 @@
 //! The SQL store: scans kept as rows so that people can ask questions in SQL
 //! (`census query`) and compare scans (`census diff`). SQLite (`census.db`, embedded,
-//! the default) is written by [`crate::sink::sqlite`], PostgreSQL (`--postgres URL`, see
-//! [`postgres`] for how it differs) by [`crate::sink::postgres`]; the parts that do not depend on
-//! the database (items and their identity, view columns, JSON diffs, output formats)
-//! are shared with other SQL stores.
+//! the default) and PostgreSQL (`--postgres URL`, see [`postgres`] for how it differs)
+//! are written by the SQL sinks (`sink::sql`, which also create the schema described
+//! here); this module reads them, and holds what writers and readers share: items
+//! and their identity ([`items`]), view names and columns ([`views`]), the schema
+//! version. Not for writing, nor for printing rows ([`crate::util::print`]).
 //!
-//! # Schema (version [`sqlite::SCHEMA_VERSION`], kept in `PRAGMA user_version`)
+//! # Schema (version [`SCHEMA_VERSION`], kept in `PRAGMA user_version`)
 //! - `scans`: one row per scan (`scan_id`, `seq` giving the order scans started in,
 //!   `started`, `finished` (NULL until the scan finishes), `version`, `resumed`, and
 //!   the totals `accounts`, `accounts_failed`, `calls`, `calls_failed`, `items`,
@@ -41,10 +42,12 @@
 
 pub mod diff;
 pub mod items;
-pub mod output;
 pub mod postgres;
 pub mod sqlite;
 pub mod views;
+
+/// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
+pub const SCHEMA_VERSION: i64 = 1;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

@@ -1,92 +1,12 @@
-//! The SQLite database: schema, opening (for writing by the sink, read-only for
-//! `census query` and `census diff`), views, and the reads the commands need.
-//!
-//! While a scan writes, the database runs in WAL mode with `synchronous=NORMAL`:
-//! readers never block the writer, and a committed transaction survives the process
-//! being killed. Between scans it is a single file (see [`crate::sink::sqlite`]).
+//! The SQLite database read: opened read-only for `census query` and `census diff`,
+//! and the reads the commands need. Not for writing it or creating its schema (the
+//! SQLite sink's, `sink::sql::sqlite`).
 
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::views;
-
-/// The schema version in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS scans (
-    scan_id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL UNIQUE,
-    started TEXT NOT NULL,
-    finished TEXT,
-    version TEXT NOT NULL,
-    resumed INTEGER NOT NULL DEFAULT 0,
-    accounts INTEGER,
-    accounts_failed INTEGER,
-    calls INTEGER,
-    calls_failed INTEGER,
-    items INTEGER,
-    pages INTEGER
-);
-CREATE TABLE IF NOT EXISTS accounts (
-    scan_id TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    name TEXT,
-    email TEXT,
-    status TEXT,
-    partition TEXT,
-    org_id TEXT,
-    management_account_id TEXT,
-    ou_id TEXT,
-    ou_path TEXT,
-    tags TEXT,
-    source TEXT,
-    scan_status TEXT,
-    regions TEXT,
-    error_code TEXT,
-    error_message TEXT,
-    remediation TEXT,
-    PRIMARY KEY (scan_id, account_id)
-);
-CREATE TABLE IF NOT EXISTS calls (
-    scan_id TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    region TEXT NOT NULL,
-    stem TEXT NOT NULL,
-    service TEXT NOT NULL,
-    function TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    status TEXT NOT NULL,
-    error_code TEXT,
-    error_message TEXT,
-    request_id TEXT,
-    pages INTEGER NOT NULL,
-    items INTEGER NOT NULL,
-    duration_ms INTEGER NOT NULL,
-    PRIMARY KEY (scan_id, account_id, region, stem)
-);
-CREATE INDEX IF NOT EXISTS calls_by_stem ON calls (stem, scan_id);
-CREATE TABLE IF NOT EXISTS resources (
-    scan_id TEXT NOT NULL,
-    stem TEXT NOT NULL,
-    account_id TEXT NOT NULL,
-    region TEXT NOT NULL,
-    resource_id TEXT NOT NULL,
-    service TEXT NOT NULL,
-    operation TEXT NOT NULL,
-    member TEXT NOT NULL,
-    id_source TEXT NOT NULL,
-    item TEXT NOT NULL,
-    UNIQUE (scan_id, stem, account_id, region, resource_id)
-);
-CREATE TABLE IF NOT EXISTS item_columns (
-    stem TEXT NOT NULL,
-    name TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    PRIMARY KEY (stem, name)
-);
-";
+pub use super::SCHEMA_VERSION;
 
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -104,35 +24,15 @@ pub enum StoreError {
     },
 }
 
-fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+pub(crate) fn sql_error(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
     move |error| StoreError::Sql {
         path: path.display().to_string(),
         error,
     }
 }
 
-/// Opens (creating if needed) the database for writing, with the schema in place.
-pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        crate::sink::create_private_dir_all(dir).map_err(|e| StoreError::NotCensus {
-            path: path.display().to_string(),
-            error: format!("cannot create its folder: {e}"),
-        })?;
-    }
-    // A new database is created readable by its owner only (its -wal and -shm files
-    // take its mode), before SQLite opens it: an empty file is an empty database.
-    if !path.exists() {
-        crate::sink::private_file()
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::NotCensus {
-                path: path.display().to_string(),
-                error: format!("cannot create it: {e}"),
-            })?;
-    }
-    let conn = Connection::open(path).map_err(sql_error(path))?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(sql_error(path))?;
+/// The schema version of an open database; an error when a newer census made it.
+pub(crate) fn schema_version(conn: &Connection, path: &Path) -> Result<i64, StoreError> {
     let found: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(|e| StoreError::NotCensus {
@@ -145,27 +45,7 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
             found,
         });
     }
-    // WAL needs a moment alone with the database; a long query holding it keeps the
-    // rollback journal, which works too (writers then wait for readers).
-    if let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
-        tracing::warn!("{}: WAL mode not available now ({e})", path.display());
-    }
-    conn.pragma_update(None, "synchronous", "NORMAL")
-        .map_err(sql_error(path))?;
-    // SQLite's default 2 MB page cache (a scan's inserts mostly touch the tails of the
-    // indexes) and WAL checkpoints every 32 MB.
-    conn.pragma_update(None, "cache_size", -2_000)
-        .map_err(sql_error(path))?;
-    conn.pragma_update(None, "wal_autocheckpoint", 8192)
-        .map_err(sql_error(path))?;
-    conn.execute_batch(SCHEMA)
-        .map_err(|e| StoreError::NotCensus {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })?;
-    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(sql_error(path))?;
-    Ok(conn)
+    Ok(found)
 }
 
 /// Opens an existing database read-only.
@@ -184,18 +64,7 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
     .map_err(sql_error(path))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))
         .map_err(sql_error(path))?;
-    let found: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(|e| StoreError::NotCensus {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })?;
-    if found > SCHEMA_VERSION {
-        return Err(StoreError::Newer {
-            path: path.display().to_string(),
-            found,
-        });
-    }
+    let found = schema_version(&conn, path)?;
     if found < 1 {
         return Err(StoreError::NotCensus {
             path: path.display().to_string(),
@@ -203,23 +72,6 @@ pub fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
         });
     }
     Ok(conn)
-}
-
-/// (Re)creates the view of `stem` from its recorded columns, in the order of their
-/// names (see [`views`]).
-pub fn refresh_view(conn: &Connection, stem: &str) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT name FROM item_columns WHERE stem = ?1 ORDER BY name COLLATE BINARY",
-    )?;
-    let members: Vec<String> = stmt
-        .query_map([stem], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    let sql = format!(
-        "DROP VIEW IF EXISTS {}; {};",
-        views::quote_ident(&views::view_name(stem)),
-        views::sqlite_create_view(stem, members.iter().map(String::as_str))
-    );
-    conn.execute_batch(&sql)
 }
 
 /// One scan as `scans` has it.
@@ -261,6 +113,7 @@ pub fn account_name(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::sql::sqlite::open_for_writing;
 
     #[test]
     fn schema_opens_twice_and_read_only() {

@@ -1,5 +1,5 @@
-//! Views: their names and columns (shared by the SQL stores) and the SQLite text that
-//! creates them.
+//! Views: their names and columns, shared by the SQL stores' writers and readers. Not
+//! for the text that creates them (`sink::sql::schema::create_view`).
 //!
 //! Column rules: the member columns are in the order of their names (byte order, as
 //! `item_columns` lists them: the same columns, numbered the same, whichever account's
@@ -91,39 +91,6 @@ pub fn quote_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// `CREATE VIEW` for `stem` with these members (SQLite, JSON1).
-pub fn sqlite_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>) -> String {
-    let view = quote_ident(&view_name(stem));
-    let stem_lit = quote_literal(stem);
-    let mut select = String::from(
-        "r.scan_id AS scan_id, r.account_id AS account_id, a.name AS account_name, \
-         r.region AS region, r.resource_id AS resource_id",
-    );
-    for (column, member) in member_columns(members) {
-        let expr = if member == super::items::SCALAR_COLUMN {
-            // Scalar items (`value`) are the item itself; objects with a `value`
-            // member give that member.
-            "CASE WHEN json_type(r.item) IN ('object', 'array') THEN json_extract(r.item, '$.\"value\"') ELSE json_extract(r.item, '$') END".to_string()
-        } else {
-            // In a quoted path label SQLite reads `\` as an escape, as JSON does.
-            let label = member.replace('\\', "\\\\");
-            format!(
-                "json_extract(r.item, {})",
-                quote_literal(&format!("$.\"{label}\""))
-            )
-        };
-        select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
-    }
-    select.push_str(", r.item AS item");
-    format!(
-        "CREATE VIEW {view} AS SELECT {select} FROM resources r \
-         LEFT JOIN accounts a ON a.scan_id = r.scan_id AND a.account_id = r.account_id \
-         WHERE r.stem = {stem_lit} AND r.scan_id = (SELECT c.scan_id FROM calls c \
-         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = {stem_lit} \
-         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1)"
-    )
-}
-
 /// PostgreSQL's longest identifier, in bytes (longer ones are cut, silently).
 pub const PG_MAX_IDENT: usize = 63;
 
@@ -139,49 +106,6 @@ pub fn pg_view_name(stem: &str) -> String {
     let digest = Sha256::digest(stem.as_bytes());
     let hex: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
     format!("{}_{hex}", &name[..54])
-}
-
-/// A PostgreSQL string literal that means the same whatever
-/// `standard_conforming_strings` says: `E'...'` with backslashes doubled when it holds
-/// one.
-fn pg_literal(s: &str) -> String {
-    if s.contains('\\') {
-        format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
-    } else {
-        quote_literal(s)
-    }
-}
-
-/// `CREATE VIEW` for `stem` with these members (PostgreSQL, `item` is JSONB): the
-/// columns of [`member_columns`] as text (`item ->> 'VpcId'`: strings without quotes,
-/// numbers and booleans as their JSON text, objects and lists as JSON text). Columns
-/// whose names are longer than [`PG_MAX_IDENT`] bytes are left out.
-pub fn pg_create_view<'a>(stem: &str, members: impl IntoIterator<Item = &'a str>) -> String {
-    let view = quote_ident(&pg_view_name(stem));
-    let stem_lit = quote_literal(stem);
-    let mut select = String::from(
-        "r.scan_id AS scan_id, r.account_id AS account_id, a.name AS account_name, \
-         r.region AS region, r.resource_id AS resource_id",
-    );
-    for (column, member) in member_columns(members) {
-        if column.len() > PG_MAX_IDENT {
-            continue;
-        }
-        let expr = if member == super::items::SCALAR_COLUMN {
-            "CASE WHEN jsonb_typeof(r.item) IN ('object', 'array') THEN r.item ->> 'value' ELSE r.item #>> '{}' END".to_string()
-        } else {
-            format!("r.item ->> {}", pg_literal(&member))
-        };
-        select.push_str(&format!(", {expr} AS {}", quote_ident(&column)));
-    }
-    select.push_str(", r.item AS item");
-    format!(
-        "CREATE VIEW {view} AS SELECT {select} FROM resources r \
-         LEFT JOIN accounts a ON a.scan_id = r.scan_id AND a.account_id = r.account_id \
-         WHERE r.stem = {stem_lit} AND r.scan_id = (SELECT c.scan_id FROM calls c \
-         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = {stem_lit} \
-         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1)"
-    )
 }
 
 #[cfg(test)]
@@ -207,49 +131,6 @@ mod tests {
         let (a, b) = (pg_view_name(&long_a), pg_view_name(&long_b));
         assert_eq!(a.len(), PG_MAX_IDENT);
         assert_ne!(a, b);
-        let sql = pg_create_view("ec2-describe_vpcs", ["VpcId", "value", &"L".repeat(64)]);
-        assert!(sql.contains("r.item ->> 'VpcId' AS \"VpcId\""), "{sql}");
-        let sql = pg_create_view("svc-op", ["a\\b'c"]);
-        assert!(
-            sql.contains("r.item ->> E'a\\\\b''c' AS \"a\\b'c\""),
-            "{sql}"
-        );
-        assert!(!sql.contains("LLLL"), "{sql}");
-    }
-
-    /// A member whose name holds a backslash (or quote, or dot) has its value in the
-    /// SQLite view, as in PostgreSQL's.
-    #[test]
-    fn odd_member_names_reach_their_values() {
-        let c = rusqlite::Connection::open_in_memory().unwrap();
-        c.execute_batch(
-            "CREATE TABLE resources (scan_id, stem, account_id, region, resource_id, item);
-             CREATE TABLE accounts (scan_id, account_id, name);
-             CREATE TABLE calls (scan_id, stem);
-             CREATE TABLE scans (scan_id, seq, finished);
-             INSERT INTO scans VALUES ('s', 1, 'x');
-             INSERT INTO calls VALUES ('s', 'svc-op');",
-        )
-        .unwrap();
-        let item = serde_json::json!({"a\\b": 1, "c.d": 2, "e'f": 3, "g\\\\h": 4});
-        c.execute(
-            "INSERT INTO resources VALUES ('s', 'svc-op', '1', 'r', 'i', ?1)",
-            [item.to_string()],
-        )
-        .unwrap();
-        c.execute_batch(&sqlite_create_view(
-            "svc-op",
-            ["a\\b", "c.d", "e'f", "g\\\\h"],
-        ))
-        .unwrap();
-        let got: (i64, i64, i64, i64) = c
-            .query_row(
-                "SELECT \"a\\b\", \"c.d\", \"e'f\", \"g\\\\h\" FROM svc_op",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .unwrap();
-        assert_eq!(got, (1, 2, 3, 4));
     }
 
     #[test]

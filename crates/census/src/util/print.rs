@@ -1,5 +1,6 @@
 //! Rows printed as an aligned table, a JSON array of objects, or CSV: what `census
-//! query` and `census diff` print.
+//! query`, `census diff` and `census doctor` print, and [`escape`] for any text shown
+//! on a terminal. Not for files other tools read (those are written by their sinks).
 //!
 //! JSON and CSV are written row by row as they come; a table needs every row to align
 //! its columns, so it holds them. In a table, NULL is empty and line breaks in values
@@ -132,6 +133,11 @@ enum Out<W: Write> {
 }
 
 impl<W: Write> RowWriter<W> {
+    /// A writer with these column names.
+    pub fn with_columns(format: Format, columns: &[&str], out: W) -> io::Result<RowWriter<W>> {
+        RowWriter::new(format, columns.iter().map(|c| c.to_string()).collect(), out)
+    }
+
     /// A writer with these column names.
     pub fn new(format: Format, columns: Vec<String>, out: W) -> io::Result<RowWriter<W>> {
         let out = match format {

@@ -3,7 +3,7 @@
 //! more is waiting; a message's acknowledgement is sent only after its transaction
 //! committed (or with the error that stopped the sink); the scan's finish message ends
 //! the loop. What a message does, and how a transaction begins and ends, is the
-//! backend's ([`Batched`]).
+//! backend's ([`Batched`]). Not for SQL: it knows transactions only as calls.
 
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};

@@ -1,6 +1,7 @@
 //! Uploading results to S3: a scan's output tree (`census scan --s3-upload
 //! s3://bucket/prefix`) and the account metadata reports (`census report accounts
-//! --s3-bucket`).
+//! --s3-bucket`), and where a bucket is ([`bucket_region`]). Not a [`super::Sink`]:
+//! uploads copy finished local files, after the scan.
 //!
 //! Every object is written with S3 PutObject through awsdyn, with server-side
 //! encryption (`ServerSideEncryption: AES256`), one request per file (no multipart:
@@ -27,6 +28,28 @@ use futures::stream::{self, StreamExt};
 use serde_json::json;
 
 use crate::auth::Base;
+
+/// Asks S3 where `bucket` is (GetBucketLocation, through `target`): its region, S3's
+/// legacy answers made plain (none or empty is `us-east-1`, `EU` is `eu-west-1`).
+pub async fn bucket_region(
+    client: &Client,
+    target: &Target,
+    bucket: &str,
+) -> Result<String, awsdyn::Error> {
+    let out = client
+        .call(
+            target,
+            "s3",
+            "GetBucketLocation",
+            &json!({ "Bucket": bucket }),
+        )
+        .await?;
+    Ok(match out["LocationConstraint"].as_str() {
+        None | Some("") => "us-east-1".to_string(),
+        Some("EU") => "eu-west-1".to_string(),
+        Some(r) => r.to_string(),
+    })
+}
 
 /// Files uploaded at once by [`Bucket::put_tree`].
 pub const TREE_CONCURRENCY: usize = 8;
@@ -192,20 +215,8 @@ impl Bucket {
                 .with_endpoints(base.endpoints.clone())
                 .with_label("s3-upload")
         };
-        let asked = client
-            .call(
-                &target(global),
-                "s3",
-                "GetBucketLocation",
-                &json!({ "Bucket": url.bucket }),
-            )
-            .await;
-        let bucket_region = match asked {
-            Ok(out) => match out["LocationConstraint"].as_str() {
-                None | Some("") => "us-east-1".to_string(),
-                Some("EU") => "eu-west-1".to_string(),
-                Some(r) => r.to_string(),
-            },
+        let bucket_region = match bucket_region(client, &target(global), &url.bucket).await {
+            Ok(region) => region,
             Err(e) if matches!(e.code(), "NoSuchBucket" | "Transport") => {
                 return Err(UploadError::new(format!(
                     "cannot upload to {url}: {e}; {}",

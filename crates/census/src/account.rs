@@ -49,6 +49,26 @@ pub struct Account {
 pub const MAX_DIR_NAME_CHARS: usize = 100;
 
 impl Account {
+    /// An account known only by its id, from `source` (`caller`, `accounts`,
+    /// `role-arns`), entered through `role_arn` when the source names one.
+    pub fn plain(id: &str, partition: &str, role_arn: Option<String>, source: &str) -> Account {
+        Account {
+            id: id.to_string(),
+            name: id.to_string(),
+            email: None,
+            status: "UNKNOWN".to_string(),
+            partition: partition.to_string(),
+            org_id: None,
+            management_account_id: None,
+            ou_id: None,
+            ou_path: None,
+            tags: BTreeMap::new(),
+            role_arn,
+            is_caller: false,
+            source: source.to_string(),
+        }
+    }
+
     /// `<id>-<name>`: the account's folder in the output tree. Only ASCII letters,
     /// digits, `-`, `_` and `.` are kept (anything else, `/` and control characters
     /// included, becomes `_`), the name is cut to [`MAX_DIR_NAME_CHARS`] and loses

@@ -1,7 +1,7 @@
 //! `census call`: one AWS operation, printed as boto3-shaped JSON, like the `aws` CLI.
 
 use anyhow::{anyhow, Context, Result};
-use awsdyn::client::{Client, ClientConfig, Target};
+use awsdyn::client::{Client, Target};
 use serde_json::Value;
 
 pub struct CallArgs {
@@ -68,16 +68,17 @@ pub async fn run(args: CallArgs) -> Result<Value> {
     if let Some(r) = &args.region {
         crate::regions::check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
-    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
+    let flags = crate::cli_accounts::BaseFlags {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+    };
+    let crate::session::Connection { client, base } =
+        crate::session::Connection::open(&flags, None).await?;
     let region = base.region.clone().ok_or_else(|| {
         anyhow!("no region: pass --region or set AWS_REGION (or a region in your profile)")
     })?;
     crate::regions::check_region(&region)
         .map_err(|e| anyhow!("region from the environment/profile: {e}"))?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
     let target = Target::new(region, base.credentials).with_endpoints(base.endpoints.clone());
     let out = if args.no_paginate {
         client.call(&target, &model.name, &op_name, &input).await?

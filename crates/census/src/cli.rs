@@ -1,11 +1,7 @@
 //! Command-line flags, parsed with clap, and the dispatch to each command.
 
-use std::io::Write;
-use std::process::ExitCode;
-
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 
 use crate::cli_accounts::{parse_bool, AccountFlags, BaseFlags, RoleFlags};
@@ -284,8 +280,43 @@ pub struct ReportAccountsFlags {
     pub region: Option<String>,
 }
 
+impl ScanFlags {
+    /// The scan's arguments: lists without repeats, the aws-auto-inventory
+    /// concurrency flags combined, `$CENSUS_POSTGRES_URL` read.
+    pub fn into_args(self) -> crate::scan_cmd::ScanArgs {
+        crate::scan_cmd::ScanArgs {
+            scan_files: dedup(self.scan),
+            presets: dedup(self.preset),
+            accounts: self.accounts,
+            roles: self.roles,
+            base: self.base,
+            regions: dedup(self.regions),
+            skip: dedup(self.skip),
+            concurrency: self.concurrency,
+            per_account: match (self.concurrent_regions, self.concurrent_services) {
+                (None, None) => None,
+                (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
+            },
+            call_timeout: self.call_timeout,
+            account_deadline: self.account_deadline,
+            output_dir: self.output_dir,
+            resume: self.resume,
+            shard: self.shard,
+            scan_id: self.scan_id,
+            max_retries: self.max_retries,
+            retry_delay: self.retry_delay,
+            retry_mode: self.retry_mode,
+            no_paginate: self.no_paginate,
+            db: self.db,
+            no_db: self.no_db,
+            postgres: crate::store::postgres::PgUrl::from_flag_or_env(self.postgres),
+            s3_upload: self.s3_upload,
+        }
+    }
+}
+
 impl ReportAccountsFlags {
-    fn into_args(self) -> crate::report::AccountsArgs {
+    pub(crate) fn into_args(self) -> crate::report::AccountsArgs {
         crate::report::AccountsArgs {
             org: self.org,
             org_role_arns: self.org_role_arns,
@@ -592,244 +623,15 @@ pub fn dedup(values: Vec<String>) -> Vec<String> {
         .collect()
 }
 
-/// `--db` and `--postgres` of query and diff: an explicit `--db` wins over
-/// `$CENSUS_POSTGRES_URL`.
-fn store_flags(
-    db: Option<PathBuf>,
-    postgres: Option<crate::store::postgres::PgUrl>,
-) -> (PathBuf, Option<crate::store::postgres::PgUrl>) {
-    let postgres = match &db {
-        Some(_) => postgres,
-        None => crate::store::postgres::PgUrl::from_flag_or_env(postgres),
-    };
-    (
-        db.unwrap_or_else(|| PathBuf::from("census-out/census.db")),
-        postgres,
-    )
-}
-
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!("census={level},awsdyn={level}"))
-    });
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(log_colour(
-            std::io::IsTerminal::is_terminal(&std::io::stderr()),
-            std::env::var_os("NO_COLOR").as_deref(),
-        ))
-        .with_target(false)
-        .try_init();
-}
-
-/// Colour in log lines only on a terminal, and never when `NO_COLOR` is set to
-/// anything but the empty string (<https://no-color.org>).
-fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
-}
-
-pub fn run(args: Args) -> Result<ExitCode> {
-    init_logging(&args.log_level);
-    let mut out = std::io::stdout().lock();
-    match args.command {
-        Command::Scan(f) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let code = rt.block_on(crate::scan_cmd::run(crate::scan_cmd::ScanArgs {
-                scan_files: dedup(f.scan),
-                presets: dedup(f.preset),
-                accounts: f.accounts,
-                roles: f.roles,
-                base: f.base,
-                regions: dedup(f.regions),
-                skip: dedup(f.skip),
-                concurrency: f.concurrency,
-                per_account: match (f.concurrent_regions, f.concurrent_services) {
-                    (None, None) => None,
-                    (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
-                },
-                call_timeout: f.call_timeout,
-                account_deadline: f.account_deadline,
-                output_dir: f.output_dir,
-                resume: f.resume,
-                shard: f.shard,
-                scan_id: f.scan_id,
-                max_retries: f.max_retries,
-                retry_delay: f.retry_delay,
-                retry_mode: f.retry_mode,
-                no_paginate: f.no_paginate,
-                db: f.db,
-                no_db: f.no_db,
-                postgres: crate::store::postgres::PgUrl::from_flag_or_env(f.postgres),
-                s3_upload: f.s3_upload,
-            }))?;
-            return Ok(ExitCode::from(code));
-        }
-        Command::Doctor(f) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            rt.block_on(f.base.check())?;
-            f.roles.check_token_file()?;
-            let code = rt.block_on(crate::doctor::run(
-                crate::doctor::DoctorArgs {
-                    accounts: f.accounts,
-                    roles: f.roles,
-                    regions: dedup(f.regions),
-                    base: f.base,
-                    output: f.output,
-                    concurrency: f.concurrency,
-                },
-                &mut out,
-            ))?;
-            return Ok(ExitCode::from(code));
-        }
-        Command::Report(ReportCommand::Accounts(f)) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            if let Some(p) = &f.profile {
-                rt.block_on(crate::cli_accounts::check_profile(p))?;
-            }
-            let code = rt.block_on(crate::report::run_accounts(f.into_args()))?;
-            return Ok(ExitCode::from(code));
-        }
-        Command::Config(c) => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let common = match &c {
-                crate::config::ConfigCommand::AwsProfiles(f)
-                | crate::config::ConfigCommand::Cartography(f) => &f.common,
-                crate::config::ConfigCommand::Steampipe(f) => &f.common,
-            };
-            rt.block_on(common.base.check())?;
-            common.roles.check_token_file()?;
-            let code = rt.block_on(crate::config::run(c))?;
-            return Ok(ExitCode::from(code));
-        }
-        Command::Iam(c) => {
-            crate::iam::run(c, &mut out)?;
-        }
-        Command::Call {
-            service,
-            operation,
-            param,
-            param_file,
-            region,
-            profile,
-            no_paginate,
-            allow_write,
-        } => {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()?;
-            let value = rt.block_on(crate::call::run(crate::call::CallArgs {
-                service,
-                operation,
-                param,
-                param_file,
-                region,
-                profile,
-                no_paginate,
-                allow_write,
-            }))?;
-            serde_json::to_writer_pretty(&mut out, &value)?;
-            writeln!(out)?;
-        }
-        Command::Query {
-            sql,
-            tables,
-            db,
-            postgres,
-            output,
-            timeout,
-        } => {
-            let (db, postgres) = store_flags(db, postgres);
-            let args = crate::query_cmd::QueryArgs {
-                sql,
-                db,
-                postgres,
-                output,
-                tables,
-                timeout: std::time::Duration::from_secs(timeout),
-            };
-            crate::query_cmd::run(&args, &mut out)?;
-        }
-        Command::Diff {
-            scan_a,
-            scan_b,
-            db,
-            postgres,
-            output,
-            summary,
-        } => {
-            let (db, postgres) = store_flags(db, postgres);
-            let args = crate::diff_cmd::DiffArgs {
-                scan_a,
-                scan_b,
-                db,
-                postgres,
-                output,
-                summary,
-            };
-            crate::diff_cmd::run(&args, &mut out, std::io::stderr())?;
-        }
-        Command::Services { protocol } => {
-            for s in awsdyn::model::services() {
-                if protocol.as_deref().is_some_and(|p| p != s.protocol) {
-                    continue;
-                }
-                writeln!(out, "{:40} {:10} {}", s.name, s.protocol, s.service_id)?;
-            }
-        }
-        Command::Operations { service, reads } => {
-            let model = awsdyn::model::load(&service)?;
-            let mut n = 0;
-            for op in model.operations.values() {
-                let read = ["List", "Describe", "Get"]
-                    .iter()
-                    .any(|p| op.name.starts_with(p));
-                if reads && !read {
-                    continue;
-                }
-                n += 1;
-                writeln!(
-                    out,
-                    "{:50} {}",
-                    op.name,
-                    awsdyn::names::snake_case(&op.name)
-                )?;
-            }
-            if n == 0 {
-                bail!("service {} has no matching operations", model.name);
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::Parser;
-    use std::ffi::OsStr;
 
     #[test]
     fn the_command_line_is_consistent() {
         use clap::CommandFactory;
         Args::command().debug_assert();
-    }
-
-    #[test]
-    fn colour_only_on_a_terminal_without_no_color() {
-        assert!(log_colour(true, None));
-        assert!(log_colour(true, Some(OsStr::new(""))));
-        assert!(!log_colour(true, Some(OsStr::new("1"))));
-        assert!(!log_colour(false, None));
-        assert!(!log_colour(false, Some(OsStr::new("1"))));
     }
 
     #[test]

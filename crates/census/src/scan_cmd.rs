@@ -7,15 +7,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::account::Account;
 use crate::auth::Access;
 use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
-use crate::regions::{check_region, Catalog};
+use crate::regions::check_region;
 use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
+use crate::session::Connection;
 use crate::shard::{check_scan_id, Shard};
 use crate::sink::tree::{shard_name, Entry, TreeSink};
 use crate::sink::{ScanInfo, Sink};
@@ -126,7 +126,7 @@ fn plan_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
 }
 
 /// Credentials through `auth::Access`.
-struct AccessSource(Arc<Access>);
+struct AccessSource(Access);
 
 impl CredentialSource for AccessSource {
     fn credentials<'a>(
@@ -455,11 +455,10 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     };
     let role_options = args.roles.role_options();
-    role_options.check().map_err(|e| anyhow!("{e}"))?;
+    role_options.check()?;
 
-    let base =
-        crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
-    if let Some(at) = expired_at(&base).await {
+    let connection = Connection::open(&args.base, Some(retry)).await?;
+    if let Some(at) = expired_at(&connection.base).await {
         bail!(
             "the base credentials expired at {at}: run aws sso login{} (or refresh them) and {}",
             args.base
@@ -470,11 +469,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             after_refresh(args.resume.as_deref(), shard.as_ref())
         );
     }
-    let endpoints = base.endpoints.clone();
-    let client = Client::new(ClientConfig {
-        retry,
-        ..ClientConfig::default()
-    })?;
+    let endpoints = connection.base.endpoints.clone();
     // PostgreSQL is reached before anything is scanned, and a new scan claims its id
     // there, so that scanners starting in the same second get different ids.
     let postgres = match &args.postgres {
@@ -506,10 +501,12 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     // The bucket is checked before the scan, not found wrong hours later.
     let upload = match s3_upload {
-        Some(url) => Some(crate::upload::Bucket::open(&client, &base, url, None).await?),
+        Some(url) => Some(
+            crate::upload::Bucket::open(&connection.client, &connection.base, url, None).await?,
+        ),
         None => None,
     };
-    let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
+    let session = connection.session(role_options).await.map_err(|e| {
         if crate::auth::is_expired_code(&e.code) {
             anyhow!(
                 "the base credentials expired ({}: {}): run aws sso login{} (or refresh them) and {}",
@@ -519,12 +516,12 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 after_refresh(args.resume.as_deref(), shard.as_ref())
             )
         } else {
-            anyhow!("{e}")
+            e.into()
         }
-    })?);
+    })?;
     for arn in &args.accounts.org_role_arns {
         let partition = arn.split(':').nth(1).unwrap_or_default();
-        let caller = access.caller();
+        let caller = session.access().caller();
         if args.resume.is_none() && partition != caller.partition {
             bail!(
                 "--org-role-arn {arn}: is in partition {partition}, but the base identity ({}) is in {}; roles are assumed within one partition: use credentials of {partition} (--profile), or a role in {}",
@@ -533,14 +530,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     if let Some(plan) = &resumed {
-        for (org_id, arn) in &plan.organizations {
-            let role = crate::auth::RoleArn::parse(arn).map_err(|e| anyhow!("plan.json: {e}"))?;
-            let provider = access
-                .organization_role(&role)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
-            access.add_organization(org_id, &role, provider, plan.chain_through_management);
-        }
+        session
+            .reenter(&plan.organizations, plan.chain_through_management)
+            .await?;
     }
 
     let (info, accounts, out_root) = match resumed {
@@ -557,9 +549,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
         None => {
             let opts = account_options.expect("a new scan has its account options");
-            let found = crate::discover::discover(&client, &base, &access, &opts)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let found = session.discover(&opts).await?;
             // Once: not also as a log line (at the default level both would print).
             for p in &found.problems {
                 let p = crate::store::output::escape(&p.to_string()).into_owned();
@@ -692,11 +682,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     sinks.push(tree);
     let scan = Scan {
         info,
-        client,
+        client: session.client().clone(),
         endpoints,
-        credentials: Arc::new(AccessSource(access)),
+        credentials: Arc::new(AccessSource(session.access().clone())),
         calls: call_specs(&spec_calls),
-        catalog: Arc::new(Catalog::load()?),
+        catalog: session.catalog()?,
         sinks,
         options,
         previous_calls,

@@ -31,13 +31,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
-
 use crate::account::Account;
-use crate::auth::{Access, RoleArn, RoleOptions};
+use crate::auth::{RoleArn, RoleOptions};
 use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::discover::OrgInfo;
+use crate::session::Session;
+use anyhow::{anyhow, bail, Context, Result};
 
 /// What `--check-conflicts` without a file stands for: the AWS config file
 /// (`AWS_CONFIG_FILE`, else `~/.aws/config`).
@@ -74,6 +73,16 @@ pub enum ConfigCommand {
     /// Accounts are selected as census scan selects them; with no source flag, the
     /// caller's organization (--org).
     Cartography(ProfilesFlags),
+}
+
+impl ConfigCommand {
+    /// The flags every `census config` command takes.
+    pub fn common(&self) -> &CommonFlags {
+        match self {
+            ConfigCommand::AwsProfiles(f) | ConfigCommand::Cartography(f) => &f.common,
+            ConfigCommand::Steampipe(f) => &f.common,
+        }
+    }
 }
 
 /// Flags every `census config` command takes.
@@ -443,8 +452,8 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
         check_output(out, common.force)?;
     }
     let roles = common.roles.role_options();
-    roles.check().map_err(|e| anyhow!("{e}"))?;
-    let mut options = common.accounts.options().map_err(|e| anyhow!("{e}"))?;
+    roles.check()?;
+    let mut options = common.accounts.options()?;
     // A configuration for the caller's own account alone is of no use: without a
     // source, the caller's organization.
     if !options.org
@@ -454,21 +463,8 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     {
         options.org = true;
     }
-    let base = crate::auth::load_base(
-        common.base.profile.as_deref(),
-        common.base.region.as_deref(),
-    )
-    .await?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
-    let access = Access::new(&client, &base, roles.clone())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let found = crate::discover::discover(&client, &base, &access, &options)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let session = Session::open(&common.base, roles.clone(), None).await?;
+    let found = session.discover(&options).await?;
     for p in &found.problems {
         eprintln!(
             "census: warning: {}",
@@ -486,10 +482,13 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
         &common.prefix,
         reserved,
     );
-    let region = base
+    let region = session
+        .base()
         .region
         .clone()
-        .or_else(|| crate::auth::global_region(&access.caller().partition).map(str::to_string))
+        .or_else(|| {
+            crate::auth::global_region(&session.access().caller().partition).map(str::to_string)
+        })
         .unwrap_or_else(|| "us-east-1".to_string());
     Ok(Discovered {
         plan,

@@ -47,12 +47,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
 use futures::stream::{self, StreamExt};
 
 use crate::account::Account;
-use crate::auth::{Access, Base, RoleOptions};
+use crate::auth::RoleOptions;
 use crate::discover::{OrgInfo, Problem};
+use crate::session::Session;
 use crate::store::output::escape;
 use crate::upload::{Bucket, S3Url};
 use groups::RegionGroups;
@@ -132,11 +132,9 @@ struct OrgReport {
 
 /// Everything an account's processing needs.
 struct Ctx {
-    client: Client,
-    base: Base,
-    access: Access,
+    session: Session,
     settings: Settings,
-    catalog: crate::regions::Catalog,
+    catalog: Arc<crate::regions::Catalog>,
     timeout: Duration,
 }
 
@@ -149,13 +147,14 @@ async fn process(ctx: &Ctx, account: &Account) -> Outcome {
     let found = Mutex::new(Found::default());
     let work = async {
         let credentials = ctx
-            .access
+            .session
+            .access()
             .credentials(account)
             .await
             .map_err(|e| e.to_string())?;
         resources::collect(
-            &ctx.client,
-            &ctx.base,
+            ctx.session.client(),
+            ctx.session.base(),
             credentials,
             account,
             &ctx.settings,
@@ -190,7 +189,7 @@ async fn process(ctx: &Ctx, account: &Account) -> Outcome {
 pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
     // Offline checks first.
     let groups = match &args.region_groups {
-        Some(g) => RegionGroups::from_arg(g).map_err(|e| anyhow!("{e}"))?,
+        Some(g) => RegionGroups::from_arg(g).map_err(anyhow::Error::msg)?,
         None => RegionGroups::default(),
     };
     for r in &args.regions {
@@ -230,21 +229,19 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
             .unwrap_or(crate::auth::DEFAULT_DURATION),
         web_identity_token_file: None,
     };
-    role_options.check().map_err(|e| anyhow!("{e}"))?;
+    role_options.check()?;
     let environment_tags = tag_keys(&args.environment_tags, DEFAULT_ENVIRONMENT_TAGS);
     let aide_id_tags = tag_keys(&args.aide_id_tags, DEFAULT_AIDE_ID_TAGS);
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
 
-    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
-    let access = Access::new(&client, &base, role_options.clone())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let base_flags = crate::cli_accounts::BaseFlags {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+    };
+    let session = Session::open(&base_flags, role_options.clone(), None).await?;
+    let (client, base, access) = (session.client(), session.base(), session.access());
     let bucket = match destination {
-        Some(url) => Some(Bucket::open(&client, &base, url, args.s3_region.as_deref()).await?),
+        Some(url) => Some(Bucket::open(client, base, url, args.s3_region.as_deref()).await?),
         None => None,
     };
 
@@ -258,8 +255,8 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
             .or_else(|| base.region.clone())
             .unwrap_or_else(|| "us-east-1".to_string());
         let read = tenants::read(
-            &client,
-            &base,
+            client,
+            base,
             &tenants::Source {
                 table,
                 region,
@@ -269,7 +266,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
             },
         )
         .await
-        .map_err(|e| anyhow!("{e}"))?;
+        .map_err(anyhow::Error::msg)?;
         if read.tenants.is_empty() && read.problems.is_empty() {
             bail!("the tenants table {table} is empty: add one item per organization (attributes {}, or {}; {}, {})",
                 args.tenant_columns.role_arn, args.tenant_columns.management_account,
@@ -286,9 +283,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         chain_through_management: args.chain_through_management,
         ..crate::discover::Options::default()
     };
-    let discovery = crate::discover::discover(&client, &base, &access, &options)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let discovery = session.discover(&options).await?;
     problems.extend(discovery.problems.iter().map(Problem::to_string));
     for p in &problems {
         eprintln!("census: warning: {}", escape(p));
@@ -326,11 +321,9 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         .collect();
 
     // Every active account of every organization, in parallel.
-    let catalog = crate::regions::Catalog::load()?;
+    let catalog = session.catalog()?;
     let ctx = Arc::new(Ctx {
-        client,
-        base,
-        access,
+        session: session.clone(),
         settings: Settings {
             regions: (!args.regions.is_empty()).then(|| args.regions.clone()),
             regions_in_flight: 8,

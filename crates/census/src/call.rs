@@ -4,20 +4,36 @@ use anyhow::{anyhow, Context, Result};
 use awsdyn::client::{Client, Target};
 use serde_json::Value;
 
-pub struct CallArgs {
+/// `census call` flags.
+#[derive(Debug, clap::Args)]
+pub struct CallFlags {
+    /// Service name, e.g. ec2, s3, sts, resourcegroupstaggingapi.
     pub service: String,
+    /// Operation name, e.g. describe-instances, DescribeInstances, describe_instances.
     pub operation: String,
+    /// Parameters as a JSON object, e.g. '{"MaxResults": 5}'.
+    #[arg(long, value_name = "JSON")]
     pub param: Option<String>,
+    /// Read the parameters (a JSON object) from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "param")]
     pub param_file: Option<String>,
+    /// Region to call (default: AWS_REGION or the profile's region).
+    #[arg(long)]
     pub region: Option<String>,
+    /// Shared-config profile to take credentials from.
+    #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// Make one request only instead of fetching and merging every page.
+    #[arg(long)]
     pub no_paginate: bool,
-    /// `--allow-write`: make an operation that is not a plain read, or whose answer
-    /// holds secrets.
+    /// Allow an operation that is not a plain read (Create*, Delete*, Terminate*...)
+    /// or whose answer holds secrets (sts get_session_token, secretsmanager
+    /// get_secret_value...): refused without it.
+    #[arg(long)]
     pub allow_write: bool,
 }
 
-fn input(args: &CallArgs) -> Result<Value> {
+fn input(args: &CallFlags) -> Result<Value> {
     let (text, from) = match (&args.param, &args.param_file) {
         (Some(_), Some(_)) => return Err(anyhow!("give either --param or --param-file, not both")),
         (Some(p), None) => (p.clone(), "--param".to_string()),
@@ -57,7 +73,7 @@ pub fn refuse_unless_read(service: &str, operation: &str, input: &Value) -> Resu
     Ok(())
 }
 
-pub async fn run(args: CallArgs) -> Result<Value> {
+pub async fn run(args: CallFlags) -> Result<Value> {
     // Check names and input before touching credentials: mistakes get caught offline.
     let (model, op_name) = Client::operation(&args.service, &args.operation)?;
     let input = input(&args)?;
@@ -68,7 +84,7 @@ pub async fn run(args: CallArgs) -> Result<Value> {
     if let Some(r) = &args.region {
         crate::regions::check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
-    let flags = crate::cli_accounts::BaseFlags {
+    let flags = crate::cli::accounts::BaseFlags {
         profile: args.profile.clone(),
         region: args.region.clone(),
     };

@@ -35,7 +35,7 @@ use serde::Serialize;
 
 use crate::account::Account;
 use crate::auth::{AccessError, Base, ReadFailure, RoleArn, RoleOptions};
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::cli::DoctorFlags;
 use crate::discover::{scope, Discovery, Options, Problem};
 use crate::regions::check_region;
 use crate::session::{Connection, Session};
@@ -43,18 +43,6 @@ use crate::store::output::{Cell, Format, RowWriter};
 
 /// Accounts checked at once, unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// `census doctor`'s flags, as parsed (see `cli.rs`).
-#[derive(Debug, Clone)]
-pub struct DoctorArgs {
-    pub accounts: AccountFlags,
-    pub roles: RoleFlags,
-    /// `--regions`: empty for each account's enabled regions.
-    pub regions: Vec<String>,
-    pub base: BaseFlags,
-    pub output: Format,
-    pub concurrency: usize,
-}
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -215,8 +203,9 @@ impl Report {
 
 /// Runs the doctor with parsed flags and prints the report to `out`; returns the exit
 /// status. `Err` (exit 1) for flag values that are wrong before any call.
-pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
-    for r in &args.regions {
+pub async fn run(args: DoctorFlags, out: impl Write) -> Result<u8> {
+    let regions = crate::cli::dedup(args.regions);
+    for r in &regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
     if let Some(r) = &args.base.region {
@@ -236,14 +225,7 @@ pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
     let opts = args.accounts.options()?;
 
     let connection = Connection::open(&args.base, None).await?;
-    let report = diagnose(
-        connection,
-        role_options,
-        &opts,
-        &args.regions,
-        args.concurrency,
-    )
-    .await?;
+    let report = diagnose(connection, role_options, &opts, &regions, args.concurrency).await?;
     report.write(args.output, out)?;
     eprintln!(
         "census doctor: {} checks: {} ok, {} warn, {} failed, {} skipped",

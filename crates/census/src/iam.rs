@@ -435,8 +435,7 @@ fn management_policy(f: &ManagementFlags) -> Result<Value> {
                 role_arn_template: Some(t.clone()),
                 ..Default::default()
             }
-            .check()
-            .map_err(|e| anyhow!("{e}"))?;
+            .check()?;
             t.replace("{partition}", &f.partition)
                 .replace("{account_id}", "*")
                 .replace("{role_name}", &name.name)

@@ -14,7 +14,6 @@ pub mod account;
 pub mod auth;
 pub mod call;
 pub mod cli;
-pub mod cli_accounts;
 pub mod commands;
 pub mod config;
 pub mod diff_cmd;

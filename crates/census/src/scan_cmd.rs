@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::account::Account;
 use crate::auth::Access;
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::cli::accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::regions::check_region;
 use crate::scan::{self, AccessFailure, BoxFuture, CallSpec, CredentialSource, Options, Scan};
 use crate::session::Connection;
@@ -181,7 +181,7 @@ fn scan_id(out: &Path, postgres: Option<&crate::sink::postgres::PostgresSink>) -
             match postgres {
                 None => return Ok(id),
                 Some(pg) => {
-                    if pg.claim_scan_id(&id).map_err(|e| anyhow!("{e}"))? {
+                    if pg.claim_scan_id(&id)? {
                         return Ok(id);
                     }
                 }
@@ -305,7 +305,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         None => None,
     };
     let retry = {
-        let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
+        let mut cfg = awsdyn::retry::RetryConfig::from_env()?;
         if let Some(n) = args.max_retries {
             cfg.max_attempts = n.saturating_add(1);
         }
@@ -330,7 +330,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             bail!("--scan-id and --resume: a resumed scan keeps its id; leave out --scan-id");
         }
     }
-    let skip = spec::Skip::parse(&args.skip).map_err(|e| anyhow!("{e}"))?;
+    let skip = spec::Skip::parse(&args.skip).map_err(anyhow::Error::msg)?;
     if args.resume.is_some() && !args.skip.is_empty() {
         bail!("--skip and --resume: a resumed scan makes the calls it planned; leave out --skip");
     }
@@ -342,7 +342,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     // The accounts flags of a new scan (a resumed scan keeps its plan's accounts).
     let account_options = match &args.resume {
         Some(_) => None,
-        None => Some(args.accounts.options().map_err(|e| anyhow!("{e}"))?),
+        None => Some(args.accounts.options()?),
     };
     let resumed = match &args.resume {
         Some(dir) => {
@@ -435,10 +435,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             if presets.is_empty() && args.scan_files.is_empty() {
                 presets.push(Preset::Core);
             }
-            let calls = spec::load(&args.scan_files, &presets)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-                .calls;
+            let calls = spec::load(&args.scan_files, &presets).await?.calls;
             let (kept, skipped): (Vec<SpecCall>, Vec<SpecCall>) =
                 calls.into_iter().partition(|c| !skip.skips(c));
             if !skipped.is_empty() {
@@ -473,9 +470,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     // PostgreSQL is reached before anything is scanned, and a new scan claims its id
     // there, so that scanners starting in the same second get different ids.
     let postgres = match &args.postgres {
-        Some(url) => Some(Arc::new(
-            crate::sink::postgres::PostgresSink::open(url).map_err(|e| anyhow!("{e}"))?,
-        )),
+        Some(url) => Some(Arc::new(crate::sink::postgres::PostgresSink::open(url)?)),
         None => None,
     };
     // The scan id names the scan folder and, unless --session-name says otherwise, the

@@ -13,7 +13,7 @@ use awsdyn::client::{Client, ClientConfig};
 use awsdyn::retry::RetryConfig;
 
 use crate::auth::{Access, AccessError, Base, RoleArn, RoleOptions};
-use crate::cli_accounts::BaseFlags;
+use crate::cli::accounts::BaseFlags;
 use crate::discover::{DiscoverError, Discovery, Options};
 use crate::regions::Catalog;
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Result};
 
-use crate::cli::{dedup, Args, Command, ReportCommand};
+use crate::cli::{Args, Command, ReportCommand};
 
 /// Runs the command `args` names; the exit status, or the error `main` prints.
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -22,24 +22,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Doctor(f) => block_on(async {
             f.base.check().await?;
             f.roles.check_token_file()?;
-            crate::doctor::run(
-                crate::doctor::DoctorArgs {
-                    accounts: f.accounts,
-                    roles: f.roles,
-                    regions: dedup(f.regions),
-                    base: f.base,
-                    output: f.output,
-                    concurrency: f.concurrency,
-                },
-                &mut out,
-            )
-            .await
+            crate::doctor::run(f, &mut out).await
         })??,
         Command::Report(ReportCommand::Accounts(f)) => block_on(async {
-            if let Some(p) = &f.profile {
-                crate::cli_accounts::check_profile(p).await?;
-            }
-            crate::report::run_accounts(f.into_args()).await
+            f.base.check().await?;
+            crate::report::run_accounts(f).await
         })??,
         Command::Config(c) => block_on(async {
             let common = c.common();
@@ -51,26 +38,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
             crate::iam::run(c, &mut out)?;
             0
         }
-        Command::Call {
-            service,
-            operation,
-            param,
-            param_file,
-            region,
-            profile,
-            no_paginate,
-            allow_write,
-        } => {
-            let value = block_on(crate::call::run(crate::call::CallArgs {
-                service,
-                operation,
-                param,
-                param_file,
-                region,
-                profile,
-                no_paginate,
-                allow_write,
-            }))??;
+        Command::Call(f) => {
+            let value = block_on(crate::call::run(f))??;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
             0

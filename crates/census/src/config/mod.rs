@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use crate::account::Account;
 use crate::auth::{RoleArn, RoleOptions};
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::cli::accounts::{AccountFlags, BaseFlags, RoleFlags};
 use crate::discover::OrgInfo;
 use crate::session::Session;
 use anyhow::{anyhow, bail, Context, Result};

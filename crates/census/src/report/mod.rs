@@ -42,7 +42,6 @@ pub mod table;
 pub mod tenants;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -50,7 +49,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use futures::stream::{self, StreamExt};
 
 use crate::account::Account;
-use crate::auth::RoleOptions;
+use crate::cli::ReportAccountsFlags;
 use crate::discover::{OrgInfo, Problem};
 use crate::session::Session;
 use crate::store::output::escape;
@@ -67,45 +66,6 @@ pub const DEFAULT_AIDE_ID_TAGS: &[&str] = &["Aide_ID", "AideId", "AIDE_ID"];
 pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
 /// Default `--concurrency`: accounts processed at once.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// `census report accounts` flags, as parsed (see `cli.rs`).
-#[derive(Debug, Clone, Default)]
-pub struct AccountsArgs {
-    /// The caller's own organization (also the default when no other source is given).
-    pub org: bool,
-    pub org_role_arns: Vec<String>,
-    /// Default: `DYNAMO_TABLE_NAME`.
-    pub tenants_table: Option<String>,
-    pub tenants_region: Option<String>,
-    pub tenant_columns: tenants::Columns,
-    /// For organizations not from the tenants table.
-    pub tenant_name: Option<String>,
-    pub tenant_id: Option<String>,
-    /// Default: `OUTPUT_BUCKET`.
-    pub s3_bucket: Option<String>,
-    pub s3_prefix: Option<String>,
-    pub s3_region: Option<String>,
-    pub local_dir: PathBuf,
-    /// Default: `CROSS_ACCOUNT_ROLE_NAME`, then `OrganizationAccountAccessRole`.
-    pub role_name: Option<String>,
-    pub role_arn_template: Option<String>,
-    pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<u64>,
-    pub chain_through_management: bool,
-    /// Instead of each account's enabled regions.
-    pub regions: Vec<String>,
-    /// A table or a file (see [`RegionGroups::from_arg`]).
-    pub region_groups: Option<String>,
-    pub environment_tags: Vec<String>,
-    pub aide_id_tags: Vec<String>,
-    /// Seconds per account.
-    pub account_timeout: u64,
-    /// Accounts at once.
-    pub concurrency: usize,
-    pub profile: Option<String>,
-    pub region: Option<String>,
-}
 
 /// A flag's value, or an environment variable's when the flag is not given.
 fn or_env(value: &Option<String>, var: &str) -> Option<String> {
@@ -186,17 +146,18 @@ async fn process(ctx: &Ctx, account: &Account) -> Outcome {
 }
 
 /// Runs `census report accounts`; returns the exit status.
-pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
+pub async fn run_accounts(args: ReportAccountsFlags) -> Result<u8> {
     // Offline checks first.
     let groups = match &args.region_groups {
         Some(g) => RegionGroups::from_arg(g).map_err(anyhow::Error::msg)?,
         None => RegionGroups::default(),
     };
-    for r in &args.regions {
+    let regions = crate::cli::dedup(args.regions.clone());
+    for r in &regions {
         crate::regions::check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
     for (flag, r) in [
-        ("--region", &args.region),
+        ("--region", &args.base.region),
         ("--tenants-region", &args.tenants_region),
         ("--s3-region", &args.s3_region),
     ] {
@@ -217,28 +178,18 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         }
     };
     let tenants_table = or_env(&args.tenants_table, "DYNAMO_TABLE_NAME");
-    let role_options = RoleOptions {
-        role_name: or_env(&args.role_name, "CROSS_ACCOUNT_ROLE_NAME")
+    let tenant_columns = args.tenant_columns();
+    let role_options = args.assume.role_options(
+        or_env(&args.role_name, "CROSS_ACCOUNT_ROLE_NAME")
             .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
-        role_arn_template: args.role_arn_template.clone(),
-        external_id: args.external_id.clone(),
-        session_name: args.session_name.clone(),
-        duration: args
-            .duration
-            .map(Duration::from_secs)
-            .unwrap_or(crate::auth::DEFAULT_DURATION),
-        web_identity_token_file: None,
-    };
+        None,
+    );
     role_options.check()?;
     let environment_tags = tag_keys(&args.environment_tags, DEFAULT_ENVIRONMENT_TAGS);
     let aide_id_tags = tag_keys(&args.aide_id_tags, DEFAULT_AIDE_ID_TAGS);
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
 
-    let base_flags = crate::cli_accounts::BaseFlags {
-        profile: args.profile.clone(),
-        region: args.region.clone(),
-    };
-    let session = Session::open(&base_flags, role_options.clone(), None).await?;
+    let session = Session::open(&args.base, role_options.clone(), None).await?;
     let (client, base, access) = (session.client(), session.base(), session.access());
     let bucket = match destination {
         Some(url) => Some(Bucket::open(client, base, url, args.s3_region.as_deref()).await?),
@@ -260,7 +211,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
             &tenants::Source {
                 table,
                 region,
-                columns: &args.tenant_columns,
+                columns: &tenant_columns,
                 role_name: &role_options.role_name,
                 partition: &access.caller().partition,
             },
@@ -269,8 +220,8 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         .map_err(anyhow::Error::msg)?;
         if read.tenants.is_empty() && read.problems.is_empty() {
             bail!("the tenants table {table} is empty: add one item per organization (attributes {}, or {}; {}, {})",
-                args.tenant_columns.role_arn, args.tenant_columns.management_account,
-                args.tenant_columns.tenant_name, args.tenant_columns.tenant_id);
+                tenant_columns.role_arn, tenant_columns.management_account,
+                tenant_columns.tenant_name, tenant_columns.tenant_id);
         }
         problems.extend(read.problems);
         tenant_list = read.tenants;
@@ -325,7 +276,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
     let ctx = Arc::new(Ctx {
         session: session.clone(),
         settings: Settings {
-            regions: (!args.regions.is_empty()).then(|| args.regions.clone()),
+            regions: (!regions.is_empty()).then_some(regions),
             regions_in_flight: 8,
         },
         catalog,

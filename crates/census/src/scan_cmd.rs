@@ -21,7 +21,7 @@ use crate::sink::tree::{shard_name, Entry, TreeSink};
 use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset, ResultKey, SpecCall};
 
-/// The scan's flags, as parsed (see `cli.rs`).
+/// The scan's flags, as parsed (see `cli::ScanFlags`).
 #[derive(Debug, Clone)]
 pub struct ScanArgs {
     pub scan_files: Vec<String>,

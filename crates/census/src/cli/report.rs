@@ -111,8 +111,8 @@ pub struct ReportAccountsFlags {
 
 impl ReportAccountsFlags {
     /// The tenants table's attribute names.
-    pub fn tenant_columns(&self) -> crate::report::tenants::Columns {
-        crate::report::tenants::Columns {
+    pub fn tenant_columns(&self) -> crate::discover::tenants::Columns {
+        crate::discover::tenants::Columns {
             role_arn: self.tenant_role_arn_attribute.clone(),
             management_account: self.tenant_management_account_attribute.clone(),
             tenant_name: self.tenant_name_attribute.clone(),

@@ -127,7 +127,7 @@ pub struct DoctorFlags {
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub output: crate::store::output::Format,
     /// Accounts checked at once.
-    #[arg(long, default_value_t = crate::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
+    #[arg(long, default_value_t = crate::commands::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
 }
 

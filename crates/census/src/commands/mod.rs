@@ -4,6 +4,9 @@
 //! Not for the flags themselves (see [`crate::cli`]) nor for any command's own work:
 //! this only connects the two.
 
+pub mod call;
+pub mod doctor;
+
 use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,7 +25,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Doctor(f) => block_on(async {
             f.base.check().await?;
             f.roles.check_token_file()?;
-            crate::doctor::run(f, &mut out).await
+            doctor::run(f, &mut out).await
         })??,
         Command::Report(ReportCommand::Accounts(f)) => block_on(async {
             f.base.check().await?;
@@ -32,14 +35,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let common = c.common();
             common.base.check().await?;
             common.roles.check_token_file()?;
-            crate::config::run(c).await
+            crate::configgen::run(c).await
         })??,
         Command::Iam(c) => {
-            crate::iam::run(c, &mut out)?;
+            crate::configgen::iam::run(c, &mut out)?;
             0
         }
         Command::Call(f) => {
-            let value = block_on(crate::call::run(f))??;
+            let value = block_on(call::run(f))??;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
             0

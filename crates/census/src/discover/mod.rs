@@ -20,8 +20,10 @@
 //! [`DiscoverError`]. Organizations calls go through awsdyn, in the partition's global
 //! region, retried and rate-limited like any other.
 
+pub mod account;
 mod input;
 mod organization;
+pub mod tenants;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;

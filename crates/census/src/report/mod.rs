@@ -2,7 +2,7 @@
 //!
 //! `census report accounts`: the account metadata report. For each organization
 //! (the caller's; those entered with `--org-role-arn`; those listed in a DynamoDB
-//! tenants table, see [`tenants`]) one CSV,
+//! tenants table, see [`crate::discover::tenants`]) one CSV,
 //! `aws-{management account id}-account-metadata-report-{timestamp}.csv` (timestamp
 //! `YYYYMMDDTHHMMSSZ`, UTC, the same for every file of a run), with the columns
 //! Account_Id, Account_Name, Org_ID, Tenant_Name, CSP, Billing_Account_State,
@@ -39,7 +39,6 @@
 pub mod groups;
 pub mod resources;
 pub mod table;
-pub mod tenants;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -50,6 +49,7 @@ use futures::stream::{self, StreamExt};
 
 use crate::account::Account;
 use crate::cli::ReportAccountsFlags;
+use crate::discover::tenants;
 use crate::discover::{OrgInfo, Problem};
 use crate::session::Session;
 use crate::store::output::escape;

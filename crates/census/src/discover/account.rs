@@ -98,10 +98,15 @@ impl Account {
     }
 }
 
+/// Whether `s` is a 12-digit account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Checks an account id that came from data (an Organizations answer, a plan file):
 /// exactly 12 ASCII digits.
 pub fn check_id(id: &str) -> Result<(), String> {
-    if crate::auth::is_account_id(id) {
+    if is_account_id(id) {
         Ok(())
     } else {
         Err(format!(
@@ -114,7 +119,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
 /// The id as a file name: itself when it is 12 digits, else only its ASCII letters and
 /// digits (others become `_`), cut to 40, `_` when empty.
 pub fn safe_id(id: &str) -> String {
-    if crate::auth::is_account_id(id) {
+    if is_account_id(id) {
         return id.to_string();
     }
     let s: String = id

@@ -25,6 +25,7 @@
 
 pub mod aws_profiles;
 pub mod cartography;
+pub mod iam;
 pub mod steampipe;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,5 +1,8 @@
 //! `census`: inventory every AWS resource in every account and region of your AWS
 //! Organizations.
+//!
+//! Only the process's entry: [`census::cli`] parses the command line and
+//! [`census::commands`] runs it; this prints the one error, if any, and exits.
 
 use census::{cli, commands};
 

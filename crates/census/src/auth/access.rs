@@ -9,6 +9,9 @@
 //! refreshed before they expire, so a scan that outlives one session never fails on
 //! expiry; STS calls go through awsdyn, retried and rate-limited per account like any
 //! other call.
+//!
+//! Not for finding accounts or organizations: discovery returns the routes into the
+//! organizations it entered, and [`Access::add_routes`] registers them here.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -1,4 +1,7 @@
 //! `census call`: one AWS operation, printed as boto3-shaped JSON, like the `aws` CLI.
+//!
+//! Not a scan: no accounts, no roles, nothing written but stdout; and not for writes
+//! unless `--allow-write` says so.
 
 use anyhow::{anyhow, Context, Result};
 use awsdyn::client::{Client, Target};

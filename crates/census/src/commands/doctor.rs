@@ -24,6 +24,9 @@
 //!
 //! Exit status: 0 when no check failed (`warn` rows allowed), 2 when one did, 1 when the
 //! doctor could not run (bad flag values).
+//!
+//! Not a scan: it makes one read call per account and writes nothing but its report;
+//! it fixes nothing either, it says what to fix.
 
 use std::collections::BTreeSet;
 use std::io::Write;

@@ -5,6 +5,9 @@
 //! every value is checked before it gets here (role ARNs, regions, session names,
 //! external IDs), so no value can hold a newline, `[` or a comment character; account
 //! names only appear in comment lines, with control characters removed.
+//!
+//! Not a parser of AWS config files (only the names of existing profiles are read, for
+//! `--check-conflicts`).
 
 use std::fmt::Write as _;
 

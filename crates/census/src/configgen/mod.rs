@@ -22,6 +22,9 @@
 //! as Steampipe connection names, case-insensitively), or that is `default` or the
 //! source profile, gets `-<account id>` appended. Output goes to `--output` (written
 //! whole or not at all, and never over the AWS config or credentials file) or stdout.
+//!
+//! Not for Census's own configuration, nor for writing into `~/.aws`: these generate
+//! files for other tools; [`iam`] generates the IAM documents Census itself needs.
 
 pub mod aws_profiles;
 pub mod cartography;

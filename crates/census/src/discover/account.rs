@@ -1,4 +1,7 @@
 //! Accounts: what discovery finds and everything downstream works on.
+//!
+//! Not for finding accounts (see [`crate::discover`]) nor for entering them (see
+//! [`crate::auth`]): the type, its checks and its folder name only.
 
 use std::collections::BTreeMap;
 

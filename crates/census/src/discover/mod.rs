@@ -19,6 +19,9 @@
 //! [`Discovery`], not a failure of the run; only malformed input is a
 //! [`DiscoverError`]. Organizations calls go through awsdyn, in the partition's global
 //! region, retried and rate-limited like any other.
+//!
+//! Not for credentials: entering an organization's role is [`Access`]'s work; the routes
+//! into the organizations come back in [`Discovery::routes`] for the caller to register.
 
 pub mod account;
 mod input;

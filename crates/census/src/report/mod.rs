@@ -35,6 +35,9 @@
 //! Exit status: 0 every organization reported and no row has notes; 2 reported, but
 //! some organization could not be read or some row has notes; 1 nothing could be
 //! reported, or an upload failed (the local files are kept).
+//!
+//! Not for discovering accounts or reading the tenants table (see [`crate::discover`] and
+//! [`crate::discover::tenants`]), nor for scanning resources (see `census scan`).
 
 pub mod groups;
 pub mod resources;

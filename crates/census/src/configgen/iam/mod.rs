@@ -14,6 +14,9 @@
 //! - `all`: the three (the template in YAML and JSON) written to a folder.
 //!
 //! Every parameter is checked first; an error names the flag, the value and the fix.
+//!
+//! Not for applying anything: Census never calls IAM or CloudFormation; it prints the
+//! documents for the user's own tools.
 
 mod yaml;
 

@@ -6,8 +6,7 @@
 pub mod accounts;
 mod report;
 mod scan;
-
-use std::path::PathBuf;
+mod store;
 
 use clap::{Parser, Subcommand};
 
@@ -99,51 +98,13 @@ pub enum Command {
     /// account_id, account_name, region, resource_id and item (the JSON); the tables
     /// scans, accounts, calls and resources hold every scan. Example:
     /// census query "select InstanceId, account_name from ec2_describe_instances where region = 'eu-west-1'"
-    Query {
-        /// The SQL statement (SQLite dialect, JSON1 functions; PostgreSQL's with --postgres).
-        #[arg(value_name = "SQL", required_unless_present = "tables")]
-        sql: Option<String>,
-        /// List the tables and views with their row counts.
-        #[arg(long, conflicts_with = "sql")]
-        tables: bool,
-        /// The database [default: census-out/census.db].
-        #[arg(long, value_name = "PATH")]
-        db: Option<PathBuf>,
-        /// Query this PostgreSQL database instead [default: $CENSUS_POSTGRES_URL unless
-        /// --db is given].
-        #[arg(long, value_name = "URL", conflicts_with = "db")]
-        postgres: Option<crate::store::postgres::PgUrl>,
-        /// Output format: table, json or csv.
-        #[arg(long, default_value = "table", value_name = "FORMAT")]
-        output: crate::store::output::Format,
-        /// Stop the statement after this many seconds.
-        #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
-        timeout: u64,
-    },
+    Query(store::QueryFlags),
     /// Compare two scans: resources added, removed and changed (with the JSON paths
     /// that changed), by account, region and type.
     ///
     /// Without scan ids: the last two finished scans of the database; with one: that
     /// scan against the latest finished one.
-    Diff {
-        /// The earlier scan id (e.g. 20261124T063000Z).
-        scan_a: Option<String>,
-        /// The later scan id.
-        scan_b: Option<String>,
-        /// The database [default: census-out/census.db].
-        #[arg(long, value_name = "PATH")]
-        db: Option<PathBuf>,
-        /// Read the scans from this PostgreSQL database instead [default:
-        /// $CENSUS_POSTGRES_URL unless --db is given].
-        #[arg(long, value_name = "URL", conflicts_with = "db")]
-        postgres: Option<crate::store::postgres::PgUrl>,
-        /// Output format: table, json or csv.
-        #[arg(long, default_value = "table", value_name = "FORMAT")]
-        output: crate::store::output::Format,
-        /// Count the changes per account, region and type instead of listing them.
-        #[arg(long)]
-        summary: bool,
-    },
+    Diff(store::DiffFlags),
     /// List the AWS services in the bundled models.
     Services {
         /// Only services speaking this protocol (query, ec2, json, rest-json, rest-xml, ...).

@@ -9,7 +9,6 @@ pub mod doctor;
 
 use std::future::Future;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Result};
@@ -47,44 +46,12 @@ pub fn run(args: Args) -> Result<ExitCode> {
             writeln!(out)?;
             0
         }
-        Command::Query {
-            sql,
-            tables,
-            db,
-            postgres,
-            output,
-            timeout,
-        } => {
-            let (db, postgres) = store_flags(db, postgres);
-            let args = crate::query_cmd::QueryArgs {
-                sql,
-                db,
-                postgres,
-                output,
-                tables,
-                timeout: std::time::Duration::from_secs(timeout),
-            };
-            crate::query_cmd::run(&args, &mut out)?;
+        Command::Query(f) => {
+            crate::query_cmd::run(&f.into_args(), &mut out)?;
             0
         }
-        Command::Diff {
-            scan_a,
-            scan_b,
-            db,
-            postgres,
-            output,
-            summary,
-        } => {
-            let (db, postgres) = store_flags(db, postgres);
-            let args = crate::diff_cmd::DiffArgs {
-                scan_a,
-                scan_b,
-                db,
-                postgres,
-                output,
-                summary,
-            };
-            crate::diff_cmd::run(&args, &mut out, std::io::stderr())?;
+        Command::Diff(f) => {
+            crate::diff_cmd::run(&f.into_args(), &mut out, std::io::stderr())?;
             0
         }
         Command::Services { protocol } => {
@@ -143,22 +110,6 @@ fn operations(service: &str, reads: bool, out: &mut impl Write) -> Result<()> {
         bail!("service {} has no matching operations", model.name);
     }
     Ok(())
-}
-
-/// `--db` and `--postgres` of query and diff: an explicit `--db` wins over
-/// `$CENSUS_POSTGRES_URL`.
-fn store_flags(
-    db: Option<PathBuf>,
-    postgres: Option<crate::store::postgres::PgUrl>,
-) -> (PathBuf, Option<crate::store::postgres::PgUrl>) {
-    let postgres = match &db {
-        Some(_) => postgres,
-        None => crate::store::postgres::PgUrl::from_flag_or_env(postgres),
-    };
-    (
-        db.unwrap_or_else(|| PathBuf::from("census-out/census.db")),
-        postgres,
-    )
 }
 
 fn init_logging(level: &str) {

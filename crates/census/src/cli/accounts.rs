@@ -112,6 +112,16 @@ impl AccountFlags {
     }
 }
 
+/// The accounts a command works on and how it enters them: what `census scan`,
+/// `census doctor` and `census config ...` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetFlags {
+    #[command(flatten)]
+    pub accounts: AccountFlags,
+    #[command(flatten)]
+    pub roles: RoleFlags,
+}
+
 /// How the role in each account is named and assumed. See [`RoleOptions`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct RoleFlags {

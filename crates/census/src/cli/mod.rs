@@ -300,7 +300,7 @@ mod tests {
         let Command::Scan(f) = a.command else {
             panic!("not scan")
         };
-        assert!(f.accounts.org);
+        assert!(f.targets.accounts.org);
         assert_eq!(dedup(f.regions), ["us-east-1", "us-west-2", "eu-west-1"]);
         for bad in [
             &["census", "scan", "--concurrency", "0"][..],

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use super::accounts::{AccountFlags, BaseFlags, RoleFlags};
+use super::accounts::{BaseFlags, TargetFlags};
 use super::{dedup, parse_delay, positive, positive_secs};
 
 /// `census scan` flags. aws-auto-inventory's spellings are accepted too.
@@ -19,9 +19,7 @@ pub struct ScanFlags {
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
     #[command(flatten)]
-    pub accounts: AccountFlags,
-    #[command(flatten)]
-    pub roles: RoleFlags,
+    pub targets: TargetFlags,
     /// Regions to scan instead of each account's enabled regions: space- or
     /// comma-separated (`--regions us-east-1 us-west-2`, `--regions us-east-1,us-west-2`).
     #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
@@ -114,9 +112,7 @@ pub struct ScanFlags {
 #[derive(Debug, clap::Args)]
 pub struct DoctorFlags {
     #[command(flatten)]
-    pub accounts: AccountFlags,
-    #[command(flatten)]
-    pub roles: RoleFlags,
+    pub targets: TargetFlags,
     /// Regions the scan would cover instead of each account's enabled regions
     /// (space- or comma-separated): each must be enabled in every account.
     #[arg(short = 'r', long, value_delimiter = ',', num_args = 1.., value_name = "REGION")]
@@ -138,8 +134,8 @@ impl ScanFlags {
         crate::scan_cmd::ScanArgs {
             scan_files: dedup(self.scan),
             presets: dedup(self.preset),
-            accounts: self.accounts,
-            roles: self.roles,
+            accounts: self.targets.accounts,
+            roles: self.targets.roles,
             base: self.base,
             regions: dedup(self.regions),
             skip: dedup(self.skip),

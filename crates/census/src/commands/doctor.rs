@@ -217,7 +217,7 @@ pub async fn run(args: DoctorFlags, out: impl Write) -> Result<u8> {
     if args.concurrency == 0 {
         anyhow::bail!("--concurrency: must be at least 1");
     }
-    let mut role_options = args.roles.role_options();
+    let mut role_options = args.targets.roles.role_options();
     if role_options.session_name.is_none() {
         role_options.session_name = Some(format!(
             "census-doctor-{}",
@@ -225,7 +225,7 @@ pub async fn run(args: DoctorFlags, out: impl Write) -> Result<u8> {
         ));
     }
     role_options.check()?;
-    let opts = args.accounts.options()?;
+    let opts = args.targets.accounts.options()?;
 
     let connection = Connection::open(&args.base, None).await?;
     let report = diagnose(connection, role_options, &opts, &regions, args.concurrency).await?;

@@ -23,7 +23,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Scan(f) => block_on(crate::scan_cmd::run(f.into_args()))??,
         Command::Doctor(f) => block_on(async {
             f.base.check().await?;
-            f.roles.check_token_file()?;
+            f.targets.roles.check_token_file()?;
             doctor::run(f, &mut out).await
         })??,
         Command::Report(ReportCommand::Accounts(f)) => block_on(async {
@@ -33,7 +33,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Command::Config(c) => block_on(async {
             let common = c.common();
             common.base.check().await?;
-            common.roles.check_token_file()?;
+            common.targets.roles.check_token_file()?;
             crate::configgen::run(c).await
         })??,
         Command::Iam(c) => {

@@ -163,7 +163,7 @@ pub async fn run(f: ProfilesFlags, style: Style) -> Result<u8> {
             .clone()
             .unwrap_or_else(|| "census".to_string()),
         external_id: found.roles.external_id.clone(),
-        duration: f.common.roles.assume.duration,
+        duration: f.common.targets.roles.assume.duration,
     };
     let text = render(&found.plan, &settings);
     let mut conflicts = 0;

@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 
 use crate::account::Account;
 use crate::auth::{RoleArn, RoleOptions};
-use crate::cli::accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::cli::accounts::{BaseFlags, TargetFlags};
 use crate::discover::OrgInfo;
 use crate::session::Session;
 use anyhow::{anyhow, bail, Context, Result};
@@ -93,9 +93,7 @@ impl ConfigCommand {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonFlags {
     #[command(flatten)]
-    pub accounts: AccountFlags,
-    #[command(flatten)]
-    pub roles: RoleFlags,
+    pub targets: TargetFlags,
     #[command(flatten)]
     pub base: BaseFlags,
     /// Put this in front of every profile name (letters, digits, _ - .).
@@ -455,9 +453,9 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     if let Some(out) = &common.output {
         check_output(out, common.force)?;
     }
-    let roles = common.roles.role_options();
+    let roles = common.targets.roles.role_options();
     roles.check()?;
-    let mut options = common.accounts.options()?;
+    let mut options = common.targets.accounts.options()?;
     // A configuration for the caller's own account alone is of no use: without a
     // source, the caller's organization.
     if !options.org

@@ -1,7 +1,10 @@
 //! `census`: inventory every AWS resource in every account and region of your AWS
 //! Organizations.
+//!
+//! Only the process's entry: [`census::cli`] parses the command line and
+//! [`census::commands`] runs it; this prints the one error, if any, and exits.
 
-use census::cli;
+use census::{cli, commands};
 
 // Scans allocate many small JSON values from many threads; mimalloc does that faster
 // than the system allocator and returns memory more promptly. Built without
@@ -14,7 +17,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let args = cli::parse();
-    match cli::run(args) {
+    match commands::run(args) {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {

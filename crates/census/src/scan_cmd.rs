@@ -9,21 +9,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
-
 use crate::account::Account;
 use crate::auth::Access;
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
-use crate::regions::{check_region, Catalog};
+use crate::cli::accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::regions::check_region;
 use crate::scan::resume::{self, plan_path, Plan};
 use crate::scan::{self, AccessFailure, BoxFuture, CredentialSource, Options, Scan};
+use crate::session::Connection;
 use crate::shard::{check_scan_id, Shard};
 use crate::sink::tree::{shard_name, TreeSink};
 use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset};
+use anyhow::{anyhow, bail, Context, Result};
 
-/// The scan's flags, as parsed (see `cli.rs`).
+/// The scan's flags, as parsed (see `cli::ScanFlags`).
 #[derive(Debug, Clone)]
 pub struct ScanArgs {
     pub scan_files: Vec<String>,
@@ -64,7 +63,7 @@ pub struct ScanArgs {
 }
 
 /// Credentials through `auth::Access`.
-struct AccessSource(Arc<Access>);
+struct AccessSource(Access);
 
 impl CredentialSource for AccessSource {
     fn credentials<'a>(
@@ -103,7 +102,7 @@ fn scan_id(out: &Path, postgres: Option<&crate::sink::postgres::PostgresSink>) -
             match postgres {
                 None => return Ok(id),
                 Some(pg) => {
-                    if pg.claim_scan_id(&id).map_err(|e| anyhow!("{e}"))? {
+                    if pg.claim_scan_id(&id)? {
                         return Ok(id);
                     }
                 }
@@ -227,7 +226,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         None => None,
     };
     let retry = {
-        let mut cfg = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
+        let mut cfg = awsdyn::retry::RetryConfig::from_env()?;
         if let Some(n) = args.max_retries {
             cfg.max_attempts = n.saturating_add(1);
         }
@@ -252,7 +251,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             bail!("--scan-id and --resume: a resumed scan keeps its id; leave out --scan-id");
         }
     }
-    let skip = spec::Skip::parse(&args.skip).map_err(|e| anyhow!("{e}"))?;
+    let skip = spec::Skip::parse(&args.skip).map_err(anyhow::Error::msg)?;
     if args.resume.is_some() && !args.skip.is_empty() {
         bail!("--skip and --resume: a resumed scan makes the calls it planned; leave out --skip");
     }
@@ -264,7 +263,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     // The accounts flags of a new scan (a resumed scan keeps its plan's accounts).
     let account_options = match &args.resume {
         Some(_) => None,
-        None => Some(args.accounts.options().map_err(|e| anyhow!("{e}"))?),
+        None => Some(args.accounts.options()?),
     };
     let resumed = match &args.resume {
         Some(dir) => {
@@ -292,10 +291,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             if presets.is_empty() && args.scan_files.is_empty() {
                 presets.push(Preset::Core);
             }
-            let calls = spec::load(&args.scan_files, &presets)
-                .await
-                .map_err(|e| anyhow!("{e}"))?
-                .calls;
+            let calls = spec::load(&args.scan_files, &presets).await?.calls;
             let (kept, skipped): (Vec<spec::Call>, Vec<spec::Call>) =
                 calls.into_iter().partition(|c| !skip.skips(c));
             if !skipped.is_empty() {
@@ -312,11 +308,10 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     };
     let role_options = args.roles.role_options();
-    role_options.check().map_err(|e| anyhow!("{e}"))?;
+    role_options.check()?;
 
-    let base =
-        crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
-    if let Some(at) = expired_at(&base).await {
+    let connection = Connection::open(&args.base, Some(retry)).await?;
+    if let Some(at) = expired_at(&connection.base).await {
         bail!(
             "the base credentials expired at {at}: run aws sso login{} (or refresh them) and {}",
             args.base
@@ -327,17 +322,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             after_refresh(args.resume.as_deref(), shard.as_ref())
         );
     }
-    let endpoints = base.endpoints.clone();
-    let client = Client::new(ClientConfig {
-        retry,
-        ..ClientConfig::default()
-    })?;
+    let endpoints = connection.base.endpoints.clone();
     // PostgreSQL is reached before anything is scanned, and a new scan claims its id
     // there, so that scanners starting in the same second get different ids.
     let postgres = match &args.postgres {
-        Some(url) => Some(Arc::new(
-            crate::sink::postgres::PostgresSink::open(url).map_err(|e| anyhow!("{e}"))?,
-        )),
+        Some(url) => Some(Arc::new(crate::sink::postgres::PostgresSink::open(url)?)),
         None => None,
     };
     // The scan id names the scan folder and, unless --session-name says otherwise, the
@@ -363,10 +352,12 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     // The bucket is checked before the scan, not found wrong hours later.
     let upload = match s3_upload {
-        Some(url) => Some(crate::sink::s3::Bucket::open(&client, &base, url, None).await?),
+        Some(url) => Some(
+            crate::sink::s3::Bucket::open(&connection.client, &connection.base, url, None).await?,
+        ),
         None => None,
     };
-    let access = Arc::new(Access::new(&client, &base, role_options).await.map_err(|e| {
+    let session = connection.session(role_options).await.map_err(|e| {
         if crate::auth::is_expired_code(&e.code) {
             anyhow!(
                 "the base credentials expired ({}: {}): run aws sso login{} (or refresh them) and {}",
@@ -376,12 +367,12 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
                 after_refresh(args.resume.as_deref(), shard.as_ref())
             )
         } else {
-            anyhow!("{e}")
+            e.into()
         }
-    })?);
+    })?;
     for arn in &args.accounts.org_role_arns {
         let partition = arn.split(':').nth(1).unwrap_or_default();
-        let caller = access.caller();
+        let caller = session.access().caller();
         if args.resume.is_none() && partition != caller.partition {
             bail!(
                 "--org-role-arn {arn}: is in partition {partition}, but the base identity ({}) is in {}; roles are assumed within one partition: use credentials of {partition} (--profile), or a role in {}",
@@ -390,14 +381,9 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     if let Some(plan) = &resumed {
-        for (org_id, arn) in &plan.organizations {
-            let role = crate::auth::RoleArn::parse(arn).map_err(|e| anyhow!("plan.json: {e}"))?;
-            let provider = access
-                .organization_role(&role)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
-            access.add_organization(org_id, &role, provider, plan.chain_through_management);
-        }
+        session
+            .reenter(&plan.organizations, plan.chain_through_management)
+            .await?;
     }
 
     let (info, accounts, out_root) = match resumed {
@@ -414,9 +400,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
         None => {
             let opts = account_options.expect("a new scan has its account options");
-            let found = crate::discover::discover(&client, &base, &access, &opts)
-                .await
-                .map_err(|e| anyhow!("{e}"))?;
+            let found = session.discover(&opts).await?;
             // Once: not also as a log line (at the default level both would print).
             for p in &found.problems {
                 let p = crate::util::print::escape(&p.to_string()).into_owned();
@@ -528,11 +512,11 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     sinks.push(tree);
     let scan = Scan {
         info,
-        client,
+        client: session.client().clone(),
         endpoints,
-        credentials: Arc::new(AccessSource(access)),
+        credentials: Arc::new(AccessSource(session.access().clone())),
         calls: spec_calls,
-        catalog: Arc::new(Catalog::load()?),
+        catalog: session.catalog()?,
         sinks,
         options,
         previous_calls,

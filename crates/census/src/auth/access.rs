@@ -9,6 +9,9 @@
 //! refreshed before they expire, so a scan that outlives one session never fails on
 //! expiry; STS calls go through awsdyn, retried and rate-limited per account like any
 //! other call.
+//!
+//! Not for finding accounts or organizations: discovery returns the routes into the
+//! organizations it entered, and [`Access::add_routes`] registers them here.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -213,14 +216,39 @@ fn render_template(template: &str, partition: &str, account_id: &str, role_name:
         .replace("{role_name}", role_name)
 }
 
-/// How an organization reached through `--org-role-arn` is entered.
+/// How an organization reached through `--org-role-arn` is entered: what discovery
+/// found ([`crate::discover::Discovery::routes`]), or a resumed scan entered again, for
+/// [`Access::add_routes`] to register.
 #[derive(Clone)]
-struct OrgRoute {
+pub struct OrgRoute {
+    /// The organization's id (`o-...`).
+    pub org_id: String,
     /// The role assumed to enter it (usually in the management account).
-    role_arn: RoleArn,
-    provider: SharedCredentialsProvider,
+    pub role_arn: RoleArn,
+    /// That role's credentials.
+    pub provider: SharedCredentialsProvider,
     /// Whether member roles are assumed from `provider` (else from the base identity).
-    chain_members: bool,
+    pub chain_members: bool,
+}
+
+impl fmt::Debug for OrgRoute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrgRoute")
+            .field("org_id", &self.org_id)
+            .field("role_arn", &self.role_arn)
+            .field("chain_members", &self.chain_members)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two routes are the same when they enter the same organization through the same
+/// role the same way (credentials providers cannot be compared).
+impl PartialEq for OrgRoute {
+    fn eq(&self, other: &Self) -> bool {
+        self.org_id == other.org_id
+            && self.role_arn == other.role_arn
+            && self.chain_members == other.chain_members
+    }
 }
 
 /// Which credentials scan an account.
@@ -382,26 +410,35 @@ impl Access {
             .await
     }
 
-    /// Records that organization `org_id` was entered through `role_arn` (whose
-    /// credentials `provider` gives): its accounts are then reached from that role when
-    /// `chain_members` is set, and the role's own account is scanned with it.
-    pub fn add_organization(
+    /// Enters organization `org_id` through `role_arn` ([`Access::organization_role`])
+    /// and says how its members are reached: from that role when `chain_members` is
+    /// set, else from the base identity.
+    pub async fn organization_route(
         &self,
         org_id: &str,
         role_arn: &RoleArn,
-        provider: SharedCredentialsProvider,
         chain_members: bool,
-    ) {
-        let route = OrgRoute {
+    ) -> Result<OrgRoute, AccessError> {
+        let provider = self.organization_role(role_arn).await?;
+        Ok(OrgRoute {
+            org_id: org_id.to_string(),
             role_arn: role_arn.clone(),
             provider,
             chain_members,
-        };
-        self.inner
+        })
+    }
+
+    /// Registers organizations entered through a role: their accounts are then reached
+    /// the way each route says, and the role's own account is scanned with it.
+    pub fn add_routes(&self, routes: &[OrgRoute]) {
+        let mut organizations = self
+            .inner
             .organizations
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(org_id.to_string(), route);
+            .unwrap_or_else(|e| e.into_inner());
+        for route in routes {
+            organizations.insert(route.org_id.clone(), route.clone());
+        }
     }
 
     fn route(&self, account: &Account) -> Option<OrgRoute> {

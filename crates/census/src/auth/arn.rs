@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+// What an account id is belongs to the account type; ARNs only check theirs with it.
+pub use crate::account::is_account_id;
+
 /// The partitions an ARN may name.
 pub const PARTITIONS: &[&str] = &[
     "aws",
@@ -93,11 +96,6 @@ impl RoleArn {
             path,
         })
     }
-}
-
-/// Whether `s` is a 12-digit account id.
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_name_char(c: char) -> bool {

@@ -33,7 +33,8 @@ use awsdyn::client::{Client, EndpointSettings, Target};
 use serde::Serialize;
 
 pub use access::{
-    is_external_id, is_session_name, Access, RoleOptions, DEFAULT_DURATION, DEFAULT_ROLE_NAME,
+    is_external_id, is_session_name, Access, OrgRoute, RoleOptions, DEFAULT_DURATION,
+    DEFAULT_ROLE_NAME,
 };
 pub use arn::{check_role_name, is_account_id, RoleArn, PARTITIONS};
 pub use cache::{Clock, SystemClock, DEFAULT_REFRESH_MARGIN};

@@ -19,9 +19,14 @@
 //! [`Discovery`], not a failure of the run; only malformed input is a
 //! [`DiscoverError`]. Organizations calls go through awsdyn, in the partition's global
 //! region, retried and rate-limited like any other.
+//!
+//! Not for credentials: entering an organization's role is [`Access`]'s work; the routes
+//! into the organizations come back in [`Discovery::routes`] for the caller to register.
 
+pub mod account;
 mod input;
 mod organization;
+pub mod tenants;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -33,7 +38,7 @@ use serde::Serialize;
 pub use input::{check, expand_list, read_list, ListKind};
 
 use crate::account::Account;
-use crate::auth::{Access, AccessError, Base, RoleArn};
+use crate::auth::{Access, AccessError, Base, OrgRoute, RoleArn};
 use organization::{OrgRead, Reader};
 
 /// Where accounts come from and which to keep. `Options::default()` is "the caller's
@@ -89,6 +94,10 @@ pub struct Discovery {
     pub organizations: Vec<OrgInfo>,
     /// What went wrong without stopping discovery.
     pub problems: Vec<Problem>,
+    /// How the organizations entered through `--org-role-arn` are entered, for
+    /// [`Access::add_routes`] (discovery only reads; the caller registers them).
+    #[serde(skip)]
+    pub routes: Vec<OrgRoute>,
 }
 
 /// An organization that was read.
@@ -244,7 +253,9 @@ impl std::error::Error for DiscoverError {}
 
 /// Finds the accounts to scan. See the module documentation.
 ///
-/// Organizations entered through `--org-role-arn` are registered with `access`, so that
+/// `access` only enters organizations (`--org-role-arn`); how it entered them comes
+/// back as [`Discovery::routes`], for the caller to register with
+/// [`Access::add_routes`] (as [`crate::session::Session::discover`] does), so that
 /// [`Access::credentials`] later reaches their members the way
 /// `chain_through_management` says.
 pub async fn discover(
@@ -281,7 +292,8 @@ pub async fn discover(
         .collect();
 
     let mut problems = Vec::new();
-    let orgs = read_organizations(client, base, access, opts, &org_role_arns, &mut problems).await;
+    let (orgs, routes) =
+        read_organizations(client, base, access, opts, &org_role_arns, &mut problems).await;
 
     // Gather every account from every source, organizations first (they know most).
     let caller = access.caller();
@@ -297,19 +309,19 @@ pub async fn discover(
             .entry(arn.account_id.clone())
             .and_modify(|a| a.role_arn = Some(role.clone()))
             .or_insert_with(|| {
-                plain_account(&arn.account_id, &arn.partition, Some(role), "role-arns")
+                Account::plain(&arn.account_id, &arn.partition, Some(role), "role-arns")
             });
     }
     let any_source = org_sources || !role_arns.is_empty();
     if !any_source {
         if opts.accounts.is_empty() {
-            let a = plain_account(&caller.account_id, &caller.partition, None, "caller");
+            let a = Account::plain(&caller.account_id, &caller.partition, None, "caller");
             accounts.insert(a.id.clone(), a);
         } else {
             for id in unique(&opts.accounts) {
                 accounts.insert(
                     id.clone(),
-                    plain_account(&id, &caller.partition, None, "accounts"),
+                    Account::plain(&id, &caller.partition, None, "accounts"),
                 );
             }
         }
@@ -365,11 +377,12 @@ pub async fn discover(
         accounts,
         organizations: orgs.into_iter().map(|o| o.info).collect(),
         problems,
+        routes,
     })
 }
 
-/// Reads `--org` and every `--org-role-arn` organization (concurrently), registering the
-/// latter with `access`. Failures become problems; an organization reached twice is
+/// Reads `--org` and every `--org-role-arn` organization (concurrently), with the
+/// routes into the latter. Failures become problems; an organization reached twice is
 /// kept once (the first time).
 async fn read_organizations(
     client: &Client,
@@ -378,7 +391,7 @@ async fn read_organizations(
     opts: &Options,
     org_role_arns: &[RoleArn],
     problems: &mut Vec<Problem>,
-) -> Vec<OrgRead> {
+) -> (Vec<OrgRead>, Vec<OrgRoute>) {
     let caller = access.caller();
     let own = async {
         if !opts.org {
@@ -417,6 +430,7 @@ async fn read_organizations(
     let (own, others) = futures::join!(own, others);
 
     let mut orgs: Vec<OrgRead> = Vec::new();
+    let mut routes = Vec::new();
     let mut keep = |org: OrgRead, problems: &mut Vec<Problem>| {
         if orgs.iter().any(|o| o.info.id == org.info.id) {
             return false;
@@ -434,16 +448,21 @@ async fn read_organizations(
     }
     for result in others {
         match result {
-            Ok((org, role, credentials)) => {
-                let id = org.info.id.clone();
+            Ok((org, role, provider)) => {
+                let org_id = org.info.id.clone();
                 if keep(org, problems) {
-                    access.add_organization(&id, role, credentials, opts.chain_through_management);
+                    routes.push(OrgRoute {
+                        org_id,
+                        role_arn: role.clone(),
+                        provider,
+                        chain_members: opts.chain_through_management,
+                    });
                 }
             }
             Err(p) => problems.push(p),
         }
     }
-    orgs
+    (orgs, routes)
 }
 
 /// Applies `--ou` and `--exclude-ou` to the accounts found through organizations.
@@ -498,27 +517,8 @@ fn filter_by_ou(
     }
 }
 
-/// An account known only by its id.
-fn plain_account(id: &str, partition: &str, role_arn: Option<String>, source: &str) -> Account {
-    Account {
-        id: id.to_string(),
-        name: id.to_string(),
-        email: None,
-        status: "UNKNOWN".to_string(),
-        partition: partition.to_string(),
-        org_id: None,
-        management_account_id: None,
-        ou_id: None,
-        ou_path: None,
-        tags: BTreeMap::new(),
-        role_arn,
-        is_caller: false,
-        source: source.to_string(),
-    }
-}
-
 /// The values in their first order, each once.
-fn unique(values: &[String]) -> Vec<String> {
+pub(crate) fn unique(values: &[String]) -> Vec<String> {
     let mut seen = BTreeSet::new();
     values
         .iter()

@@ -2,7 +2,7 @@
 //!
 //! `census report accounts`: the account metadata report. For each organization
 //! (the caller's; those entered with `--org-role-arn`; those listed in a DynamoDB
-//! tenants table, see [`tenants`]) one CSV,
+//! tenants table, see [`crate::discover::tenants`]) one CSV,
 //! `aws-{management account id}-account-metadata-report-{timestamp}.csv` (timestamp
 //! `YYYYMMDDTHHMMSSZ`, UTC, the same for every file of a run), with the columns
 //! Account_Id, Account_Name, Org_ID, Tenant_Name, CSP, Billing_Account_State,
@@ -35,24 +35,26 @@
 //! Exit status: 0 every organization reported and no row has notes; 2 reported, but
 //! some organization could not be read or some row has notes; 1 nothing could be
 //! reported, or an upload failed (the local files are kept).
+//!
+//! Not for discovering accounts or reading the tenants table (see [`crate::discover`] and
+//! [`crate::discover::tenants`]), nor for scanning resources (see `census scan`).
 
 pub mod groups;
 pub mod resources;
 pub mod table;
-pub mod tenants;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
 use futures::stream::{self, StreamExt};
 
 use crate::account::Account;
-use crate::auth::{Access, Base, RoleOptions};
+use crate::cli::ReportAccountsFlags;
+use crate::discover::tenants;
 use crate::discover::{OrgInfo, Problem};
+use crate::session::Session;
 use crate::sink::s3::{Bucket, S3Url};
 use crate::util::print::escape;
 use groups::RegionGroups;
@@ -67,45 +69,6 @@ pub const DEFAULT_AIDE_ID_TAGS: &[&str] = &["Aide_ID", "AideId", "AIDE_ID"];
 pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
 /// Default `--concurrency`: accounts processed at once.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// `census report accounts` flags, as parsed (see `cli.rs`).
-#[derive(Debug, Clone, Default)]
-pub struct AccountsArgs {
-    /// The caller's own organization (also the default when no other source is given).
-    pub org: bool,
-    pub org_role_arns: Vec<String>,
-    /// Default: `DYNAMO_TABLE_NAME`.
-    pub tenants_table: Option<String>,
-    pub tenants_region: Option<String>,
-    pub tenant_columns: tenants::Columns,
-    /// For organizations not from the tenants table.
-    pub tenant_name: Option<String>,
-    pub tenant_id: Option<String>,
-    /// Default: `OUTPUT_BUCKET`.
-    pub s3_bucket: Option<String>,
-    pub s3_prefix: Option<String>,
-    pub s3_region: Option<String>,
-    pub local_dir: PathBuf,
-    /// Default: `CROSS_ACCOUNT_ROLE_NAME`, then `OrganizationAccountAccessRole`.
-    pub role_name: Option<String>,
-    pub role_arn_template: Option<String>,
-    pub external_id: Option<String>,
-    pub session_name: Option<String>,
-    pub duration: Option<u64>,
-    pub chain_through_management: bool,
-    /// Instead of each account's enabled regions.
-    pub regions: Vec<String>,
-    /// A table or a file (see [`RegionGroups::from_arg`]).
-    pub region_groups: Option<String>,
-    pub environment_tags: Vec<String>,
-    pub aide_id_tags: Vec<String>,
-    /// Seconds per account.
-    pub account_timeout: u64,
-    /// Accounts at once.
-    pub concurrency: usize,
-    pub profile: Option<String>,
-    pub region: Option<String>,
-}
 
 /// A flag's value, or an environment variable's when the flag is not given.
 fn or_env(value: &Option<String>, var: &str) -> Option<String> {
@@ -132,11 +95,9 @@ struct OrgReport {
 
 /// Everything an account's processing needs.
 struct Ctx {
-    client: Client,
-    base: Base,
-    access: Access,
+    session: Session,
     settings: Settings,
-    catalog: crate::regions::Catalog,
+    catalog: Arc<crate::regions::Catalog>,
     timeout: Duration,
 }
 
@@ -149,13 +110,14 @@ async fn process(ctx: &Ctx, account: &Account) -> Outcome {
     let found = Mutex::new(Found::default());
     let work = async {
         let credentials = ctx
-            .access
+            .session
+            .access()
             .credentials(account)
             .await
             .map_err(|e| e.to_string())?;
         resources::collect(
-            &ctx.client,
-            &ctx.base,
+            ctx.session.client(),
+            ctx.session.base(),
             credentials,
             account,
             &ctx.settings,
@@ -187,17 +149,18 @@ async fn process(ctx: &Ctx, account: &Account) -> Outcome {
 }
 
 /// Runs `census report accounts`; returns the exit status.
-pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
+pub async fn run_accounts(args: ReportAccountsFlags) -> Result<u8> {
     // Offline checks first.
     let groups = match &args.region_groups {
-        Some(g) => RegionGroups::from_arg(g).map_err(|e| anyhow!("{e}"))?,
+        Some(g) => RegionGroups::from_arg(g).map_err(anyhow::Error::msg)?,
         None => RegionGroups::default(),
     };
-    for r in &args.regions {
+    let regions = crate::cli::dedup(args.regions.clone());
+    for r in &regions {
         crate::regions::check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
     for (flag, r) in [
-        ("--region", &args.region),
+        ("--region", &args.base.region),
         ("--tenants-region", &args.tenants_region),
         ("--s3-region", &args.s3_region),
     ] {
@@ -218,33 +181,21 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         }
     };
     let tenants_table = or_env(&args.tenants_table, "DYNAMO_TABLE_NAME");
-    let role_options = RoleOptions {
-        role_name: or_env(&args.role_name, "CROSS_ACCOUNT_ROLE_NAME")
+    let tenant_columns = args.tenant_columns();
+    let role_options = args.assume.role_options(
+        or_env(&args.role_name, "CROSS_ACCOUNT_ROLE_NAME")
             .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
-        role_arn_template: args.role_arn_template.clone(),
-        external_id: args.external_id.clone(),
-        session_name: args.session_name.clone(),
-        duration: args
-            .duration
-            .map(Duration::from_secs)
-            .unwrap_or(crate::auth::DEFAULT_DURATION),
-        web_identity_token_file: None,
-    };
-    role_options.check().map_err(|e| anyhow!("{e}"))?;
+        None,
+    );
+    role_options.check()?;
     let environment_tags = tag_keys(&args.environment_tags, DEFAULT_ENVIRONMENT_TAGS);
     let aide_id_tags = tag_keys(&args.aide_id_tags, DEFAULT_AIDE_ID_TAGS);
     let timestamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
 
-    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
-    let access = Access::new(&client, &base, role_options.clone())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let session = Session::open(&args.base, role_options.clone(), None).await?;
+    let (client, base, access) = (session.client(), session.base(), session.access());
     let bucket = match destination {
-        Some(url) => Some(Bucket::open(&client, &base, url, args.s3_region.as_deref()).await?),
+        Some(url) => Some(Bucket::open(client, base, url, args.s3_region.as_deref()).await?),
         None => None,
     };
 
@@ -258,22 +209,22 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
             .or_else(|| base.region.clone())
             .unwrap_or_else(|| "us-east-1".to_string());
         let read = tenants::read(
-            &client,
-            &base,
+            client,
+            base,
             &tenants::Source {
                 table,
                 region,
-                columns: &args.tenant_columns,
+                columns: &tenant_columns,
                 role_name: &role_options.role_name,
                 partition: &access.caller().partition,
             },
         )
         .await
-        .map_err(|e| anyhow!("{e}"))?;
+        .map_err(anyhow::Error::msg)?;
         if read.tenants.is_empty() && read.problems.is_empty() {
             bail!("the tenants table {table} is empty: add one item per organization (attributes {}, or {}; {}, {})",
-                args.tenant_columns.role_arn, args.tenant_columns.management_account,
-                args.tenant_columns.tenant_name, args.tenant_columns.tenant_id);
+                tenant_columns.role_arn, tenant_columns.management_account,
+                tenant_columns.tenant_name, tenant_columns.tenant_id);
         }
         problems.extend(read.problems);
         tenant_list = read.tenants;
@@ -286,9 +237,7 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         chain_through_management: args.chain_through_management,
         ..crate::discover::Options::default()
     };
-    let discovery = crate::discover::discover(&client, &base, &access, &options)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let discovery = session.discover(&options).await?;
     problems.extend(discovery.problems.iter().map(Problem::to_string));
     for p in &problems {
         eprintln!("census: warning: {}", escape(p));
@@ -326,13 +275,11 @@ pub async fn run_accounts(args: AccountsArgs) -> Result<u8> {
         .collect();
 
     // Every active account of every organization, in parallel.
-    let catalog = crate::regions::Catalog::load()?;
+    let catalog = session.catalog()?;
     let ctx = Arc::new(Ctx {
-        client,
-        base,
-        access,
+        session: session.clone(),
         settings: Settings {
-            regions: (!args.regions.is_empty()).then(|| args.regions.clone()),
+            regions: (!regions.is_empty()).then_some(regions),
             regions_in_flight: 8,
         },
         catalog,

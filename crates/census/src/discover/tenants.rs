@@ -11,6 +11,9 @@
 //!
 //! Values may be strings or numbers (a 12-digit account id stored as a number gets its
 //! leading zeros back). The table is read with a paginated Scan through awsdyn.
+//!
+//! Not for reading the organizations it lists: [`crate::discover::discover`] does that,
+//! through the roles this gives.
 
 use std::collections::BTreeMap;
 

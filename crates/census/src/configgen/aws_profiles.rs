@@ -5,6 +5,9 @@
 //! every value is checked before it gets here (role ARNs, regions, session names,
 //! external IDs), so no value can hold a newline, `[` or a comment character; account
 //! names only appear in comment lines, with control characters removed.
+//!
+//! Not a parser of AWS config files (only the names of existing profiles are read, for
+//! `--check-conflicts`).
 
 use std::fmt::Write as _;
 
@@ -51,38 +54,29 @@ pub fn render(plan: &Plan, s: &Settings) -> String {
     };
     let mut out = String::new();
     let version = env!("CARGO_PKG_VERSION");
-    match s.style {
-        Style::Cli => {
-            let _ = writeln!(
-                out,
-                "# AWS profiles for {}, written by census {version} (census config aws-profiles).",
-                what
-            );
-            let _ = writeln!(
-                out,
-                "# Each profile assumes its account's role with credentials from {from}."
-            );
-            let _ = writeln!(
-                out,
-                "# Merge it into your AWS config by hand: `census config aws-profiles --check-conflicts` lists the names it already has."
-            );
-        }
-        Style::Cartography => {
-            let _ = writeln!(
-                out,
-                "# Cartography hub-and-spoke profiles for {}, written by census {version} (census config cartography).",
-                what
-            );
-            let _ = writeln!(
-                out,
-                "# Each profile assumes its account's role with credentials from {from}."
-            );
-            let _ = writeln!(
-                out,
-                "# On the hub: AWS_CONFIG_FILE=<this file> cartography --aws-sync-all-profiles"
-            );
-            let _ = writeln!(out, "\n[default]\nregion = {}\noutput = json", s.region);
-        }
+    let (title, command, hint) = match s.style {
+        Style::Cli => (
+            "AWS profiles",
+            "aws-profiles",
+            "Merge it into your AWS config by hand: `census config aws-profiles --check-conflicts` lists the names it already has.",
+        ),
+        Style::Cartography => (
+            "Cartography hub-and-spoke profiles",
+            "cartography",
+            "On the hub: AWS_CONFIG_FILE=<this file> cartography --aws-sync-all-profiles",
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "# {title} for {what}, written by census {version} (census config {command})."
+    );
+    let _ = writeln!(
+        out,
+        "# Each profile assumes its account's role with credentials from {from}."
+    );
+    let _ = writeln!(out, "# {hint}");
+    if matches!(s.style, Style::Cartography) {
+        let _ = writeln!(out, "\n[default]\nregion = {}\noutput = json", s.region);
     }
     let mut org_shown: Option<&str> = None;
     for e in &plan.entries {
@@ -169,7 +163,7 @@ pub async fn run(f: ProfilesFlags, style: Style) -> Result<u8> {
             .clone()
             .unwrap_or_else(|| "census".to_string()),
         external_id: found.roles.external_id.clone(),
-        duration: f.common.roles.duration,
+        duration: f.common.targets.roles.assume.duration,
     };
     let text = render(&found.plan, &settings);
     let mut conflicts = 0;

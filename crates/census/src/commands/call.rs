@@ -1,23 +1,42 @@
 //! `census call`: one AWS operation, printed as boto3-shaped JSON, like the `aws` CLI.
+//!
+//! Not a scan: no accounts, no roles, nothing written but stdout; and not for writes
+//! unless `--allow-write` says so.
 
 use anyhow::{anyhow, Context, Result};
-use awsdyn::client::{Client, ClientConfig, Target};
+use awsdyn::client::{Client, Target};
 use serde_json::Value;
 
-pub struct CallArgs {
+/// `census call` flags.
+#[derive(Debug, clap::Args)]
+pub struct CallFlags {
+    /// Service name, e.g. ec2, s3, sts, resourcegroupstaggingapi.
     pub service: String,
+    /// Operation name, e.g. describe-instances, DescribeInstances, describe_instances.
     pub operation: String,
+    /// Parameters as a JSON object, e.g. '{"MaxResults": 5}'.
+    #[arg(long, value_name = "JSON")]
     pub param: Option<String>,
+    /// Read the parameters (a JSON object) from a file.
+    #[arg(long, value_name = "FILE", conflicts_with = "param")]
     pub param_file: Option<String>,
+    /// Region to call (default: AWS_REGION or the profile's region).
+    #[arg(long)]
     pub region: Option<String>,
+    /// Shared-config profile to take credentials from.
+    #[arg(long, env = "AWS_PROFILE")]
     pub profile: Option<String>,
+    /// Make one request only instead of fetching and merging every page.
+    #[arg(long)]
     pub no_paginate: bool,
-    /// `--allow-write`: make an operation that is not a plain read, or whose answer
-    /// holds secrets.
+    /// Allow an operation that is not a plain read (Create*, Delete*, Terminate*...)
+    /// or whose answer holds secrets (sts get_session_token, secretsmanager
+    /// get_secret_value...): refused without it.
+    #[arg(long)]
     pub allow_write: bool,
 }
 
-fn input(args: &CallArgs) -> Result<Value> {
+fn input(args: &CallFlags) -> Result<Value> {
     let (text, from) = match (&args.param, &args.param_file) {
         (Some(_), Some(_)) => return Err(anyhow!("give either --param or --param-file, not both")),
         (Some(p), None) => (p.clone(), "--param".to_string()),
@@ -57,7 +76,7 @@ pub fn refuse_unless_read(service: &str, operation: &str, input: &Value) -> Resu
     Ok(())
 }
 
-pub async fn run(args: CallArgs) -> Result<Value> {
+pub async fn run(args: CallFlags) -> Result<Value> {
     // Check names and input before touching credentials: mistakes get caught offline.
     let (model, op_name) = Client::operation(&args.service, &args.operation)?;
     let input = input(&args)?;
@@ -68,16 +87,17 @@ pub async fn run(args: CallArgs) -> Result<Value> {
     if let Some(r) = &args.region {
         crate::regions::check_region(r).map_err(|e| anyhow!("--region: {e}"))?;
     }
-    let base = crate::auth::load_base(args.profile.as_deref(), args.region.as_deref()).await?;
+    let flags = crate::cli::accounts::BaseFlags {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+    };
+    let crate::session::Connection { client, base } =
+        crate::session::Connection::open(&flags, None).await?;
     let region = base.region.clone().ok_or_else(|| {
         anyhow!("no region: pass --region or set AWS_REGION (or a region in your profile)")
     })?;
     crate::regions::check_region(&region)
         .map_err(|e| anyhow!("region from the environment/profile: {e}"))?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
     let target = Target::new(region, base.credentials).with_endpoints(base.endpoints.clone());
     let out = if args.no_paginate {
         client.call(&target, &model.name, &op_name, &input).await?

@@ -1,4 +1,7 @@
 //! Accounts: what discovery finds and everything downstream works on.
+//!
+//! Not for finding accounts (see [`crate::discover`]) nor for entering them (see
+//! [`crate::auth`]): the type, its checks and its folder name only.
 
 use std::collections::BTreeMap;
 
@@ -49,6 +52,26 @@ pub struct Account {
 pub const MAX_DIR_NAME_CHARS: usize = 100;
 
 impl Account {
+    /// An account known only by its id, from `source` (`caller`, `accounts`,
+    /// `role-arns`), entered through `role_arn` when the source names one.
+    pub fn plain(id: &str, partition: &str, role_arn: Option<String>, source: &str) -> Account {
+        Account {
+            id: id.to_string(),
+            name: id.to_string(),
+            email: None,
+            status: "UNKNOWN".to_string(),
+            partition: partition.to_string(),
+            org_id: None,
+            management_account_id: None,
+            ou_id: None,
+            ou_path: None,
+            tags: BTreeMap::new(),
+            role_arn,
+            is_caller: false,
+            source: source.to_string(),
+        }
+    }
+
     /// `<id>-<name>`: the account's folder in the output tree. Only ASCII letters,
     /// digits, `-`, `_` and `.` are kept (anything else, `/` and control characters
     /// included, becomes `_`), the name is cut to [`MAX_DIR_NAME_CHARS`] and loses
@@ -78,10 +101,15 @@ impl Account {
     }
 }
 
+/// Whether `s` is a 12-digit account id.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Checks an account id that came from data (an Organizations answer, a plan file):
 /// exactly 12 ASCII digits.
 pub fn check_id(id: &str) -> Result<(), String> {
-    if crate::auth::is_account_id(id) {
+    if is_account_id(id) {
         Ok(())
     } else {
         Err(format!(
@@ -94,7 +122,7 @@ pub fn check_id(id: &str) -> Result<(), String> {
 /// The id as a file name: itself when it is 12 digits, else only its ASCII letters and
 /// digits (others become `_`), cut to 40, `_` when empty.
 pub fn safe_id(id: &str) -> String {
-    if crate::auth::is_account_id(id) {
+    if is_account_id(id) {
         return id.to_string();
     }
     let s: String = id

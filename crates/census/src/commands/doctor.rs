@@ -24,36 +24,28 @@
 //!
 //! Exit status: 0 when no check failed (`warn` rows allowed), 2 when one did, 1 when the
 //! doctor could not run (bad flag values).
+//!
+//! Not a scan: it makes one read call per account and writes nothing but its report;
+//! it fixes nothing either, it says what to fix.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::{anyhow, Result};
-use awsdyn::client::{Client, ClientConfig, Target};
+use awsdyn::client::Target;
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
 use crate::account::Account;
-use crate::auth::{Access, AccessError, Base, ReadFailure, RoleArn, RoleOptions};
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::auth::{AccessError, Base, ReadFailure, RoleArn, RoleOptions};
+use crate::cli::DoctorFlags;
 use crate::discover::{scope, Discovery, Options, Problem};
 use crate::regions::check_region;
+use crate::session::{Connection, Session};
 use crate::util::print::{Cell, Format, RowWriter};
 
 /// Accounts checked at once, unless `--concurrency` says otherwise.
 pub const DEFAULT_CONCURRENCY: usize = 16;
-
-/// `census doctor`'s flags, as parsed (see `cli.rs`).
-#[derive(Debug, Clone)]
-pub struct DoctorArgs {
-    pub accounts: AccountFlags,
-    pub roles: RoleFlags,
-    /// `--regions`: empty for each account's enabled regions.
-    pub regions: Vec<String>,
-    pub base: BaseFlags,
-    pub output: Format,
-    pub concurrency: usize,
-}
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -214,8 +206,9 @@ impl Report {
 
 /// Runs the doctor with parsed flags and prints the report to `out`; returns the exit
 /// status. `Err` (exit 1) for flag values that are wrong before any call.
-pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
-    for r in &args.regions {
+pub async fn run(args: DoctorFlags, out: impl Write) -> Result<u8> {
+    let regions = crate::cli::dedup(args.regions);
+    for r in &regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
     }
     if let Some(r) = &args.base.region {
@@ -224,32 +217,18 @@ pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
     if args.concurrency == 0 {
         anyhow::bail!("--concurrency: must be at least 1");
     }
-    let mut role_options = args.roles.role_options();
+    let mut role_options = args.targets.roles.role_options();
     if role_options.session_name.is_none() {
         role_options.session_name = Some(format!(
             "census-doctor-{}",
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         ));
     }
-    role_options.check().map_err(|e| anyhow!("{e}"))?;
-    let opts = args.accounts.options().map_err(|e| anyhow!("{e}"))?;
+    role_options.check()?;
+    let opts = args.targets.accounts.options()?;
 
-    let base =
-        crate::auth::load_base(args.base.profile.as_deref(), args.base.region.as_deref()).await?;
-    let retry = awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?;
-    let client = Client::new(ClientConfig {
-        retry,
-        ..ClientConfig::default()
-    })?;
-    let report = diagnose(
-        &client,
-        &base,
-        role_options,
-        &opts,
-        &args.regions,
-        args.concurrency,
-    )
-    .await?;
+    let connection = Connection::open(&args.base, None).await?;
+    let report = diagnose(connection, role_options, &opts, &regions, args.concurrency).await?;
     report.write(args.output, out)?;
     eprintln!(
         "census doctor: {} checks: {} ok, {} warn, {} failed, {} skipped",
@@ -265,8 +244,7 @@ pub async fn run(args: DoctorArgs, out: impl Write) -> Result<u8> {
 /// Runs every check. `regions` is `--regions` (empty: each account's enabled ones).
 /// `Err` only for malformed discovery input.
 pub async fn diagnose(
-    client: &Client,
-    base: &Base,
+    connection: Connection,
     role_options: RoleOptions,
     opts: &Options,
     regions: &[String],
@@ -274,13 +252,13 @@ pub async fn diagnose(
 ) -> Result<Report> {
     let mut rows = Vec::new();
     // As discovery writes them in its problems' scopes.
-    let org_roles: Vec<String> = unique(&opts.org_role_arns)
+    let org_roles: Vec<String> = crate::discover::unique(&opts.org_role_arns)
         .iter()
         .filter_map(|a| RoleArn::parse(a).ok())
         .map(|a| a.to_string())
         .collect();
-    let access = match Access::new(client, base, role_options).await {
-        Ok(a) => a,
+    let session = match connection.session(role_options).await {
+        Ok(s) => s,
         Err(e) => {
             rows.push(CheckRow::access_error(
                 "identity",
@@ -307,20 +285,19 @@ pub async fn diagnose(
                 .chain(opts.accounts.iter().map(String::as_str))
                 .map(str::to_string)
                 .collect();
-            for id in unique(&named) {
+            for id in crate::discover::unique(&named) {
                 rows.push(CheckRow::new("assume-role", Status::Skipped, why).account_id(&id));
             }
             return Ok(Report { rows });
         }
     };
+    let access = session.access();
     let caller = access.caller().clone();
     rows.push(
         CheckRow::new("identity", Status::Ok, caller.arn.clone()).account_id(&caller.account_id),
     );
 
-    let found = crate::discover::discover(client, base, &access, opts)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let found = session.discover(opts).await?;
     let mut used = vec![false; found.problems.len()];
     let mut org_failed = false;
     if opts.org {
@@ -372,9 +349,9 @@ pub async fn diagnose(
     let mut readded = BTreeSet::new();
     if org_failed {
         let known: BTreeSet<String> = accounts.iter().map(|a| a.id.clone()).collect();
-        for id in unique(&opts.accounts) {
+        for id in crate::discover::unique(&opts.accounts) {
             if !known.contains(&id) && !opts.exclude_accounts.contains(&id) {
-                let mut a = plain_account(&id, &caller.partition);
+                let mut a = Account::plain(&id, &caller.partition, None, "accounts");
                 a.is_caller = access.role_arn(&a).is_none();
                 accounts.push(a);
                 readded.insert(id);
@@ -400,7 +377,7 @@ pub async fn diagnose(
     }
 
     let per_account: Vec<Vec<CheckRow>> = stream::iter(&accounts)
-        .map(|a| check_account(client, &access, a, regions))
+        .map(|a| check_account(&session, a, regions))
         .buffered(concurrency.max(1))
         .collect()
         .await;
@@ -470,13 +447,9 @@ fn find<'a>(
 }
 
 /// `assume-role`, `read` and `regions` for one account.
-async fn check_account(
-    client: &Client,
-    access: &Access,
-    account: &Account,
-    regions: &[String],
-) -> Vec<CheckRow> {
-    let base = access.base();
+async fn check_account(session: &Session, account: &Account, regions: &[String]) -> Vec<CheckRow> {
+    let (client, access) = (session.client(), session.access());
+    let base = session.base();
     let caller = access.caller();
     let role_arn = access.role_arn(account);
     let skip = |check: &'static str, why: &str| {
@@ -641,35 +614,6 @@ fn read_region(base: &Base, partition: &str) -> String {
     crate::auth::global_region(partition)
         .unwrap_or("us-east-1")
         .to_string()
-}
-
-/// An account known only by its id (named with `--accounts`).
-fn plain_account(id: &str, partition: &str) -> Account {
-    Account {
-        id: id.to_string(),
-        name: id.to_string(),
-        email: None,
-        status: "UNKNOWN".to_string(),
-        partition: partition.to_string(),
-        org_id: None,
-        management_account_id: None,
-        ou_id: None,
-        ou_path: None,
-        tags: Default::default(),
-        role_arn: None,
-        is_caller: false,
-        source: "accounts".to_string(),
-    }
-}
-
-/// The values in their first order, each once.
-fn unique(values: &[String]) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    values
-        .iter()
-        .filter(|v| seen.insert(v.as_str()))
-        .cloned()
-        .collect()
 }
 
 #[cfg(test)]

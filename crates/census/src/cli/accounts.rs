@@ -1,8 +1,11 @@
 //! Command-line flags shared by the commands that work on the accounts of one or more
-//! organizations (`census scan`, `census config ...`, `census doctor`): which accounts
-//! ([`AccountFlags`]), how their roles are named and assumed ([`RoleFlags`]), and the
-//! base identity ([`BaseFlags`]). Each command takes them with `#[command(flatten)]`,
-//! so the flags are spelled, documented and checked the same way everywhere.
+//! organizations (`census scan`, `census config ...`, `census doctor`, `census report
+//! accounts`): which accounts ([`AccountFlags`]), how their roles are named and assumed
+//! ([`RoleFlags`], [`AssumeFlags`]), and the base identity ([`BaseFlags`]). Each command
+//! takes them with `#[command(flatten)]`, so the flags are spelled, documented and
+//! checked the same way everywhere.
+//!
+//! Not for using them: [`crate::session`] opens the connection to AWS they describe.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -71,7 +74,7 @@ impl AccountFlags {
                 })
                 .collect();
             expand_list(flag, &args, kind)
-                .map(crate::cli::dedup)
+                .map(super::dedup)
                 .map_err(|e| match e {
                     DiscoverError::Input(m) if !m.starts_with(flag) && m.contains("cannot read it") => {
                         DiscoverError::Input(format!(
@@ -87,14 +90,14 @@ impl AccountFlags {
         }
         Ok(Options {
             org: self.org,
-            org_role_arns: crate::cli::dedup(self.org_role_arns.clone()),
+            org_role_arns: super::dedup(self.org_role_arns.clone()),
             chain_through_management: self.chain_through_management,
             role_arns: {
                 let mut v = list("--role-arns", &self.role_arns, ListKind::RoleArns)?;
                 if let Some(f) = &self.role_arns_file {
                     v.extend(read_list(f, ListKind::RoleArns)?);
                 }
-                crate::cli::dedup(v)
+                super::dedup(v)
             },
             ous: list("--ou", &self.ous, ListKind::OuIds)?,
             exclude_ous: list("--exclude-ou", &self.exclude_ous, ListKind::OuIds)?,
@@ -109,12 +112,38 @@ impl AccountFlags {
     }
 }
 
+/// The accounts a command works on and how it enters them: what `census scan`,
+/// `census doctor` and `census config ...` share.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TargetFlags {
+    #[command(flatten)]
+    pub accounts: AccountFlags,
+    #[command(flatten)]
+    pub roles: RoleFlags,
+}
+
 /// How the role in each account is named and assumed. See [`RoleOptions`].
 #[derive(Debug, Clone, clap::Args)]
 pub struct RoleFlags {
     /// Role to assume in each account.
     #[arg(long = "role-name", alias = "org-role-name", env = "ORG_ROLE_NAME")]
     pub role_name: Option<String>,
+    #[command(flatten)]
+    pub assume: AssumeFlags,
+    /// Assume roles with AssumeRoleWithWebIdentity using this token file (IRSA).
+    #[arg(
+        long = "web-identity",
+        value_name = "TOKEN_FILE",
+        env = "AWS_WEB_IDENTITY_TOKEN_FILE"
+    )]
+    pub web_identity: Option<PathBuf>,
+}
+
+/// How a role is assumed, whatever its name: the flags of [`RoleFlags`] that
+/// `census report accounts` shares (it names its role differently, and has no
+/// `--web-identity`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct AssumeFlags {
     /// Role ARN template with {partition}, {account_id} and {role_name}.
     #[arg(long = "role-arn-template")]
     pub role_arn_template: Option<String>,
@@ -127,13 +156,28 @@ pub struct RoleFlags {
     /// Role session duration in seconds.
     #[arg(long)]
     pub duration: Option<u64>,
-    /// Assume roles with AssumeRoleWithWebIdentity using this token file (IRSA).
-    #[arg(
-        long = "web-identity",
-        value_name = "TOKEN_FILE",
-        env = "AWS_WEB_IDENTITY_TOKEN_FILE"
-    )]
-    pub web_identity: Option<PathBuf>,
+}
+
+impl AssumeFlags {
+    /// The role options for roles named `role_name` (not yet checked: call
+    /// [`RoleOptions::check`]).
+    pub fn role_options(
+        &self,
+        role_name: String,
+        web_identity_token_file: Option<PathBuf>,
+    ) -> RoleOptions {
+        RoleOptions {
+            role_name,
+            role_arn_template: self.role_arn_template.clone(),
+            external_id: self.external_id.clone(),
+            session_name: self.session_name.clone(),
+            duration: self
+                .duration
+                .map(Duration::from_secs)
+                .unwrap_or(crate::auth::DEFAULT_DURATION),
+            web_identity_token_file,
+        }
+    }
 }
 
 impl RoleFlags {
@@ -154,20 +198,12 @@ impl RoleFlags {
     /// The role options these flags say (defaults filled in; not yet checked: call
     /// [`RoleOptions::check`]).
     pub fn role_options(&self) -> RoleOptions {
-        RoleOptions {
-            role_name: self
-                .role_name
+        self.assume.role_options(
+            self.role_name
                 .clone()
                 .unwrap_or_else(|| crate::auth::DEFAULT_ROLE_NAME.to_string()),
-            role_arn_template: self.role_arn_template.clone(),
-            external_id: self.external_id.clone(),
-            session_name: self.session_name.clone(),
-            duration: self
-                .duration
-                .map(Duration::from_secs)
-                .unwrap_or(crate::auth::DEFAULT_DURATION),
-            web_identity_token_file: self.web_identity.clone(),
-        }
+            self.web_identity.clone(),
+        )
     }
 }
 

@@ -22,22 +22,25 @@
 //! as Steampipe connection names, case-insensitively), or that is `default` or the
 //! source profile, gets `-<account id>` appended. Output goes to `--output` (written
 //! whole or not at all, and never over the AWS config or credentials file) or stdout.
+//!
+//! Not for Census's own configuration, nor for writing into `~/.aws`: these generate
+//! files for other tools; [`iam`] generates the IAM documents Census itself needs.
 
 pub mod aws_profiles;
 pub mod cartography;
+pub mod iam;
 pub mod steampipe;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, bail, Context, Result};
-use awsdyn::client::{Client, ClientConfig};
-
 use crate::account::Account;
-use crate::auth::{Access, RoleArn, RoleOptions};
-use crate::cli_accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::auth::{RoleArn, RoleOptions};
+use crate::cli::accounts::{BaseFlags, TargetFlags};
 use crate::discover::OrgInfo;
+use crate::session::Session;
+use anyhow::{anyhow, bail, Context, Result};
 
 /// What `--check-conflicts` without a file stands for: the AWS config file
 /// (`AWS_CONFIG_FILE`, else `~/.aws/config`).
@@ -76,13 +79,21 @@ pub enum ConfigCommand {
     Cartography(ProfilesFlags),
 }
 
+impl ConfigCommand {
+    /// The flags every `census config` command takes.
+    pub fn common(&self) -> &CommonFlags {
+        match self {
+            ConfigCommand::AwsProfiles(f) | ConfigCommand::Cartography(f) => &f.common,
+            ConfigCommand::Steampipe(f) => &f.common,
+        }
+    }
+}
+
 /// Flags every `census config` command takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommonFlags {
     #[command(flatten)]
-    pub accounts: AccountFlags,
-    #[command(flatten)]
-    pub roles: RoleFlags,
+    pub targets: TargetFlags,
     #[command(flatten)]
     pub base: BaseFlags,
     /// Put this in front of every profile name (letters, digits, _ - .).
@@ -442,9 +453,9 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     if let Some(out) = &common.output {
         check_output(out, common.force)?;
     }
-    let roles = common.roles.role_options();
-    roles.check().map_err(|e| anyhow!("{e}"))?;
-    let mut options = common.accounts.options().map_err(|e| anyhow!("{e}"))?;
+    let roles = common.targets.roles.role_options();
+    roles.check()?;
+    let mut options = common.targets.accounts.options()?;
     // A configuration for the caller's own account alone is of no use: without a
     // source, the caller's organization.
     if !options.org
@@ -454,21 +465,8 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     {
         options.org = true;
     }
-    let base = crate::auth::load_base(
-        common.base.profile.as_deref(),
-        common.base.region.as_deref(),
-    )
-    .await?;
-    let client = Client::new(ClientConfig {
-        retry: awsdyn::retry::RetryConfig::from_env().map_err(|e| anyhow!("{e}"))?,
-        ..ClientConfig::default()
-    })?;
-    let access = Access::new(&client, &base, roles.clone())
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
-    let found = crate::discover::discover(&client, &base, &access, &options)
-        .await
-        .map_err(|e| anyhow!("{e}"))?;
+    let session = Session::open(&common.base, roles.clone(), None).await?;
+    let found = session.discover(&options).await?;
     for p in &found.problems {
         eprintln!(
             "census: warning: {}",
@@ -486,10 +484,13 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
         &common.prefix,
         reserved,
     );
-    let region = base
+    let region = session
+        .base()
         .region
         .clone()
-        .or_else(|| crate::auth::global_region(&access.caller().partition).map(str::to_string))
+        .or_else(|| {
+            crate::auth::global_region(&session.access().caller().partition).map(str::to_string)
+        })
         .unwrap_or_else(|| "us-east-1".to_string());
     Ok(Discovered {
         plan,
@@ -660,163 +661,4 @@ pub async fn run(command: ConfigCommand) -> Result<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn account(id: &str, name: &str, org: Option<&str>) -> Account {
-        Account {
-            id: id.into(),
-            name: name.into(),
-            email: None,
-            status: "ACTIVE".into(),
-            partition: "aws".into(),
-            org_id: org.map(str::to_string),
-            management_account_id: None,
-            ou_id: None,
-            ou_path: None,
-            tags: Default::default(),
-            role_arn: None,
-            is_caller: false,
-            source: "organizations".into(),
-        }
-    }
-
-    fn org(id: &str, management: &str, via: Option<&str>) -> OrgInfo {
-        OrgInfo {
-            id: id.into(),
-            arn: String::new(),
-            management_account_id: management.into(),
-            feature_set: None,
-            via_role_arn: via.map(str::to_string),
-            root_id: None,
-            ous: vec![],
-            active_accounts: 0,
-            inactive_accounts: vec![],
-        }
-    }
-
-    #[test]
-    fn names_are_sanitized() {
-        assert_eq!(sanitize("Prod Account (EU)", "1"), "Prod-Account-EU");
-        assert_eq!(sanitize("  ", "111111111111"), "111111111111");
-        assert_eq!(sanitize("a/b]c[d#e;f=g", "1"), "a-b-c-d-e-f-g");
-        assert_eq!(sanitize("Société Générale", "1"), "Soci-t-G-n-rale");
-        assert_eq!(sanitize(&"x".repeat(60), "1").len(), MAX_NAME);
-        assert_eq!(connection_key("Prod-Account.EU"), "prod_account_eu");
-    }
-
-    #[test]
-    fn clashing_and_reserved_names_get_the_account_id() {
-        let accounts = vec![
-            account("111111111111", "Prod", None),
-            account("222222222222", "prod", None),
-            account("333333333333", "default", None),
-            account("444444444444", "base", None),
-            account("555555555555", "dev.eu", None),
-            account("666666666666", "dev-eu", None),
-            account("777777777777", "unique", None),
-        ];
-        let p = plan(
-            &accounts,
-            &[],
-            &RoleOptions::default(),
-            true,
-            "",
-            &["default", "base"],
-        );
-        let names: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(
-            names,
-            [
-                "Prod-111111111111",
-                "prod-222222222222",
-                "default-333333333333",
-                "base-444444444444",
-                "dev.eu-555555555555",
-                "dev-eu-666666666666",
-                "unique"
-            ]
-        );
-        let connections: BTreeSet<&str> = p.entries.iter().map(|e| e.connection.as_str()).collect();
-        assert_eq!(connections.len(), accounts.len());
-        assert!(connections.contains("aws_unique"));
-        // With a prefix, "default" is no longer a clash.
-        let p = plan(
-            &accounts,
-            &[],
-            &RoleOptions::default(),
-            true,
-            "acme-",
-            &["default"],
-        );
-        assert!(p.entries.iter().any(|e| e.name == "acme-default"));
-    }
-
-    #[test]
-    fn entered_organizations_chain_through_their_entry_profile() {
-        let role = "arn:aws:iam::210987654321:role/OrgReader";
-        let orgs = vec![
-            org("o-own", "123456789012", None),
-            org("o-other", "210987654321", Some(role)),
-        ];
-        let accounts = vec![
-            account("123456789012", "master", Some("o-own")),
-            account("111111111111", "prod", Some("o-own")),
-            account("210987654321", "globex", Some("o-other")),
-            account("222222222222", "globex-dev", Some("o-other")),
-        ];
-        let roles = RoleOptions {
-            role_name: "Census".into(),
-            ..RoleOptions::default()
-        };
-        let p = plan(&accounts, &orgs, &roles, true, "", &["default"]);
-        let by: BTreeMap<&str, &Entry> = p.entries.iter().map(|e| (e.name.as_str(), e)).collect();
-        assert_eq!(by["prod"].source, Source::Base);
-        assert_eq!(by["prod"].role_arn, "arn:aws:iam::111111111111:role/Census");
-        assert_eq!(by["globex"].role_arn, role);
-        assert_eq!(by["globex"].source, Source::Base);
-        assert_eq!(by["globex-dev"].source, Source::Profile("globex".into()));
-        assert_eq!(
-            by["globex-dev"].role_arn,
-            "arn:aws:iam::222222222222:role/Census"
-        );
-        // The order: organizations as read.
-        let order: Vec<&str> = p.entries.iter().map(|e| e.name.as_str()).collect();
-        assert_eq!(order, ["prod", "master", "globex", "globex-dev"]);
-        // Without the entry account, a hop profile; without chaining, none.
-        let p = plan(
-            &accounts[..2]
-                .iter()
-                .chain(&accounts[3..])
-                .cloned()
-                .collect::<Vec<_>>(),
-            &orgs,
-            &roles,
-            true,
-            "x-",
-            &[],
-        );
-        let hop = p.entries.iter().find(|e| e.account.is_none()).unwrap();
-        assert_eq!(
-            (hop.name.as_str(), hop.role_arn.as_str()),
-            ("x-entry-o-other", role)
-        );
-        let dev = p.entries.iter().find(|e| e.name == "x-globex-dev").unwrap();
-        assert_eq!(dev.source, Source::Profile("x-entry-o-other".into()));
-        let p = plan(&accounts, &orgs, &roles, false, "", &[]);
-        assert!(p.entries.iter().all(|e| e.source == Source::Base));
-    }
-
-    #[test]
-    fn existing_profiles_are_found() {
-        let text = "[default]\nregion = x\n# [profile commented]\n[profile prod]\n[sso-session s]\n[ services  svc ]\n[plain]\n";
-        assert_eq!(
-            existing_profiles(text),
-            [
-                ("default".to_string(), 1),
-                ("prod".to_string(), 4),
-                ("plain".to_string(), 7)
-            ]
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,149 @@
+//! Runs a parsed command line: logging set up, the one tokio runtime built for the
+//! commands that call AWS, and each subcommand handed to the module that does it.
+//!
+//! Not for the flags themselves (see [`crate::cli`]) nor for any command's own work:
+//! this only connects the two.
+
+pub mod call;
+pub mod doctor;
+
+use std::future::Future;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{bail, Result};
+
+use crate::cli::{Args, Command, ReportCommand};
+
+/// Runs the command `args` names; the exit status, or the error `main` prints.
+pub fn run(args: Args) -> Result<ExitCode> {
+    init_logging(&args.log_level);
+    let mut out = std::io::stdout().lock();
+    let code = match args.command {
+        Command::Scan(f) => block_on(crate::scan_cmd::run(f.into_args()))??,
+        Command::Doctor(f) => block_on(async {
+            f.base.check().await?;
+            f.targets.roles.check_token_file()?;
+            doctor::run(f, &mut out).await
+        })??,
+        Command::Report(ReportCommand::Accounts(f)) => block_on(async {
+            f.base.check().await?;
+            crate::report::run_accounts(f).await
+        })??,
+        Command::Config(c) => block_on(async {
+            let common = c.common();
+            common.base.check().await?;
+            common.targets.roles.check_token_file()?;
+            crate::configgen::run(c).await
+        })??,
+        Command::Iam(c) => {
+            crate::configgen::iam::run(c, &mut out)?;
+            0
+        }
+        Command::Call(f) => {
+            let value = block_on(call::run(f))??;
+            serde_json::to_writer_pretty(&mut out, &value)?;
+            writeln!(out)?;
+            0
+        }
+        Command::Query(f) => {
+            crate::query_cmd::run(&f.into_args(), &mut out)?;
+            0
+        }
+        Command::Diff(f) => {
+            crate::diff_cmd::run(&f.into_args(), &mut out, std::io::stderr())?;
+            0
+        }
+        Command::Services { protocol } => {
+            services(protocol.as_deref(), &mut out)?;
+            0
+        }
+        Command::Operations { service, reads } => {
+            operations(&service, reads, &mut out)?;
+            0
+        }
+    };
+    Ok(ExitCode::from(code))
+}
+
+/// Runs `work` on the process's tokio runtime, built here and only here (a command
+/// runs once per process). The offline commands (query, diff...) run without one:
+/// the PostgreSQL client starts its own.
+fn block_on<F: Future>(work: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(work))
+}
+
+/// `census services`: the bundled services, optionally of one protocol.
+fn services(protocol: Option<&str>, out: &mut impl Write) -> Result<()> {
+    for s in awsdyn::model::services() {
+        if protocol.is_some_and(|p| p != s.protocol) {
+            continue;
+        }
+        writeln!(out, "{:40} {:10} {}", s.name, s.protocol, s.service_id)?;
+    }
+    Ok(())
+}
+
+/// `census operations`: a service's operations, optionally only the reads.
+fn operations(service: &str, reads: bool, out: &mut impl Write) -> Result<()> {
+    let model = awsdyn::model::load(service)?;
+    let mut n = 0;
+    for op in model.operations.values() {
+        let read = ["List", "Describe", "Get"]
+            .iter()
+            .any(|p| op.name.starts_with(p));
+        if reads && !read {
+            continue;
+        }
+        n += 1;
+        writeln!(
+            out,
+            "{:50} {}",
+            op.name,
+            awsdyn::names::snake_case(&op.name)
+        )?;
+    }
+    if n == 0 {
+        bail!("service {} has no matching operations", model.name);
+    }
+    Ok(())
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("census={level},awsdyn={level}"))
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(log_colour(
+            std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ))
+        .with_target(false)
+        .try_init();
+}
+
+/// Colour in log lines only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>).
+fn log_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(log_colour(true, None));
+        assert!(log_colour(true, Some(OsStr::new(""))));
+        assert!(!log_colour(true, Some(OsStr::new("1"))));
+        assert!(!log_colour(false, None));
+        assert!(!log_colour(false, Some(OsStr::new("1"))));
+    }
+}

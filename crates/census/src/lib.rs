@@ -10,24 +10,18 @@
 // call, so boxing would only add an allocation to every failure.
 #![allow(clippy::result_large_err)]
 
+pub mod account;
 pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod configgen;
-pub mod diff_cmd;
 pub mod discover;
-pub mod query_cmd;
 pub mod regions;
 pub mod report;
 pub mod scan;
-pub mod scan_cmd;
 pub mod session;
 pub mod shard;
 pub mod sink;
 pub mod spec;
 pub mod store;
 pub mod util;
-
-// `crate::account` names the type everything downstream works on; it lives with
-// discovery, which makes them.
-pub use discover::account;

@@ -4,9 +4,12 @@
 //! Not for running anything: [`crate::commands::run`] dispatches a parsed command line.
 
 pub mod accounts;
-mod report;
-mod scan;
-mod store;
+pub mod call;
+pub mod config;
+pub mod iam;
+pub mod report;
+pub mod scan;
+pub mod store;
 
 use clap::{Parser, Subcommand};
 
@@ -79,18 +82,18 @@ pub enum Command {
         subcommand,
         after_help = "Exit status: 0 written; 1 could not run (bad flags, no credentials, an output that exists without --force); 2 written, but discovery had problems, or --check-conflicts found names already in use."
     )]
-    Config(crate::configgen::ConfigCommand),
+    Config(config::ConfigCommand),
     /// Print the IAM documents Census needs: the management-side policy, the member
     /// role's trust policy, and a CloudFormation template (StackSet-ready) for the
     /// member role.
     #[command(subcommand)]
-    Iam(crate::configgen::iam::IamCommand),
+    Iam(iam::IamCommand),
     /// Call one AWS operation and print its result as JSON (boto3-shaped), like the aws CLI.
     ///
     /// Service and operation names may be written as botocore/boto3 (`ec2`,
     /// `describe_instances`), CLI (`describe-instances`) or model (`DescribeInstances`)
     /// names. All pages are fetched and merged unless --no-paginate is given.
-    Call(crate::commands::call::CallFlags),
+    Call(call::CallFlags),
     /// Run one SQL statement over the scan database (read-only) and print the rows.
     ///
     /// Views named <service>_<function> (ec2_describe_instances) show the latest

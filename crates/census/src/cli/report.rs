@@ -9,6 +9,11 @@ use clap::Subcommand;
 use super::accounts::{parse_bool, AssumeFlags, BaseFlags};
 use super::{positive, positive_secs};
 
+/// Default `--account-timeout`, seconds.
+pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
+/// Default `--concurrency`: accounts processed at once.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+
 /// `census report` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -100,10 +105,10 @@ pub struct ReportAccountsFlags {
     #[arg(long = "aide-id-tag", value_delimiter = ',')]
     pub aide_id_tags: Vec<String>,
     /// Seconds allowed for one account; a slower account keeps its row with a note.
-    #[arg(long = "account-timeout", default_value_t = crate::report::DEFAULT_ACCOUNT_TIMEOUT, value_parser = positive_secs)]
+    #[arg(long = "account-timeout", default_value_t = DEFAULT_ACCOUNT_TIMEOUT, value_parser = positive_secs)]
     pub account_timeout: u64,
     /// Accounts processed at once.
-    #[arg(long, default_value_t = crate::report::DEFAULT_CONCURRENCY, value_parser = positive)]
+    #[arg(long, default_value_t = DEFAULT_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
     #[command(flatten)]
     pub base: BaseFlags,

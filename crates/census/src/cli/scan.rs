@@ -1,13 +1,16 @@
 //! The flags of `census scan`, and of `census doctor`, which checks what a scan with
 //! the same flags needs.
 //!
-//! Not for checking their values against AWS or the disk: `scan_cmd` and
+//! Not for checking their values against AWS or the disk: `commands::scan` and
 //! `commands::doctor` do that when they run.
 
 use std::path::PathBuf;
 
 use super::accounts::{BaseFlags, TargetFlags};
-use super::{dedup, parse_delay, positive, positive_secs};
+use super::{parse_delay, positive, positive_secs};
+
+/// Accounts `census doctor` checks at once, unless `--concurrency` says otherwise.
+pub const DOCTOR_CONCURRENCY: usize = 16;
 
 /// `census scan` flags. aws-auto-inventory's spellings are accepted too.
 #[derive(Debug, clap::Args)]
@@ -123,41 +126,6 @@ pub struct DoctorFlags {
     #[arg(long, default_value = "table", value_name = "FORMAT")]
     pub output: crate::util::print::Format,
     /// Accounts checked at once.
-    #[arg(long, default_value_t = crate::commands::doctor::DEFAULT_CONCURRENCY, value_parser = positive)]
+    #[arg(long, default_value_t = DOCTOR_CONCURRENCY, value_parser = positive)]
     pub concurrency: usize,
-}
-
-impl ScanFlags {
-    /// The scan's arguments: lists without repeats, the aws-auto-inventory
-    /// concurrency flags combined, `$CENSUS_POSTGRES_URL` read.
-    pub fn into_args(self) -> crate::scan_cmd::ScanArgs {
-        crate::scan_cmd::ScanArgs {
-            scan_files: dedup(self.scan),
-            presets: dedup(self.preset),
-            accounts: self.targets.accounts,
-            roles: self.targets.roles,
-            base: self.base,
-            regions: dedup(self.regions),
-            skip: dedup(self.skip),
-            concurrency: self.concurrency,
-            per_account: match (self.concurrent_regions, self.concurrent_services) {
-                (None, None) => None,
-                (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
-            },
-            call_timeout: self.call_timeout,
-            account_deadline: self.account_deadline,
-            output_dir: self.output_dir,
-            resume: self.resume,
-            shard: self.shard,
-            scan_id: self.scan_id,
-            max_retries: self.max_retries,
-            retry_delay: self.retry_delay,
-            retry_mode: self.retry_mode,
-            no_paginate: self.no_paginate,
-            db: self.db,
-            no_db: self.no_db,
-            postgres: crate::store::postgres::PgUrl::from_flag_or_env(self.postgres),
-            s3_upload: self.s3_upload,
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The flags of the commands that read the scan database (`census query`, `census
 //! diff`): which database, and how the rows are printed.
 //!
-//! Not for opening or reading the database: see `query_cmd`, `diff_cmd` and
+//! Not for opening or reading the database: see `commands::query`, `commands::diff` and
 //! [`crate::store`].
 
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ pub struct StoreFlags {
 impl StoreFlags {
     /// The SQLite file and the PostgreSQL database: an explicit `--db` wins over
     /// `$CENSUS_POSTGRES_URL`.
-    fn databases(self) -> (PathBuf, Option<PgUrl>) {
+    pub(crate) fn databases(self) -> (PathBuf, Option<PgUrl>) {
         let postgres = match &self.db {
             Some(_) => self.postgres,
             None => PgUrl::from_flag_or_env(self.postgres),
@@ -70,35 +70,5 @@ impl StoreFlags {
                 .unwrap_or_else(|| PathBuf::from("census-out/census.db")),
             postgres,
         )
-    }
-}
-
-impl QueryFlags {
-    pub fn into_args(self) -> crate::query_cmd::QueryArgs {
-        let output = self.store.output;
-        let (db, postgres) = self.store.databases();
-        crate::query_cmd::QueryArgs {
-            sql: self.sql,
-            db,
-            postgres,
-            output,
-            tables: self.tables,
-            timeout: std::time::Duration::from_secs(self.timeout),
-        }
-    }
-}
-
-impl DiffFlags {
-    pub fn into_args(self) -> crate::diff_cmd::DiffArgs {
-        let output = self.store.output;
-        let (db, postgres) = self.store.databases();
-        crate::diff_cmd::DiffArgs {
-            scan_a: self.scan_a,
-            scan_b: self.scan_b,
-            db,
-            postgres,
-            output,
-            summary: self.summary,
-        }
     }
 }

@@ -44,8 +44,7 @@ use crate::regions::check_region;
 use crate::session::{Connection, Session};
 use crate::util::print::{Cell, Format, RowWriter};
 
-/// Accounts checked at once, unless `--concurrency` says otherwise.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub use crate::cli::scan::DOCTOR_CONCURRENCY as DEFAULT_CONCURRENCY;
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -5,7 +5,10 @@
 //! this only connects the two.
 
 pub mod call;
+pub mod diff;
 pub mod doctor;
+pub mod query;
+pub mod scan;
 
 use std::future::Future;
 use std::io::Write;
@@ -20,7 +23,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     init_logging(&args.log_level);
     let mut out = std::io::stdout().lock();
     let code = match args.command {
-        Command::Scan(f) => block_on(crate::scan_cmd::run(f.into_args()))??,
+        Command::Scan(f) => block_on(scan::run(f.into_args()))??,
         Command::Doctor(f) => block_on(async {
             f.base.check().await?;
             f.targets.roles.check_token_file()?;
@@ -47,11 +50,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             0
         }
         Command::Query(f) => {
-            crate::query_cmd::run(&f.into_args(), &mut out)?;
+            query::run(&f.into_args(), &mut out)?;
             0
         }
         Command::Diff(f) => {
-            crate::diff_cmd::run(&f.into_args(), &mut out, std::io::stderr())?;
+            diff::run(&f.into_args(), &mut out, std::io::stderr())?;
             0
         }
         Command::Services { protocol } => {

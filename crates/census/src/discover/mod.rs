@@ -23,7 +23,6 @@
 //! Not for credentials: entering an organization's role is [`Access`]'s work; the routes
 //! into the organizations come back in [`Discovery::routes`] for the caller to register.
 
-pub mod account;
 mod input;
 mod organization;
 pub mod tenants;

@@ -65,10 +65,7 @@ use table::{Row, TagKeys};
 pub const DEFAULT_ENVIRONMENT_TAGS: &[&str] = &["Environment"];
 /// Default `--aide-id-tag`.
 pub const DEFAULT_AIDE_ID_TAGS: &[&str] = &["Aide_ID", "AideId", "AIDE_ID"];
-/// Default `--account-timeout`, seconds.
-pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
-/// Default `--concurrency`: accounts processed at once.
-pub const DEFAULT_CONCURRENCY: usize = 16;
+pub use crate::cli::report::{DEFAULT_ACCOUNT_TIMEOUT, DEFAULT_CONCURRENCY};
 
 /// A flag's value, or an environment variable's when the flag is not given.
 fn or_env(value: &Option<String>, var: &str) -> Option<String> {

@@ -1,7 +1,7 @@
 //! The scan: accounts x regions x calls, planned per account and executed through
 //! awsdyn with bounded, fair concurrency; every outcome is pushed to the sinks as it
 //! happens. Not the choice of calls (`spec`), the writing of results (`sink`), nor
-//! the command line (`scan_cmd`).
+//! the command line (`commands::scan`).
 //!
 //! By stage: [`plan`] places an account's calls in regions (pure), `execute` sets up
 //! accounts and runs their tasks, `writers` runs the sink writes, and [`resume`] keeps

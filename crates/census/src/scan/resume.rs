@@ -1,6 +1,6 @@
 //! `--resume`: the plan a scan folder keeps (`.census/plan.json`), read back and
 //! checked, and which of an earlier run's calls are settled and which run again. Not
-//! the command line (`scan_cmd`), nor the running of calls (the executor).
+//! the command line (`commands::scan`), nor the running of calls (the executor).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

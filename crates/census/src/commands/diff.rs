@@ -252,3 +252,18 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
     w.finish()?;
     Ok(())
 }
+
+impl crate::cli::store::DiffFlags {
+    pub fn into_args(self) -> DiffArgs {
+        let output = self.store.output;
+        let (db, postgres) = self.store.databases();
+        DiffArgs {
+            scan_a: self.scan_a,
+            scan_b: self.scan_b,
+            db,
+            postgres,
+            output,
+            summary: self.summary,
+        }
+    }
+}

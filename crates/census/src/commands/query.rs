@@ -584,6 +584,21 @@ fn pg_tables(
     })
 }
 
+impl crate::cli::store::QueryFlags {
+    pub fn into_args(self) -> QueryArgs {
+        let output = self.store.output;
+        let (db, postgres) = self.store.databases();
+        QueryArgs {
+            sql: self.sql,
+            db,
+            postgres,
+            output,
+            tables: self.tables,
+            timeout: std::time::Duration::from_secs(self.timeout),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

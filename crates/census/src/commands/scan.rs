@@ -604,3 +604,38 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     }
     Ok(outcome.exit_status())
 }
+
+impl crate::cli::ScanFlags {
+    /// The scan's arguments: lists without repeats, the aws-auto-inventory
+    /// concurrency flags combined, `$CENSUS_POSTGRES_URL` read.
+    pub fn into_args(self) -> ScanArgs {
+        ScanArgs {
+            scan_files: crate::cli::dedup(self.scan),
+            presets: crate::cli::dedup(self.preset),
+            accounts: self.targets.accounts,
+            roles: self.targets.roles,
+            base: self.base,
+            regions: crate::cli::dedup(self.regions),
+            skip: crate::cli::dedup(self.skip),
+            concurrency: self.concurrency,
+            per_account: match (self.concurrent_regions, self.concurrent_services) {
+                (None, None) => None,
+                (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
+            },
+            call_timeout: self.call_timeout,
+            account_deadline: self.account_deadline,
+            output_dir: self.output_dir,
+            resume: self.resume,
+            shard: self.shard,
+            scan_id: self.scan_id,
+            max_retries: self.max_retries,
+            retry_delay: self.retry_delay,
+            retry_mode: self.retry_mode,
+            no_paginate: self.no_paginate,
+            db: self.db,
+            no_db: self.no_db,
+            postgres: crate::store::postgres::PgUrl::from_flag_or_env(self.postgres),
+            s3_upload: self.s3_upload,
+        }
+    }
+}

@@ -489,7 +489,7 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
     let region = base
         .region
         .clone()
-        .or_else(|| crate::auth::global_region(&access.caller().partition).map(str::to_string))
+        .or_else(|| crate::regions::global_region(&access.caller().partition).map(str::to_string))
         .unwrap_or_else(|| "us-east-1".to_string());
     Ok(Discovered {
         plan,

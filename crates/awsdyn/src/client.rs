@@ -395,13 +395,14 @@ impl Client {
         let notes = customize::before_call(model, op, &mut input);
         let request = protocol::serialize(model, op, &input)?;
         let body = payload.unwrap_or_else(|| request.body.clone().into());
+        let facts = customize::service_facts(&model.name);
         let endpoint_config = EndpointConfig {
             region: Some(target.region.clone()),
             use_fips: target.endpoints.use_fips,
             use_dual_stack: target.endpoints.use_dual_stack,
             endpoint_url: target.endpoints.url_for(model).map(str::to_string),
             s3_force_path_style: target.endpoints.s3_force_path_style,
-            s3_use_global_endpoint: model.name == "s3",
+            s3_use_global_endpoint: facts.use_global_endpoint,
             ..EndpointConfig::default()
         };
         let endpoint = endpoint::resolve(model, op, &input, &endpoint_config).map_err(|e| {
@@ -436,7 +437,7 @@ impl Client {
                 .map(str::to_string)
                 .unwrap_or_else(|| target.region.clone()),
             s3_style: scheme.as_ref().is_some_and(|s| s.disable_double_encoding)
-                || model.name == "s3",
+                || facts.s3_signing,
         };
         let mut headers = request.headers.clone();
         for (k, values) in &endpoint.headers {

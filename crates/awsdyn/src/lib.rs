@@ -18,6 +18,7 @@ pub mod client;
 pub mod customize;
 pub mod endpoint;
 pub mod error;
+pub mod facts;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod model;

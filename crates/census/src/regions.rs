@@ -148,13 +148,6 @@ struct CredentialScope {
     region: Option<String>,
 }
 
-/// Operations of regional services whose answer covers every region (scanned once per
-/// account, in the partition's default region).
-const GLOBAL_OPERATIONS: &[(&str, &str)] = &[
-    ("s3", "ListBuckets"),
-    ("s3control", "ListAccessPointsForObjectLambda"),
-];
-
 impl Catalog {
     pub fn load() -> Result<Catalog> {
         let raw = awsdyn::model::endpoints_json()?;
@@ -239,7 +232,7 @@ impl Catalog {
         model: &awsdyn::ServiceModel,
         operation: &str,
     ) -> Option<String> {
-        if GLOBAL_OPERATIONS.contains(&(model.name.as_str(), operation)) {
+        if awsdyn::customize::is_global_operation(&model.name, operation) {
             return Some(self.default_region(partition));
         }
         let scope = self.service(partition, model)?.global.as_ref()?;

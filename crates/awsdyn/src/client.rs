@@ -545,7 +545,7 @@ impl Client {
                 .map_err(|e| {
                     (
                         TransportErrorKind::Other,
-                        format!("no credentials: {}", error_chain(&e)),
+                        format!("no credentials: {}", crate::error::error_chain(&e)),
                     )
                 })?;
             let host = match parsed.port() {
@@ -701,22 +701,6 @@ fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String
         detail
     };
     (kind, format!("{what} {host} ({detail})"))
-}
-
-/// An error and its sources, joined with ": " (credential errors hide the cause in
-/// their source chain).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }
 
 /// Joins an endpoint URL, a host prefix and a request URI (path + query) the way

@@ -54,11 +54,7 @@ pub fn serialize(model: &ServiceModel, op: &Operation, input: &Value) -> Result<
         }
         None => b"{}".to_vec(),
     };
-    let method = if op.http.method.is_empty() {
-        "POST".to_string()
-    } else {
-        op.http.method.clone()
-    };
+    let method = super::http_method(op);
     Ok(Request {
         method,
         uri: "/".to_string(),
@@ -226,14 +222,7 @@ fn write_shape(
 }
 
 fn type_error(shape: &Shape, expected: &str, got: &Value) -> String {
-    let kind = match got {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    };
+    let kind = crate::validate::type_name(got);
     format!("expected {expected} for {}, got {kind}", shape.name)
 }
 
@@ -741,13 +730,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
         },
         _ => Map::new(),
     };
-    ServiceError {
-        code,
-        message,
-        request_id,
-        status: resp.status,
-        fields,
-    }
+    super::service_error(resp, code, message, request_id, fields)
 }
 
 /// The error body as a JSON object: empty for an empty body, `{"message": <text>}`

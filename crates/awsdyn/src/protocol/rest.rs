@@ -347,11 +347,7 @@ pub fn serialize_http<'a>(
     op: &'a Operation,
     input: &'a Value,
 ) -> Result<HttpRequest<'a>, Error> {
-    let method = if op.http.method.is_empty() {
-        "POST".to_string()
-    } else {
-        op.http.method.clone()
-    };
+    let method = super::http_method(op);
     let uri_template = if op.http.request_uri.is_empty() {
         "/"
     } else {

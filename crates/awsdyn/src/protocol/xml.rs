@@ -133,13 +133,7 @@ pub fn parse_error(model: &ServiceModel, op: &Operation, resp: &Response) -> Ser
     let fields = crate::protocol::error_shape(model, op, &code)
         .and_then(|id| error_fields(model, id, resp.body).ok())
         .unwrap_or_default();
-    ServiceError {
-        code,
-        message,
-        request_id,
-        status: resp.status,
-        fields,
-    }
+    super::service_error(resp, code, message, request_id, fields)
 }
 
 // ---------------------------------------------------------------------------

@@ -167,7 +167,7 @@ pub async fn caller_identity(client: &Client, base: &Base) -> Result<Identity, A
     use aws_credential_types::provider::ProvideCredentials;
     // Ask the chain first: its own message says best why there are no credentials.
     if let Err(e) = base.credentials.provide_credentials().await {
-        let message = assume::error_chain(&e);
+        let message = awsdyn::error::error_chain(&e);
         return Err(AccessError::no_base_credentials(
             message,
             base.profile.as_deref(),

@@ -11,48 +11,37 @@ use serde::Deserialize;
 
 /// What awsdyn does differently for one service; every fact is off by default.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ServiceFacts {
     /// `/{Bucket}` is dropped from request URIs: the endpoint rule set puts the bucket
     /// in the URL (s3).
-    #[serde(default)]
     pub drop_bucket_from_uri: bool,
     /// The `{AccountId}.` host prefix is dropped from operations whose static context
     /// requires an account id: the endpoint rule set adds it (s3control).
-    #[serde(default)]
     pub drop_account_host_prefix: bool,
     /// The endpoint built-in `AWS::S3::UseGlobalEndpoint` is set (s3).
-    #[serde(default)]
     pub use_global_endpoint: bool,
     /// Requests are signed S3-style: no double URI encoding, payload hash header (s3).
-    #[serde(default)]
     pub s3_signing: bool,
     /// A 200 answer whose body is an `<Error>` document is an error (status 500),
     /// except for operations whose payload is a blob or string (s3).
-    #[serde(default)]
     pub error_in_200: bool,
     /// Operations of a regional service whose answer covers every region: scanned once
     /// per account, in the partition's global region.
-    #[serde(default)]
     pub global_operations: Vec<String>,
     /// Operations sent with `EncodingType=url` when the caller did not choose one; the
     /// answer's listed members are then URL-decoded (s3 ListObjects, ...).
-    #[serde(default)]
     pub url_encoded_listings: BTreeMap<String, UrlDecoded>,
     /// Per operation, the result member read from the root element's text of the
     /// answer (s3 GetBucketLocation: `LocationConstraint`).
-    #[serde(default)]
     pub root_text_results: BTreeMap<String, String>,
     /// Result members whose target is the string shape of this name are URL-decoded
     /// and parsed as JSON, in every operation (iam `policyDocumentType`).
-    #[serde(default)]
     pub url_encoded_json_shape: Option<String>,
     /// Per operation, a result member holding JSON text, parsed (cloudformation
     /// GetTemplate: `TemplateBody`).
-    #[serde(default)]
     pub json_results: BTreeMap<String, String>,
     /// Per operation, a base64 result member, decoded (ec2 GetConsoleOutput: `Output`).
-    #[serde(default)]
     pub base64_results: BTreeMap<String, String>,
 }
 

@@ -1,4 +1,3 @@
-
 use super::*;
 
 /// A body past the cap, streamed without a length, fails the call once the cap is

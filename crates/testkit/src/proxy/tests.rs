@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn request(seq: u64, headers: &[(&str, &str)], path: &str, body: &str) -> SeenRequest {

@@ -1,3 +1,4 @@
+use super::compile::parse_path;
 use super::*;
 use serde_json::json;
 

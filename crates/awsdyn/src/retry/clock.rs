@@ -20,7 +20,7 @@ pub trait Clock: Send + Sync {
 /// The real clock: tokio's monotonic time (so tokio's paused test time applies too).
 #[derive(Debug)]
 pub struct TokioClock {
-    pub(super) origin: tokio::time::Instant,
+    origin: tokio::time::Instant,
 }
 
 impl TokioClock {
@@ -53,7 +53,7 @@ impl Clock for TokioClock {
 /// slept and completes at once.
 #[derive(Debug, Default)]
 pub struct ManualClock {
-    pub(super) now: Mutex<Duration>,
+    now: Mutex<Duration>,
 }
 
 impl ManualClock {

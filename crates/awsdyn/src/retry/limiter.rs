@@ -10,7 +10,7 @@ use super::*;
 /// tokens, no retry.
 #[derive(Debug)]
 pub(super) struct RetryQuota {
-    pub(super) max: u32,
+    max: u32,
     pub(super) available: u32,
 }
 
@@ -66,9 +66,9 @@ pub(super) const MAX_RATE_ADJUST_SCALE: f64 = 2.0;
 /// to `w_max`.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct Cubic {
-    pub(super) w_max: f64,
+    w_max: f64,
     pub(super) k: f64,
-    pub(super) last_fail: f64,
+    last_fail: f64,
 }
 
 impl Cubic {
@@ -102,8 +102,8 @@ impl Cubic {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct SendRate {
     pub(super) measured: f64,
-    pub(super) count: f64,
-    pub(super) last_bucket: f64,
+    count: f64,
+    last_bucket: f64,
 }
 
 impl SendRate {
@@ -138,7 +138,7 @@ pub(super) struct TokenBucket {
     pub(super) fill_rate: f64,
     pub(super) max_capacity: f64,
     pub(super) capacity: f64,
-    pub(super) last_refill: f64,
+    last_refill: f64,
 }
 
 impl TokenBucket {
@@ -188,7 +188,7 @@ impl TokenBucket {
 /// The rate-limiter arithmetic of one key.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) struct RateLimiter {
-    pub(super) cubic: Cubic,
+    cubic: Cubic,
     pub(super) send_rate: SendRate,
     pub(super) bucket: TokenBucket,
     /// Off until the first throttling error: until then sends never wait.
@@ -228,12 +228,12 @@ impl RateLimiter {
 pub(super) struct AdaptiveLimiter {
     pub(super) rate: Mutex<RateLimiter>,
     /// Mirrors `rate.enabled` so unthrottled sends skip every lock.
-    pub(super) enabled: AtomicBool,
+    enabled: AtomicBool,
     /// Waiting sends take turns (first come, first served); only the head of the queue
     /// watches the bucket.
-    pub(super) queue: tokio::sync::Mutex<()>,
+    queue: tokio::sync::Mutex<()>,
     /// Wakes the head of the queue when the fill rate changes.
-    pub(super) rate_changed: Notify,
+    rate_changed: Notify,
 }
 
 impl AdaptiveLimiter {

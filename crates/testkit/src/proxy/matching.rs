@@ -13,16 +13,16 @@ pub(super) type Predicate = Arc<dyn Fn(&SeenRequest) -> bool + Send + Sync>;
 /// matches everything. String comparisons are exact unless said otherwise.
 #[derive(Clone, Default)]
 pub struct Match {
-    pub(super) method: Option<String>,
-    pub(super) path_prefix: Option<String>,
-    pub(super) target: Option<String>,
-    pub(super) form_action: Option<String>,
-    pub(super) host: Option<String>,
-    pub(super) body_contains: Option<String>,
-    pub(super) headers: Vec<(String, String)>,
-    pub(super) protocol: Option<Protocol>,
-    pub(super) draw: Option<(u64, f64, f64)>,
-    pub(super) custom: Option<Predicate>,
+    method: Option<String>,
+    path_prefix: Option<String>,
+    target: Option<String>,
+    form_action: Option<String>,
+    host: Option<String>,
+    body_contains: Option<String>,
+    headers: Vec<(String, String)>,
+    protocol: Option<Protocol>,
+    draw: Option<(u64, f64, f64)>,
+    custom: Option<Predicate>,
 }
 
 impl std::fmt::Debug for Match {

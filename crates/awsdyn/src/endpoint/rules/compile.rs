@@ -101,12 +101,12 @@ pub(super) fn parse_parameter(name: &str, spec: &Value) -> Result<Parameter, End
 }
 
 pub(super) struct Compiler {
-    pub(super) params: HashMap<String, Slot>,
+    params: HashMap<String, Slot>,
     /// Slot of each name that some condition assigns.
-    pub(super) assigned: HashMap<String, Slot>,
+    assigned: HashMap<String, Slot>,
     /// Names assigned on the rule path being compiled.
-    pub(super) scope: Vec<String>,
-    pub(super) slots: usize,
+    scope: Vec<String>,
+    slots: usize,
 }
 
 impl Compiler {

@@ -20,7 +20,7 @@ pub(super) fn scan_error(body: &[u8]) -> Result<ErrorScan, String> {
 }
 
 pub(super) struct ScanParser<'a> {
-    pub(super) reader: Reader<&'a [u8]>,
+    reader: Reader<&'a [u8]>,
 }
 
 impl<'a> ScanParser<'a> {

@@ -30,7 +30,7 @@ pub(super) struct StructPlan<'m> {
     /// power of two. Holds each member's element name and, for a flattened list, the
     /// list member's `locationName` (botocore names the elements so; the Smithy tests
     /// use the member's name: both are accepted).
-    pub(super) table: Vec<Option<(&'m str, u16)>>,
+    table: Vec<Option<(&'m str, u16)>>,
     pub(super) has_attributes: bool,
     /// A tagged union: a single unknown child becomes `SDK_UNKNOWN_MEMBER`.
     pub(super) union: bool,
@@ -106,8 +106,8 @@ pub(super) struct MapPlan<'m> {
 /// The structures reachable from the root shape, compiled.
 pub(super) struct Plan<'m> {
     /// ShapeId -> index in `structs` + 1 (0: not a planned structure).
-    pub(super) index: Vec<u32>,
-    pub(super) structs: Vec<StructPlan<'m>>,
+    index: Vec<u32>,
+    structs: Vec<StructPlan<'m>>,
 }
 
 pub(super) fn ref_location_name<'m>(model: &'m ServiceModel, r: &'m ShapeRef) -> Option<&'m str> {

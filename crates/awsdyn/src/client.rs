@@ -27,174 +27,9 @@ use crate::retry::{
 use crate::sign::{sign_headers, SigningScope};
 use crate::{customize, names, validate, Error};
 
-/// Client settings.
-#[derive(Debug, Clone)]
-pub struct ClientConfig {
-    pub retry: RetryConfig,
-    /// Time allowed to open a connection.
-    pub connect_timeout: Duration,
-    /// Time allowed between reads of a response.
-    pub read_timeout: Duration,
-    /// Idle connections kept per host.
-    pub pool_idle_per_host: usize,
-    pub user_agent: String,
-    /// The most bytes one response body may hold: a bigger one is not read into
-    /// memory but fails the call ([`DEFAULT_MAX_RESPONSE_BYTES`], or
-    /// `CENSUS_MAX_RESPONSE_MIB` mebibytes).
-    pub max_response_bytes: usize,
-}
+mod settings;
 
-/// What one response body may hold by default: 256 MiB. AWS pages are far smaller
-/// (a few MB at most); a body past this is a fault, not an inventory.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 256 << 20;
-
-/// [`DEFAULT_MAX_RESPONSE_BYTES`], or `CENSUS_MAX_RESPONSE_MIB` mebibytes when set;
-/// `Err` when that is not a whole number from 1 to 65536 ([`Client::new`] refuses it).
-pub fn max_response_bytes_from_env() -> Result<usize, String> {
-    match std::env::var("CENSUS_MAX_RESPONSE_MIB") {
-        Ok(v) if !v.trim().is_empty() => match v.trim().parse::<usize>() {
-            Ok(n) if (1..=65536).contains(&n) => Ok(n << 20),
-            _ => Err(format!(
-                "CENSUS_MAX_RESPONSE_MIB={v:?}: not a whole number of MiB from 1 to 65536; unset it for the default 256"
-            )),
-        },
-        _ => Ok(DEFAULT_MAX_RESPONSE_BYTES),
-    }
-}
-
-impl Default for ClientConfig {
-    fn default() -> Self {
-        ClientConfig {
-            retry: RetryConfig::default(),
-            connect_timeout: Duration::from_secs(10),
-            read_timeout: Duration::from_secs(60),
-            pool_idle_per_host: 64,
-            user_agent: format!(
-                "census-awsdyn/{} botocore-models/1.43.67",
-                env!("CARGO_PKG_VERSION")
-            ),
-            max_response_bytes: max_response_bytes_from_env().unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
-        }
-    }
-}
-
-/// Endpoint settings that apply to every call of a target: the configured endpoint
-/// URLs (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE_ID>`, or a profile's
-/// `endpoint_url` and `services` section), FIPS and dual-stack.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct EndpointSettings {
-    /// The endpoint URL for every service (`AWS_ENDPOINT_URL`).
-    pub url: Option<String>,
-    /// Per-service endpoint URLs, by the service's env-var key (`serviceId` upper-cased,
-    /// spaces as underscores: `RESOURCE_GROUPS_TAGGING_API`).
-    pub service_urls: HashMap<String, String>,
-    pub use_fips: bool,
-    pub use_dual_stack: bool,
-    /// Paths to S3 buckets rather than bucket host names.
-    pub s3_force_path_style: bool,
-}
-
-impl EndpointSettings {
-    /// Reads `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE_ID>`,
-    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`, `AWS_USE_FIPS_ENDPOINT` and
-    /// `AWS_USE_DUALSTACK_ENDPOINT`, as the AWS SDKs define them.
-    pub fn from_env() -> EndpointSettings {
-        Self::from_vars(std::env::vars())
-    }
-
-    /// [`EndpointSettings::from_env`] over given variables.
-    pub fn from_vars(vars: impl Iterator<Item = (String, String)>) -> EndpointSettings {
-        let mut s = EndpointSettings::default();
-        let mut ignore = false;
-        let truthy = |v: &str| v.eq_ignore_ascii_case("true");
-        for (k, v) in vars {
-            match k.as_str() {
-                "AWS_ENDPOINT_URL" if !v.is_empty() => s.url = Some(v),
-                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS" => ignore = truthy(&v),
-                "AWS_USE_FIPS_ENDPOINT" => s.use_fips = truthy(&v),
-                "AWS_USE_DUALSTACK_ENDPOINT" => s.use_dual_stack = truthy(&v),
-                _ => {
-                    if let Some(service) = k.strip_prefix("AWS_ENDPOINT_URL_") {
-                        if !v.is_empty() {
-                            s.service_urls.insert(service.to_string(), v);
-                        }
-                    }
-                }
-            }
-        }
-        if ignore {
-            s.url = None;
-            s.service_urls.clear();
-        }
-        s
-    }
-
-    /// The configured endpoint URL for a service, if any: the per-service one first.
-    pub fn url_for(&self, model: &ServiceModel) -> Option<&str> {
-        let key = env_key(&model.metadata.service_id);
-        self.service_urls
-            .get(&key)
-            .or(self.url.as_ref())
-            .map(String::as_str)
-    }
-}
-
-/// `Resource Groups Tagging API` -> `RESOURCE_GROUPS_TAGGING_API`.
-pub fn env_key(service_id: &str) -> String {
-    service_id
-        .chars()
-        .map(|c| {
-            if c == ' ' || c == '-' {
-                '_'
-            } else {
-                c.to_ascii_uppercase()
-            }
-        })
-        .collect()
-}
-
-/// Where and as whom calls run.
-#[derive(Clone, Debug)]
-pub struct Target {
-    pub region: String,
-    pub credentials: SharedCredentialsProvider,
-    pub endpoints: Arc<EndpointSettings>,
-    /// Keys the retry quotas and rate limiters together with service and region
-    /// (Census: the account id).
-    pub label: String,
-    /// When the caller stops waiting (Census: the call's `--call-timeout`, which covers
-    /// every page): no retry is planned to end past it, so that a call that keeps being
-    /// throttled ends with the service's own error, not a timeout.
-    pub deadline: Option<tokio::time::Instant>,
-}
-
-impl Target {
-    pub fn new(region: impl Into<String>, credentials: SharedCredentialsProvider) -> Target {
-        Target {
-            region: region.into(),
-            credentials,
-            endpoints: Arc::new(EndpointSettings::default()),
-            label: String::new(),
-            deadline: None,
-        }
-    }
-
-    pub fn with_endpoints(mut self, endpoints: Arc<EndpointSettings>) -> Target {
-        self.endpoints = endpoints;
-        self
-    }
-
-    pub fn with_label(mut self, label: impl Into<String>) -> Target {
-        self.label = label.into();
-        self
-    }
-
-    /// Calls made through this target plan no retry past `deadline`.
-    pub fn with_deadline(mut self, deadline: tokio::time::Instant) -> Target {
-        self.deadline = Some(deadline);
-        self
-    }
-}
+pub use settings::*;
 
 /// A model-driven AWS client. Cheap to clone; share one per process.
 #[derive(Clone)]
@@ -395,13 +230,14 @@ impl Client {
         let notes = customize::before_call(model, op, &mut input);
         let request = protocol::serialize(model, op, &input)?;
         let body = payload.unwrap_or_else(|| request.body.clone().into());
+        let facts = customize::service_facts(&model.name);
         let endpoint_config = EndpointConfig {
             region: Some(target.region.clone()),
             use_fips: target.endpoints.use_fips,
             use_dual_stack: target.endpoints.use_dual_stack,
             endpoint_url: target.endpoints.url_for(model).map(str::to_string),
             s3_force_path_style: target.endpoints.s3_force_path_style,
-            s3_use_global_endpoint: model.name == "s3",
+            s3_use_global_endpoint: facts.use_global_endpoint,
             ..EndpointConfig::default()
         };
         let endpoint = endpoint::resolve(model, op, &input, &endpoint_config).map_err(|e| {
@@ -436,7 +272,7 @@ impl Client {
                 .map(str::to_string)
                 .unwrap_or_else(|| target.region.clone()),
             s3_style: scheme.as_ref().is_some_and(|s| s.disable_double_encoding)
-                || model.name == "s3",
+                || facts.s3_signing,
         };
         let mut headers = request.headers.clone();
         for (k, values) in &endpoint.headers {
@@ -544,7 +380,7 @@ impl Client {
                 .map_err(|e| {
                     (
                         TransportErrorKind::Other,
-                        format!("no credentials: {}", error_chain(&e)),
+                        format!("no credentials: {}", crate::error::error_chain(&e)),
                     )
                 })?;
             let host = match parsed.port() {
@@ -702,22 +538,6 @@ fn transport_error(e: &reqwest::Error, url: &str) -> (TransportErrorKind, String
     (kind, format!("{what} {host} ({detail})"))
 }
 
-/// An error and its sources, joined with ": " (credential errors hide the cause in
-/// their source chain).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
 /// Joins an endpoint URL, a host prefix and a request URI (path + query) the way
 /// botocore's `_urljoin` does.
 pub fn join_url(endpoint: &str, host_prefix: Option<&str>, uri: &str) -> Result<String, String> {
@@ -820,153 +640,4 @@ impl Pages {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A body past the cap, streamed without a length, fails the call once the cap is
-    /// passed (it is never read whole), with a clear error that names the cap.
-    #[tokio::test]
-    async fn a_body_past_the_cap_is_a_clear_error() {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        std::thread::spawn(move || {
-            for conn in listener.incoming().take(1) {
-                let mut conn = conn.unwrap();
-                let mut buf = [0u8; 65536];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let n = conn.read(&mut buf).unwrap();
-                    if n == 0 {
-                        return;
-                    }
-                    seen.extend_from_slice(&buf[..n]);
-                }
-                let _ = conn.write_all(
-                    b"HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ntransfer-encoding: chunked\r\n\r\n",
-                );
-                let chunk = vec![b' '; 256 * 1024];
-                for _ in 0..16 {
-                    if conn
-                        .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
-                        .and_then(|_| conn.write_all(&chunk))
-                        .and_then(|_| conn.write_all(b"\r\n"))
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
-                let _ = conn.write_all(b"0\r\n\r\n");
-            }
-        });
-        let client = Client::new(ClientConfig {
-            retry: RetryConfig {
-                max_attempts: 1,
-                ..RetryConfig::default()
-            },
-            max_response_bytes: 1 << 20,
-            ..ClientConfig::default()
-        })
-        .unwrap();
-        let creds = aws_credential_types::provider::SharedCredentialsProvider::new(
-            aws_credential_types::Credentials::new("AKID", "secret", None, None, "test"),
-        );
-        let target = Target::new("us-east-1", creds).with_endpoints(Arc::new(EndpointSettings {
-            url: Some(format!("http://{addr}")),
-            ..EndpointSettings::default()
-        }));
-        let err = client
-            .call(&target, "sqs", "ListQueues", &serde_json::json!({}))
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("larger than 1 MiB"), "{err}");
-        assert!(err.contains("CENSUS_MAX_RESPONSE_MIB"), "{err}");
-    }
-
-    #[test]
-    fn joins_like_botocore() {
-        assert_eq!(
-            join_url("https://ec2.eu-west-1.amazonaws.com", None, "/").unwrap(),
-            "https://ec2.eu-west-1.amazonaws.com/"
-        );
-        assert_eq!(
-            join_url("http://127.0.0.1:5000/bucket", None, "/?list-type=2").unwrap(),
-            "http://127.0.0.1:5000/bucket?list-type=2"
-        );
-        assert_eq!(
-            join_url("http://127.0.0.1:5000/bucket", None, "/key/a?x=1").unwrap(),
-            "http://127.0.0.1:5000/bucket/key/a?x=1"
-        );
-        assert_eq!(
-            join_url("https://example.com/custom/", Some("foo."), "/op").unwrap(),
-            "https://foo.example.com/custom/op"
-        );
-        assert!(join_url("example.com", None, "/").is_err());
-    }
-
-    #[test]
-    fn retry_after_headers() {
-        let h = |k: &str, v: &str| vec![(k.to_string(), v.to_string())];
-        assert_eq!(
-            retry_after(&h("x-amz-retry-after", "1500")),
-            Some(Duration::from_millis(1500))
-        );
-        assert_eq!(
-            retry_after(&h("Retry-After", "3")),
-            Some(Duration::from_secs(3))
-        );
-        assert_eq!(
-            retry_after(&h("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")),
-            None
-        );
-        assert_eq!(retry_after(&h("x-other", "1")), None);
-    }
-
-    #[test]
-    fn endpoint_env() {
-        let vars = [
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-            (
-                "AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API",
-                "http://127.0.0.1:2",
-            ),
-        ];
-        let s =
-            EndpointSettings::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        let tagging = model::load("resourcegroupstaggingapi").unwrap();
-        let ec2 = model::load("ec2").unwrap();
-        assert_eq!(s.url_for(&tagging), Some("http://127.0.0.1:2"));
-        assert_eq!(s.url_for(&ec2), Some("http://127.0.0.1:1"));
-        let ignored = EndpointSettings::from_vars(
-            vars.iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .chain([(
-                    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS".to_string(),
-                    "true".to_string(),
-                )]),
-        );
-        assert_eq!(ignored.url_for(&ec2), None);
-    }
-
-    #[test]
-    fn operations_are_found_by_listed_name() {
-        // CloudFront lists ListDistributions; its wire name is versioned.
-        let (model, key) = Client::operation("cloudfront", "list_distributions").unwrap();
-        assert_eq!(key, "ListDistributions");
-        assert_eq!(model.operations[&key].name, "ListDistributions2020_05_31");
-        assert!(model.paginators.get(&key).is_some());
-    }
-
-    #[test]
-    fn unknown_operation_suggests_in_the_callers_style() {
-        let e = Client::operation("ec2", "describe_instance")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("did you mean describe_instances"), "{e}");
-        let e = Client::operation("ec2", "DescribeInstance")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("did you mean DescribeInstances"), "{e}");
-    }
-}
+mod tests;

@@ -1,9 +1,9 @@
 //! boto3 parity beyond the wire protocols: the documented changes botocore makes to a
-//! few models, inputs and results (its `handlers.py`), so that awsdyn's output is what
-//! boto3 users see.
+//! few inputs and results (its `handlers.py`), so that awsdyn's output is what boto3
+//! users see. Which services and operations get which change is data, in
+//! [`crate::facts`] (`services.json`); this module is the code that applies a call's
+//! changes. The changes made to a model when it is loaded are in [`crate::model`].
 //!
-//! - s3: `/{Bucket}` is dropped from request URIs (the endpoint rule set puts the
-//!   bucket in the URL); s3-control: the `{AccountId}.` host prefix likewise.
 //! - s3 ListObjects/ListObjectsV2/ListObjectVersions: `EncodingType=url` is sent when
 //!   the caller did not choose one, and the keys in the answer are URL-decoded.
 //! - s3: a 200 answer whose body is an `<Error>` document is an error (status 500),
@@ -15,6 +15,7 @@
 
 use serde_json::Value;
 
+pub use crate::facts::{is_global_operation, service_facts, ServiceFacts};
 use crate::model::{Operation, ServiceModel, ShapeId, ShapeType};
 
 /// What [`before_call`] decided, needed again by [`after_call`].
@@ -24,47 +25,13 @@ pub struct CallNotes {
     pub encoding_type_auto_set: bool,
 }
 
-/// Model changes applied once when a bundled model is loaded.
-pub(crate) fn adjust_model(model: &mut ServiceModel) {
-    match model.name.as_str() {
-        "s3" => {
-            for op in model.operations.values_mut() {
-                if let Some(rest) = op.http.request_uri.strip_prefix("/{Bucket}") {
-                    op.http.request_uri = if rest.is_empty() || rest.starts_with('?') {
-                        format!("/{rest}")
-                    } else {
-                        rest.to_string()
-                    };
-                }
-            }
-        }
-        "s3control" => {
-            for op in model.operations.values_mut() {
-                let requires_account = op
-                    .static_context_params
-                    .as_ref()
-                    .and_then(|p| p.get("RequiresAccountId"))
-                    .and_then(|p| p.get("value"))
-                    .and_then(Value::as_bool)
-                    == Some(true);
-                if requires_account
-                    && op.endpoint.as_ref().and_then(|e| e.host_prefix.as_deref())
-                        == Some("{AccountId}.")
-                {
-                    op.endpoint = None;
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
-const LIST_OBJECTS: [&str; 3] = ["ListObjects", "ListObjectsV2", "ListObjectVersions"];
-
 /// Input changes before serialization.
 pub fn before_call(model: &ServiceModel, op: &Operation, input: &mut Value) -> CallNotes {
     let mut notes = CallNotes::default();
-    if model.name == "s3" && LIST_OBJECTS.contains(&op.name.as_str()) {
+    if service_facts(&model.name)
+        .url_encoded_listings
+        .contains_key(&op.name)
+    {
         if let Value::Object(o) = input {
             if !o.contains_key("EncodingType") {
                 o.insert("EncodingType".into(), Value::String("url".into()));
@@ -77,7 +44,7 @@ pub fn before_call(model: &ServiceModel, op: &Operation, input: &mut Value) -> C
 
 /// The status to parse a response with: s3's "200 with an error body" becomes 500.
 pub fn effective_status(model: &ServiceModel, op: &Operation, status: u16, body: &[u8]) -> u16 {
-    if model.name != "s3" || status != 200 || body.is_empty() {
+    if !service_facts(&model.name).error_in_200 || status != 200 || body.is_empty() {
         return status;
     }
     let Some(out) = &op.output else { return status };
@@ -136,72 +103,52 @@ pub fn after_call(
     body: &[u8],
     out: &mut Value,
 ) {
-    match (model.name.as_str(), op.name.as_str()) {
-        ("iam", _) => {
-            if let Some(o) = &op.output {
-                decode_policies(model, o.target, out);
+    let facts = service_facts(&model.name);
+    if let (Some(shape), Some(o)) = (&facts.url_encoded_json_shape, &op.output) {
+        decode_policies(model, shape, o.target, out);
+    }
+    if let Some(member) = facts.json_results.get(&op.name) {
+        if let Some(Value::String(body)) = out.get(member) {
+            if let Ok(v) = serde_json::from_str::<Value>(body) {
+                out[member] = v;
             }
         }
-        ("cloudformation", "GetTemplate") => {
-            if let Some(Value::String(body)) = out.get("TemplateBody") {
-                if let Ok(v) = serde_json::from_str::<Value>(body) {
-                    out["TemplateBody"] = v;
+    }
+    if let Some(member) = facts.base64_results.get(&op.name) {
+        use base64::Engine;
+        if let Some(Value::String(s)) = out.get(member) {
+            if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s) {
+                out[member] = Value::String(String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    if let Some(member) = facts.root_text_results.get(&op.name) {
+        if let Some((_, text)) = root_element(body) {
+            let v = text
+                .filter(|t| !t.is_empty())
+                .map(Value::String)
+                .unwrap_or(Value::Null);
+            if let Value::Object(o) = out {
+                o.insert(member.clone(), v);
+            }
+        }
+    }
+    if let Some(listing) = facts.url_encoded_listings.get(&op.name) {
+        if !notes.encoding_type_auto_set
+            || out.get("EncodingType").and_then(Value::as_str) != Some("url")
+        {
+            return;
+        }
+        for k in &listing.members {
+            url_decode_in_place(out.get_mut(k));
+        }
+        for (list, key) in &listing.nested {
+            if let Some(Value::Array(items)) = out.get_mut(list) {
+                for item in items {
+                    url_decode_in_place(item.get_mut(key));
                 }
             }
         }
-        ("ec2", "GetConsoleOutput") => {
-            use base64::Engine;
-            if let Some(Value::String(s)) = out.get("Output") {
-                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(s) {
-                    out["Output"] = Value::String(String::from_utf8_lossy(&bytes).into_owned());
-                }
-            }
-        }
-        ("s3", "GetBucketLocation") => {
-            if let Some((_, text)) = root_element(body) {
-                let v = text
-                    .filter(|t| !t.is_empty())
-                    .map(Value::String)
-                    .unwrap_or(Value::Null);
-                if let Value::Object(o) = out {
-                    o.insert("LocationConstraint".into(), v);
-                }
-            }
-        }
-        ("s3", name) if LIST_OBJECTS.contains(&name) && notes.encoding_type_auto_set => {
-            if out.get("EncodingType").and_then(Value::as_str) != Some("url") {
-                return;
-            }
-            let (top, nested): (&[&str], &[(&str, &str)]) = match name {
-                "ListObjects" => (
-                    &["Delimiter", "Marker", "NextMarker"],
-                    &[("Contents", "Key"), ("CommonPrefixes", "Prefix")],
-                ),
-                "ListObjectsV2" => (
-                    &["Delimiter", "Prefix", "StartAfter"],
-                    &[("Contents", "Key"), ("CommonPrefixes", "Prefix")],
-                ),
-                _ => (
-                    &["KeyMarker", "NextKeyMarker", "Prefix", "Delimiter"],
-                    &[
-                        ("Versions", "Key"),
-                        ("DeleteMarkers", "Key"),
-                        ("CommonPrefixes", "Prefix"),
-                    ],
-                ),
-            };
-            for k in top {
-                url_decode_in_place(out.get_mut(*k));
-            }
-            for (list, key) in nested {
-                if let Some(Value::Array(items)) = out.get_mut(*list) {
-                    for item in items {
-                        url_decode_in_place(item.get_mut(*key));
-                    }
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -215,15 +162,16 @@ fn url_decode_in_place(v: Option<&mut Value>) {
     }
 }
 
-/// IAM returns policy documents URL-encoded; boto3 hands them out as JSON.
-fn decode_policies(model: &ServiceModel, id: ShapeId, v: &mut Value) {
+/// IAM returns policy documents (strings of shape `doc_shape`) URL-encoded; boto3
+/// hands them out as JSON.
+fn decode_policies(model: &ServiceModel, doc_shape: &str, id: ShapeId, v: &mut Value) {
     let shape = model.shape(id);
     match (shape.kind, v) {
         (ShapeType::Structure, Value::Object(o)) => {
             for (name, m) in &shape.members {
                 let Some(val) = o.get_mut(name) else { continue };
                 let target = model.shape(m.target);
-                if target.kind == ShapeType::String && target.name == "policyDocumentType" {
+                if target.kind == ShapeType::String && target.name == doc_shape {
                     if let Value::String(s) = val {
                         let text = percent_encoding::percent_decode_str(s).decode_utf8_lossy();
                         if let Ok(doc) = serde_json::from_str::<Value>(&text) {
@@ -231,14 +179,14 @@ fn decode_policies(model: &ServiceModel, id: ShapeId, v: &mut Value) {
                         }
                     }
                 } else {
-                    decode_policies(model, m.target, val);
+                    decode_policies(model, doc_shape, m.target, val);
                 }
             }
         }
         (ShapeType::List, Value::Array(items)) => {
             if let Some(m) = &shape.member {
                 for item in items {
-                    decode_policies(model, m.target, item);
+                    decode_policies(model, doc_shape, m.target, item);
                 }
             }
         }

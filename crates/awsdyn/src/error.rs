@@ -138,3 +138,18 @@ fn did_you_mean(s: &[String]) -> String {
         format!("; did you mean {}?", s.join(", "))
     }
 }
+/// An error and its sources, joined with ": " (credential errors hide the cause in
+/// their source chain).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}

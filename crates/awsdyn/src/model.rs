@@ -587,10 +587,45 @@ pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
     }
     let raw = frame(entry.span)?;
     let mut model = ServiceModel::from_json(&entry.name, &raw)?;
-    crate::customize::adjust_model(&mut model);
+    adjust(&mut model);
     let model = Arc::new(model);
     let mut loaded = b.loaded.lock().unwrap();
     Ok(loaded.entry(entry.name.clone()).or_insert(model).clone())
+}
+
+/// The changes botocore makes to a model when it loads it, per the service's
+/// [`crate::facts`]: s3 drops `/{Bucket}` from request URIs and s3control the
+/// `{AccountId}.` host prefix (the endpoint rule set puts them in the URL).
+fn adjust(model: &mut ServiceModel) {
+    let facts = crate::facts::service_facts(&model.name);
+    if facts.drop_bucket_from_uri {
+        for op in model.operations.values_mut() {
+            if let Some(rest) = op.http.request_uri.strip_prefix("/{Bucket}") {
+                op.http.request_uri = if rest.is_empty() || rest.starts_with('?') {
+                    format!("/{rest}")
+                } else {
+                    rest.to_string()
+                };
+            }
+        }
+    }
+    if facts.drop_account_host_prefix {
+        for op in model.operations.values_mut() {
+            let requires_account = op
+                .static_context_params
+                .as_ref()
+                .and_then(|p| p.get("RequiresAccountId"))
+                .and_then(|p| p.get("value"))
+                .and_then(Value::as_bool)
+                == Some(true);
+            if requires_account
+                && op.endpoint.as_ref().and_then(|e| e.host_prefix.as_deref())
+                    == Some("{AccountId}.")
+            {
+                op.endpoint = None;
+            }
+        }
+    }
 }
 
 /// Number of service models decoded so far in this process.

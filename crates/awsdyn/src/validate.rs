@@ -159,7 +159,9 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// What kind of JSON value this is, for messages: `null`, `a boolean`, `a number`,
+/// `a string`, `a list` or `an object`.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

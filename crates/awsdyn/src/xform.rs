@@ -4,7 +4,7 @@
 //! aws-auto-inventory writes each result to `<service>-<function>.json`, so Census
 //! must spell them exactly as boto3 does. That is botocore's `xform_name`: a table of
 //! special cases, then two regular-expression passes, reproduced here without regex.
-//! [`crate::names::snake_case`] is this function.
+//! `names::snake_case` is the public entry to this function.
 
 /// Operations whose boto3 name is not what the two passes give (botocore 1.44's
 /// `_xform_cache`, `_` entries).

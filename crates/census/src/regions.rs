@@ -18,6 +18,13 @@ fn words(region: &str) -> Option<(String, String, String)> {
     })
 }
 
+/// The region that global services (Organizations, IAM, STS's global endpoint) are
+/// called in, per partition (its `implicitGlobalRegion` in the bundled partitions.json);
+/// `None` for a partition Census does not know.
+pub fn global_region(partition: &str) -> Option<&'static str> {
+    awsdyn::endpoint::partition::global_region(partition)
+}
+
 /// Checks that `region` is a region of some partition and returns the partition id
 /// (`aws`, `aws-cn`, `aws-us-gov`, ...). A region listed in the bundled partitions.json
 /// is accepted; so is a newer one shaped like the known ones (a known prefix and
@@ -141,13 +148,6 @@ struct CredentialScope {
     region: Option<String>,
 }
 
-/// Operations of regional services whose answer covers every region (scanned once per
-/// account, in the partition's default region).
-const GLOBAL_OPERATIONS: &[(&str, &str)] = &[
-    ("s3", "ListBuckets"),
-    ("s3control", "ListAccessPointsForObjectLambda"),
-];
-
 impl Catalog {
     pub fn load() -> Result<Catalog> {
         let raw = awsdyn::model::endpoints_json()?;
@@ -216,14 +216,7 @@ impl Catalog {
 
     /// The region API calls default to in a partition (us-east-1 for aws).
     pub fn default_region(&self, partition: &str) -> String {
-        match partition {
-            "aws-cn" => "cn-northwest-1",
-            "aws-us-gov" => "us-gov-west-1",
-            "aws-iso" => "us-iso-east-1",
-            "aws-iso-b" => "us-isob-east-1",
-            _ => "us-east-1",
-        }
-        .to_string()
+        global_region(partition).unwrap_or("us-east-1").to_string()
     }
 
     /// The partition's regions (partitions.json), sorted.
@@ -239,7 +232,7 @@ impl Catalog {
         model: &awsdyn::ServiceModel,
         operation: &str,
     ) -> Option<String> {
-        if GLOBAL_OPERATIONS.contains(&(model.name.as_str(), operation)) {
+        if awsdyn::customize::is_global_operation(&model.name, operation) {
             return Some(self.default_region(partition));
         }
         let scope = self.service(partition, model)?.global.as_ref()?;
@@ -323,6 +316,12 @@ mod catalog_tests {
             .is_some());
         let regions = c.service_regions("aws", &ec2).unwrap();
         assert!(regions.contains("eu-west-1") && !regions.contains("cn-north-1"));
+        assert_eq!(c.default_region("aws"), "us-east-1");
+        assert_eq!(c.default_region("aws-cn"), "cn-northwest-1");
+        assert_eq!(c.default_region("aws-iso-e"), "eu-isoe-west-1");
+        assert_eq!(c.default_region("aws-iso-f"), "us-isof-south-1");
+        assert_eq!(c.default_region("aws-eusc"), "eusc-de-east-1");
+        assert_eq!(c.default_region("aws-nowhere"), "us-east-1");
         assert!(c
             .partition_regions("aws-us-gov")
             .contains(&"us-gov-west-1".to_string()));

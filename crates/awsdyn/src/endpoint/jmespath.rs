@@ -65,28 +65,21 @@ fn lex(src: &str) -> Result<Vec<Token>, String> {
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
+        let single = match c {
+            b'.' => Some(Token::Dot),
+            b',' => Some(Token::Comma),
+            b'(' => Some(Token::LParen),
+            b')' => Some(Token::RParen),
+            b']' => Some(Token::RBracket),
+            _ => None,
+        };
+        if let Some(token) = single {
+            out.push(token);
+            i += 1;
+            continue;
+        }
         match c {
             b' ' | b'\t' | b'\n' => i += 1,
-            b'.' => {
-                out.push(Token::Dot);
-                i += 1;
-            }
-            b',' => {
-                out.push(Token::Comma);
-                i += 1;
-            }
-            b'(' => {
-                out.push(Token::LParen);
-                i += 1;
-            }
-            b')' => {
-                out.push(Token::RParen);
-                i += 1;
-            }
-            b']' => {
-                out.push(Token::RBracket);
-                i += 1;
-            }
             b'[' if b.get(i + 1) == Some(&b']') => {
                 out.push(Token::Flatten);
                 i += 2;

@@ -16,7 +16,8 @@
 //!   the operation's `operationContextParams` (a JMESPath subset), client context
 //!   parameters and finally the built-ins (`AWS::Region`, `AWS::UseFIPS`, ...) from an
 //!   [`EndpointConfig`].
-//! - [`Partitions`] is `partitions.json`, parsed once.
+//! - [`Partitions`] is `partitions.json`, parsed once; [`partition::global_region`] and
+//!   [`partition::partition_of_region`] answer from it.
 //!
 //! What this module does not do: pick a signer, add the operation's host prefix, or
 //! join the endpoint's path with the request URI. Those belong to the client.
@@ -24,7 +25,7 @@
 mod functions;
 mod jmespath;
 mod params;
-mod partition;
+pub mod partition;
 mod rules;
 
 use std::collections::{BTreeMap, HashMap};

@@ -49,12 +49,7 @@ pub struct Partitions {
 impl Partitions {
     /// The partitions of the bundled `partitions.json`, parsed once.
     pub fn bundled() -> Arc<Partitions> {
-        static P: OnceLock<Arc<Partitions>> = OnceLock::new();
-        P.get_or_init(|| {
-            let json = crate::model::partitions().expect("the bundled partitions.json is damaged");
-            Arc::new(Partitions::from_json(&json).expect("the bundled partitions.json is invalid"))
-        })
-        .clone()
+        bundled_static().clone()
     }
 
     /// Parses `partitions.json` (`{"partitions": [{id, regionRegex, regions, outputs}]}`).
@@ -97,6 +92,11 @@ impl Partitions {
         self.list.iter()
     }
 
+    /// The partition with this id (`aws`, `aws-cn`, ...).
+    pub fn get(&self, id: &str) -> Option<&Partition> {
+        self.list.iter().find(|p| p.id == id)
+    }
+
     /// The partition of a region: the one that lists it by name, else the first whose
     /// `regionRegex` matches it, else `aws` (the first partition), as the rules-engine
     /// specification prescribes.
@@ -110,6 +110,30 @@ impl Partitions {
             .or_else(|| self.list.iter().find(|p| p.id == "aws"))
             .unwrap_or(&self.list[0])
     }
+}
+
+fn bundled_static() -> &'static Arc<Partitions> {
+    static P: OnceLock<Arc<Partitions>> = OnceLock::new();
+    P.get_or_init(|| {
+        let json = crate::model::partitions().expect("the bundled partitions.json is damaged");
+        Arc::new(Partitions::from_json(&json).expect("the bundled partitions.json is invalid"))
+    })
+}
+
+/// The region that a partition's global endpoints (IAM, Organizations, STS's global
+/// endpoint, ...) are signed for: the partition's `implicitGlobalRegion` in the bundled
+/// `partitions.json` (`us-east-1` for `aws`); `None` for a partition it does not list.
+pub fn global_region(partition: &str) -> Option<&'static str> {
+    bundled_static()
+        .get(partition)?
+        .output("implicitGlobalRegion")?
+        .as_str()
+}
+
+/// The id of the partition a region belongs to, as the endpoint rules resolve it
+/// ([`Partitions::find`] over the bundled `partitions.json`).
+pub fn partition_of_region(region: &str) -> &'static str {
+    bundled_static().find(region).id()
 }
 
 // ---------------------------------------------------------------------------
@@ -384,5 +408,24 @@ mod tests {
         assert_eq!(p.find("not a region").id(), "aws");
         assert_eq!(p.find("us-gov-east-1").dns_suffix(), "amazonaws.com");
         assert_eq!(p.find("cn-north-1").output("name").unwrap(), "aws-cn");
+    }
+
+    #[test]
+    fn every_partition_has_its_own_global_region() {
+        let parts = Partitions::bundled();
+        assert!(parts.iter().count() >= 8);
+        for p in parts.iter() {
+            let region = global_region(p.id())
+                .unwrap_or_else(|| panic!("partition {} has no global region", p.id()));
+            assert_eq!(partition_of_region(region), p.id(), "{region}");
+        }
+        assert_eq!(global_region("aws"), Some("us-east-1"));
+        assert_eq!(global_region("aws-cn"), Some("cn-northwest-1"));
+        assert_eq!(global_region("aws-iso-e"), Some("eu-isoe-west-1"));
+        assert_eq!(global_region("aws-iso-f"), Some("us-isof-south-1"));
+        assert_eq!(global_region("aws-eusc"), Some("eusc-de-east-1"));
+        assert_eq!(global_region("aws-nowhere"), None);
+        assert_eq!(partition_of_region("eu-west-1"), "aws");
+        assert_eq!(partition_of_region("us-gov-east-1"), "aws-us-gov");
     }
 }

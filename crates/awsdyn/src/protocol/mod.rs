@@ -209,6 +209,33 @@ pub fn blob_output(bytes: &[u8]) -> Value {
     Value::String(base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
+/// The operation's HTTP method; `POST` when the model names none.
+pub(crate) fn http_method(op: &Operation) -> String {
+    if op.http.method.is_empty() {
+        "POST".to_string()
+    } else {
+        op.http.method.clone()
+    }
+}
+
+/// The service error of a response whose code, message, request id and modeled
+/// fields have been read.
+pub(crate) fn service_error(
+    resp: &Response,
+    code: String,
+    message: String,
+    request_id: Option<String>,
+    fields: Map<String, Value>,
+) -> crate::ServiceError {
+    crate::ServiceError {
+        code,
+        message,
+        request_id,
+        status: resp.status,
+        fields,
+    }
+}
+
 /// Strips a botocore error code down to its name: `aws.protocoltests#FooError:http://...`
 /// becomes `FooError`.
 pub fn clean_error_code(code: &str) -> &str {

@@ -85,11 +85,7 @@ pub fn serialize_form(
             _ => return Err(w.invalid("", "the input must be an object")),
         }
     }
-    let method = if op.http.method.is_empty() {
-        "POST".to_string()
-    } else {
-        op.http.method.clone()
-    };
+    let method = super::http_method(op);
     Ok(Request {
         method,
         uri: "/".into(),

@@ -203,24 +203,11 @@ impl Fetch for Chain {
     fn fetch(&self) -> FetchFuture<'_> {
         Box::pin(async move {
             self.inner.provide_credentials().await.map_err(|e| {
-                AccessError::no_base_credentials(error_chain(&e), self.profile.as_deref())
+                AccessError::no_base_credentials(
+                    awsdyn::error::error_chain(&e),
+                    self.profile.as_deref(),
+                )
             })
         })
     }
-}
-
-/// An error and its sources joined with ": " (credential errors keep the cause in
-/// their sources).
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
 }

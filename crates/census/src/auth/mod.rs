@@ -168,7 +168,7 @@ pub async fn caller_identity(client: &Client, base: &Base) -> Result<Identity, A
     use aws_credential_types::provider::ProvideCredentials;
     // Ask the chain first: its own message says best why there are no credentials.
     if let Err(e) = base.credentials.provide_credentials().await {
-        let message = assume::error_chain(&e);
+        let message = awsdyn::error::error_chain(&e);
         return Err(AccessError::no_base_credentials(
             message,
             base.profile.as_deref(),
@@ -196,22 +196,6 @@ pub async fn caller_identity(client: &Client, base: &Base) -> Result<Identity, A
     })
 }
 
-/// The region that global services (Organizations, IAM, STS's global endpoint) are
-/// called in, per partition; `None` for a partition Census does not know.
-pub fn global_region(partition: &str) -> Option<&'static str> {
-    Some(match partition {
-        "aws" => "us-east-1",
-        "aws-cn" => "cn-northwest-1",
-        "aws-us-gov" => "us-gov-west-1",
-        "aws-iso" => "us-iso-east-1",
-        "aws-iso-b" => "us-isob-east-1",
-        "aws-iso-e" => "eu-isoe-west-1",
-        "aws-iso-f" => "us-isof-south-1",
-        "aws-eusc" => "eusc-de-east-1",
-        _ => return None,
-    })
-}
-
 /// The region for STS calls into `partition`: the base region when it is in that
 /// partition (regional STS endpoints), else the partition's global region.
 pub(crate) fn sts_region(base: &Base, partition: &str) -> String {
@@ -220,7 +204,7 @@ pub(crate) fn sts_region(base: &Base, partition: &str) -> String {
             return region.clone();
         }
     }
-    global_region(partition)
+    crate::regions::global_region(partition)
         .map(str::to_string)
         .or_else(|| base.region.clone())
         .unwrap_or_else(|| "us-east-1".to_string())

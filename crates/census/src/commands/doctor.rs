@@ -610,7 +610,7 @@ fn read_region(base: &Base, partition: &str) -> String {
             return region.clone();
         }
     }
-    crate::auth::global_region(partition)
+    crate::regions::global_region(partition)
         .unwrap_or("us-east-1")
         .to_string()
 }

@@ -381,7 +381,7 @@ pub(crate) async fn discover_plan(common: &CommonFlags, reserved: &[&str]) -> Re
         .region
         .clone()
         .or_else(|| {
-            crate::auth::global_region(&session.access().caller().partition).map(str::to_string)
+            crate::regions::global_region(&session.access().caller().partition).map(str::to_string)
         })
         .unwrap_or_else(|| "us-east-1".to_string());
     Ok(Discovered {

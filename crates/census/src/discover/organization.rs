@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 
 use super::{InactiveAccount, OrgInfo, OuInfo, Problem};
 use crate::account::Account;
-use crate::auth::{global_region, Base, Identity, RoleArn};
+use crate::auth::{Base, Identity, RoleArn};
+use crate::regions::global_region;
 
 /// Organizations calls in flight at once per organization, for the OU tree (a few
 /// calls per level) and the accounts' tags (one call per account: with thousands of

@@ -209,7 +209,7 @@ impl Bucket {
             .or_else(|| base.region.clone())
             .unwrap_or_else(|| "us-east-1".to_string());
         let partition = crate::regions::check_region(&own).unwrap_or_else(|_| "aws".into());
-        let global = crate::auth::global_region(&partition).unwrap_or("us-east-1");
+        let global = crate::regions::global_region(&partition).unwrap_or("us-east-1");
         let target = |r: &str| {
             Target::new(r.to_string(), base.credentials.clone())
                 .with_endpoints(base.endpoints.clone())

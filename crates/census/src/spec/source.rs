@@ -150,16 +150,7 @@ fn not_a_list(got: &str) -> String {
 }
 
 /// What kind of JSON value this is, for messages.
-pub(super) fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
+pub(super) use awsdyn::validate::type_name as kind;
 
 /// `not valid JSON at line 3, column 5: expected `,` or `]``.
 fn json_error(e: &serde_json::Error) -> String {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use super::accounts::{BaseFlags, TargetFlags};
 
-/// What `--check-conflicts` reads when given no file.
+/// What `--check-conflicts` without a file stands for: the AWS config file
+/// (`AWS_CONFIG_FILE`, else `~/.aws/config`).
 pub(crate) const DEFAULT_CONFIG_MARK: &str = "~/.aws/config";
 
 /// `census config` subcommands.

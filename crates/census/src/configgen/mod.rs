@@ -43,9 +43,6 @@ use crate::discover::OrgInfo;
 use crate::session::Session;
 use anyhow::{anyhow, bail, Context, Result};
 
-/// What `--check-conflicts` without a file stands for: the AWS config file
-/// (`AWS_CONFIG_FILE`, else `~/.aws/config`).
-
 /// Longest account-derived part of a profile name (before any `-<account id>`).
 const MAX_NAME: usize = 40;
 

@@ -25,3 +25,6 @@ pub mod sink;
 pub mod spec;
 pub mod store;
 pub mod util;
+
+#[cfg(test)]
+mod layout_tests;

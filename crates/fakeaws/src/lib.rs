@@ -29,6 +29,10 @@
 //!
 //! The library runs it in-process for tests ([`Server::start`]); the binary
 //! (`src/main.rs`) is what the benchmarks start.
+//!
+//! Modules: `api` (the operations answered, by service; not their encoding), `org` (the
+//! generated organization and its resources; no wire format), `wire` (reading requests
+//! and writing answers and errors per protocol; no data of its own).
 
 mod api;
 mod org;

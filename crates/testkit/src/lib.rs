@@ -27,6 +27,12 @@
 //! - [`cli_command`] / [`TempDir`]: a workspace binary run with a clean environment and
 //!   fake credentials against a loopback endpoint; a temp folder removed on drop.
 //!
+//! Modules (private; the items above are re-exported): `moto` (the emulator process),
+//! `python` (running the kit's scripts), `boto3` (one call through boto3), `seed` (the
+//! demo organization), `proxy` (the fault proxy: `matching` rules, `reply` builders,
+//! `request` parsing), `postgres` (the PostgreSQL server), `cli` (running a binary;
+//! temp folders). None of them knows Census's own types.
+//!
 //! What it is not: a mock of AWS. Hand-written responses exist only in
 //! [`Reply`]'s builders, for the faults moto never produces.
 //!

@@ -1,8 +1,10 @@
-//! Runs a parsed command line: logging set up, the one tokio runtime built for the
-//! commands that call AWS, and each subcommand handed to the module that does it.
+//! The commands: [`run`] sets up logging, builds the one tokio runtime for the commands
+//! that call AWS, and hands each subcommand to its module ([`scan`], [`query`],
+//! [`diff`], [`doctor`], [`call`]; `report`, `config` and `iam` live in
+//! [`crate::report`] and [`crate::configgen`]).
 //!
-//! Not for the flags themselves (see [`crate::cli`]) nor for any command's own work:
-//! this only connects the two.
+//! Not for the flags themselves (see [`crate::cli`]) nor for the stages a command
+//! drives (discovery, the scan, the sinks).
 
 pub mod call;
 pub mod diff;
@@ -23,7 +25,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     init_logging(&args.log_level);
     let mut out = std::io::stdout().lock();
     let code = match args.command {
-        Command::Scan(f) => block_on(scan::run(f.into_args()))??,
+        Command::Scan(f) => block_on(scan::run(f))??,
         Command::Doctor(f) => block_on(async {
             f.base.check().await?;
             f.targets.roles.check_token_file()?;

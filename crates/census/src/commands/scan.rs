@@ -5,13 +5,13 @@
 //! Command glue only: the resume plan is `scan::resume`, planning and running the
 //! calls `scan`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::account::Account;
 use crate::auth::Access;
-use crate::cli::accounts::{AccountFlags, BaseFlags, RoleFlags};
+use crate::cli::ScanFlags;
 use crate::regions::check_region;
 use crate::scan::resume::{self, plan_path, Plan};
 use crate::scan::{self, AccessFailure, BoxFuture, CredentialSource, Options, Scan};
@@ -21,46 +21,6 @@ use crate::sink::tree::{shard_name, TreeSink};
 use crate::sink::{ScanInfo, Sink};
 use crate::spec::{self, Preset};
 use anyhow::{anyhow, bail, Context, Result};
-
-/// The scan's flags, as parsed (see `cli::ScanFlags`).
-#[derive(Debug, Clone)]
-pub struct ScanArgs {
-    pub scan_files: Vec<String>,
-    pub presets: Vec<String>,
-    /// Which accounts (the flags `census doctor` and `census config` share).
-    pub accounts: AccountFlags,
-    /// How each account's role is assumed.
-    pub roles: RoleFlags,
-    /// `--profile` and `--region`.
-    pub base: BaseFlags,
-    pub regions: Vec<String>,
-    /// `--skip SERVICE[:OPERATION]`: calls left out.
-    pub skip: Vec<String>,
-    pub concurrency: Option<usize>,
-    /// Calls in flight per account (`--concurrent-regions` x `--concurrent-services`).
-    pub per_account: Option<usize>,
-    pub call_timeout: u64,
-    pub account_deadline: u64,
-    pub output_dir: PathBuf,
-    pub resume: Option<PathBuf>,
-    /// `--shard K/N|auto/N`.
-    pub shard: Option<String>,
-    /// `--scan-id ID`.
-    pub scan_id: Option<String>,
-    pub max_retries: Option<u32>,
-    /// `--retry-delay SECONDS`: the retry backoff's base delay.
-    pub retry_delay: Option<f64>,
-    pub retry_mode: Option<String>,
-    pub no_paginate: bool,
-    /// `--db`: the SQLite database [default: <output-dir>/census.db].
-    pub db: Option<PathBuf>,
-    /// `--no-db`: write no database.
-    pub no_db: bool,
-    /// `--postgres URL` (or `$CENSUS_POSTGRES_URL`): also write to PostgreSQL.
-    pub postgres: Option<crate::store::postgres::PgUrl>,
-    /// `--s3-upload s3://bucket/prefix`: upload the scan folder and census.db after the scan.
-    pub s3_upload: Option<String>,
-}
 
 /// Credentials through `auth::Access`.
 struct AccessSource(Access);
@@ -213,7 +173,23 @@ fn exit_on_signal(mut int: tokio::signal::unix::Signal, mut term: tokio::signal:
     });
 }
 
-pub async fn run(args: ScanArgs) -> Result<u8> {
+pub async fn run(mut args: ScanFlags) -> Result<u8> {
+    // Lists without repeats; `$CENSUS_POSTGRES_URL` when --postgres is not given.
+    for list in [
+        &mut args.scan,
+        &mut args.preset,
+        &mut args.regions,
+        &mut args.skip,
+    ] {
+        *list = crate::cli::dedup(std::mem::take(list));
+    }
+    args.postgres = crate::store::postgres::PgUrl::from_flag_or_env(args.postgres.take());
+    // Calls in flight per account: aws-auto-inventory's --concurrent-regions x
+    // --concurrent-services.
+    let per_account = match (args.concurrent_regions, args.concurrent_services) {
+        (None, None) => None,
+        (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
+    };
     // Everything that can be checked offline is checked before any call.
     for r in &args.regions {
         check_region(r).map_err(|e| anyhow!("--regions: {e}"))?;
@@ -255,7 +231,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     if args.resume.is_some() && !args.skip.is_empty() {
         bail!("--skip and --resume: a resumed scan makes the calls it planned; leave out --skip");
     }
-    args.roles.check_token_file()?;
+    args.targets.roles.check_token_file()?;
     args.base.check().await?;
     if args.resume.is_none() {
         check_output_dir(&args.output_dir)?;
@@ -263,7 +239,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     // The accounts flags of a new scan (a resumed scan keeps its plan's accounts).
     let account_options = match &args.resume {
         Some(_) => None,
-        None => Some(args.accounts.options()?),
+        None => Some(args.targets.accounts.options()?),
     };
     let resumed = match &args.resume {
         Some(dir) => {
@@ -282,16 +258,16 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         Some(plan) => plan.compiled_calls()?,
         None => {
             let mut presets = Vec::new();
-            for p in &args.presets {
+            for p in &args.preset {
                 presets.push(
                     p.parse::<Preset>()
                         .map_err(|e| anyhow!("--preset {p}: {e}"))?,
                 );
             }
-            if presets.is_empty() && args.scan_files.is_empty() {
+            if presets.is_empty() && args.scan.is_empty() {
                 presets.push(Preset::Core);
             }
-            let calls = spec::load(&args.scan_files, &presets).await?.calls;
+            let calls = spec::load(&args.scan, &presets).await?.calls;
             let (kept, skipped): (Vec<spec::Call>, Vec<spec::Call>) =
                 calls.into_iter().partition(|c| !skip.skips(c));
             if !skipped.is_empty() {
@@ -307,7 +283,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             kept
         }
     };
-    let role_options = args.roles.role_options();
+    let role_options = args.targets.roles.role_options();
     role_options.check()?;
 
     let connection = Connection::open(&args.base, Some(retry)).await?;
@@ -370,7 +346,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
             e.into()
         }
     })?;
-    for arn in &args.accounts.org_role_arns {
+    for arn in &args.targets.accounts.org_role_arns {
         let partition = arn.split(':').nth(1).unwrap_or_default();
         let caller = session.access().caller();
         if args.resume.is_none() && partition != caller.partition {
@@ -456,7 +432,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         regions: regions.clone(),
         paginate,
         organizations,
-        chain_through_management: args.accounts.chain_through_management,
+        chain_through_management: args.targets.accounts.chain_through_management,
         shard,
         db: db.clone(),
         no_db,
@@ -484,10 +460,7 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
     let concurrency = args.concurrency.unwrap_or(64).max(1);
     let options = Options {
         concurrency,
-        per_account: args
-            .per_account
-            .unwrap_or((concurrency / 4).clamp(4, 32))
-            .max(1),
+        per_account: per_account.unwrap_or((concurrency / 4).clamp(4, 32)).max(1),
         accounts_in_flight: (concurrency / 4).clamp(4, 64),
         call_timeout: Duration::from_secs(args.call_timeout),
         account_deadline: Duration::from_secs(args.account_deadline),
@@ -603,39 +576,4 @@ pub async fn run(args: ScanArgs) -> Result<u8> {
         }
     }
     Ok(outcome.exit_status())
-}
-
-impl crate::cli::ScanFlags {
-    /// The scan's arguments: lists without repeats, the aws-auto-inventory
-    /// concurrency flags combined, `$CENSUS_POSTGRES_URL` read.
-    pub fn into_args(self) -> ScanArgs {
-        ScanArgs {
-            scan_files: crate::cli::dedup(self.scan),
-            presets: crate::cli::dedup(self.preset),
-            accounts: self.targets.accounts,
-            roles: self.targets.roles,
-            base: self.base,
-            regions: crate::cli::dedup(self.regions),
-            skip: crate::cli::dedup(self.skip),
-            concurrency: self.concurrency,
-            per_account: match (self.concurrent_regions, self.concurrent_services) {
-                (None, None) => None,
-                (r, s) => Some(r.unwrap_or(1).saturating_mul(s.unwrap_or(1))),
-            },
-            call_timeout: self.call_timeout,
-            account_deadline: self.account_deadline,
-            output_dir: self.output_dir,
-            resume: self.resume,
-            shard: self.shard,
-            scan_id: self.scan_id,
-            max_retries: self.max_retries,
-            retry_delay: self.retry_delay,
-            retry_mode: self.retry_mode,
-            no_paginate: self.no_paginate,
-            db: self.db,
-            no_db: self.no_db,
-            postgres: crate::store::postgres::PgUrl::from_flag_or_env(self.postgres),
-            s3_upload: self.s3_upload,
-        }
-    }
 }

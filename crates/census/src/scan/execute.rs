@@ -22,6 +22,7 @@ use crate::account::Account;
 use crate::regions::enabled_regions;
 use crate::sink::{AccountReport, CallRecord, Sink, Totals};
 
+/// What the accounts and calls of a running scan share.
 struct Shared {
     scan: Scan,
     stems: Vec<String>,

@@ -1030,7 +1030,7 @@ fn view_columns_are_stable_and_odd_names_reach_their_values() {
                 let account = format!("11111111111{i}");
                 sink.call(&record(stem, &account, 1), Some(result)).unwrap();
             }
-            sink.finish(&info, &Totals::default(), &[], &[]).unwrap();
+            sink.finish(&info, &Totals::default(), &[]).unwrap();
         }
         drop(sinks);
         let sql = "select * from censustest_list_things order by resource_id";

@@ -699,7 +699,7 @@ fn the_sink_rewrites_calls_replaces_nul_characters_and_releases_unused_ids() {
     // r1 again (a retried or resumed call): its earlier rows go.
     let again = json!({"Things": [{"ThingId": "b", "Extra": true}]});
     sink.call(&record(stem, "r1", 1), Some(&again)).unwrap();
-    sink.finish(&info, &Totals::default(), &[], &[]).unwrap();
+    sink.finish(&info, &Totals::default(), &[]).unwrap();
     drop(sink);
 
     let pg = Store::Postgres(&url);

@@ -151,7 +151,7 @@ fn summary_is_read_back_from_the_journal_across_a_torn_line_and_a_resume() {
         pages: 4,
     };
     second
-        .finish(&info(true), &totals, &[a.clone(), b.clone()], &[])
+        .finish(&info(true), &totals, &[a.clone(), b.clone()])
         .unwrap();
 
     let root = out.path().join("20261124T000000Z");

@@ -60,14 +60,14 @@ pub struct StoreFlags {
 impl StoreFlags {
     /// The SQLite file and the PostgreSQL database: an explicit `--db` wins over
     /// `$CENSUS_POSTGRES_URL`.
-    pub(crate) fn databases(self) -> (PathBuf, Option<PgUrl>) {
+    pub fn databases(&self) -> (PathBuf, Option<PgUrl>) {
         let postgres = match &self.db {
-            Some(_) => self.postgres,
-            None => PgUrl::from_flag_or_env(self.postgres),
+            Some(_) => self.postgres.clone(),
+            None => PgUrl::from_flag_or_env(self.postgres.clone()),
         };
+        let db = self.db.clone();
         (
-            self.db
-                .unwrap_or_else(|| PathBuf::from("census-out/census.db")),
+            db.unwrap_or_else(|| PathBuf::from("census-out/census.db")),
             postgres,
         )
     }

@@ -11,27 +11,15 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 
+use crate::cli::store::DiffFlags;
 use crate::store::diff::{postgres_diff, sqlite_diff, Change, Diff, Kind};
 use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
 use crate::store::views::view_name;
-use crate::util::print::{Cell, Format, RowWriter};
-
-/// `census diff`'s flags, as parsed.
-#[derive(Debug, Clone)]
-pub struct DiffArgs {
-    pub scan_a: Option<String>,
-    pub scan_b: Option<String>,
-    pub db: PathBuf,
-    /// Read this PostgreSQL database instead of the SQLite file.
-    pub postgres: Option<PgUrl>,
-    pub output: Format,
-    pub summary: bool,
-}
+use crate::util::print::{Cell, RowWriter};
 
 /// The store the scans are read from.
 enum Store {
@@ -83,7 +71,7 @@ fn known(all: &[ScanRow]) -> String {
 }
 
 /// Scans A and B from the arguments.
-fn pick(args: &DiffArgs, all: &[ScanRow], db: &str) -> Result<(String, String)> {
+fn pick(args: &DiffFlags, all: &[ScanRow], db: &str) -> Result<(String, String)> {
     let find = |id: &str| -> Result<String> {
         match all.iter().find(|s| s.scan_id == id) {
             Some(s) => Ok(s.scan_id.clone()),
@@ -125,15 +113,16 @@ fn pick(args: &DiffArgs, all: &[ScanRow], db: &str) -> Result<(String, String)> 
 }
 
 /// Runs the diff and writes it to `out`; says on `err` what was compared.
-pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> {
-    let (mut store, db) = match &args.postgres {
+pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()> {
+    let (path, postgres) = args.store.databases();
+    let (mut store, db) = match &postgres {
         Some(url) => (
             Store::Postgres(Box::new(url.open_read_only()?), url.clone()),
             format!("PostgreSQL at {url}"),
         ),
         None => (
-            Store::Sqlite(open_read_only(&args.db)?),
-            args.db.display().to_string(),
+            Store::Sqlite(open_read_only(&path)?),
+            path.display().to_string(),
         ),
     };
     let all = store.scans()?;
@@ -212,7 +201,7 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
             "removed",
             "changed",
         ];
-        let mut w = RowWriter::with_columns(args.output, &columns, out)?;
+        let mut w = RowWriter::with_columns(args.store.output, &columns, out)?;
         for ((account, region, kind), n) in groups {
             let name = names.get(&account).cloned().unwrap_or_default();
             w.row(vec![
@@ -237,7 +226,7 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
         "resource_id",
         "paths",
     ];
-    let mut w = RowWriter::with_columns(args.output, &columns, out)?;
+    let mut w = RowWriter::with_columns(args.store.output, &columns, out)?;
     for c in changes {
         w.row(vec![
             text(c.kind.as_str()),
@@ -251,19 +240,4 @@ pub fn run(args: &DiffArgs, out: impl Write, mut err: impl Write) -> Result<()> 
     }
     w.finish()?;
     Ok(())
-}
-
-impl crate::cli::store::DiffFlags {
-    pub fn into_args(self) -> DiffArgs {
-        let output = self.store.output;
-        let (db, postgres) = self.store.databases();
-        DiffArgs {
-            scan_a: self.scan_a,
-            scan_b: self.scan_b,
-            db,
-            postgres,
-            output,
-            summary: self.summary,
-        }
-    }
 }

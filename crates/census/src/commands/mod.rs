@@ -52,11 +52,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
             0
         }
         Command::Query(f) => {
-            query::run(&f.into_args(), &mut out)?;
+            query::run(&f, &mut out)?;
             0
         }
         Command::Diff(f) => {
-            diff::run(&f.into_args(), &mut out, std::io::stderr())?;
+            diff::run(&f, &mut out, std::io::stderr())?;
             0
         }
         Command::Services { protocol } => {

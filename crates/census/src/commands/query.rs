@@ -23,29 +23,16 @@
 //! The views show the latest scan (see [`crate::store`]); the tables hold every scan.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Result};
 use rusqlite::Connection;
 
+use crate::cli::store::QueryFlags;
 use crate::store::postgres::{printable, AnyCell, PgUrl};
 use crate::store::sqlite::open_read_only;
 use crate::store::views::quote_ident;
 use crate::util::print::{Cell, Format, RowWriter};
-
-/// `census query`'s flags, as parsed.
-#[derive(Debug, Clone)]
-pub struct QueryArgs {
-    pub sql: Option<String>,
-    pub db: PathBuf,
-    /// Query this PostgreSQL database instead of the SQLite file.
-    pub postgres: Option<PgUrl>,
-    pub output: Format,
-    pub tables: bool,
-    /// `--timeout`: how long the statement may run.
-    pub timeout: Duration,
-}
 
 /// The SQL functions a query may not call on PostgreSQL (exact names, and prefixes
 /// ending in `_` or `*`): the server's files and programs, large objects (which
@@ -359,7 +346,9 @@ pub fn sql_error(e: &rusqlite::Error) -> anyhow::Error {
 }
 
 /// Runs the query (or lists the tables) and writes the result to `out`.
-pub fn run(args: &QueryArgs, out: impl Write) -> Result<()> {
+pub fn run(args: &QueryFlags, out: impl Write) -> Result<()> {
+    let (db, postgres) = args.store.databases();
+    let (output, timeout) = (args.store.output, Duration::from_secs(args.timeout));
     if args.tables && args.sql.is_some() {
         bail!("give either an SQL statement or --tables, not both");
     }
@@ -367,20 +356,20 @@ pub fn run(args: &QueryArgs, out: impl Write) -> Result<()> {
     if !args.tables && sql.is_empty() {
         bail!("no SQL statement given: census query \"select ...\" (census query --tables lists the tables and views)");
     }
-    if let Some(url) = &args.postgres {
+    if let Some(url) = &postgres {
         let mut client = url.open_read_only()?;
-        guard_pg(url, &mut client, args.timeout)?;
+        guard_pg(url, &mut client, timeout)?;
         if args.tables {
-            return pg_tables(url, &mut client, args.output, out);
+            return pg_tables(url, &mut client, output, out);
         }
-        return pg_query(url, &mut client, sql, args.output, args.timeout, out);
+        return pg_query(url, &mut client, sql, output, timeout, out);
     }
-    let mut conn = open_read_only(&args.db)?;
+    let mut conn = open_read_only(&db)?;
     if args.tables {
-        return tables(&conn, args.output, out);
+        return tables(&conn, output, out);
     }
-    guard_sqlite(&mut conn, args.timeout)?;
-    let sql_error = |e: &rusqlite::Error| sqlite_error(e, args.timeout);
+    guard_sqlite(&mut conn, timeout)?;
+    let sql_error = |e: &rusqlite::Error| sqlite_error(e, timeout);
     // Prepared first (under the authorizer), so that a mistyped statement gets SQLite's
     // own message.
     let mut stmt = conn.prepare(sql).map_err(|e| sql_error(&e))?;
@@ -390,7 +379,7 @@ pub fn run(args: &QueryArgs, out: impl Write) -> Result<()> {
     }
     let columns: Vec<String> = stmt.column_names().map(|c| c.to_string()).collect();
     let n = columns.len();
-    let mut writer = RowWriter::new(args.output, columns, out)?;
+    let mut writer = RowWriter::new(output, columns, out)?;
     let mut rows = stmt.query([]).map_err(|e| sql_error(&e))?;
     while let Some(row) = rows.next().map_err(|e| sql_error(&e))? {
         let mut cells = Vec::with_capacity(n);
@@ -584,21 +573,6 @@ fn pg_tables(
     })
 }
 
-impl crate::cli::store::QueryFlags {
-    pub fn into_args(self) -> QueryArgs {
-        let output = self.store.output;
-        let (db, postgres) = self.store.databases();
-        QueryArgs {
-            sql: self.sql,
-            db,
-            postgres,
-            output,
-            tables: self.tables,
-            timeout: std::time::Duration::from_secs(self.timeout),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -687,13 +661,15 @@ mod tests {
         let run_sql = |sql: &str, timeout: u64| {
             let mut out = Vec::new();
             run(
-                &QueryArgs {
+                &QueryFlags {
                     sql: Some(sql.into()),
-                    db: db.clone(),
-                    postgres: None,
-                    output: Format::Csv,
                     tables: false,
-                    timeout: Duration::from_secs(timeout),
+                    store: crate::cli::store::StoreFlags {
+                        db: Some(db.clone()),
+                        postgres: None,
+                        output: Format::Csv,
+                    },
+                    timeout,
                 },
                 &mut out,
             )

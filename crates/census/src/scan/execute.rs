@@ -289,7 +289,7 @@ pub async fn run_until(
     let sinks = shared.scan.sinks;
     let (totals, reports) = match tokio::task::spawn_blocking(move || {
         for sink in &sinks {
-            sink.finish(&info, &totals, &reports, &[])
+            sink.finish(&info, &totals, &reports)
                 .map_err(|error| SinkError {
                     sink: sink.name(),
                     error,

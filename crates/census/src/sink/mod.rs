@@ -225,7 +225,7 @@ pub trait Sink: Send + Sync {
     /// result key already applied).
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()>;
     /// The scan ended. `totals` count every call of the scan, resumed ones included.
-    /// `records` is empty: the executor does not keep call records (memory stays flat
+    /// No call records are passed: the executor does not keep them (memory stays flat
     /// in the number of calls); a sink that needs them keeps what it needs from
     /// [`Sink::call`] (the JSON tree reads its journal back).
     fn finish(
@@ -233,7 +233,6 @@ pub trait Sink: Send + Sync {
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
-        records: &[CallRecord],
     ) -> io::Result<()>;
 }
 

@@ -392,13 +392,11 @@ impl Sink for TreeSink {
         self.append(&Entry::Call(record.clone()))
     }
 
-    /// `records` is not used: the calls come from the journal.
     fn finish(
         &self,
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
-        _records: &[CallRecord],
     ) -> io::Result<()> {
         write_atomic_with(&self.run_file("accounts.json"), |w| {
             serde_json::to_writer_pretty(&mut *w, accounts)?;

@@ -331,7 +331,6 @@ impl<D: Dialect> Sink for SqlSink<D> {
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
-        _records: &[CallRecord],
     ) -> io::Result<()> {
         let (ack, done) = mpsc::sync_channel(1);
         self.send(Msg::Finish {

@@ -88,6 +88,7 @@
 //! model does not mark as required, each with a reason).
 
 mod check;
+pub mod derive;
 #[doc(hidden)]
 pub mod fuzzing;
 mod preset;

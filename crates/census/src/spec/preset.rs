@@ -207,7 +207,7 @@ pub(super) fn all_candidate(model: &ServiceModel, name: &str, op: &Operation) ->
 }
 
 /// Whether the operation answers with a byte or event stream.
-fn streams(model: &ServiceModel, op: &Operation) -> bool {
+pub(super) fn streams(model: &ServiceModel, op: &Operation) -> bool {
     let Some(output) = &op.output else {
         return false;
     };

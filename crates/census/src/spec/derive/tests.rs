@@ -1,0 +1,151 @@
+use super::*;
+
+fn derived(service: &str, list: &str) -> Derivation {
+    let model = awsdyn::model::load(service).unwrap();
+    derive(&model)
+        .into_iter()
+        .find(|d| d.list == list)
+        .unwrap_or_else(|| panic!("{service} {list} is not a list operation"))
+}
+
+fn params(d: &Derivation, operation: &str) -> Vec<(String, String)> {
+    d.details
+        .iter()
+        .find(|x| x.operation == operation)
+        .unwrap_or_else(|| {
+            let names: Vec<_> = d.details.iter().map(|x| &x.operation).collect();
+            panic!("{} does not derive {operation}: {names:?}", d.list)
+        })
+        .parameters
+        .clone()
+}
+
+fn pair(member: &str, path: &str) -> Vec<(String, String)> {
+    vec![(member.to_string(), path.to_string())]
+}
+
+#[test]
+fn facts_parse() {
+    assert!(!facts().identifiers.is_empty());
+}
+
+#[test]
+fn s3_buckets() {
+    let d = derived("s3", "ListBuckets");
+    assert_eq!(d.result_key, "Buckets");
+    assert!(!d.scalar);
+    for op in [
+        "GetBucketEncryption",
+        "GetBucketVersioning",
+        "GetBucketPolicy",
+        "GetBucketPolicyStatus",
+        "GetBucketTagging",
+        "GetBucketLocation",
+        "GetPublicAccessBlock",
+        "GetBucketOwnershipControls",
+        "GetBucketLogging",
+        "ListObjectsV2",
+    ] {
+        assert_eq!(params(&d, op), pair("Bucket", ".Name"), "{op}");
+    }
+    let names: Vec<_> = d.details.iter().map(|x| x.operation.as_str()).collect();
+    for op in [
+        "GetObject",
+        "GetObjectAcl",
+        "GetBucketIntelligentTieringConfiguration",
+    ] {
+        assert!(!names.contains(&op), "{op} derived: {names:?}");
+    }
+}
+
+#[test]
+fn dynamodb_tables() {
+    let d = derived("dynamodb", "ListTables");
+    assert!(d.scalar);
+    assert_eq!(d.result_key, "TableNames");
+    assert_eq!(params(&d, "DescribeTable"), pair("TableName", "."));
+    assert!(d
+        .details
+        .iter()
+        .all(|x| x.operation != "Scan" && x.operation != "GetItem"));
+}
+
+#[test]
+fn sqs_queues() {
+    let d = derived("sqs", "ListQueues");
+    assert_eq!(params(&d, "GetQueueAttributes"), pair("QueueUrl", "."));
+    assert_eq!(params(&d, "ListQueueTags"), pair("QueueUrl", "."));
+}
+
+#[test]
+fn iam_roles() {
+    let d = derived("iam", "ListRoles");
+    for op in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
+        assert_eq!(params(&d, op), pair("RoleName", ".RoleName"), "{op}");
+    }
+}
+
+#[test]
+fn no_secrets() {
+    let d = derived("secretsmanager", "ListSecrets");
+    let names: Vec<_> = d.details.iter().map(|x| x.operation.as_str()).collect();
+    assert!(names.contains(&"DescribeSecret"), "{names:?}");
+    assert!(!names.contains(&"GetSecretValue"), "{names:?}");
+    for entry in awsdyn::model::services() {
+        let model = awsdyn::model::load(&entry.name).unwrap();
+        for d in derive(&model) {
+            for x in &d.details {
+                assert!(
+                    super::super::secret_list()
+                        .iter()
+                        .all(|s| s.service != model.name || s.operation != x.operation),
+                    "{} {} derives secret {}",
+                    model.name,
+                    d.list,
+                    x.operation
+                );
+            }
+        }
+    }
+    for (service, op) in [
+        ("s3", "GetObject"),
+        ("ssm", "GetParameter"),
+        ("ssm", "GetParameters"),
+        ("kms", "Decrypt"),
+        ("ecr", "GetAuthorizationToken"),
+        ("iam", "GetCredentialReport"),
+    ] {
+        assert!(never_detail(service, op), "{service} {op}");
+    }
+    assert!(!never_detail("s3", "GetBucketPolicy"));
+}
+
+#[test]
+fn singulars() {
+    assert_eq!(singular("TableNames"), "TableName");
+    assert_eq!(singular("Policies"), "Policy");
+    assert_eq!(singular("Addresses"), "Address");
+    assert_eq!(noun("BucketSummary"), "Bucket");
+    assert_eq!(noun("Bucket"), "Bucket");
+}
+
+/// The coverage figure: `cargo test -p census --lib derive::tests::coverage -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn coverage() {
+    let (mut services, mut lists, mut with, mut details) = (0, 0, 0, 0);
+    for entry in awsdyn::model::services() {
+        let model = awsdyn::model::load(&entry.name).unwrap();
+        services += 1;
+        for d in derive(&model) {
+            lists += 1;
+            if !d.details.is_empty() {
+                with += 1;
+                details += d.details.len();
+            }
+        }
+    }
+    println!(
+        "{with} of {lists} list operations in {services} services have at least one derived detail ({details} derived details)"
+    );
+}

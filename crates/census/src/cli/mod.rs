@@ -121,6 +121,10 @@ pub enum Command {
         /// Only read operations (List*, Describe*, Get*).
         #[arg(long)]
         reads: bool,
+        /// For each list operation, the detail operations derived from the models
+        /// and the parameter each takes from an item (jq on the item).
+        #[arg(long, conflicts_with = "reads")]
+        details: bool,
     },
 }
 

@@ -63,7 +63,15 @@ pub fn run(args: Args) -> Result<ExitCode> {
             services(protocol.as_deref(), &mut out)?;
             0
         }
-        Command::Operations { service, reads } => {
+        Command::Operations {
+            service,
+            details: true,
+            ..
+        } => {
+            derived_details(&service, &mut out)?;
+            0
+        }
+        Command::Operations { service, reads, .. } => {
             operations(&service, reads, &mut out)?;
             0
         }
@@ -113,6 +121,39 @@ fn operations(service: &str, reads: bool, out: &mut impl Write) -> Result<()> {
     }
     if n == 0 {
         bail!("service {} has no matching operations", model.name);
+    }
+    Ok(())
+}
+
+/// `census operations --details`: each list operation, where its items are, and the
+/// detail operations derived for it with the parameters they take from an item.
+fn derived_details(service: &str, out: &mut impl Write) -> Result<()> {
+    let model = awsdyn::model::load(service)?;
+    let derived = crate::spec::derive::derive(&model);
+    if derived.is_empty() {
+        bail!("service {} has no list operations", model.name);
+    }
+    for d in derived {
+        let item = if d.scalar { "scalar " } else { "" };
+        writeln!(
+            out,
+            "{} ({}) items .{}[] ({item}{})",
+            d.list,
+            awsdyn::names::snake_case(&d.list),
+            d.result_key,
+            d.item_shape
+        )?;
+        if d.details.is_empty() {
+            writeln!(out, "    (no detail derived)")?;
+        }
+        for x in d.details {
+            let params: Vec<String> = x
+                .parameters
+                .iter()
+                .map(|(member, path)| format!("{member} <- {path}"))
+                .collect();
+            writeln!(out, "    {:50} {}", x.operation, params.join(", "))?;
+        }
     }
     Ok(())
 }

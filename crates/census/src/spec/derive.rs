@@ -25,6 +25,11 @@
 //!      `<X>Id` without an `Id` member, its `Arn` or else `Name` (`SecretId` ← `.ARN`);
 //!   3. for `R` = `X` naming `S`, by the item's first identifier member
 //!      (S3's `Bucket` ← `.Name` of a `Bucket` item).
+//!
+//!    A bare identifier (`name`, `id`, `arn`) is filled only when `D`'s name, less its
+//!    verb, starts with the item's noun (`DescribeEksAnywhereSubscription`'s `id` from
+//!    an `EksAnywhereSubscription`, not `DescribeCluster`'s `name` from an
+//!    `AccessPolicy`).
 //! - A scalar item (a list of strings) fills the one required member of `D` that its
 //!   list member names, singular (`TableNames` → `TableName` ← `.`); `D` must require
 //!   nothing else.
@@ -268,6 +273,9 @@ fn fill(
         .iter()
         .map(|r| {
             let kind = model.shape(input.members.get(r)?.target).kind;
+            if bare(r) && !names_item(&d.name, &item.name) {
+                return None;
+            }
             Some((r.clone(), member_for(model, item, r, kind)?))
         })
         .collect()
@@ -306,6 +314,27 @@ fn member_for(model: &ServiceModel, item: &Shape, r: &str, kind: ShapeType) -> O
         return ids.iter().find_map(|id| of_kind(id));
     }
     None
+}
+
+/// Whether `r` is a bare identifier (`name`, `Id`, `arn`), which says nothing of
+/// what it identifies.
+fn bare(r: &str) -> bool {
+    facts()
+        .identifiers
+        .iter()
+        .any(|id| id.eq_ignore_ascii_case(r))
+}
+
+/// Whether operation `d`'s name, less its verb, names the item shape's noun
+/// (`DescribeEksAnywhereSubscription` and an `EksAnywhereSubscription` item).
+fn names_item(d: &str, item: &str) -> bool {
+    let noun = noun(item).to_ascii_lowercase();
+    let rest = VERBS
+        .iter()
+        .find_map(|v| d.strip_prefix(v))
+        .unwrap_or(d)
+        .to_ascii_lowercase();
+    rest.starts_with(&noun)
 }
 
 /// The noun a shape name names: `BucketSummary` → `Bucket`.

@@ -44,7 +44,6 @@ fn s3_buckets() {
         "GetPublicAccessBlock",
         "GetBucketOwnershipControls",
         "GetBucketLogging",
-        "ListObjectsV2",
     ] {
         assert_eq!(params(&d, op), pair("Bucket", ".Name"), "{op}");
     }
@@ -83,6 +82,17 @@ fn iam_roles() {
     for op in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
         assert_eq!(params(&d, op), pair("RoleName", ".RoleName"), "{op}");
     }
+}
+
+#[test]
+fn bare_identifiers_need_the_item_named() {
+    let d = derived("eks", "ListAccessPolicies");
+    assert!(d.details.is_empty(), "{:?}", d.details);
+    let d = derived("eks", "ListEksAnywhereSubscriptions");
+    assert_eq!(
+        params(&d, "DescribeEksAnywhereSubscription"),
+        pair("id", ".id")
+    );
 }
 
 #[test]

@@ -185,6 +185,25 @@ mod tests {
     use std::ffi::OsStr;
 
     #[test]
+    fn operations_details_prints_mappings() {
+        let mut out = Vec::new();
+        derived_details("s3", &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with("ListBuckets (list_buckets) items .Buckets[] (Bucket)\n"),
+            "{text}"
+        );
+        assert!(text
+            .lines()
+            .any(|l| l.starts_with("    GetBucketEncryption ") && l.ends_with(" Bucket <- .Name")));
+        let mut out = Vec::new();
+        derived_details("dynamodb", &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("ListTables (list_tables) items .TableNames[] (scalar TableName)\n"));
+        assert!(derived_details("no-such-service", &mut Vec::new()).is_err());
+    }
+
+    #[test]
     fn colour_only_on_a_terminal_without_no_color() {
         assert!(log_colour(true, None));
         assert!(log_colour(true, Some(OsStr::new(""))));

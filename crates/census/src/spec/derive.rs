@@ -25,11 +25,10 @@
 //!      `<X>Id` without an `Id` member, its `Arn` or else `Name` (`SecretId` ← `.ARN`);
 //!   3. for `R` = `X` naming `S`, by the item's first identifier member
 //!      (S3's `Bucket` ← `.Name` of a `Bucket` item).
-//!
-//!    A bare identifier (`name`, `id`, `arn`) is filled only when `D`'s name, less its
-//!    verb, starts with the item's noun (`DescribeEksAnywhereSubscription`'s `id` from
-//!    an `EksAnywhereSubscription`, not `DescribeCluster`'s `name` from an
-//!    `AccessPolicy`).
+//! - A bare identifier (`name`, `id`, `arn`) is filled only when `D`'s name, less its
+//!   verb, starts with the item's noun (`DescribeEksAnywhereSubscription`'s `id` from
+//!   an `EksAnywhereSubscription`, not `DescribeCluster`'s `name` from an
+//!   `AccessPolicy`).
 //! - A scalar item (a list of strings) fills the one required member of `D` that its
 //!   list member names, singular (`TableNames` → `TableName` ← `.`); `D` must require
 //!   nothing else.

@@ -152,7 +152,8 @@ fn derived_details(service: &str, out: &mut impl Write) -> Result<()> {
                 .iter()
                 .map(|(member, path)| format!("{member} <- {path}"))
                 .collect();
-            writeln!(out, "    {:50} {}", x.operation, params.join(", "))?;
+            let whose = if x.own { "" } else { "  (related)" };
+            writeln!(out, "    {:50} {}{whose}", x.operation, params.join(", "))?;
         }
     }
     Ok(())

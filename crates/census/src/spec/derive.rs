@@ -72,6 +72,11 @@ pub struct Detail {
     /// Each required input member and the jq expression on the item that fills it:
     /// `("Bucket", ".Name")`, `("TableName", ".")`.
     pub parameters: Vec<(String, String)>,
+    /// Whether the item's own identifier fills it (`RoleName` of a `Role`, `Bucket`
+    /// of a `Bucket`, a scalar item), rather than a reference the item holds to
+    /// another resource (`VpcId` of a `CarrierGateway`): a detail of the item
+    /// itself, not of something it points at.
+    pub own: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,9 +181,14 @@ pub fn derive(model: &ServiceModel) -> Vec<Derivation> {
             .filter(|d| d.name != *name)
             .filter_map(|d| {
                 let parameters = fill(model, d, &list_member, item_shape)?;
+                let own = scalar
+                    || parameters
+                        .iter()
+                        .all(|(r, _)| identifies(r, &item_shape.name) || bare(r));
                 Some(Detail {
                     operation: d.name.clone(),
                     parameters,
+                    own,
                 })
             })
             .collect();
@@ -322,6 +332,13 @@ fn bare(r: &str) -> bool {
         .identifiers
         .iter()
         .any(|id| id.eq_ignore_ascii_case(r))
+}
+
+/// Whether member `r` names the item shape's noun (`RoleName`, `Bucket`, `SecretId`
+/// of `Role`, `Bucket`, `SecretListEntry` items).
+fn identifies(r: &str, item: &str) -> bool {
+    r.to_ascii_lowercase()
+        .starts_with(&noun(item).to_ascii_lowercase())
 }
 
 /// Whether operation `d`'s name, less its verb, names the item shape's noun

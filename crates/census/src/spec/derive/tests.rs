@@ -63,6 +63,16 @@ fn dynamodb_tables() {
     assert!(d.scalar);
     assert_eq!(d.result_key, "TableNames");
     assert_eq!(params(&d, "DescribeTable"), pair("TableName", "."));
+    assert!(d.details.iter().all(|x| x.own));
+    let backups = derived("dynamodb", "ListBackups");
+    let table = backups
+        .details
+        .iter()
+        .find(|x| x.operation == "DescribeTable");
+    assert!(
+        !table.unwrap().own,
+        "a backup's table is related, not the backup"
+    );
     assert!(d
         .details
         .iter()
@@ -82,6 +92,7 @@ fn iam_roles() {
     for op in ["GetRole", "ListAttachedRolePolicies", "ListRolePolicies"] {
         assert_eq!(params(&d, op), pair("RoleName", ".RoleName"), "{op}");
     }
+    assert!(d.details.iter().all(|x| x.own), "{:?}", d.details);
 }
 
 #[test]
@@ -144,18 +155,34 @@ fn singulars() {
 #[ignore]
 fn coverage() {
     let (mut services, mut lists, mut with, mut details) = (0, 0, 0, 0);
+    let (mut with_own, mut own) = (0, 0);
+    let all: std::collections::HashSet<(String, String)> = super::super::Preset::All
+        .calls()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.service, c.operation))
+        .collect();
+    let (mut in_all, mut in_all_with) = (0, 0);
     for entry in awsdyn::model::services() {
         let model = awsdyn::model::load(&entry.name).unwrap();
         services += 1;
         for d in derive(&model) {
             lists += 1;
+            if all.contains(&(model.name.clone(), d.list.clone())) {
+                in_all += 1;
+                in_all_with += usize::from(!d.details.is_empty());
+            }
             if !d.details.is_empty() {
                 with += 1;
                 details += d.details.len();
             }
+            let n = d.details.iter().filter(|x| x.own).count();
+            own += n;
+            with_own += usize::from(n > 0);
         }
     }
     println!(
-        "{with} of {lists} list operations in {services} services have at least one derived detail ({details} derived details)"
+        "{with} of {lists} list operations in {services} services have at least one derived detail ({details} derived details); {with_own} have one of the item itself ({own} such details)"
     );
+    println!("all preset: {in_all_with} of its {in_all} list operations have at least one derived detail");
 }

@@ -230,6 +230,16 @@ fn the_catalogue_of_bad_input_is_refused_with_one_clear_line() {
             &["SERVICE"],
         ),
         case(
+            "operations details with reads",
+            &["operations", "s3", "--details", "--reads"],
+            &["--details", "--reads"],
+        ),
+        case(
+            "operations details of an unknown service",
+            &["operations", "ec3", "--details"],
+            &["ec3"],
+        ),
+        case(
             "doctor flag",
             &["doctor", "--concurrency", "0"],
             &["--concurrency", "census doctor --help"],

@@ -337,8 +337,9 @@ fn bare(r: &str) -> bool {
 /// Whether member `r` names the item shape's noun (`RoleName`, `Bucket`, `SecretId`
 /// of `Role`, `Bucket`, `SecretListEntry` items).
 fn identifies(r: &str, item: &str) -> bool {
-    r.to_ascii_lowercase()
-        .starts_with(&noun(item).to_ascii_lowercase())
+    let r = r.to_ascii_lowercase();
+    let noun = noun(item);
+    r.starts_with(&noun.to_ascii_lowercase()) || r.starts_with(&singular(noun).to_ascii_lowercase())
 }
 
 /// Whether operation `d`'s name, less its verb, names the item shape's noun

@@ -148,6 +148,9 @@ fn singulars() {
     assert_eq!(singular("Addresses"), "Address");
     assert_eq!(noun("BucketSummary"), "Bucket");
     assert_eq!(noun("Bucket"), "Bucket");
+    assert_eq!(noun("ImportsListItem"), "Imports");
+    assert!(identifies("ImportId", "ImportsListItem"));
+    assert!(!identifies("VpcId", "CarrierGateway"));
 }
 
 /// The coverage figure: `cargo test -p census --lib derive::tests::coverage -- --ignored --nocapture`.

@@ -86,6 +86,7 @@ struct Facts {
     reason: String,
     operations: Vec<Excluded>,
     name_contains: Vec<ExcludedText>,
+    name_ends_with: Vec<ExcludedText>,
     shape_suffixes: Vec<String>,
     identifiers: Vec<String>,
     id_accepts: Vec<String>,
@@ -130,6 +131,9 @@ pub fn never_detail(service: &str, operation: &str) -> bool {
             .iter()
             .any(|e| e.service == service && e.operation == operation)
         || f.name_contains.iter().any(|t| operation.contains(&t.text))
+        || f.name_ends_with
+            .iter()
+            .any(|t| operation.ends_with(&t.text))
 }
 
 fn plain_read(name: &str) -> bool {

@@ -135,6 +135,8 @@ fn no_secrets() {
         ("kms", "Decrypt"),
         ("ecr", "GetAuthorizationToken"),
         ("iam", "GetCredentialReport"),
+        ("gamelift", "GetGameSessionLogUrl"),
+        ("athena", "GetQueryResults"),
     ] {
         assert!(never_detail(service, op), "{service} {op}");
     }

@@ -24,9 +24,20 @@ fn pair(member: &str, path: &str) -> Vec<(String, String)> {
     vec![(member.to_string(), path.to_string())]
 }
 
+/// Every operation `presets/not_details.json` names exists, so a typo cannot let a
+/// data-returning operation through.
 #[test]
-fn facts_parse() {
+fn not_details_names_real_operations() {
     assert!(!facts().identifiers.is_empty());
+    for e in &facts().operations {
+        let model = awsdyn::model::load(&e.service).unwrap();
+        assert!(
+            model.operations.contains_key(&e.operation),
+            "presets/not_details.json: {} has no {}",
+            e.service,
+            e.operation
+        );
+    }
 }
 
 #[test]

@@ -25,6 +25,8 @@
 //!      `<X>Id` without an `Id` member, its `Arn` or else `Name` (`SecretId` ← `.ARN`);
 //!   3. for `R` = `X` naming `S`, by the item's first identifier member
 //!      (S3's `Bucket` ← `.Name` of a `Bucket` item).
+//!   4. for a member that takes any resource's ARN (`ResourceArn`), by the item's
+//!      `<X>Arn` or `Arn` (`ListTagsForResource`'s `ResourceArn` ← `.TopicArn`).
 //! - A bare identifier (`name`, `id`, `arn`) is filled only when `D`'s name, less its
 //!   verb, starts with the item's noun (`DescribeEksAnywhereSubscription`'s `id` from
 //!   an `EksAnywhereSubscription`, not `DescribeCluster`'s `name` from an
@@ -90,6 +92,9 @@ struct Facts {
     shape_suffixes: Vec<String>,
     identifiers: Vec<String>,
     id_accepts: Vec<String>,
+    any_arn_members: Vec<String>,
+    #[allow(dead_code)]
+    any_arn_members_reason: String,
     #[allow(dead_code)]
     id_accepts_reason: String,
 }
@@ -188,7 +193,7 @@ pub fn derive(model: &ServiceModel) -> Vec<Derivation> {
                 let own = scalar
                     || parameters
                         .iter()
-                        .all(|(r, _)| identifies(r, &item_shape.name) || bare(r));
+                        .all(|(r, _)| identifies(r, &item_shape.name) || bare(r) || any_arn(r));
                 Some(Detail {
                     operation: d.name.clone(),
                     parameters,
@@ -326,6 +331,9 @@ fn member_for(model: &ServiceModel, item: &Shape, r: &str, kind: ShapeType) -> O
     if r.eq_ignore_ascii_case(noun) {
         return ids.iter().find_map(|id| of_kind(id));
     }
+    if any_arn(r) {
+        return of_kind(&format!("{noun}Arn")).or_else(|| of_kind("Arn"));
+    }
     None
 }
 
@@ -336,6 +344,14 @@ fn bare(r: &str) -> bool {
         .identifiers
         .iter()
         .any(|id| id.eq_ignore_ascii_case(r))
+}
+
+/// Whether `r` takes the ARN of any resource of the service (`ResourceArn`).
+fn any_arn(r: &str) -> bool {
+    facts()
+        .any_arn_members
+        .iter()
+        .any(|m| m.eq_ignore_ascii_case(r))
 }
 
 /// Whether member `r` names the item shape's noun (`RoleName`, `Bucket`, `SecretId`

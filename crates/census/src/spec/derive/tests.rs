@@ -107,9 +107,24 @@ fn iam_roles() {
 }
 
 #[test]
+fn tags_by_resource_arn() {
+    let d = derived("sns", "ListTopics");
+    assert_eq!(
+        params(&d, "ListTagsForResource"),
+        pair("ResourceArn", ".TopicArn")
+    );
+}
+
+#[test]
 fn bare_identifiers_need_the_item_named() {
     let d = derived("eks", "ListAccessPolicies");
-    assert!(d.details.is_empty(), "{:?}", d.details);
+    assert!(
+        d.details
+            .iter()
+            .all(|x| x.operation != "DescribeCluster" && x.operation != "ListUpdates"),
+        "{:?}",
+        d.details
+    );
     let d = derived("eks", "ListEksAnywhereSubscriptions");
     assert_eq!(
         params(&d, "DescribeEksAnywhereSubscription"),

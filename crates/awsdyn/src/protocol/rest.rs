@@ -197,7 +197,7 @@ pub fn serialize_http<'a>(
         let key = location_name(member, target).unwrap_or(name);
         match member_location(member, target) {
             Some(Location::Uri) => {
-                let v = uri_value(model, op, name, Some(member), member.target, value)?;
+                let v = uri_value(model, op, name, member, value)?;
                 labels.push((key, v));
             }
             Some(Location::Querystring) => match (target.kind, value) {
@@ -230,12 +230,12 @@ pub fn serialize_http<'a>(
                     let vals = items
                         .iter()
                         .filter(|i| !i.is_null())
-                        .map(|i| uri_value(model, op, name, Some(m), m.target, i))
+                        .map(|i| uri_value(model, op, name, m, i))
                         .collect::<Result<Vec<_>, _>>()?;
                     set_query(&mut query, key, QueryValue::Many(vals));
                 }
                 _ => {
-                    let v = uri_value(model, op, name, Some(member), member.target, value)?;
+                    let v = uri_value(model, op, name, member, value)?;
                     set_query(&mut query, key, QueryValue::One(v));
                 }
             },
@@ -245,7 +245,7 @@ pub fn serialize_http<'a>(
                     // Empty lists are not sent.
                     continue;
                 }
-                let v = header_value(model, op, name, Some(member), member.target, value)?;
+                let v = header_value(model, op, name, member, value)?;
                 set_header(&mut headers, key.to_string(), v);
             }
             Some(Location::Headers) => {
@@ -362,12 +362,12 @@ fn query_map_value(
 ) -> Result<String, Error> {
     match value_ref {
         Some(r) if model.shape(r.target).kind != ShapeType::List => {
-            uri_value(model, op, name, Some(r), r.target, v)
+            uri_value(model, op, name, r, v)
         }
         Some(r) => {
             let list = model.shape(r.target);
             match list.member.as_ref() {
-                Some(m) => uri_value(model, op, name, Some(m), m.target, v),
+                Some(m) => uri_value(model, op, name, m, v),
                 None => py_str(v)
                     .ok_or_else(|| invalid(op, format!("{name}: unexpected query value {v}"))),
             }

@@ -83,7 +83,7 @@ pub(super) fn parse_http_member(
             let header = location_name(member, target).unwrap_or(name);
             match resp.header(header) {
                 Some(v) => Some(
-                    parse_header_value(model, member, member.target, v)
+                    parse_header_value(model, member, v)
                         .map_err(|e| format!("header {header}: {e}"))?,
                 ),
                 None => None,
@@ -93,14 +93,9 @@ pub(super) fn parse_http_member(
     })
 }
 
-/// Parses one header value into boto3-shaped output for the member `r` of shape `id`.
-pub fn parse_header_value(
-    model: &ServiceModel,
-    r: &ShapeRef,
-    id: ShapeId,
-    v: &str,
-) -> Result<Value, String> {
-    let shape = model.shape(id);
+/// Parses one header value into boto3-shaped output for the member `r`.
+pub fn parse_header_value(model: &ServiceModel, r: &ShapeRef, v: &str) -> Result<Value, String> {
+    let shape = model.shape(r.target);
     Ok(match shape.kind {
         ShapeType::String if jsonvalue(r, shape) => {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -139,7 +134,7 @@ pub fn parse_header_value(
             }
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
-                out.push(parse_header_value(model, m, m.target, item)?);
+                out.push(parse_header_value(model, m, item)?);
             }
             Value::Array(out)
         }

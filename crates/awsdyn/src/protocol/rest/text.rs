@@ -116,18 +116,17 @@ pub(super) fn uri_value(
     model: &ServiceModel,
     op: &Operation,
     name: &str,
-    r: Option<&ShapeRef>,
-    id: ShapeId,
+    r: &ShapeRef,
     v: &Value,
 ) -> Result<String, Error> {
-    let shape = model.shape(id);
+    let shape = model.shape(r.target);
     let text = match shape.kind {
         ShapeType::Boolean => bool_text(v),
         ShapeType::Timestamp => {
             let t = input_timestamp(v, op, name)?;
             Some(format_timestamp(
                 &t,
-                timestamp_format(r, shape).unwrap_or("iso8601"),
+                timestamp_format(Some(r), shape).unwrap_or("iso8601"),
             ))
         }
         ShapeType::Float | ShapeType::Double => float_text(v),
@@ -141,18 +140,17 @@ pub(super) fn header_value(
     model: &ServiceModel,
     op: &Operation,
     name: &str,
-    r: Option<&ShapeRef>,
-    id: ShapeId,
+    r: &ShapeRef,
     v: &Value,
 ) -> Result<String, Error> {
-    let shape = model.shape(id);
+    let shape = model.shape(r.target);
     let bad = || invalid(op, format!("{name}: unexpected value {v} for a header"));
     Ok(match shape.kind {
         ShapeType::Timestamp => {
             // Headers carry whole seconds.
             let t = input_timestamp(v, op, name)?;
             let t = timestamp::from_epoch(t.timestamp() as f64).unwrap_or(t);
-            format_timestamp(&t, timestamp_format(r, shape).unwrap_or("rfc822"))
+            format_timestamp(&t, timestamp_format(Some(r), shape).unwrap_or("rfc822"))
         }
         ShapeType::List => {
             let items = v.as_array().ok_or_else(bad)?;
@@ -163,12 +161,12 @@ pub(super) fn header_value(
                 if member_shape.kind == ShapeType::String {
                     parts.push(quote_header_list_item(&py_str(item).ok_or_else(bad)?));
                 } else {
-                    parts.push(header_value(model, op, name, Some(m), m.target, item)?);
+                    parts.push(header_value(model, op, name, m, item)?);
                 }
             }
             parts.join(",")
         }
-        ShapeType::String if r.is_some_and(|r| jsonvalue(r, shape)) => {
+        ShapeType::String if jsonvalue(r, shape) => {
             base64::engine::general_purpose::STANDARD.encode(compact_ascii_json(v))
         }
         ShapeType::Boolean => bool_text(v).ok_or_else(bad)?,

@@ -58,7 +58,11 @@ pub(super) async fn run(
     let started = Instant::now();
     let shapes = shared.shapes.get(&call.service, &call.operation);
     let mut items = identified_items(&shapes, value);
-    let cap = shared.scan.options.max_details_per_call.unwrap_or(usize::MAX);
+    let cap = shared
+        .scan
+        .options
+        .max_details_per_call
+        .unwrap_or(usize::MAX);
     let not_detailed = items.len().saturating_sub(cap) as u64;
     items.truncate(cap);
     let needed = needed(&call.details, pending);
@@ -127,7 +131,8 @@ pub(super) async fn run(
             let detail = &call.details[d];
             let stem = &shared.stems.details[place.call][d];
             let parent = &shared.stems.calls[place.call];
-            let mut record = CallRecord::detail(place.account_id, place.label, stem, detail, parent);
+            let mut record =
+                CallRecord::detail(place.account_id, place.label, stem, detail, parent);
             record.duration_ms = duration_ms;
             record.items_not_detailed = not_detailed;
             let mut out = Vec::new();

@@ -215,10 +215,7 @@ pub async fn run_until(
     // totals are kept; those that ended in a retryable error run again (and count
     // with their new outcome).
     let previous_calls = resume::settled(std::mem::take(&mut scan.previous_calls));
-    let done: HashMap<_, _> = previous_calls
-        .iter()
-        .map(|r| (r.key(), r.status))
-        .collect();
+    let done: HashMap<_, _> = previous_calls.iter().map(|r| (r.key(), r.status)).collect();
     let totals = Counters::default();
     previous_calls.iter().for_each(|r| totals.add(r));
     drop(previous_calls);
@@ -638,7 +635,14 @@ async fn run_call(
     let pending = shared.pending_details(account_id, &task.label, task.call);
     let started = Instant::now();
     let permit = shared.semaphore.acquire().await.ok()?;
-    let fetched = fetch(shared, &target, &call.service, &call.operation, &call.parameters).await;
+    let fetched = fetch(
+        shared,
+        &target,
+        &call.service,
+        &call.operation,
+        &call.parameters,
+    )
+    .await;
     if matches!(fetched, Fetched::Interrupted) {
         return None;
     }
@@ -675,7 +679,13 @@ async fn run_call(
         }
     };
     // Empty results are written as [], never skipped.
-    let value = value.map(|v| if v.is_null() { Value::Array(Vec::new()) } else { v });
+    let value = value.map(|v| {
+        if v.is_null() {
+            Value::Array(Vec::new())
+        } else {
+            v
+        }
+    });
     if let Some(v) = &value {
         record.items = count_items(v);
     }

@@ -354,6 +354,9 @@ mod tests {
             error_message: None,
             request_id: None,
             retryable,
+            parent: None,
+            absent: 0,
+            items_not_detailed: 0,
         }
     }
 

@@ -221,7 +221,14 @@ impl CallRecord {
     /// A successful call of `call` in `region` (or `global`) of an account, with
     /// nothing counted yet.
     pub fn new<R>(account_id: &str, region: &str, stem: &str, call: &Call<R>) -> CallRecord {
-        Self::of(account_id, region, stem, &call.service, &call.function, &call.operation)
+        Self::of(
+            account_id,
+            region,
+            stem,
+            &call.service,
+            &call.function,
+            &call.operation,
+        )
     }
 
     fn of(
@@ -264,7 +271,14 @@ impl CallRecord {
     ) -> CallRecord {
         CallRecord {
             parent: Some(parent.to_string()),
-            ..CallRecord::of(account_id, region, stem, &detail.service, &detail.function, &detail.operation)
+            ..CallRecord::of(
+                account_id,
+                region,
+                stem,
+                &detail.service,
+                &detail.function,
+                &detail.operation,
+            )
         }
     }
 

@@ -172,7 +172,11 @@ impl TreeSink {
 
     /// Writes a call's result file, straight into the file through a small buffer (no
     /// copy of the whole text).
-    fn write_result<T: Serialize + ?Sized>(&self, record: &CallRecord, result: &T) -> io::Result<()> {
+    fn write_result<T: Serialize + ?Sized>(
+        &self,
+        record: &CallRecord,
+        result: &T,
+    ) -> io::Result<()> {
         let rel = Self::checked_path(&self.account_dir(record), &record.region, &record.stem)?;
         write_atomic_with(&self.root.join(rel), |w| {
             serde_json::to_writer_pretty(&mut *w, result)?;

@@ -186,7 +186,11 @@ pub(super) fn misspelt_of(key: &str, fields: &[&'static str]) -> Option<&'static
 }
 
 /// A required string member.
-pub(super) fn text<'a>(entry: &'a Map<String, Value>, field: &str, what: &str) -> Result<&'a str, String> {
+pub(super) fn text<'a>(
+    entry: &'a Map<String, Value>,
+    field: &str,
+    what: &str,
+) -> Result<&'a str, String> {
     match entry.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         None | Some(Value::Null) => Err(format!("missing {field:?} ({what})")),

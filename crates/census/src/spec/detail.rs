@@ -402,7 +402,16 @@ fn entry(value: &Value, parent: &Call, earlier: &[Detail]) -> Result<Detail, Str
     // for being given.
     let shaped: Map<String, Value> = written
         .iter()
-        .map(|(k, v)| (k.clone(), if v.is_string() { Value::Null } else { v.clone() }))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                if v.is_string() {
+                    Value::Null
+                } else {
+                    v.clone()
+                },
+            )
+        })
         .collect();
     let shaped = Value::Object(shaped);
     check::parameters(&model, operation, op, &shaped)?;

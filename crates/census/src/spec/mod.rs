@@ -368,9 +368,9 @@ impl Skip {
 
     /// Whether the scan leaves `operation` of `service` out, as a call or a detail.
     pub fn skips_operation(&self, service: &str, op: &str) -> bool {
-        self.entries.iter().any(|(s, operation)| {
-            s == service && operation.as_ref().is_none_or(|o| o == op)
-        })
+        self.entries
+            .iter()
+            .any(|(s, operation)| s == service && operation.as_ref().is_none_or(|o| o == op))
     }
 
     /// The entries as `service:Operation` (or `service`), for messages.

@@ -132,7 +132,12 @@ impl JqFilter {
 
     /// Runs the filter on `input` with the values of its global variables (as many as
     /// it was compiled with); at most `limit` outputs, in order.
-    pub fn outputs(&self, input: &Value, vars: &[&Value], limit: usize) -> Result<Vec<Value>, String> {
+    pub fn outputs(
+        &self,
+        input: &Value,
+        vars: &[&Value],
+        limit: usize,
+    ) -> Result<Vec<Value>, String> {
         let input = Val::deserialize(input).map_err(|e| format!("jq input: {e}"))?;
         let vars = vars
             .iter()

@@ -149,7 +149,10 @@ pub fn call_rows<E>(
 
 /// Every item of `result` with the top-level list it came from and its `resource_id`,
 /// exactly as [`call_rows`] identifies it: what a detail call's rows are keyed by.
-pub fn identified_items<'a>(shapes: &Shapes, result: &'a Value) -> Vec<(&'a str, &'a Value, String)> {
+pub fn identified_items<'a>(
+    shapes: &Shapes,
+    result: &'a Value,
+) -> Vec<(&'a str, &'a Value, String)> {
     let mut ids = Numbering::default();
     let mut out = Vec::new();
     for_each_item(result, |member, item| {

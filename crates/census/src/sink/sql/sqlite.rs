@@ -106,10 +106,10 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
         schema::migrations(Db::Sqlite, found),
         schema::ddl(Db::Sqlite)
     ))
-        .map_err(|e| StoreError::NotCensus {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })?;
+    .map_err(|e| StoreError::NotCensus {
+        path: path.display().to_string(),
+        error: e.to_string(),
+    })?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(sql_error(path))?;
     Ok(conn)

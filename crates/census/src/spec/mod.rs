@@ -87,6 +87,7 @@
 //! catalogues, credentials, data-plane calls and calls that fail without input the
 //! model does not mark as required, each with a reason).
 
+pub mod absent;
 mod check;
 pub mod derive;
 #[doc(hidden)]

@@ -37,6 +37,9 @@
 //!    `GetBucketPolicy` lists none, and `NoSuchBucketPolicy` is only in botocore's
 //!    documentation; the ec2 model lists none and answers `InvalidVpcID.NotFound`.
 //!
+//! 5. **HEAD**: a `Head*` read's errors have no body, so the code is the HTTP status:
+//!    `404` from s3 `HeadBucket` is absent.
+//!
 //! The name rule: the code's last dot-separated part (ec2 writes
 //! `InvalidLaunchTemplateId.NotFound`), less one `Exception`, `Fault` or `Error`
 //! suffix, starts with `NoSuch` followed by an upper-case letter, or ends in
@@ -67,14 +70,10 @@ const DATA: &str = include_str!("../../presets/absent.json");
 const READ_VERBS: [&str; 4] = ["Get", "Describe", "List", "Head"];
 
 /// Codes that are never absent (rule 1), compared exactly.
-const NEVER: [&str; 19] = [
-    "UnauthorizedOperation",
+const NEVER: [&str; 15] = [
     "ValidationException",
     "ValidationError",
-    "InternalError",
     "InternalFailure",
-    "ServiceUnavailable",
-    "ServiceUnavailableException",
     "ServiceFailure",
     "CallTimeout",
     "AccountDeadlineExceeded",
@@ -89,7 +88,8 @@ const NEVER: [&str; 19] = [
     "RequestExpired",
 ];
 
-/// Prefixes of codes that are never absent (rule 1).
+/// Prefixes of codes that are never absent (rule 1); so is `Internal*Error` and
+/// `Internal*Exception`.
 const NEVER_PREFIXES: [&str; 5] = [
     "AccessDenied",
     "Unauthorized",
@@ -146,6 +146,13 @@ fn data() -> &'static Data {
 /// What is derived once per (service, operation).
 #[derive(Debug, Default)]
 struct Derived {
+    /// The botocore name of the service and the model name of the operation, as the
+    /// data writes them (the names given when the model does not know them).
+    service: String,
+    operation: String,
+    /// Whether the operation is a `Head*` read, whose errors have no body: the HTTP
+    /// status is the code, and `404` is absent.
+    head: bool,
     /// Whether the operation is a detail-style read (rule 4 applies).
     read: bool,
     /// The modeled absent codes and shape names (rule 3).
@@ -167,12 +174,13 @@ pub fn is_absent(service: &str, operation: &str, code: &str) -> bool {
     if never(code) {
         return false;
     }
-    if let Some(absent) = listed(service, operation, code) {
+    let d = derived(service, operation);
+    if let Some(absent) = listed(&d.service, &d.operation, code) {
         return absent;
     }
-    let derived = derived(service, operation);
-    derived.modeled.contains(code)
-        || (derived.read && !derived.excluded.contains(code) && not_found_name(code))
+    d.modeled.contains(code)
+        || (d.read && !d.excluded.contains(code) && not_found_name(code))
+        || (d.head && code == "404")
 }
 
 /// Rule 1: codes that are never absent.
@@ -196,7 +204,7 @@ fn listed(service: &str, operation: &str, code: &str) -> Option<bool> {
 }
 
 /// The name rule: whether a code or shape name says "not found".
-pub(crate) fn not_found_name(code: &str) -> bool {
+fn not_found_name(code: &str) -> bool {
     let last = code.rsplit('.').next().unwrap_or(code);
     let stem = ["Exception", "Fault", "Error"]
         .iter()
@@ -215,12 +223,20 @@ pub(crate) fn not_found_name(code: &str) -> bool {
 /// Whether an operation name is a detail-style read: a verb of [`READ_VERBS`]
 /// followed by an upper-case letter.
 fn read_operation(operation: &str) -> bool {
-    READ_VERBS.iter().any(|v| {
-        operation
-            .strip_prefix(v)
-            .and_then(|rest| rest.chars().next())
-            .is_some_and(char::is_uppercase)
-    })
+    READ_VERBS.iter().any(|v| verb_is(operation, v))
+}
+
+/// Whether an operation name is a `Head*` read.
+fn head_operation(operation: &str) -> bool {
+    verb_is(operation, "Head")
+}
+
+/// Whether `operation` starts with `verb` followed by an upper-case letter.
+fn verb_is(operation: &str, verb: &str) -> bool {
+    operation
+        .strip_prefix(verb)
+        .and_then(|rest| rest.chars().next())
+        .is_some_and(char::is_uppercase)
 }
 
 /// What is derived for (service, operation), computed once and cached.
@@ -239,23 +255,24 @@ fn derived(service: &str, operation: &str) -> Arc<Derived> {
 /// Derives rules 3 and 4's facts from the model (`model::load` caches models). An
 /// unknown service or operation gets rule 4 by its name alone.
 fn derive(service: &str, operation: &str) -> Derived {
+    let by_name = |service: &str, operation: &str| Derived {
+        service: service.to_string(),
+        operation: operation.to_string(),
+        head: head_operation(operation),
+        read: read_operation(operation),
+        ..Derived::default()
+    };
     let Ok(model) = awsdyn::model::load(service) else {
-        return Derived {
-            read: read_operation(operation),
-            ..Derived::default()
-        };
+        return by_name(service, operation);
     };
     let Some(key) = model.operation_key(operation) else {
-        return Derived {
-            read: read_operation(operation),
-            ..Derived::default()
-        };
+        return by_name(&model.name, operation);
     };
     let (modeled, excluded) = modeled(&model, key, &model.operations[key]);
     Derived {
-        read: read_operation(key),
         modeled,
         excluded,
+        ..by_name(&model.name, key)
     }
 }
 

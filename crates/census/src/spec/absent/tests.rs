@@ -224,6 +224,16 @@ fn modeled_codes_differ_from_shape_names() {
     assert!(!not_found_name("ReservedNodeExchangeNotFond"));
 }
 
+/// HEAD errors have no body: the status is the code.
+#[test]
+fn head_404() {
+    assert!(is_absent("s3", "HeadBucket", "404"));
+    assert!(is_absent("s3", "HeadObject", "404"));
+    assert!(!is_absent("s3", "HeadBucket", "403"));
+    assert!(!is_absent("s3", "HeadBucket", "500"));
+    assert!(!is_absent("s3", "GetBucketPolicy", "404"));
+}
+
 #[test]
 fn name_rule() {
     for code in [
@@ -272,6 +282,17 @@ fn only_reads_get_the_name_rule() {
         "no-such-service",
         "Getaway",
         "ThingNotFoundException"
+    ));
+    // The data speaks of model names; any name form of the call finds it.
+    assert!(is_absent(
+        "sqs",
+        "get_queue_attributes",
+        "AWS.SimpleQueueService.NonExistentQueue"
+    ));
+    assert!(!is_absent(
+        "dax",
+        "describe-clusters",
+        "ServiceLinkedRoleNotFoundFault"
     ));
     // Nothing about not found.
     assert!(!is_absent("s3", "GetBucketPolicy", "NoSuchness"));

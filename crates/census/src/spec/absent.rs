@@ -36,7 +36,6 @@
 //!    (`Get*`, `Describe*`, `List*`, `Head*`). Many models list no errors at all: s3
 //!    `GetBucketPolicy` lists none, and `NoSuchBucketPolicy` is only in botocore's
 //!    documentation; the ec2 model lists none and answers `InvalidVpcID.NotFound`.
-//!
 //! 5. **HEAD**: a `Head*` read's errors have no body, so the code is the HTTP status:
 //!    `404` from s3 `HeadBucket` is absent.
 //!
@@ -54,9 +53,13 @@
 //! which is right, since the item has none of that now.
 //!
 //! Only ever ask this about a detail call: an operation called with one listed item's
-//! identifier. A list call with no required input has nothing to look up, so a
-//! "not found" from it is not an empty result; this function does not check that,
-//! since the caller knows which calls are details.
+//! identifier. A list call with no required input has nothing to look up and does not
+//! answer "not found" for an empty result; if it does, something else is missing (a
+//! configuration recorder, an organization) and that is an error. This function does
+//! not check that, since the caller knows which calls are details.
+//!
+//! What rules 3 to 5 need is derived once per (service, operation) and cached; the
+//! models themselves are cached by [`awsdyn::model::load`].
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, OnceLock};

@@ -62,13 +62,14 @@ fn get_tagging(
     client: &Client,
     proxy: &FaultProxy,
     bucket: &str,
-) -> Result<Value, Error> {
+) -> Result<Value, Box<Error>> {
     rt.block_on(client.call(
         &target(proxy, "us-east-1"),
         "s3",
         "GetBucketTagging",
         &json!({"Bucket": bucket}),
     ))
+    .map_err(Box::new)
 }
 
 /// The requests of the bucket signed for a region (`/eu-west-1/s3/`).
@@ -212,7 +213,7 @@ fn without_any_region_the_original_error_is_returned() {
     ));
 
     let err = get_tagging(&rt, &client, &proxy, bucket).unwrap_err();
-    let Error::Service(e) = &err else {
+    let Error::Service(e) = &*err else {
         panic!("not the service's error: {err:?}")
     };
     assert_eq!((e.code.as_str(), e.status), ("PermanentRedirect", 301));
@@ -268,7 +269,10 @@ fn a_call_is_redirected_at_most_once() {
     let err = get_tagging(&rt, &client, &proxy, bucket).unwrap_err();
     let e = err.service_error().expect("the service's error");
     assert_eq!((e.code.as_str(), e.status), ("PermanentRedirect", 301));
-    assert!(!matches!(err, Error::GaveUp { .. }), "not retried: {err:?}");
+    assert!(
+        !matches!(*err, Error::GaveUp { .. }),
+        "not retried: {err:?}"
+    );
     assert_eq!((proxy.hits(first), proxy.hits(second)), (1, 1));
     assert_eq!(proxy.requests().len(), 2);
     assert!(signed_for(&proxy, bucket, "/eu-west-2/").is_empty());

@@ -8,7 +8,9 @@
 //!
 //! A call: validate the input against the model, apply botocore's customizations,
 //! serialize for the service's protocol, resolve the endpoint with the service's rule
-//! set, sign with SigV4, send, retry per the retry policy, parse, post-process.
+//! set, sign with SigV4, send, retry per the retry policy, parse, post-process. An S3
+//! call for a bucket of another region is sent once more to that region
+//! (`client/s3_redirect.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -299,6 +301,7 @@ impl Client {
                                     if let Ok(w) =
                                         self.prepare(target, model, op, &input, &request, &to)
                                     {
+                                        b.remember(&self.inner.s3_regions, &to);
                                         (wire, region) = (w, to);
                                         continue;
                                     }

@@ -299,3 +299,36 @@ fn a_call_without_a_bucket_is_not_redirected() {
     assert_eq!(proxy.hits(rule), 1);
     assert_eq!(proxy.requests().len(), 1);
 }
+
+#[test]
+fn a_stale_cached_region_is_replaced() {
+    let rt = rt();
+    let proxy = FaultProxy::start(Moto::shared());
+    let client = Client::new(Default::default()).unwrap();
+    let bucket = "redirect-moved";
+    tagged_bucket(&rt, &client, &proxy, bucket);
+    let to_eu_west_1 = proxy.add(Rule::new(
+        bucket_requests(bucket).header_contains("authorization", US_EAST_1),
+        Action::Reply(permanent_redirect(bucket).header("x-amz-bucket-region", "eu-west-1")),
+    ));
+    get_tagging(&rt, &client, &proxy, bucket).unwrap();
+    assert_eq!(proxy.hits(to_eu_west_1), 1);
+
+    // The bucket "moves" to eu-west-2: the call from the cached region is redirected
+    // there, and the cache follows.
+    let to_eu_west_2 = proxy.add(Rule::new(
+        bucket_requests(bucket).header_contains("authorization", EU_WEST_1),
+        Action::Reply(permanent_redirect(bucket).header("x-amz-bucket-region", "eu-west-2")),
+    ));
+    proxy.clear_requests();
+    let result = get_tagging(&rt, &client, &proxy, bucket).unwrap();
+    assert_eq!(tags(&result), expected_tags());
+    assert_eq!((proxy.hits(to_eu_west_1), proxy.hits(to_eu_west_2)), (1, 1));
+    assert_eq!(signed_for(&proxy, bucket, "/eu-west-2/s3/").len(), 1);
+    assert_eq!(proxy.requests().len(), 2);
+
+    proxy.clear_requests();
+    get_tagging(&rt, &client, &proxy, bucket).unwrap();
+    assert_eq!(proxy.requests().len(), 1);
+    assert_eq!(signed_for(&proxy, bucket, "/eu-west-2/s3/").len(), 1);
+}

@@ -147,8 +147,8 @@ impl BucketCall {
     }
 
     /// The region to send the call to again, when `answer` (to the call sent for
-    /// `region`) says the bucket lives elsewhere and its region can be found; it is
-    /// then remembered. `None` when the call is to fail with the answer's error: not a
+    /// `region`) says the bucket lives elsewhere and its region can be found (the
+    /// caller [remembers](BucketCall::remember) it once it has an endpoint). `None` when the call is to fail with the answer's error: not a
     /// wrong-region answer, already redirected once, no region found, or a region of
     /// another partition.
     pub(super) async fn redirect(
@@ -197,8 +197,12 @@ impl BucketCall {
             answer.code,
             answer.status
         );
-        cache.put(self.key.clone(), found.clone());
         Some(found)
+    }
+
+    /// Remembers `region` as the bucket's, for the next calls.
+    pub(super) fn remember(&self, cache: &RegionCache, region: &str) {
+        cache.put(self.key.clone(), region.to_string());
     }
 }
 

@@ -8,7 +8,9 @@
 //!
 //! A call: validate the input against the model, apply botocore's customizations,
 //! serialize for the service's protocol, resolve the endpoint with the service's rule
-//! set, sign with SigV4, send, retry per the retry policy, parse, post-process.
+//! set, sign with SigV4, send, retry per the retry policy, parse, post-process. An S3
+//! call for a bucket of another region is sent once more to that region
+//! (`client/s3_redirect.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::retry::{
 use crate::sign::{sign_headers, SigningScope};
 use crate::{customize, names, validate, Error};
 
+mod s3_redirect;
 mod settings;
 
 pub use settings::*;
@@ -41,6 +44,8 @@ struct Inner {
     http: reqwest::Client,
     retrier: Retrier,
     config: ClientConfig,
+    /// The regions of S3 buckets met in redirects.
+    s3_regions: s3_redirect::RegionCache,
 }
 
 impl std::fmt::Debug for Client {
@@ -49,6 +54,13 @@ impl std::fmt::Debug for Client {
             .field("config", &self.inner.config)
             .finish()
     }
+}
+
+/// A request ready to sign and send: URL, signing scope, headers.
+struct Wire {
+    url: String,
+    scope: SigningScope,
+    headers: Vec<(String, String)>,
 }
 
 /// What came back from the wire.
@@ -81,6 +93,7 @@ impl Client {
                 http,
                 retrier: Retrier::new(config.retry.clone()),
                 config,
+                s3_regions: s3_redirect::RegionCache::default(),
             }),
         })
     }
@@ -230,56 +243,16 @@ impl Client {
         let notes = customize::before_call(model, op, &mut input);
         let request = protocol::serialize(model, op, &input)?;
         let body = payload.unwrap_or_else(|| request.body.clone().into());
-        let facts = customize::service_facts(&model.name);
-        let endpoint_config = EndpointConfig {
-            region: Some(target.region.clone()),
-            use_fips: target.endpoints.use_fips,
-            use_dual_stack: target.endpoints.use_dual_stack,
-            endpoint_url: target.endpoints.url_for(model).map(str::to_string),
-            s3_force_path_style: target.endpoints.s3_force_path_style,
-            s3_use_global_endpoint: facts.use_global_endpoint,
-            ..EndpointConfig::default()
-        };
-        let endpoint = endpoint::resolve(model, op, &input, &endpoint_config).map_err(|e| {
-            Error::Endpoint {
-                service: model.name.clone(),
-                region: target.region.clone(),
-                message: e.to_string(),
-            }
-        })?;
-        let url = join_url(&endpoint.url, request.host_prefix.as_deref(), &request.uri).map_err(
-            |message| Error::Endpoint {
-                service: model.name.clone(),
-                region: target.region.clone(),
-                message,
-            },
-        )?;
-        let scheme = endpoint.auth_scheme();
-        let scope = SigningScope {
-            name: scheme
-                .as_ref()
-                .and_then(|s| s.signing_name)
-                .map(str::to_string)
-                .or_else(|| model.metadata.signing_name.clone())
-                .unwrap_or_else(|| model.metadata.endpoint_prefix.clone()),
-            region: scheme
-                .as_ref()
-                .and_then(|s| {
-                    s.signing_region
-                        .or_else(|| s.signing_region_set.first().copied())
-                })
-                .filter(|r| *r != "*")
-                .map(str::to_string)
-                .unwrap_or_else(|| target.region.clone()),
-            s3_style: scheme.as_ref().is_some_and(|s| s.disable_double_encoding)
-                || facts.s3_signing,
-        };
-        let mut headers = request.headers.clone();
-        for (k, values) in &endpoint.headers {
-            headers.push((k.clone(), values.join(",")));
-        }
         let anonymous = op.auth.iter().any(|a| a == "smithy.api#noAuth")
             || op.authtype.as_deref() == Some("none");
+        // An S3 call naming a bucket goes to the bucket's region when it is known, and
+        // may be sent once more to it when the answer says it lives elsewhere.
+        let mut bucket = s3_redirect::BucketCall::of(model, op, &input, target);
+        let mut region = bucket
+            .as_ref()
+            .and_then(|b| b.cached_region(&self.inner.s3_regions))
+            .unwrap_or_else(|| target.region.clone());
+        let mut wire = self.prepare(target, model, op, &input, &request, &region)?;
 
         let key = RetryKey::new(
             target.label.as_str(),
@@ -295,11 +268,11 @@ impl Client {
             let sent = self
                 .send_once(
                     target,
-                    &scope,
+                    &wire.scope,
                     anonymous,
                     &request.method,
-                    &url,
-                    &headers,
+                    &wire.url,
+                    &wire.headers,
                     &body,
                 )
                 .await;
@@ -319,6 +292,21 @@ impl Client {
                             return Ok(value);
                         }
                         Err(Error::Service(e)) => {
+                            // Not a retry: the same request, once, to the bucket's region.
+                            if let Some(b) = bucket.as_mut() {
+                                let answer = s3_redirect::Answer::new(&raw, &e);
+                                if let Some(to) =
+                                    b.redirect(self, target, model, op, &region, &answer).await
+                                {
+                                    if let Ok(w) =
+                                        self.prepare(target, model, op, &input, &request, &to)
+                                    {
+                                        b.remember(&self.inner.s3_regions, &to);
+                                        (wire, region) = (w, to);
+                                        continue;
+                                    }
+                                }
+                            }
                             let class = classify(Some(e.status), Some(&e.code), None);
                             (Error::Service(e), class, retry_after)
                         }
@@ -356,6 +344,71 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Where and how a serialized request goes when sent for `region`: the endpoint
+    /// rule set's URL, the signing scope and the headers.
+    fn prepare(
+        &self,
+        target: &Target,
+        model: &ServiceModel,
+        op: &Operation,
+        input: &Value,
+        request: &protocol::Request,
+        region: &str,
+    ) -> Result<Wire, Error> {
+        let facts = customize::service_facts(&model.name);
+        let endpoint_config = EndpointConfig {
+            region: Some(region.to_string()),
+            use_fips: target.endpoints.use_fips,
+            use_dual_stack: target.endpoints.use_dual_stack,
+            endpoint_url: target.endpoints.url_for(model).map(str::to_string),
+            s3_force_path_style: target.endpoints.s3_force_path_style,
+            s3_use_global_endpoint: facts.use_global_endpoint,
+            ..EndpointConfig::default()
+        };
+        let endpoint =
+            endpoint::resolve(model, op, input, &endpoint_config).map_err(|e| Error::Endpoint {
+                service: model.name.clone(),
+                region: region.to_string(),
+                message: e.to_string(),
+            })?;
+        let url = join_url(&endpoint.url, request.host_prefix.as_deref(), &request.uri).map_err(
+            |message| Error::Endpoint {
+                service: model.name.clone(),
+                region: region.to_string(),
+                message,
+            },
+        )?;
+        let scheme = endpoint.auth_scheme();
+        let scope = SigningScope {
+            name: scheme
+                .as_ref()
+                .and_then(|s| s.signing_name)
+                .map(str::to_string)
+                .or_else(|| model.metadata.signing_name.clone())
+                .unwrap_or_else(|| model.metadata.endpoint_prefix.clone()),
+            region: scheme
+                .as_ref()
+                .and_then(|s| {
+                    s.signing_region
+                        .or_else(|| s.signing_region_set.first().copied())
+                })
+                .filter(|r| *r != "*")
+                .map(str::to_string)
+                .unwrap_or_else(|| region.to_string()),
+            s3_style: scheme.as_ref().is_some_and(|s| s.disable_double_encoding)
+                || facts.s3_signing,
+        };
+        let mut headers = request.headers.clone();
+        for (k, values) in &endpoint.headers {
+            headers.push((k.clone(), values.join(",")));
+        }
+        Ok(Wire {
+            url,
+            scope,
+            headers,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]

@@ -10,8 +10,8 @@ function, parameters as written, result_key). For every element of every detail 
 same call with boto3, in the same account (the caller's own, or a member's through
 OrganizationAccountAccessRole) and region (`global` is us-east-1), with the element's
 computed `parameters`, all pages merged (build_full_result) when the operation
-paginates, ResponseMetadata dropped and the detail's result_key (a member name) applied,
-and checks:
+paginates, ResponseMetadata dropped and the detail's result_key (a member name, or a
+path of them: `.A.B`) applied, and checks:
 - an element with `result`: boto3 returned the same JSON (awsdyn's convention:
   isoformat() datetimes, base64 blobs);
 - an element with `absent` or `error`: boto3 raised a ClientError with the same code.
@@ -75,6 +75,15 @@ def parent_items(value, result_key):
     return items
 
 
+def apply_result_key(result, result_key):
+    """A member name (`TagSet`), or a plain path of members (`.Table.TableArn`)."""
+    if result_key is None:
+        return result
+    for member in result_key.lstrip(".").split("."):
+        result = result.get(member) if isinstance(result, dict) else None
+    return result
+
+
 def details_by_stem(plan):
     """(parent stem, detail stem) -> (parent call, detail) from the plan."""
     out = {}
@@ -128,9 +137,7 @@ class Replayer:
         except ClientError as e:
             return "error", e.response.get("Error", {}).get("Code")
         result.pop("ResponseMetadata", None)
-        if result_key is not None:
-            result = result.get(result_key)
-        return "result", normal(result)
+        return "result", normal(apply_result_key(result, result_key))
 
     def replay_call(self, summary_call):
         account_id = summary_call["account_id"]

@@ -976,6 +976,9 @@ fn record(stem: &str, account_id: &str, items: u64) -> census::sink::CallRecord 
         error_message: None,
         request_id: None,
         retryable: false,
+        parent: None,
+        absent: 0,
+        items_not_detailed: 0,
     }
 }
 

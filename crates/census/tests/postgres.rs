@@ -672,6 +672,9 @@ fn record(stem: &str, region: &str, items: u64) -> census::sink::CallRecord {
         error_message: None,
         request_id: None,
         retryable: false,
+        parent: None,
+        absent: 0,
+        items_not_detailed: 0,
     }
 }
 

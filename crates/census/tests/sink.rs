@@ -54,6 +54,9 @@ fn call(account: &str, region: &str, stem: &str, items: u64) -> CallRecord {
         error_message: None,
         request_id: None,
         retryable: false,
+        parent: None,
+        absent: 0,
+        items_not_detailed: 0,
     }
 }
 
@@ -149,6 +152,7 @@ fn summary_is_read_back_from_the_journal_across_a_torn_line_and_a_resume() {
         calls_failed: 0,
         items: 6,
         pages: 4,
+        absent: 0,
     };
     second
         .finish(&info(true), &totals, &[a.clone(), b.clone()])

@@ -21,6 +21,15 @@ pub struct ScanFlags {
     /// Built-in spec: core (default when no --scan) or all.
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
+    /// Detail calls (one read per listed item: a bucket's policy, a table's
+    /// description): none; core (default: those the scan files and the core preset
+    /// list); auto (also every detail call the models give for each call).
+    #[arg(long, default_value = "core", value_name = "none|core|auto")]
+    pub details: String,
+    /// Detail calls of a list call run for its first N items at most; summary.json says
+    /// where it cut. [default: no cap]
+    #[arg(long = "max-details-per-call", value_parser = positive, value_name = "N")]
+    pub max_details_per_call: Option<usize>,
     #[command(flatten)]
     pub targets: TargetFlags,
     /// Regions to scan instead of each account's enabled regions: space- or

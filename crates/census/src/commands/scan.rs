@@ -254,6 +254,10 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         None => None,
     };
     let resumed_db = resumed.as_ref().map(|p| (p.db.clone(), p.no_db));
+    let max_details_per_call = match &resumed {
+        Some(plan) => plan.max_details_per_call,
+        None => args.max_details_per_call,
+    };
     let spec_calls: Vec<spec::Call> = match &resumed {
         Some(plan) => plan.compiled_calls()?,
         None => {
@@ -267,7 +271,15 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             if presets.is_empty() && args.scan.is_empty() {
                 presets.push(Preset::Core);
             }
-            let calls = spec::load(&args.scan, &presets).await?.calls;
+            let details = args
+                .details
+                .parse::<spec::DetailsMode>()
+                .map_err(|e| anyhow!(e))?;
+            let mut calls = spec::load(&args.scan, &presets, details).await?.calls;
+            for c in &mut calls {
+                c.details
+                    .retain(|d| !skip.skips_operation(&d.service, &d.operation));
+            }
             let (kept, skipped): (Vec<spec::Call>, Vec<spec::Call>) =
                 calls.into_iter().partition(|c| !skip.skips(c));
             if !skipped.is_empty() {
@@ -436,6 +448,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         shard,
         db: db.clone(),
         no_db,
+        max_details_per_call,
     };
     plan.write(tree.root()).with_context(|| {
         format!(
@@ -466,6 +479,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         account_deadline: Duration::from_secs(args.account_deadline),
         regions,
         paginate,
+        max_details_per_call,
     };
     let root = tree.root().to_path_buf();
     // The database comes before the tree: a call in the tree's journal (what --resume

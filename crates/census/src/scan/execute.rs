@@ -3,7 +3,7 @@
 //! outcome handed to the sinks as it happens. Not where calls are chosen (the spec) or
 //! placed in regions (the planner), nor how sinks write (`scan::writers`, the sinks).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,19 +15,24 @@ use futures::StreamExt;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::plan::{self, Task};
+use super::details::{self, Place};
+use super::plan::{self, Stems, Task};
 use super::writers::{Slot, Writers};
 use super::{progress, resume, Outcome, Scan, SinkError};
 use crate::account::Account;
 use crate::regions::enabled_regions;
-use crate::sink::{AccountReport, CallRecord, Sink, Totals};
+use crate::sink::{AccountReport, CallRecord, DetailItem, Sink, Status, Totals};
+use crate::store::items::ShapeCache;
 
 /// What the accounts and calls of a running scan share.
-struct Shared {
-    scan: Scan,
-    stems: Vec<String>,
-    semaphore: Semaphore,
-    done: HashSet<(String, String, String)>,
+pub(super) struct Shared {
+    pub(super) scan: Scan,
+    pub(super) stems: Stems,
+    pub(super) semaphore: Semaphore,
+    /// What an earlier run settled, by [`CallRecord::key`], and how it ended.
+    done: HashMap<(String, String, String), Status>,
+    /// The shapes of list calls, to identify the items their details run on.
+    pub(super) shapes: ShapeCache,
     totals: Counters,
     writers: Writers,
     reports: Mutex<Vec<AccountReport>>,
@@ -47,6 +52,7 @@ struct Counters {
     calls_failed: AtomicU64,
     items: AtomicU64,
     pages: AtomicU64,
+    absent: AtomicU64,
 }
 
 impl Counters {
@@ -57,17 +63,54 @@ impl Counters {
         self.items.fetch_add(record.items, Ordering::Relaxed);
         self.pages
             .fetch_add(u64::from(record.pages), Ordering::Relaxed);
+        self.absent.fetch_add(record.absent, Ordering::Relaxed);
     }
 }
 
 /// An account's planned calls, and those finished: what its deadline fails.
 #[derive(Default)]
 struct AccountCalls {
+    /// `(call, label)` of each task.
     planned: Vec<(usize, String)>,
-    finished: HashSet<(usize, String)>,
+    /// `(stem, label)` of each call and detail whose write has started.
+    finished: HashSet<(String, String)>,
 }
 
 impl Shared {
+    /// Whether the scan was interrupted: nothing more is recorded.
+    pub(super) fn interrupted(&self) -> bool {
+        *self.interrupt.borrow()
+    }
+
+    /// How an earlier run settled `stem` in `label` of the account, if it did.
+    fn settled(&self, account_id: &str, label: &str, stem: &str) -> Option<Status> {
+        self.done
+            .get(&(account_id.to_string(), label.to_string(), stem.to_string()))
+            .copied()
+    }
+
+    /// The details of `call` that an earlier run did not settle in `label`.
+    fn pending_details(&self, account_id: &str, label: &str, call: usize) -> Vec<usize> {
+        self.stems.details[call]
+            .iter()
+            .enumerate()
+            .filter(|(_, stem)| self.settled(account_id, label, stem).is_none())
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Whether an earlier run settled a task: its list call, and its details unless the
+    /// list call failed (then they had nothing to run on).
+    fn task_settled(&self, account_id: &str, task: &Task) -> bool {
+        match self.settled(account_id, &task.label, &self.stems.calls[task.call]) {
+            None => false,
+            Some(Status::Error) => true,
+            Some(Status::Ok) => self
+                .pending_details(account_id, &task.label, task.call)
+                .is_empty(),
+        }
+    }
+
     fn emit(&self, f: impl Fn(&dyn Sink) -> std::io::Result<()>) {
         for sink in &self.scan.sinks {
             if let Err(error) = f(sink.as_ref()) {
@@ -114,17 +157,37 @@ impl Shared {
         record: CallRecord,
         result: Option<Value>,
         account: &Mutex<AccountCalls>,
-        call: usize,
+    ) {
+        self.record(record, account, move |s, r| s.call(r, result.as_ref()))
+            .await
+    }
+
+    /// Hands a finished detail call (all its items) to the sinks, as [`Shared::record_call`].
+    async fn record_details(
+        self: &Arc<Self>,
+        record: CallRecord,
+        items: Vec<DetailItem>,
+        account: &Mutex<AccountCalls>,
+    ) {
+        self.record(record, account, move |s, r| s.details(r, &items))
+            .await
+    }
+
+    async fn record(
+        self: &Arc<Self>,
+        record: CallRecord,
+        account: &Mutex<AccountCalls>,
+        write: impl Fn(&dyn Sink, &CallRecord) -> std::io::Result<()> + Send + 'static,
     ) {
         let slot = self.writers.slot().await;
         account
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .finished
-            .insert((call, record.region.clone()));
+            .insert((record.stem.clone(), record.region.clone()));
         self.write(slot, move |shared| {
-            shared.emit(|s| s.call(&record, result.as_ref()));
-            drop(result);
+            shared.emit(|s| write(s, &record));
+            drop(write);
             shared.progress.call_done(!record.is_ok());
             shared.calls_done.fetch_add(1, Ordering::Relaxed);
             shared.totals.add(&record);
@@ -146,13 +209,13 @@ pub async fn run_until(
     accounts: Vec<Account>,
     interrupt: impl Future<Output = ()>,
 ) -> Result<Outcome, SinkError> {
-    let stems = plan::stems(&scan.calls);
+    let stems = plan::all_stems(&scan.calls);
     let mut scan = scan;
     // Of an earlier run's calls, only their keys (not to run them again) and their
     // totals are kept; those that ended in a retryable error run again (and count
     // with their new outcome).
     let previous_calls = resume::settled(std::mem::take(&mut scan.previous_calls));
-    let done: HashSet<_> = previous_calls.iter().map(CallRecord::key).collect();
+    let done: HashMap<_, _> = previous_calls.iter().map(|r| (r.key(), r.status)).collect();
     let totals = Counters::default();
     previous_calls.iter().for_each(|r| totals.add(r));
     drop(previous_calls);
@@ -161,6 +224,7 @@ pub async fn run_until(
         semaphore: Semaphore::new(scan.options.concurrency.max(1)),
         stems,
         done,
+        shapes: ShapeCache::default(),
         totals,
         writers: Writers::new(),
         reports: Mutex::new(Vec::new()),
@@ -197,22 +261,13 @@ pub async fn run_until(
             shared.scan.client.retrier().forget_label(&account.id);
             if timed_out {
                 // The deadline passed: every planned call that did not finish is failed.
-                let unfinished: Vec<(usize, String)> = {
-                    let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
-                    calls
-                        .planned
-                        .iter()
-                        .filter(|t| !calls.finished.contains(t))
-                        .cloned()
-                        .collect()
-                };
-                for (call, label) in unfinished {
-                    let mut record = CallRecord::new(
-                        &id,
-                        &label,
-                        &shared.stems[call],
-                        &shared.scan.calls[call],
-                    );
+                let unfinished: Vec<(usize, String)> = calls
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .planned
+                    .clone();
+                for record in unfinished_records(&shared, &id, unfinished, &calls) {
+                    let mut record = record;
                     record.fail(
                         "AccountDeadlineExceeded",
                         format!(
@@ -222,7 +277,7 @@ pub async fn run_until(
                         None,
                     );
                     record.retryable = true;
-                    shared.record_call(record, None, &calls, call).await;
+                    shared.record_call(record, None, &calls).await;
                 }
             }
         }
@@ -270,6 +325,7 @@ pub async fn run_until(
     let totals = Totals {
         accounts: reports.len() as u64,
         accounts_failed: reports.iter().filter(|r| !r.is_ok()).count() as u64,
+        absent: counted(&shared.totals.absent),
         calls: counted(&shared.totals.calls),
         calls_failed: counted(&shared.totals.calls_failed),
         items: counted(&shared.totals.items),
@@ -361,20 +417,18 @@ async fn scan_account(shared: Arc<Shared>, account: Account, calls: Arc<Mutex<Ac
         &scan.catalog,
         &account.partition,
         &regions,
-        |t| {
-            shared.done.contains(&(
-                account.id.clone(),
-                t.label.clone(),
-                shared.stems[t.call].clone(),
-            ))
-        },
+        |t| shared.task_settled(&account.id, t),
     );
     calls
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .planned
         .extend(tasks.iter().map(|t| (t.call, t.label.clone())));
-    shared.progress.add_calls(tasks.len() as u64);
+    let planned_calls: usize = tasks
+        .iter()
+        .map(|t| 1 + shared.pending_details(&account.id, &t.label, t.call).len())
+        .sum();
+    shared.progress.add_calls(planned_calls as u64);
     shared.record_account(report).await;
     run_tasks(&shared, &account.id, &target, tasks, &calls).await;
 }
@@ -396,6 +450,50 @@ async fn account_regions(
         Err(e) if e.is_retryable() => list_regions().await,
         other => other,
     }
+}
+
+/// The records an account's deadline fails: of each planned task, its list call when
+/// it did not finish, else its pending details that did not.
+fn unfinished_records(
+    shared: &Shared,
+    account_id: &str,
+    planned: Vec<(usize, String)>,
+    calls: &Mutex<AccountCalls>,
+) -> Vec<CallRecord> {
+    let calls = calls.lock().unwrap_or_else(|e| e.into_inner());
+    let finished = |stem: &str, label: &str| {
+        calls
+            .finished
+            .contains(&(stem.to_string(), label.to_string()))
+    };
+    let mut out = Vec::new();
+    for (call, label) in planned {
+        let stem = &shared.stems.calls[call];
+        if !finished(stem, &label) {
+            if shared.settled(account_id, &label, stem).is_none() {
+                out.push(CallRecord::new(
+                    account_id,
+                    &label,
+                    stem,
+                    &shared.scan.calls[call],
+                ));
+                continue;
+            }
+        }
+        for d in shared.pending_details(account_id, &label, call) {
+            let detail_stem = &shared.stems.details[call][d];
+            if !finished(detail_stem, &label) {
+                out.push(CallRecord::detail(
+                    account_id,
+                    &label,
+                    detail_stem,
+                    &shared.scan.calls[call].details[d],
+                    stem,
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Runs an account's tasks, [`super::Options::per_account`] at once, each sent as `target`
@@ -423,9 +521,6 @@ async fn run_tasks(
                     if shared.stop.load(Ordering::SeqCst) {
                         return;
                     }
-                    let Ok(_permit) = shared.semaphore.acquire().await else {
-                        return;
-                    };
                     if let Some(task) =
                         run_call(shared, account_id, task, task_target, calls, last_round).await
                     {
@@ -446,26 +541,45 @@ async fn run_tasks(
     }
 }
 
-/// Runs one call and records it, except when it ends in a retryable error before the
-/// `last_round`: then nothing is recorded and the task comes back, for another round.
-async fn run_call(
-    shared: &Arc<Shared>,
-    account_id: &str,
-    task: Task,
-    target: Target,
-    calls: &Mutex<AccountCalls>,
-    last_round: bool,
-) -> Option<Task> {
-    let call_index = task.call;
+/// How fetching a call's result ended.
+pub(super) enum Fetched {
+    /// The result, every page merged, and the number of pages.
+    Done(Value, u32),
+    Failed(awsdyn::Error),
+    /// No answer within the call's timeout: the message says so.
+    TimedOut(String),
+    /// The scan was interrupted: nothing is recorded, and `--resume` runs it again.
+    Interrupted,
+}
+
+impl Fetched {
+    /// Whether another try may end otherwise. Expired credentials count too: not for
+    /// another attempt now (it fails as fast), but for `--resume` once they are renewed.
+    fn retryable(&self) -> bool {
+        match self {
+            Fetched::TimedOut(_) => true,
+            Fetched::Failed(e) => e.is_retryable() || crate::auth::is_expired_code(e.code()),
+            Fetched::Done(..) | Fetched::Interrupted => false,
+        }
+    }
+}
+
+/// Makes `operation` of `service` with `parameters` as `target`, every page (unless
+/// the scan takes only the first) within the call's timeout.
+pub(super) async fn fetch(
+    shared: &Shared,
+    target: &Target,
+    service: &str,
+    operation: &str,
+    parameters: &Value,
+) -> Fetched {
     let scan = &shared.scan;
-    let call = &scan.calls[task.call];
-    let started = Instant::now();
     // awsdyn plans no retry past the call's timeout (which covers every page).
-    let target = target.with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
+    let target = target
+        .clone()
+        .with_deadline(tokio::time::Instant::now() + scan.options.call_timeout);
     let fetch = async {
-        let mut pages =
-            scan.client
-                .pages(&target, &call.service, &call.operation, &call.parameters)?;
+        let mut pages = scan.client.pages(&target, service, operation, parameters)?;
         let paginator = if scan.options.paginate {
             pages.paginator().cloned()
         } else {
@@ -488,66 +602,117 @@ async fn run_call(
             }
         }
     };
-    let mut record = CallRecord::new(account_id, &task.label, &shared.stems[task.call], call);
     let mut interrupted = shared.interrupt.subscribe();
-    let outcome = tokio::select! {
-        o = tokio::time::timeout(scan.options.call_timeout, fetch) => o,
-        // Not recorded: `--resume` runs it again.
-        _ = interrupted.wait_for(|i| *i) => return None,
-    };
-    // Expired credentials count as retryable too: not for another attempt now (the
-    // second round fails as fast), but for `--resume` once they are renewed.
-    let retryable = match &outcome {
-        Err(_) => true,
-        Ok(Err(e)) => e.is_retryable() || crate::auth::is_expired_code(e.code()),
-        Ok(Ok(_)) => false,
-    };
+    tokio::select! {
+        o = tokio::time::timeout(scan.options.call_timeout, fetch) => match o {
+            Err(_) => Fetched::TimedOut(format!(
+                "no answer within {}s (all pages and retries); raise --call-timeout",
+                scan.options.call_timeout.as_secs()
+            )),
+            Ok(Err(e)) => Fetched::Failed(e),
+            Ok(Ok((v, pages))) => Fetched::Done(v, pages),
+        },
+        _ = interrupted.wait_for(|i| *i) => Fetched::Interrupted,
+    }
+}
+
+/// Runs one call (and its details) and records it, except when it ends in a retryable
+/// error before the `last_round`: then nothing is recorded and the task comes back, for
+/// another round. A list call an earlier run settled runs again only for its pending
+/// details, and is not recorded again.
+async fn run_call(
+    shared: &Arc<Shared>,
+    account_id: &str,
+    task: Task,
+    target: Target,
+    calls: &Mutex<AccountCalls>,
+    last_round: bool,
+) -> Option<Task> {
+    let scan = &shared.scan;
+    let call = &scan.calls[task.call];
+    let stem = &shared.stems.calls[task.call];
+    let settled = shared.settled(account_id, &task.label, stem).is_some();
+    let pending = shared.pending_details(account_id, &task.label, task.call);
+    let started = Instant::now();
+    let permit = shared.semaphore.acquire().await.ok()?;
+    let fetched = fetch(
+        shared,
+        &target,
+        &call.service,
+        &call.operation,
+        &call.parameters,
+    )
+    .await;
+    if matches!(fetched, Fetched::Interrupted) {
+        return None;
+    }
+    let retryable = fetched.retryable();
     if retryable && !last_round {
         return Some(task);
     }
+    let mut record = CallRecord::new(account_id, &task.label, stem, call);
     record.retryable = retryable;
     record.duration_ms = started.elapsed().as_millis() as u64;
-    match outcome {
-        Err(_) => {
-            record.fail(
-                "CallTimeout",
-                format!(
-                    "no answer within {}s (all pages and retries); raise --call-timeout",
-                    scan.options.call_timeout.as_secs()
-                ),
-                None,
-            );
-            shared.record_call(record, None, calls, call_index).await;
+    let value = match fetched {
+        Fetched::Interrupted => return None,
+        Fetched::TimedOut(message) => {
+            record.fail("CallTimeout", message, None);
+            None
         }
-        Ok(Err(e)) => {
+        Fetched::Failed(e) => {
             let request_id = e.service_error().and_then(|s| s.request_id.clone());
             record.fail(e.code(), e.to_string(), request_id);
-            shared.record_call(record, None, calls, call_index).await;
+            None
         }
-        Ok(Ok((value, pages))) => {
+        Fetched::Done(value, pages) => {
             record.pages = pages;
-            let value = match &call.result_key {
+            match &call.result_key {
                 Some(key) => match key.apply(&value) {
-                    Ok(v) => v,
+                    Ok(v) => Some(v),
                     Err(msg) => {
                         record.fail("ResultKey", msg, None);
-                        shared.record_call(record, None, calls, call_index).await;
-                        return None;
+                        None
                     }
                 },
-                None => value,
-            };
-            // Empty results are written as [], never skipped.
-            let value = if value.is_null() {
-                Value::Array(Vec::new())
-            } else {
-                value
-            };
-            record.items = count_items(&value);
-            shared
-                .record_call(record, Some(value), calls, call_index)
-                .await;
+                None => Some(value),
+            }
         }
+    };
+    // Empty results are written as [], never skipped.
+    let value = value.map(|v| {
+        if v.is_null() {
+            Value::Array(Vec::new())
+        } else {
+            v
+        }
+    });
+    if let Some(v) = &value {
+        record.items = count_items(v);
+    }
+    let detailed = match (&value, pending.is_empty()) {
+        (Some(v), false) => {
+            // The details take permits of their own: this one goes, so that list
+            // calls waiting on their details never hold every permit.
+            drop(permit);
+            let place = Place {
+                account_id,
+                label: &task.label,
+                target: &target,
+                call: task.call,
+            };
+            let recorded = details::run(shared, place, call, v, &pending).await;
+            if shared.interrupted() {
+                return None;
+            }
+            recorded
+        }
+        _ => Vec::new(),
+    };
+    if !settled {
+        shared.record_call(record, value, calls).await;
+    }
+    for (record, items) in detailed {
+        shared.record_details(record, items, calls).await;
     }
     None
 }

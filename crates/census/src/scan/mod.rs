@@ -44,6 +44,7 @@ use crate::regions::Catalog;
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
 use crate::spec::Call;
 
+mod details;
 mod execute;
 pub mod plan;
 pub mod progress;
@@ -94,6 +95,8 @@ pub struct Options {
     pub regions: Option<Vec<String>>,
     /// Fetch every page (default) or only the first.
     pub paginate: bool,
+    /// Detail calls of a list call run for its first N items at most.
+    pub max_details_per_call: Option<usize>,
 }
 
 impl Default for Options {
@@ -107,6 +110,7 @@ impl Default for Options {
             account_deadline: Duration::from_secs(3600),
             regions: None,
             paginate: true,
+            max_details_per_call: None,
         }
     }
 }

@@ -63,20 +63,45 @@ pub fn plan_account<R>(
 /// The output file stems of the calls: `<service>-<function>`, with `-2`, `-3`... for a
 /// function listed again with other parameters.
 pub fn stems<R>(calls: &[Call<R>]) -> Vec<String> {
+    all_stems(calls).calls
+}
+
+/// The output file stems of the calls and of their details.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stems {
+    pub calls: Vec<String>,
+    /// By call, the stem of each of its details.
+    pub details: Vec<Vec<String>>,
+}
+
+/// [`stems`], details included: each call's stem, then its details', in order, unique
+/// across the scan.
+pub fn all_stems<R>(calls: &[Call<R>]) -> Stems {
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    calls
-        .iter()
-        .map(|c| {
-            let base = format!("{}-{}", c.service, c.function);
-            let n = seen.entry(base.clone()).or_insert(0);
-            *n += 1;
-            if *n == 1 {
-                base
-            } else {
-                format!("{base}-{n}")
-            }
-        })
-        .collect()
+    let mut stem = |service: &str, function: &str| {
+        let base = format!("{service}-{function}");
+        let n = seen.entry(base.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            base
+        } else {
+            format!("{base}-{n}")
+        }
+    };
+    let mut out = Stems {
+        calls: Vec::with_capacity(calls.len()),
+        details: Vec::with_capacity(calls.len()),
+    };
+    for c in calls {
+        out.calls.push(stem(&c.service, &c.function));
+        out.details.push(
+            c.details
+                .iter()
+                .map(|d| stem(&d.service, &d.function))
+                .collect(),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -91,6 +116,7 @@ mod tests {
             function: awsdyn::names::snake_case(operation),
             parameters: json!({}),
             result_key: None,
+            details: Vec::new(),
             origin: String::new(),
         }
     }
@@ -185,6 +211,7 @@ mod tests {
                 function: f.into(),
                 parameters: json!({}),
                 result_key: None,
+                details: Vec::new(),
                 origin: String::new(),
             }
         };

@@ -40,6 +40,9 @@ pub struct Plan {
     /// `--no-db`: the scan writes no database, nor does its resumption.
     #[serde(default)]
     pub no_db: bool,
+    /// `--max-details-per-call`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_details_per_call: Option<usize>,
 }
 
 fn yes() -> bool {
@@ -61,6 +64,13 @@ impl Plan {
         }
         for c in &self.calls {
             check_planned(&c.service, &c.operation, &c.parameters)?;
+            for d in &c.details {
+                check_planned(
+                    &d.service,
+                    &d.operation,
+                    &serde_json::Value::Object(d.parameters.written().clone()),
+                )?;
+            }
         }
         Ok(())
     }
@@ -344,6 +354,9 @@ mod tests {
             error_message: None,
             request_id: None,
             retryable,
+            parent: None,
+            absent: 0,
+            items_not_detailed: 0,
         }
     }
 

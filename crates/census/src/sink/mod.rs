@@ -156,18 +156,95 @@ pub struct CallRecord {
     /// again. Absent (false) for successes and for errors retrying cannot fix.
     #[serde(default, skip_serializing_if = "is_false")]
     pub retryable: bool,
+    /// A detail call: the stem of the list call whose items it ran on. Its record
+    /// stands for the detail's calls on every item of that list in this account and
+    /// region: `items` is how many items it ran on, `absent` how many had none of
+    /// what it reads, and it failed when any item's call failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// Items whose detail call found nothing to read (NoSuchBucketPolicy...).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub absent: u64,
+    /// Items of the list left without this detail by `--max-details-per-call`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub items_not_detailed: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One item's detail call, as a detail's output file holds it: the parameters
+/// computed from the item and what came of the call. Written
+/// `{"parameters": {...}, "result": ...}`, `{"parameters": ..., "absent": {"code",
+/// "message"}}` or `{"parameters": ..., "error": {...}}`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DetailItem {
+    /// The list item's identifier, as the SQL stores identify it (not written in files).
+    #[serde(skip)]
+    pub resource_id: String,
+    pub parameters: Value,
+    #[serde(flatten)]
+    pub outcome: DetailOutcome,
+}
+
+/// What came of one item's detail call.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum DetailOutcome {
+    /// The result, boto3-shaped, the detail's result key applied.
+    Result(Value),
+    /// An error meaning the item has none of what the call reads.
+    Absent(ErrorText),
+    Error(ErrorText),
+}
+
+/// An error's code and message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ErrorText {
+    pub code: String,
+    pub message: String,
+}
+
+impl DetailOutcome {
+    /// The outcome as one JSON value, for a database row: the result, or
+    /// `{"absent": {...}}` / `{"error": {...}}`.
+    pub fn to_value(&self) -> Value {
+        match self {
+            DetailOutcome::Result(v) => v.clone(),
+            other => serde_json::to_value(other).unwrap_or(Value::Null),
+        }
+    }
 }
 
 impl CallRecord {
     /// A successful call of `call` in `region` (or `global`) of an account, with
     /// nothing counted yet.
     pub fn new<R>(account_id: &str, region: &str, stem: &str, call: &Call<R>) -> CallRecord {
+        Self::of(
+            account_id,
+            region,
+            stem,
+            &call.service,
+            &call.function,
+            &call.operation,
+        )
+    }
+
+    fn of(
+        account_id: &str,
+        region: &str,
+        stem: &str,
+        service: &str,
+        function: &str,
+        operation: &str,
+    ) -> CallRecord {
         CallRecord {
             account_id: account_id.to_string(),
             region: region.to_string(),
-            service: call.service.clone(),
-            function: call.function.clone(),
-            operation: call.operation.clone(),
+            service: service.to_string(),
+            function: function.to_string(),
+            operation: operation.to_string(),
             stem: stem.to_string(),
             status: Status::Ok,
             items: 0,
@@ -177,6 +254,31 @@ impl CallRecord {
             error_message: None,
             request_id: None,
             retryable: false,
+            parent: None,
+            absent: 0,
+            items_not_detailed: 0,
+        }
+    }
+
+    /// A detail call's record: `detail` on the items of the list call `parent` (its
+    /// stem), with nothing counted yet.
+    pub fn detail<R>(
+        account_id: &str,
+        region: &str,
+        stem: &str,
+        detail: &crate::spec::Detail<R>,
+        parent: &str,
+    ) -> CallRecord {
+        CallRecord {
+            parent: Some(parent.to_string()),
+            ..CallRecord::of(
+                account_id,
+                region,
+                stem,
+                &detail.service,
+                &detail.function,
+                &detail.operation,
+            )
         }
     }
 
@@ -211,6 +313,9 @@ pub struct Totals {
     pub calls_failed: u64,
     pub items: u64,
     pub pages: u64,
+    /// Items whose detail calls found nothing to read (see [`CallRecord::absent`]).
+    #[serde(default)]
+    pub absent: u64,
 }
 
 /// A scan's destination.
@@ -224,6 +329,9 @@ pub trait Sink: Send + Sync {
     /// One call finished: its record and, when it succeeded, its result (the spec's
     /// result key already applied).
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()>;
+    /// One detail call finished on every item of its list (see [`CallRecord::parent`]):
+    /// its record and each item's outcome, in the list's order.
+    fn details(&self, record: &CallRecord, items: &[DetailItem]) -> io::Result<()>;
     /// The scan ended. `totals` count every call of the scan, resumed ones included.
     /// No call records are passed: the executor does not keep them (memory stays flat
     /// in the number of calls); a sink that needs them keeps what it needs from

@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use crate::shard::Shard;
 
-use super::{AccountReport, CallRecord, ScanInfo, Sink, Status, Totals};
+use super::{AccountReport, CallRecord, DetailItem, ScanInfo, Sink, Status, Totals};
 use crate::util::fs::{create_private_dir_all, is_temp_name, private_file, write_atomic_with};
 
 /// One line of the journal.
@@ -168,6 +168,20 @@ impl TreeSink {
             offset += n as u64;
         }
         Ok(())
+    }
+
+    /// Writes a call's result file, straight into the file through a small buffer (no
+    /// copy of the whole text).
+    fn write_result<T: Serialize + ?Sized>(
+        &self,
+        record: &CallRecord,
+        result: &T,
+    ) -> io::Result<()> {
+        let rel = Self::checked_path(&self.account_dir(record), &record.region, &record.stem)?;
+        write_atomic_with(&self.root.join(rel), |w| {
+            serde_json::to_writer_pretty(&mut *w, result)?;
+            w.write_all(b"\n")
+        })
     }
 
     /// Account folder names by account id, from the account reports.
@@ -382,13 +396,13 @@ impl Sink for TreeSink {
 
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
         if let Some(result) = result {
-            let rel = Self::checked_path(&self.account_dir(record), &record.region, &record.stem)?;
-            // Straight into the file, through a small buffer: no copy of the whole text.
-            write_atomic_with(&self.root.join(rel), |w| {
-                serde_json::to_writer_pretty(&mut *w, result)?;
-                w.write_all(b"\n")
-            })?;
+            self.write_result(record, result)?;
         }
+        self.append(&Entry::Call(record.clone()))
+    }
+
+    fn details(&self, record: &CallRecord, items: &[DetailItem]) -> io::Result<()> {
+        self.write_result(record, items)?;
         self.append(&Entry::Call(record.clone()))
     }
 

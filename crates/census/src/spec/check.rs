@@ -6,12 +6,13 @@ use awsdyn::model::{self, Operation, ServiceModel};
 use awsdyn::names;
 use serde_json::{Map, Value};
 
-use super::source::{kind, Entry};
+pub(super) use super::source::kind;
+use super::source::Entry;
 use super::{is_read, Call, Problem, ResultKey};
 use awsdyn::names::snake_case as method_name;
 
 /// The members of an entry.
-const FIELDS: [&str; 4] = ["service", "function", "parameters", "result_key"];
+const FIELDS: [&str; 5] = ["service", "function", "parameters", "result_key", "details"];
 
 /// boto3 client methods that are not AWS operations; aws-auto-inventory's generated
 /// scan files list some of them because their names start with `get`.
@@ -63,7 +64,7 @@ fn entry(value: &Value) -> Result<Call, String> {
     for key in entry.keys() {
         if let Some(field) = misspelt(key) {
             return Err(format!(
-                "unknown member {key:?}; did you mean {field:?}? (the members are service, function, parameters and result_key)"
+                "unknown member {key:?}; did you mean {field:?}? (the members are service, function, parameters, result_key and details)"
             ));
         }
     }
@@ -75,14 +76,7 @@ fn entry(value: &Value) -> Result<Call, String> {
         "the boto3 method name, such as \"describe_instances\"",
     )?;
     let (operation, op) = operation(&model, function)?;
-    if !is_read(operation) {
-        return Err(format!(
-            "{} {operation} is not a read operation: Census makes only read calls \
-             (Describe*, Get*, List*, ...), because a scan runs every call in every \
-             account and region it reaches",
-            model.name
-        ));
-    }
+    read_only(&model.name, operation)?;
     let parameters = match entry.get("parameters") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(p @ Value::Object(_)) => p.clone(),
@@ -93,7 +87,45 @@ fn entry(value: &Value) -> Result<Call, String> {
             ))
         }
     };
-    awsdyn::validate::check(&model, op, &parameters).map_err(|e| match e {
+    self::parameters(&model, operation, op, &parameters)?;
+    if let Some(secret) = super::preset::secret(&model.name, operation, &parameters) {
+        return Err(secret.refusal());
+    }
+    let mut call = Call {
+        service: model.name.clone(),
+        operation: operation.to_string(),
+        function: method_name(operation),
+        parameters,
+        result_key: result_key(entry.get("result_key"))?,
+        details: Vec::new(),
+        origin: String::new(),
+    };
+    if let Some(details) = entry.get("details") {
+        call.details = super::detail::entries(details, &call)?;
+    }
+    Ok(call)
+}
+
+/// Refuses an operation that is not a read (see [`is_read`]).
+pub(super) fn read_only(service: &str, operation: &str) -> Result<(), String> {
+    if is_read(operation) {
+        return Ok(());
+    }
+    Err(format!(
+        "{service} {operation} is not a read operation: Census makes only read calls \
+         (Describe*, Get*, List*, ...), because a scan runs every call in every \
+         account and region it reaches"
+    ))
+}
+
+/// Checks parameters against the operation's input shape.
+pub(super) fn parameters(
+    model: &ServiceModel,
+    operation: &str,
+    op: &Operation,
+    parameters: &Value,
+) -> Result<(), String> {
+    awsdyn::validate::check(model, op, parameters).map_err(|e| match e {
         awsdyn::Error::Validation { message, .. } => {
             format!(
                 "invalid parameters for {} {operation}: {message}",
@@ -101,28 +133,21 @@ fn entry(value: &Value) -> Result<Call, String> {
             )
         }
         other => other.to_string(),
-    })?;
-    if let Some(secret) = super::preset::secret(&model.name, operation, &parameters) {
-        return Err(secret.refusal());
-    }
-    let result_key = match entry.get("result_key") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(key)) => ResultKey::parse(key).map_err(|e| format!("result_key {key:?}: {e}"))?,
-        Some(other) => {
-            return Err(format!(
-                "\"result_key\" must be a string (a member such as \"Reservations\", or a jq filter starting with \".\"), got {}",
-                kind(other)
-            ))
-        }
-    };
-    Ok(Call {
-        service: model.name.clone(),
-        operation: operation.to_string(),
-        function: method_name(operation),
-        parameters,
-        result_key,
-        origin: String::new(),
     })
+}
+
+/// An entry's `result_key`, compiled.
+pub(super) fn result_key(value: Option<&Value>) -> Result<Option<ResultKey>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(key)) => {
+            ResultKey::parse(key).map_err(|e| format!("result_key {key:?}: {e}"))
+        }
+        Some(other) => Err(format!(
+            "\"result_key\" must be a string (a member such as \"Reservations\", or a jq filter starting with \".\"), got {}",
+            kind(other)
+        )),
+    }
 }
 
 /// Checks a call read back from a scan's plan (`--resume`): a read operation that
@@ -144,11 +169,16 @@ pub fn check_planned(service: &str, operation: &str, parameters: &Value) -> Resu
 /// case or style (`resultKey`), within two edits (`paramters`), or sharing its first
 /// four letters (`params`, `service_name`).
 fn misspelt(key: &str) -> Option<&'static str> {
-    if FIELDS.contains(&key) {
+    misspelt_of(key, &FIELDS)
+}
+
+/// [`misspelt`] among `fields`.
+pub(super) fn misspelt_of(key: &str, fields: &[&'static str]) -> Option<&'static str> {
+    if fields.contains(&key) {
         return None;
     }
     let k = names::normalize(key);
-    FIELDS.into_iter().find(|field| {
+    fields.iter().copied().find(|field| {
         let f = names::normalize(field);
         let shared = k.chars().zip(f.chars()).take_while(|(a, b)| a == b).count();
         k == f || names::distance(&k, &f) <= 2 || shared >= 4
@@ -156,7 +186,11 @@ fn misspelt(key: &str) -> Option<&'static str> {
 }
 
 /// A required string member.
-fn text<'a>(entry: &'a Map<String, Value>, field: &str, what: &str) -> Result<&'a str, String> {
+pub(super) fn text<'a>(
+    entry: &'a Map<String, Value>,
+    field: &str,
+    what: &str,
+) -> Result<&'a str, String> {
     match entry.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         None | Some(Value::Null) => Err(format!("missing {field:?} ({what})")),
@@ -169,7 +203,7 @@ fn text<'a>(entry: &'a Map<String, Value>, field: &str, what: &str) -> Result<&'
 }
 
 /// The model of a service named in a spec.
-fn service_model(name: &str) -> Result<std::sync::Arc<ServiceModel>, String> {
+pub(super) fn service_model(name: &str) -> Result<std::sync::Arc<ServiceModel>, String> {
     let Some(entry) = model::find_service(name) else {
         let all = model::services().iter().map(|e| e.name.as_str());
         return Err(format!(
@@ -200,7 +234,7 @@ pub(super) fn callable(model: &ServiceModel) -> Result<(), String> {
 /// The operation `function` names, with its name as the model's operations list
 /// it, which boto3 names its methods after. (For a few operations the model's wire
 /// name differs: CloudFront's `ListDistributions` is `ListDistributions2020_05_31`.)
-fn operation<'m>(
+pub(super) fn operation<'m>(
     model: &'m ServiceModel,
     function: &str,
 ) -> Result<(&'m str, &'m Operation), String> {

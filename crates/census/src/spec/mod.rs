@@ -87,21 +87,24 @@
 //! catalogues, credentials, data-plane calls and calls that fail without input the
 //! model does not mark as required, each with a reason).
 
+pub mod absent;
 mod check;
 pub mod derive;
+pub mod detail;
 #[doc(hidden)]
 pub mod fuzzing;
 mod preset;
 mod result_key;
 mod source;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use check::check_planned;
+pub use detail::{Detail, Mode as DetailsMode, Params};
 pub use preset::{deny_list, secret, secret_list, Denied, Preset, Secret};
 pub use result_key::{JqFilter, ResultKey};
 
@@ -160,6 +163,10 @@ pub struct Call<R = ResultKey> {
     pub parameters: Value,
     /// What to keep of the result; `None` keeps all of it.
     pub result_key: Option<R>,
+    /// Calls made once per item of the result (after the result key), in the same
+    /// account and region (see [`detail`]).
+    #[serde(default = "Vec::new", skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<Detail<R>>,
     /// Where the call comes from, for errors and reports: `scans/ec2.json entry 3`,
     /// `preset core entry 12`, `preset all`. Not written in plans.
     #[serde(skip)]
@@ -175,6 +182,7 @@ impl Call {
             function: self.function.clone(),
             parameters: self.parameters.clone(),
             result_key: self.result_key.as_ref().map(|k| k.as_str().to_string()),
+            details: self.details.iter().map(Detail::planned).collect(),
             origin: self.origin.clone(),
         }
     }
@@ -199,12 +207,18 @@ impl Call<String> {
             Some(k) => ResultKey::parse(k).map_err(|e| format!("result key {k}: {e}"))?,
             None => None,
         };
+        let details = self
+            .details
+            .into_iter()
+            .map(Detail::compile)
+            .collect::<Result<_, _>>()?;
         Ok(Call {
             service: self.service,
             operation: self.operation,
             function: self.function,
             parameters: self.parameters,
             result_key,
+            details,
             origin: self.origin,
         })
     }
@@ -291,7 +305,11 @@ impl std::error::Error for SpecError {}
 /// (same service, operation, parameters and result key) is kept once, with the
 /// origin where it first appeared. Every problem in every source is reported at
 /// once; nothing is called.
-pub async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecError> {
+pub async fn load(
+    sources: &[String],
+    presets: &[Preset],
+    details: DetailsMode,
+) -> Result<Spec, SpecError> {
     let presets = if sources.is_empty() && presets.is_empty() {
         &[Preset::Core][..]
     } else {
@@ -314,9 +332,9 @@ pub async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecEr
     if !problems.is_empty() {
         return Err(SpecError::new(problems));
     }
-    Ok(Spec {
-        calls: dedup(calls),
-    })
+    let mut calls = dedup(calls);
+    detail::apply(details, &mut calls);
+    Ok(Spec { calls })
 }
 
 /// Calls a scan leaves out (`--skip`): services, or operations of a service.
@@ -345,9 +363,14 @@ impl Skip {
 
     /// Whether the scan leaves `call` out.
     pub fn skips<R>(&self, call: &Call<R>) -> bool {
-        self.entries.iter().any(|(service, operation)| {
-            *service == call.service && operation.as_ref().is_none_or(|o| *o == call.operation)
-        })
+        self.skips_operation(&call.service, &call.operation)
+    }
+
+    /// Whether the scan leaves `operation` of `service` out, as a call or a detail.
+    pub fn skips_operation(&self, service: &str, op: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|(s, operation)| s == service && operation.as_ref().is_none_or(|o| o == op))
     }
 
     /// The entries as `service:Operation` (or `service`), for messages.
@@ -362,13 +385,32 @@ impl Skip {
     }
 }
 
-/// Drops repeated calls, keeping the first of each.
+/// Drops repeated calls, keeping the first of each with the details of all of them
+/// (a detail of the same service and operation once).
 fn dedup(calls: Vec<Call>) -> Vec<Call> {
-    let mut seen = HashSet::with_capacity(calls.len());
-    calls
-        .into_iter()
-        .filter(|call| seen.insert(call.identity()))
-        .collect()
+    let mut index = HashMap::with_capacity(calls.len());
+    let mut out: Vec<Call> = Vec::with_capacity(calls.len());
+    for call in calls {
+        match index.get(&call.identity()) {
+            Some(&i) => {
+                let kept: &mut Call = &mut out[i];
+                for d in call.details {
+                    if !kept
+                        .details
+                        .iter()
+                        .any(|k| k.service == d.service && k.operation == d.operation)
+                    {
+                        kept.details.push(d);
+                    }
+                }
+            }
+            None => {
+                index.insert(call.identity(), out.len());
+                out.push(call);
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -390,6 +432,7 @@ mod tests {
             function: String::new(),
             parameters: Value::Null,
             result_key: None,
+            details: Vec::new(),
             origin: String::new(),
         };
         assert!(skip.skips(&call("ssm", "DescribeInstanceInformation")));

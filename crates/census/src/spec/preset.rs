@@ -248,6 +248,7 @@ fn all() -> Result<Vec<Call>, Vec<Problem>> {
                 function: method_name(name),
                 parameters: Value::Object(Map::new()),
                 result_key: None,
+                details: Vec::new(),
                 origin: "preset all".into(),
             });
         }

@@ -90,6 +90,12 @@ pub struct JqFilter {
 impl JqFilter {
     /// Parses and compiles `source`; the error names the first problem and where it is.
     pub fn compile(source: &str) -> Result<JqFilter, String> {
+        Self::compile_with_vars(source, &[])
+    }
+
+    /// [`JqFilter::compile`] with global variables (`$details`), whose values each run
+    /// gives, in this order ([`JqFilter::outputs`]).
+    pub fn compile_with_vars(source: &str, vars: &[&'static str]) -> Result<JqFilter, String> {
         let defs = jaq_core::defs()
             .chain(jaq_std::defs())
             .chain(jaq_json::defs());
@@ -105,6 +111,7 @@ impl JqFilter {
             .map_err(|errs| load_error(source, errs))?;
         let filter = Compiler::default()
             .with_funs(natives())
+            .with_global_vars(vars.iter().copied())
             .compile(modules)
             .map_err(|errs| compile_error(source, errs))?;
         Ok(JqFilter {
@@ -120,16 +127,31 @@ impl JqFilter {
 
     /// Runs the filter on `input`; every output, in order, in one array.
     pub fn run(&self, input: &Value) -> Result<Value, String> {
+        self.outputs(input, &[], usize::MAX).map(Value::Array)
+    }
+
+    /// Runs the filter on `input` with the values of its global variables (as many as
+    /// it was compiled with); at most `limit` outputs, in order.
+    pub fn outputs(
+        &self,
+        input: &Value,
+        vars: &[&Value],
+        limit: usize,
+    ) -> Result<Vec<Value>, String> {
         let input = Val::deserialize(input).map_err(|e| format!("jq input: {e}"))?;
-        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new([]));
+        let vars = vars
+            .iter()
+            .map(|v| Val::deserialize(*v).map_err(|e| format!("jq variable: {e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let ctx = Ctx::<Data>::new(&self.filter.lut, Vars::new(vars));
         let mut out = Vec::new();
-        for item in self.filter.id.run((ctx, input)) {
+        for item in self.filter.id.run((ctx, input)).take(limit) {
             match item {
                 Ok(v) => out.push(to_json(&v)?),
                 Err(exn) => return Err(exn_message(exn)),
             }
         }
-        Ok(Value::Array(out))
+        Ok(out)
     }
 }
 

@@ -115,7 +115,7 @@ pub fn call_rows<E>(
     let mut rows = Vec::new();
     let mut members: Vec<String> = Vec::new();
     let mut seen_members: HashSet<&str> = HashSet::new();
-    let mut ids: HashMap<String, u32> = HashMap::new();
+    let mut ids = Numbering::default();
     let mut failed = None;
     for_each_item(result, |member, item| {
         if failed.is_some() {
@@ -123,13 +123,7 @@ pub fn call_rows<E>(
         }
         let json = item.to_string();
         let identity = shapes.identify(member, item, &json);
-        let n = ids.entry(identity.id.clone()).or_insert(0);
-        *n += 1;
-        let resource_id = if *n == 1 {
-            identity.id
-        } else {
-            format!("{}#{n}", identity.id)
-        };
+        let resource_id = ids.number(identity.id);
         for m in column_members(item) {
             if seen_members.insert(m) {
                 members.push(m.to_string());
@@ -150,6 +144,38 @@ pub fn call_rows<E>(
     match failed {
         Some(e) => Err(e),
         None => Ok((rows, members)),
+    }
+}
+
+/// Every item of `result` with the top-level list it came from and its `resource_id`,
+/// exactly as [`call_rows`] identifies it: what a detail call's rows are keyed by.
+pub fn identified_items<'a>(
+    shapes: &Shapes,
+    result: &'a Value,
+) -> Vec<(&'a str, &'a Value, String)> {
+    let mut ids = Numbering::default();
+    let mut out = Vec::new();
+    for_each_item(result, |member, item| {
+        let json = item.to_string();
+        let id = ids.number(shapes.identify(member, item, &json).id);
+        out.push((member, item, id));
+    });
+    out
+}
+
+/// Identifiers made unique within a call: the same one again gets `#2`, `#3`...
+#[derive(Default)]
+struct Numbering(HashMap<String, u32>);
+
+impl Numbering {
+    fn number(&mut self, id: String) -> String {
+        let n = self.0.entry(id.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 {
+            id
+        } else {
+            format!("{id}#{n}")
+        }
     }
 }
 

@@ -47,7 +47,7 @@ pub mod sqlite;
 pub mod views;
 
 /// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

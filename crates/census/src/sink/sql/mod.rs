@@ -29,8 +29,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{AccountReport, CallRecord, ScanInfo, Sink, Totals};
-use crate::store::items::{call_rows, ItemRow, ShapeCache};
+use super::{AccountReport, CallRecord, DetailItem, ScanInfo, Sink, Totals};
+use crate::store::items::{call_rows, column_members, ItemRow, ShapeCache};
 use batch::{Ack, Batched};
 
 pub mod batch;
@@ -155,6 +155,21 @@ pub struct CallKey {
     pub operation: String,
 }
 
+impl CallKey {
+    fn of(record: &CallRecord) -> Arc<CallKey> {
+        Arc::new(CallKey {
+            account_id: record.account_id.clone(),
+            region: record.region.clone(),
+            stem: record.stem.clone(),
+            service: record.service.clone(),
+            operation: record.operation.clone(),
+        })
+    }
+}
+
+/// The `id_source` of a detail call's rows: their `resource_id` is their list item's.
+pub const DETAIL_ID_SOURCE: &str = "list item";
+
 /// Rows of a call; `first` (the call's first rows) deletes the call's earlier rows.
 pub struct Rows {
     pub call: Arc<CallKey>,
@@ -262,6 +277,18 @@ impl<D: Dialect> SqlSink<D> {
         }
     }
 
+    /// Sends a call's last rows with its record; returns once they are committed.
+    fn end_call(&self, record: &CallRecord, rows: Rows, members: Vec<String>) -> io::Result<()> {
+        let (ack, done) = mpsc::sync_channel(1);
+        self.send(Msg::Call {
+            rows,
+            record: Box::new(record.clone()),
+            members,
+            ack,
+        })?;
+        self.wait(done)
+    }
+
     /// Stops the writer after what was sent is written.
     fn close(&self) {
         self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
@@ -293,13 +320,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
     }
 
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
-        let call = Arc::new(CallKey {
-            account_id: record.account_id.clone(),
-            region: record.region.clone(),
-            stem: record.stem.clone(),
-            service: record.service.clone(),
-            operation: record.operation.clone(),
-        });
+        let call = CallKey::of(record);
         let mut first = true;
         let (rows, members) = match result {
             Some(result) => {
@@ -316,14 +337,40 @@ impl<D: Dialect> Sink for SqlSink<D> {
             }
             None => (Vec::new(), Vec::new()),
         };
-        let (ack, done) = mpsc::sync_channel(1);
-        self.send(Msg::Call {
-            rows: Rows { call, first, rows },
-            record: Box::new(record.clone()),
-            members,
-            ack,
-        })?;
-        self.wait(done)
+        self.end_call(record, Rows { call, first, rows }, members)
+    }
+
+    /// One row per list item, keyed by the item's `resource_id` (a detail view joins
+    /// its list's view on it), holding the detail's result or `{"absent": ...}` /
+    /// `{"error": ...}`.
+    fn details(&self, record: &CallRecord, items: &[DetailItem]) -> io::Result<()> {
+        let call = CallKey::of(record);
+        let mut first = true;
+        let mut members: Vec<String> = Vec::new();
+        let mut rows = Vec::new();
+        for item in items {
+            let value = item.outcome.to_value();
+            for m in column_members(&value) {
+                if !members.iter().any(|x| x == m) {
+                    members.push(m.to_string());
+                }
+            }
+            rows.push(ItemRow {
+                resource_id: item.resource_id.clone(),
+                id_source: DETAIL_ID_SOURCE.to_string(),
+                member: String::new(),
+                item: value.to_string(),
+            });
+            if rows.len() >= D::WRITING.chunk {
+                self.send(Msg::Rows(Rows {
+                    call: call.clone(),
+                    first,
+                    rows: std::mem::take(&mut rows),
+                }))?;
+                first = false;
+            }
+        }
+        self.end_call(record, Rows { call, first, rows }, members)
     }
 
     fn finish(

@@ -109,12 +109,15 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), i64>, postgres::Error
     if let Some(v) = found.filter(|v| *v > SCHEMA_VERSION) {
         return Ok(Err(v));
     }
-    tx.batch_execute(&schema::ddl(Db::Postgres))?;
+    let migrations = schema::migrations(Db::Postgres, found.unwrap_or(0));
+    tx.batch_execute(&format!("{migrations}{}", schema::ddl(Db::Postgres)))?;
     if found.is_none() {
         tx.execute(
             "INSERT INTO census_schema (version) VALUES ($1)",
             &[&SCHEMA_VERSION],
         )?;
+    } else if !migrations.is_empty() {
+        tx.execute("UPDATE census_schema SET version = $1", &[&SCHEMA_VERSION])?;
     }
     tx.commit()?;
     Ok(Ok(()))
@@ -238,18 +241,20 @@ impl Writer {
             upsert_calls: client.prepare(
                 "INSERT INTO calls (scan_id, account_id, region, stem, service, function,
                  operation, status, error_code, error_message, request_id, pages, items,
-                 duration_ms)
+                 duration_ms, parent, absent)
                  SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::text[], $5::text[],
                      $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                     $12::bigint[], $13::bigint[], $14::bigint[])
+                     $12::bigint[], $13::bigint[], $14::bigint[], $15::text[], $16::bigint[])
                      AS u(account_id, region, stem, service, function, operation, status,
-                          error_code, error_message, request_id, pages, items, duration_ms)
+                          error_code, error_message, request_id, pages, items, duration_ms,
+                          parent, absent)
                  ON CONFLICT (scan_id, account_id, region, stem) DO UPDATE SET
                      service = excluded.service, function = excluded.function,
                      operation = excluded.operation, status = excluded.status,
                      error_code = excluded.error_code, error_message = excluded.error_message,
                      request_id = excluded.request_id, pages = excluded.pages,
-                     items = excluded.items, duration_ms = excluded.duration_ms",
+                     items = excluded.items, duration_ms = excluded.duration_ms,
+                     parent = excluded.parent, absent = excluded.absent",
             )?,
             upsert_account: client.prepare(
                 "INSERT INTO accounts (scan_id, account_id, name, email, status, partition,
@@ -364,6 +369,7 @@ impl Writer {
             let pages: Vec<i64> = calls.iter().map(|r| i64::from(r.pages)).collect();
             let items: Vec<i64> = calls.iter().map(|r| int(r.items)).collect();
             let durations: Vec<i64> = calls.iter().map(|r| int(r.duration_ms)).collect();
+            let absent: Vec<i64> = calls.iter().map(|r| int(r.absent)).collect();
             self.client.execute(
                 &self.st.upsert_calls,
                 &[
@@ -381,6 +387,8 @@ impl Writer {
                     &pages,
                     &items,
                     &durations,
+                    &opt(&|r| r.parent.as_deref()),
+                    &absent,
                 ],
             )?;
             self.pending_calls.clear();
@@ -531,7 +539,7 @@ impl SqlWriter for Writer {
         let finished = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         self.client.execute(
             "UPDATE scans SET finished = $2, accounts = $3, accounts_failed = $4, calls = $5,
-             calls_failed = $6, items = $7, pages = $8 WHERE scan_id = $1",
+             calls_failed = $6, items = $7, pages = $8, absent = $9 WHERE scan_id = $1",
             &[
                 &scan.id,
                 &finished,
@@ -541,6 +549,7 @@ impl SqlWriter for Writer {
                 &int(totals.calls_failed),
                 &int(totals.items),
                 &int(totals.pages),
+                &int(totals.absent),
             ],
         )?;
         Ok(())

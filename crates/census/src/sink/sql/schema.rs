@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS scans (
     calls {int},
     calls_failed {int},
     items {int},
-    pages {int}
+    pages {int},
+    absent {int}
 );
 CREATE TABLE IF NOT EXISTS accounts (
     scan_id TEXT NOT NULL,
@@ -72,6 +73,8 @@ CREATE TABLE IF NOT EXISTS calls (
     pages {int} NOT NULL,
     items {int} NOT NULL,
     duration_ms {int} NOT NULL,
+    parent TEXT,
+    absent {int} NOT NULL DEFAULT 0,
     PRIMARY KEY (scan_id, account_id, region, stem)
 );
 CREATE INDEX IF NOT EXISTS calls_by_stem ON calls (stem, scan_id);
@@ -95,6 +98,32 @@ CREATE TABLE IF NOT EXISTS item_columns (
     PRIMARY KEY (stem, name)
 );
 ";
+
+/// What each schema version added to the one before: `(version, statements)`, with
+/// `{int}` as in the tables. A database of an older version gets the statements of
+/// every later version before [`ddl`] (which then finds its tables in place).
+const MIGRATIONS: &[(i64, &str)] = &[(
+    2,
+    // Detail calls: the list call a detail belongs to, and the items it found absent.
+    "ALTER TABLE scans ADD COLUMN absent {int};
+ALTER TABLE calls ADD COLUMN parent TEXT;
+ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
+)];
+
+/// The statements that bring a database of schema version `from` (not 0: an empty
+/// database gets [`ddl`] alone) to [`SCHEMA_VERSION`]; empty when it is there.
+pub fn migrations(db: Db, from: i64) -> String {
+    let int = match db {
+        Db::Sqlite => "INTEGER",
+        Db::Postgres => "BIGINT",
+    };
+    MIGRATIONS
+        .iter()
+        .filter(|(v, _)| from > 0 && *v > from)
+        .map(|(_, sql)| sql.replace("{int}", int))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
 /// The statements that create the schema in `db` where it is missing (PostgreSQL's
 /// also create `census_schema`, which holds the schema version).

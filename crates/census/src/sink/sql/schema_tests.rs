@@ -17,7 +17,8 @@ CREATE TABLE IF NOT EXISTS scans (
     calls INTEGER,
     calls_failed INTEGER,
     items INTEGER,
-    pages INTEGER
+    pages INTEGER,
+    absent INTEGER
 );
 CREATE TABLE IF NOT EXISTS accounts (
     scan_id TEXT NOT NULL,
@@ -54,6 +55,8 @@ CREATE TABLE IF NOT EXISTS calls (
     pages INTEGER NOT NULL,
     items INTEGER NOT NULL,
     duration_ms INTEGER NOT NULL,
+    parent TEXT,
+    absent INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (scan_id, account_id, region, stem)
 );
 CREATE INDEX IF NOT EXISTS calls_by_stem ON calls (stem, scan_id);
@@ -93,7 +96,8 @@ CREATE TABLE IF NOT EXISTS scans (
     calls BIGINT,
     calls_failed BIGINT,
     items BIGINT,
-    pages BIGINT
+    pages BIGINT,
+    absent BIGINT
 );
 CREATE TABLE IF NOT EXISTS accounts (
     scan_id TEXT NOT NULL,
@@ -130,6 +134,8 @@ CREATE TABLE IF NOT EXISTS calls (
     pages BIGINT NOT NULL,
     items BIGINT NOT NULL,
     duration_ms BIGINT NOT NULL,
+    parent TEXT,
+    absent BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (scan_id, account_id, region, stem)
 );
 CREATE INDEX IF NOT EXISTS calls_by_stem ON calls (stem, scan_id);
@@ -237,4 +243,46 @@ fn odd_member_names_reach_their_values() {
         )
         .unwrap();
     assert_eq!(got, (1, 2, 3, 4));
+}
+
+/// A database of schema 1 (before detail calls) gets the columns schema 2 added, and
+/// keeps its rows.
+#[test]
+fn a_version_1_database_is_migrated() {
+    let v2 = ddl(Db::Sqlite);
+    let v1 = v2.replace(",\n    absent INTEGER\n", "\n").replace(
+        "    parent TEXT,\n    absent INTEGER NOT NULL DEFAULT 0,\n",
+        "",
+    );
+    assert_ne!(v1, v2);
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&v1).unwrap();
+    conn.execute(
+        "INSERT INTO calls VALUES ('s', 'a', 'r', 'stem', 'ec2', 'f', 'Op', 'ok', NULL, NULL, NULL, 1, 2, 3)",
+        [],
+    )
+    .unwrap();
+    assert_eq!(migrations(Db::Sqlite, SCHEMA_VERSION), "");
+    assert_eq!(
+        migrations(Db::Sqlite, 0),
+        "",
+        "an empty database gets the ddl alone"
+    );
+    conn.execute_batch(&format!("{}{v2}", migrations(Db::Sqlite, 1)))
+        .unwrap();
+    let (parent, absent): (Option<String>, i64) = conn
+        .query_row("SELECT parent, absent FROM calls", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((parent, absent), (None, 0));
+    let columns: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_info('scans')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(columns.last().map(String::as_str), Some("absent"));
+    assert!(migrations(Db::Postgres, 1).contains("absent BIGINT"));
 }

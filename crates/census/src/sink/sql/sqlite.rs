@@ -87,7 +87,7 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path).map_err(sql_error(path))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(sql_error(path))?;
-    schema_version(&conn, path)?;
+    let found = schema_version(&conn, path)?;
     // WAL needs a moment alone with the database; a long query holding it keeps the
     // rollback journal, which works too (writers then wait for readers).
     if let Err(e) = conn.pragma_update(None, "journal_mode", "WAL") {
@@ -101,11 +101,15 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
         .map_err(sql_error(path))?;
     conn.pragma_update(None, "wal_autocheckpoint", 8192)
         .map_err(sql_error(path))?;
-    conn.execute_batch(&schema::ddl(Db::Sqlite))
-        .map_err(|e| StoreError::NotCensus {
-            path: path.display().to_string(),
-            error: e.to_string(),
-        })?;
+    conn.execute_batch(&format!(
+        "{}{}",
+        schema::migrations(Db::Sqlite, found),
+        schema::ddl(Db::Sqlite)
+    ))
+    .map_err(|e| StoreError::NotCensus {
+        path: path.display().to_string(),
+        error: e.to_string(),
+    })?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(sql_error(path))?;
     Ok(conn)
@@ -216,8 +220,8 @@ impl SqlWriter for Writer {
             .prepare_cached(
                 "INSERT OR REPLACE INTO calls (scan_id, account_id, region, stem, service,
                  function, operation, status, error_code, error_message, request_id, pages,
-                 items, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                 items, duration_ms, parent, absent)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?
             .execute(params![
                 self.scan_id()?,
@@ -233,7 +237,9 @@ impl SqlWriter for Writer {
                 r.request_id,
                 i64::from(r.pages),
                 int(r.items),
-                int(r.duration_ms)
+                int(r.duration_ms),
+                r.parent,
+                int(r.absent)
             ])?;
         Ok(())
     }
@@ -309,7 +315,7 @@ impl SqlWriter for Writer {
         let finished = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         self.conn.execute(
             "UPDATE scans SET finished = ?2, accounts = ?3, accounts_failed = ?4, calls = ?5,
-             calls_failed = ?6, items = ?7, pages = ?8 WHERE scan_id = ?1",
+             calls_failed = ?6, items = ?7, pages = ?8, absent = ?9 WHERE scan_id = ?1",
             params![
                 scan.id,
                 finished,
@@ -318,7 +324,8 @@ impl SqlWriter for Writer {
                 int(totals.calls),
                 int(totals.calls_failed),
                 int(totals.items),
-                int(totals.pages)
+                int(totals.pages),
+                int(totals.absent)
             ],
         )?;
         Ok(())

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An organization scan against moto: is census or the emulator the bottleneck?
 
-    python3 bench/scan_moto.py [--runs 5] [--members 50] [--census PATH] [--no-write]
+    python3 bench/scan_moto.py [--runs 5] [--members 50] [--census PATH] [--no-write] [--details]
 
 1. makes the test kit's venv (scripts/setup-python.sh) and builds the release census
    (`cargo build --release -p census`, honouring CARGO_TARGET_DIR) unless --census is given;
@@ -22,6 +22,13 @@
 5. checks each run lightly (exit 0, no failed call, one file per account x region x
    regional call plus one per account x global call) and rewrites the
    "## Scan: 50 accounts on moto" section of BENCHMARKS.md with the medians.
+
+With `--details` the scan file is bench/scans/bench11-details.json, the same calls with
+the core preset's detail calls for their buckets, roles, queues, topics, tables and
+functions (`--details core`); only the store-on mode runs, each run is checked to have
+one file per call (details included) and no failed call, and the section written is
+"## Scan: 50 accounts on moto, with detail calls". Targets (the detail calls issue): the
+same wall/moto CPU ratio and RSS targets.
 
 Targets: the scan issue: wall time at most 1.5x moto's CPU seconds (the emulator is
 the bottleneck, not census), peak RSS under 80 MB (both with the SQLite store, the
@@ -51,6 +58,8 @@ REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
 # Calls of bench11.json that census makes once per account (not per region).
 GLOBAL_CALLS = {("s3", "list_buckets"), ("iam", "list_roles")}
 SECTION = "Scan: 50 accounts on moto"
+DETAILS_FILE = os.path.join(ROOT, "bench", "scans", "bench11-details.json")
+DETAILS_SECTION = "Scan: 50 accounts on moto, with detail calls"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -211,7 +220,10 @@ def main():
     ap.add_argument("--census", help="census binary (default: build the release one)")
     ap.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--details", action="store_true", help="scan with detail calls (bench11-details.json)")
     args = ap.parse_args()
+    if args.details:
+        return details_main(args)
 
     venv = setup_python()
     census = args.census or build_census()
@@ -322,6 +334,79 @@ Wall time vs moto CPU: {'held' if held_ratio else 'NOT held'} ({ratio:.2f}x). Pe
     print(body)
     if not args.no_write:
         write_section(SECTION, body)
+
+
+def details_main(args):
+    """The benchmark with detail calls: store on, one mode."""
+    venv = setup_python()
+    census = args.census or build_census()
+    work = tempfile.mkdtemp(prefix="census-bench-moto-details-")
+    moto = Moto(venv, work)
+    runs = []
+    try:
+        env = clean_env(moto.url)
+        t = time.monotonic()
+        opts = {"members": args.members, "regions": REGIONS}
+        seeded = subprocess.run(
+            [os.path.join(venv, "bin", "python"), os.path.join(ROOT, "bench", "seed_moto.py"), json.dumps(opts)],
+            env=env, check=True, capture_output=True, text=True,
+        )
+        accounts = len(json.loads(seeded.stdout)["accounts"])
+        seed_s = time.monotonic() - t
+        print(f"seeded {accounts} accounts in {seed_s:.0f}s; moto at {moto.url}", file=sys.stderr)
+        cmd0 = [census, "scan", "--org", "-s", DETAILS_FILE, "--regions", ",".join(REGIONS), "--details", "core"]
+        for i in range(args.runs + 1):
+            out = os.path.join(work, f"out-{i}")
+            cpu0, req0 = moto.cpu(), moto.requests()
+            with open(os.path.join(work, f"census-{i}.log"), "w") as log:
+                code, wall, rss, cpu = run_measured(cmd0 + ["-o", out], env, stdout=log, stderr=subprocess.STDOUT)
+            moto_cpu = moto.cpu() - cpu0
+            requests = moto.requests() - req0
+            scan = scan_dir(out)
+            totals = json.load(open(os.path.join(scan, "summary.json")))["totals"]
+            files = result_files(scan)
+            ok = code == 0 and files == totals["calls"] and totals["calls_failed"] == 0
+            print(
+                f"{'warm-up' if i == 0 else f'run {i}'}: exit {code}, {files} files, {totals['calls']} calls, "
+                f"{totals.get('absent', 0)} absent, wall {wall:.2f}s, moto CPU {moto_cpu:.2f}s, "
+                f"ratio {wall / moto_cpu:.2f}, RSS {rss:.1f} MB, census CPU {cpu:.2f}s, {requests} requests",
+                file=sys.stderr,
+            )
+            if not ok:
+                raise SystemExit(f"run {i} failed the check; see {work}/census-{i}.log")
+            if i > 0:
+                runs.append(dict(wall=wall, moto_cpu=moto_cpu, rss=rss, cpu=cpu, requests=requests,
+                                 calls=totals["calls"], items=totals["items"], absent=totals.get("absent", 0)))
+            shutil.rmtree(out)
+    finally:
+        moto.stop()
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "moto_cpu", "rss", "cpu", "requests")}
+    ratios = [r["wall"] / r["moto_cpu"] for r in runs]
+    ratio = statistics.median(ratios)
+    max_rss = max(r["rss"] for r in runs)
+    load = os.getloadavg()
+    body = f"""
+Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load[0]:.1f} when it ended.
+Command: `python3 bench/scan_moto.py --details --runs {args.runs}`: the organization of the section above ({args.members} members + the management account, `bench/seed_moto.py`, {seed_s:.0f} s), then `census scan --org -s bench/scans/bench11-details.json --regions {','.join(REGIONS)} --details core` (release build, default `--concurrency` 64, SQLite store on), one warm-up and {args.runs} measured runs.
+Each run: {runs[0]['calls']} calls (list calls and one record per detail operation per account and region), {med['requests']:.0f} requests (each detail call on each item is one), {runs[0]['items']} items, {runs[0]['absent']} items absent (no policy, no tags...), one file per call, no failed call, exit 0 (checked every run).
+Targets: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB.
+
+| figure | median of {args.runs} | runs |
+|---|---|---|
+| census wall time | {med['wall']:.2f} s | {', '.join(f"{r['wall']:.2f}" for r in runs)} |
+| moto CPU during the scan | {med['moto_cpu']:.2f} s | {', '.join(f"{r['moto_cpu']:.2f}" for r in runs)} |
+| **wall / moto CPU** | **{ratio:.2f}** | {', '.join(f"{x:.2f}" for x in ratios)} |
+| census peak RSS | **{med['rss']:.1f} MB** | {', '.join(f"{r['rss']:.1f}" for r in runs)} |
+| census CPU (user+sys) | {med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in runs)} |
+| requests moto served | {med['requests']:.0f} | {med['requests'] / med['wall']:.0f} per second of wall time |
+
+Wall time vs moto CPU: {'held' if ratio <= 1.5 else 'NOT held'} ({ratio:.2f}x). Peak RSS: {'held' if max_rss < 80 else 'NOT held'} (max {max_rss:.1f} MB).
+"""
+    print(body)
+    if not args.no_write:
+        write_section(DETAILS_SECTION, body)
 
 
 if __name__ == "__main__":

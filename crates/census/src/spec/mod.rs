@@ -42,6 +42,10 @@
 //!   and names each file `<service>-<function>.json`, so of two entries calling the
 //!   same function in a region the last one wins; how Census writes results is the
 //!   sinks' business.
+//! - `details`, Census's own: calls made once per item of the entry's result, with
+//!   parameters computed from the item by jq, or `"auto"` for those the models derive
+//!   (see [`detail`]). aws-auto-inventory has no such member; a file without it runs
+//!   exactly as there.
 //! - Any other member of an entry is ignored, as aws-auto-inventory ignores it (its
 //!   successor's config calls one `name`). Census refuses only members that look
 //!   like a misspelt field (`paramters`, `resultKey`), since aws-auto-inventory would

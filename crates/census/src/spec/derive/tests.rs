@@ -193,7 +193,7 @@ fn coverage() {
         .into_iter()
         .map(|c| (c.service, c.operation))
         .collect();
-    let (mut in_all, mut in_all_with) = (0, 0);
+    let (mut in_all, mut in_all_with, mut in_all_own) = (0, 0, 0);
     for entry in awsdyn::model::services() {
         let model = awsdyn::model::load(&entry.name).unwrap();
         services += 1;
@@ -202,6 +202,7 @@ fn coverage() {
             if all.contains(&(model.name.clone(), d.list.clone())) {
                 in_all += 1;
                 in_all_with += usize::from(!d.details.is_empty());
+                in_all_own += usize::from(d.details.iter().any(|x| x.own));
             }
             if !d.details.is_empty() {
                 with += 1;
@@ -215,5 +216,5 @@ fn coverage() {
     println!(
         "{with} of {lists} list operations in {services} services have at least one derived detail ({details} derived details); {with_own} have one of the item itself ({own} such details)"
     );
-    println!("all preset: {in_all_with} of its {in_all} list operations have at least one derived detail");
+    println!("all preset: {in_all_with} of its {in_all} list operations have at least one derived detail; {in_all_own} have one of the item itself (what --details auto makes)");
 }

@@ -14,7 +14,8 @@ paginates, ResponseMetadata dropped and the detail's result_key (a member name, 
 path of them: `.A.B`) applied, and checks:
 - an element with `result`: boto3 returned the same JSON (awsdyn's convention:
   isoformat() datetimes, base64 blobs);
-- an element with `absent` or `error`: boto3 raised a ClientError with the same code.
+- an element with `absent` or `error`: boto3 raised a ClientError with the same code
+  (anything else boto3 raises is reported as a mismatch of kind "exception").
 It also checks that each detail file has one element per item of its parent's file (the
 parent's result_key value, or without one the elements of the result's top-level
 lists, in order).
@@ -85,13 +86,22 @@ def apply_result_key(result, result_key):
 
 
 def details_by_stem(plan):
-    """(parent stem, detail stem) -> (parent call, detail) from the plan."""
+    """(parent stem, detail stem) -> (parent call, detail) from the plan. Stems are
+    named as Census names them: `<service>-<function>`, with `-2`, `-3`... for the same
+    one again, counted over the plan's calls in order, each call's details after it."""
+    seen = {}
+
+    def stem(service, function):
+        base = f"{service}-{function}"
+        seen[base] = seen.get(base, 0) + 1
+        return base if seen[base] == 1 else f"{base}-{seen[base]}"
+
     out = {}
     for call in plan.get("calls", []):
-        parent = f"{call['service']}-{call['function']}"
+        parent = stem(call["service"], call["function"])
         for detail in call.get("details") or []:
             service = detail.get("service") or call["service"]
-            out[(parent, f"{service}-{detail['function']}")] = (call, detail)
+            out[(parent, stem(service, detail["function"]))] = (call, detail)
     return out
 
 
@@ -136,6 +146,19 @@ class Replayer:
                 result = getattr(client, function)(**parameters)
         except ClientError as e:
             return "error", e.response.get("Error", {}).get("Code")
+        except Exception as e:  # pylint: disable=broad-except
+            # Not an AWS error (an HTML 500 page boto3 cannot parse, a parameter boto3
+            # refuses): reported as a mismatch, with what happened, rather than ending
+            # the replay.
+            text = f"{type(e).__name__}: {e}"
+            # moto's HTML error page for an operation it does not implement: boto3
+            # cannot parse it, Census records its HTTP status as the code.
+            status = getattr(e, "kwargs", {}).get("status_code") or next(
+                (s for s in ("500", "501", "404") if f"<title>{s} " in text), None
+            )
+            if status:
+                return "error", str(status)
+            return "exception", text[:300]
         result.pop("ResponseMetadata", None)
         return "result", normal(apply_result_key(result, result_key))
 

@@ -19,6 +19,8 @@
 //! | which calls a scan makes: scan files, presets, result keys | `spec/` |
 //! | the planner (calls x regions for one account, pure) | `scan/plan.rs` |
 //! | the executor (credentials, concurrency, paging, deadlines) | `scan/execute.rs` |
+//! | detail calls: syntax and checks, derivation from the models, "absent" errors | `spec/detail.rs`, `spec/derive.rs`, `spec/absent.rs` |
+//! | detail calls: running them per listed item | `scan/details.rs` |
 //! | the writer pool and progress | `scan/writers.rs`, `scan/progress.rs` |
 //! | `--resume` and plan.json | `scan/resume.rs` |
 //! | `--shard` | `shard.rs` |

@@ -49,7 +49,14 @@ fn seed(moto: &Moto) {
     let me = Caller::management();
     for i in 0..BUCKETS {
         let bucket = format!("b{i:02}");
-        boto3_call(moto, &me, "s3", "CreateBucket", &json!({"Bucket": bucket}), false);
+        boto3_call(
+            moto,
+            &me,
+            "s3",
+            "CreateBucket",
+            &json!({"Bucket": bucket}),
+            false,
+        );
         if i % 2 == 0 {
             let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": format!("arn:aws:s3:::{bucket}")}]});
             boto3_call(
@@ -171,7 +178,13 @@ fn details_under_throttling_and_5xx_lose_nothing() {
     for (i, p) in policies.as_array().unwrap().iter().enumerate() {
         assert_eq!(p["parameters"], json!({"Bucket": format!("b{i:02}")}));
         if i % 2 == 0 {
-            assert!(p["result"]["Policy"].as_str().unwrap().contains("DeleteBucket"), "{p}");
+            assert!(
+                p["result"]["Policy"]
+                    .as_str()
+                    .unwrap()
+                    .contains("DeleteBucket"),
+                "{p}"
+            );
         } else {
             assert_eq!(p["absent"]["code"], "NoSuchBucketPolicy", "{p}");
         }
@@ -181,21 +194,29 @@ fn details_under_throttling_and_5xx_lose_nothing() {
     assert_eq!(record["absent"], (BUCKETS / 2) as u64);
     assert_eq!(record["status"], "ok");
     let tags = &reference["us-east-1/dynamodb-list_tags_of_resource.json"];
-    assert_eq!(tags[1]["result"]["Tags"], json!([{"Key": "n", "Value": "1"}]));
+    assert_eq!(
+        tags[1]["result"]["Tags"],
+        json!([{"Key": "n", "Value": "1"}])
+    );
 
     // Every 3rd detail request throttled, every 7th a 500: the same result.
     let proxy = FaultProxy::start(&moto);
     let detail = |r: &testkit::SeenRequest| {
-        r.path.contains("policy") || r.path.contains("tagging") || r.path.contains("versioning")
-            || r.header("x-amz-target").is_some_and(|t| t.ends_with("DescribeTable") || t.ends_with("ListTagsOfResource"))
+        r.path.contains("policy")
+            || r.path.contains("tagging")
+            || r.path.contains("versioning")
+            || r.header("x-amz-target")
+                .is_some_and(|t| t.ends_with("DescribeTable") || t.ends_with("ListTagsOfResource"))
     };
     for protocol in [Protocol::RestXml, Protocol::Json] {
         proxy.add(Rule::new(
-            Match::any().custom(move |r| r.seq % 3 == 0 && detail(r) && Protocol::of(r) == protocol),
+            Match::any()
+                .custom(move |r| r.seq % 3 == 0 && detail(r) && Protocol::of(r) == protocol),
             Action::Reply(Reply::throttling(protocol)),
         ));
         proxy.add(Rule::new(
-            Match::any().custom(move |r| r.seq % 7 == 1 && detail(r) && Protocol::of(r) == protocol),
+            Match::any()
+                .custom(move |r| r.seq % 7 == 1 && detail(r) && Protocol::of(r) == protocol),
             Action::Reply(Reply::internal_error(protocol)),
         ));
     }
@@ -204,7 +225,10 @@ fn details_under_throttling_and_5xx_lose_nothing() {
     let injected = proxy.requests().iter().filter(|r| r.rule.is_some()).count();
     assert!(injected >= 15, "only {injected} faults injected");
     let got = outputs(&scan_root(&faulty_out));
-    assert_eq!(got.keys().collect::<Vec<_>>(), reference.keys().collect::<Vec<_>>());
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        reference.keys().collect::<Vec<_>>()
+    );
     for (k, v) in &reference {
         let mut got = got[k].clone();
         let mut want = v.clone();
@@ -259,7 +283,10 @@ fn a_scan_killed_among_its_details_resumes_to_the_same_result() {
         !journal.contains("s3-get_bucket_tagging"),
         "the tag calls were to be under way when the scan was killed"
     );
-    let resumed = census(&moto.endpoint(), &["scan", "--resume", root.to_str().unwrap()]);
+    let resumed = census(
+        &moto.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    );
     assert_eq!(resumed.status.code(), Some(0), "{}", stderr(&resumed));
     let journal = std::fs::read_to_string(root.join(".census/journal.jsonl")).unwrap();
     // What the killed run recorded is not recorded again.
@@ -274,7 +301,12 @@ fn max_details_per_call_cuts_and_says_so_and_views_join_their_list() {
     let moto = Moto::start();
     seed(&moto);
     let dir = TempDir::new("census-details-cap");
-    let (result, out) = scan(&moto.endpoint(), &dir, "capped", &["--max-details-per-call", "5"]);
+    let (result, out) = scan(
+        &moto.endpoint(),
+        &dir,
+        "capped",
+        &["--max-details-per-call", "5"],
+    );
     assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
     let root = scan_root(&out);
     let got = outputs(&root);
@@ -284,7 +316,9 @@ fn max_details_per_call_cuts_and_says_so_and_views_join_their_list() {
     assert_eq!(record["items"], 5);
     assert_eq!(record["items_not_detailed"], (BUCKETS - 5) as u64);
     // Three tables: under the cap, nothing cut.
-    assert!(got["record \"dynamodb-describe_table\""].get("items_not_detailed").is_none());
+    assert!(got["record \"dynamodb-describe_table\""]
+        .get("items_not_detailed")
+        .is_none());
 
     // The detail view joins the list's view on the list item's resource_id.
     let db = out.join("census.db");

@@ -253,7 +253,7 @@ async fn errors_name_the_file_the_entry_and_the_fix() {
         ),
         format!("{f} entry 7: invalid parameters for iam GetRole: missing required parameter RoleName"),
         format!(
-            "{f} entry 8: unknown member \"paramters\"; did you mean \"parameters\"? (the members are service, function, parameters and result_key)"
+            "{f} entry 8: unknown member \"paramters\"; did you mean \"parameters\"? (the members are service, function, parameters, result_key and details)"
         ),
         format!("{}: not valid JSON at line 5, column 0: EOF while parsing an object", files[1]),
         format!("{}: cannot read the scan file: no such file; give -s/--scan a readable JSON file (a list of calls) or an http(s) URL", files[2]),

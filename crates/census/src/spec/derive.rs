@@ -32,8 +32,9 @@
 //!   an `EksAnywhereSubscription`, not `DescribeCluster`'s `name` from an
 //!   `AccessPolicy`).
 //! - A scalar item (a list of strings) fills the one required member of `D` that its
-//!   list member names, singular (`TableNames` → `TableName` ← `.`); `D` must require
-//!   nothing else.
+//!   list member names, singular (`TableNames` → `TableName` ← `.`), or a bare
+//!   identifier when `D` names the list's noun (eks `clusters` → `DescribeCluster`'s
+//!   `name`); `D` must require nothing else.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -283,9 +284,10 @@ fn fill(
             return None;
         };
         let target = model.shape(input.members.get(r)?.target);
-        let same = target.kind == item.kind;
-        return (same && singular(list_member).eq_ignore_ascii_case(r))
-            .then(|| vec![(r.clone(), ".".to_string())]);
+        let one = singular(list_member);
+        // `TableNames` → `TableName`; `clusters` → `DescribeCluster`'s `name`.
+        let fits = one.eq_ignore_ascii_case(r) || (bare(r) && names_item(&d.name, &one));
+        return (target.kind == item.kind && fits).then(|| vec![(r.clone(), ".".to_string())]);
     }
     required
         .iter()

@@ -10,7 +10,7 @@
 //! - `scans`: one row per scan (`scan_id`, `seq` giving the order scans started in,
 //!   `started`, `finished` (NULL until the scan finishes), `version`, `resumed`, and
 //!   the totals `accounts`, `accounts_failed`, `calls`, `calls_failed`, `items`,
-//!   `pages`).
+//!   `pages`, `absent`).
 //! - `accounts`: per scan and account: `name`, `email`, `status` (Organizations
 //!   status), `partition`, `org_id`, `management_account_id`, `ou_id`, `ou_path`,
 //!   `tags` (JSON object), `source`, and how setting it up went: `scan_status` (`ok` or
@@ -18,11 +18,17 @@
 //! - `calls`: per scan, account, region (`global` for global calls) and `stem` (the
 //!   output file stem, `ec2-describe_vpcs`): `service`, `function`, `operation`,
 //!   `status`, `error_code`, `error_message`, `request_id`, `pages`, `items`,
-//!   `duration_ms`.
+//!   `duration_ms`; for a detail call (one row per detail operation, account and
+//!   region, standing for its calls on every item of its list) `parent`, the list
+//!   call's stem, and `absent`, the items that had none of what it reads.
 //! - `resources`: one row per item (see [`items`]): `scan_id`, `stem`, `account_id`,
 //!   `region`, `resource_id`, `service`, `operation`, `member` (the top-level list it
 //!   came from, `''` when the result was a list), `id_source` (the member the id was
-//!   taken from, `(item)` or `(hash)`), and `item`, the item as JSON text.
+//!   taken from, `(item)` or `(hash)`), and `item`, the item as JSON text. A detail
+//!   call's rows are one per item of its list, with that item's `resource_id`
+//!   (`id_source` `list item`) and its result as `item` (`{"absent": {...}}` or
+//!   `{"error": {...}}` when it had none or failed), so that a detail's view joins
+//!   its list's view on `account_id, region, resource_id`.
 //!   `(scan_id, stem, account_id, region, resource_id)` is unique, and writes replace:
 //!   a resumed scan or a shard that writes a call again leaves one copy.
 //! - `item_columns`: the top-level members seen per stem (`position` in first-seen
@@ -39,6 +45,9 @@
 //! `value` for scalar items such as table names), then `item`.
 //! A view shows one scan: the latest finished scan that ran the call, or, when none
 //! has finished, the latest that ran it. Every scan stays in the base tables.
+//!
+//! Schema 2 added `calls.parent`, `calls.absent` and `scans.absent` (detail calls); a
+//! database of schema 1 gets them when a scan writes to it.
 
 pub mod diff;
 pub mod items;

@@ -213,6 +213,35 @@ def setup_python():
     return os.path.join(ROOT, ".venv")
 
 
+def seed_org(venv, env, members):
+    """Seeds moto (bench/seed_moto.py); returns its manifest and the seconds it took."""
+    t = time.monotonic()
+    opts = {"members": members, "regions": REGIONS}
+    seeded = subprocess.run(
+        [os.path.join(venv, "bin", "python"), os.path.join(ROOT, "bench", "seed_moto.py"), json.dumps(opts)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(seeded.stdout), time.monotonic() - t
+
+
+def figures_table(runs):
+    """The table of a benchmark's runs: wall time, moto CPU, their ratio, RSS, CPU."""
+    med = {k: statistics.median(r[k] for r in runs) for k in ("wall", "moto_cpu", "rss", "cpu", "requests")}
+    ratios = [r["wall"] / r["moto_cpu"] for r in runs]
+    ratio = statistics.median(ratios)
+    return f"""| figure | median of {len(runs)} | runs |
+|---|---|---|
+| census wall time | {med['wall']:.2f} s | {', '.join(f"{r['wall']:.2f}" for r in runs)} |
+| moto CPU during the scan | {med['moto_cpu']:.2f} s | {', '.join(f"{r['moto_cpu']:.2f}" for r in runs)} |
+| **wall / moto CPU** | **{ratio:.2f}** | {', '.join(f"{x:.2f}" for x in ratios)} |
+| census peak RSS | **{med['rss']:.1f} MB** | {', '.join(f"{r['rss']:.1f}" for r in runs)} |
+| census CPU (user+sys) | {med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in runs)} |
+| requests moto served | {med['requests']:.0f} | {med['requests'] / med['wall']:.0f} per second of wall time |"""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
@@ -235,17 +264,7 @@ def main():
     moto = Moto(venv, work)
     try:
         env = clean_env(moto.url)
-        t = time.monotonic()
-        opts = {"members": args.members, "regions": REGIONS}
-        seeded = subprocess.run(
-            [os.path.join(venv, "bin", "python"), os.path.join(ROOT, "bench", "seed_moto.py"), json.dumps(opts)],
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        manifest = json.loads(seeded.stdout)
-        seed_s = time.monotonic() - t
+        manifest, seed_s = seed_org(venv, env, args.members)
         accounts = len(manifest["accounts"])
         expected = accounts * (len(REGIONS) * n_regional + n_global)
         print(f"seeded {accounts} accounts in {seed_s:.0f}s; moto at {moto.url}", file=sys.stderr)
@@ -310,14 +329,7 @@ Command: `python3 bench/scan_moto.py --runs {args.runs}`: moto 5.2.5 (`moto_serv
 Each run: {runs[0]['calls']} calls ({accounts} accounts x ({len(REGIONS)} regions x {n_regional} regional calls + {n_global} global)), {runs[0]['items']} items, {expected} files, exit 0 (checked every run). Moto CPU is utime+stime of the moto process over the run (/proc/PID/stat); census's figures are its wait4 rusage.
 Targets: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB; with the SQLite store at most 10% slower than `--no-db`.
 
-| figure | median of {args.runs} | runs |
-|---|---|---|
-| census wall time | {med['wall']:.2f} s | {', '.join(f"{r['wall']:.2f}" for r in runs)} |
-| moto CPU during the scan | {med['moto_cpu']:.2f} s | {', '.join(f"{r['moto_cpu']:.2f}" for r in runs)} |
-| **wall / moto CPU** | **{ratio:.2f}** | {', '.join(f"{x:.2f}" for x in ratios)} |
-| census peak RSS | **{med['rss']:.1f} MB** | {', '.join(f"{r['rss']:.1f}" for r in runs)} |
-| census CPU (user+sys) | {med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in runs)} |
-| requests moto served | {med['requests']:.0f} | {med['requests'] / med['wall']:.0f} per second of wall time |
+{figures_table(runs)}
 
 The same scan with `--no-db` (no SQLite store), interleaved:
 
@@ -345,14 +357,8 @@ def details_main(args):
     runs = []
     try:
         env = clean_env(moto.url)
-        t = time.monotonic()
-        opts = {"members": args.members, "regions": REGIONS}
-        seeded = subprocess.run(
-            [os.path.join(venv, "bin", "python"), os.path.join(ROOT, "bench", "seed_moto.py"), json.dumps(opts)],
-            env=env, check=True, capture_output=True, text=True,
-        )
-        accounts = len(json.loads(seeded.stdout)["accounts"])
-        seed_s = time.monotonic() - t
+        manifest, seed_s = seed_org(venv, env, args.members)
+        accounts = len(manifest["accounts"])
         print(f"seeded {accounts} accounts in {seed_s:.0f}s; moto at {moto.url}", file=sys.stderr)
         cmd0 = [census, "scan", "--org", "-s", DETAILS_FILE, "--regions", ",".join(REGIONS), "--details", "core"]
         for i in range(args.runs + 1):
@@ -393,14 +399,7 @@ Command: `python3 bench/scan_moto.py --details --runs {args.runs}`: the organiza
 Each run: {runs[0]['calls']} calls (list calls and one record per detail operation per account and region), {med['requests']:.0f} requests (each detail call on each item is one), {runs[0]['items']} items, {runs[0]['absent']} items absent (no policy, no tags...), one file per call, no failed call, exit 0 (checked every run).
 Targets: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB.
 
-| figure | median of {args.runs} | runs |
-|---|---|---|
-| census wall time | {med['wall']:.2f} s | {', '.join(f"{r['wall']:.2f}" for r in runs)} |
-| moto CPU during the scan | {med['moto_cpu']:.2f} s | {', '.join(f"{r['moto_cpu']:.2f}" for r in runs)} |
-| **wall / moto CPU** | **{ratio:.2f}** | {', '.join(f"{x:.2f}" for x in ratios)} |
-| census peak RSS | **{med['rss']:.1f} MB** | {', '.join(f"{r['rss']:.1f}" for r in runs)} |
-| census CPU (user+sys) | {med['cpu']:.2f} s | {', '.join(f"{r['cpu']:.2f}" for r in runs)} |
-| requests moto served | {med['requests']:.0f} | {med['requests'] / med['wall']:.0f} per second of wall time |
+{figures_table(runs)}
 
 Wall time vs moto CPU: {'held' if ratio <= 1.5 else 'NOT held'} ({ratio:.2f}x). Peak RSS: {'held' if max_rss < 80 else 'NOT held'} (max {max_rss:.1f} MB).
 """

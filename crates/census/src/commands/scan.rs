@@ -275,7 +275,9 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
                 .details
                 .parse::<spec::DetailsMode>()
                 .map_err(|e| anyhow!(e))?;
-            let mut calls = spec::load(&args.scan, &presets, details).await?.calls;
+            let mut calls = spec::load(&args.scan, &presets, details, false)
+                .await?
+                .calls;
             for c in &mut calls {
                 c.details
                     .retain(|d| !skip.skips_operation(&d.service, &d.operation));

@@ -266,12 +266,14 @@ fn decide(value: &Value) -> Option<Decided> {
         })
         .collect();
     if candidates.is_empty() {
+        let why = if super::derive::never_detail(&service, operation) {
+            "Census does not run it once per listed item: it returns data, not configuration (presets/not_details.json)".to_string()
+        } else {
+            format!("no list call of {service} gives it for each item")
+        };
         return left(
             Fate::Unfillable,
-            format!(
-                "needs {}, which no list call of {service} gives",
-                required.join(", ")
-            ),
+            format!("needs {}; {why}", required.join(", ")),
         );
     }
     Some(Decided::Detail(Pending {
@@ -359,11 +361,15 @@ pub(super) fn attach(calls: &mut Vec<Call>, fates: &mut Fates) {
             service: p.service,
             function: p.function,
             fate: Fate::Detail,
-            note: if added {
-                format!("{list} (added)")
-            } else {
-                list.clone()
-            },
+            note: format!(
+                "of {list}{}: {}",
+                if added { " (added)" } else { "" },
+                params
+                    .iter()
+                    .map(|(k, jq)| format!("{k}={jq}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         };
     }
 }

@@ -902,3 +902,92 @@ fn tls_is_used_and_an_untrusted_certificate_is_one_clear_error() {
     let n = query(Store::Postgres(&plain), "select count(*) as n from calls");
     assert_eq!(n[0]["n"], 1);
 }
+
+/// A detail call's rows carry their list item's resource id, its view joins the list's
+/// view, and its record names its parent; a database of schema 1 gets the new columns.
+#[test]
+fn detail_rows_join_their_list_and_old_databases_gain_the_detail_columns() {
+    use census::sink::postgres::PostgresSink;
+    use census::sink::{DetailItem, DetailOutcome, ErrorText, ScanInfo, Sink, Totals};
+    use census::store::postgres::PgUrl;
+    let url = database("details");
+    // A database of schema 1: the calls and scans tables without the detail columns.
+    {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        let v1 = census::sink::sql::schema::ddl(census::sink::sql::schema::Db::Postgres)
+            .replace(",\n    absent BIGINT\n", "\n")
+            .replace(
+                "    parent TEXT,\n    absent BIGINT NOT NULL DEFAULT 0,\n",
+                "",
+            );
+        client.batch_execute(&v1).unwrap();
+        client
+            .execute("INSERT INTO census_schema (version) VALUES (1)", &[])
+            .unwrap();
+    }
+    let sink = PostgresSink::open(&PgUrl::new(&url)).unwrap();
+    let info = ScanInfo {
+        id: "d1".into(),
+        started: "2026-12-03T06:30:00Z".into(),
+        version: "test".into(),
+        resumed: false,
+    };
+    sink.begin(&info).unwrap();
+    let list = json!({"Things": [{"ThingId": "a"}, {"ThingId": "b"}]});
+    sink.call(&record("censustest-list_things", "r1", 2), Some(&list))
+        .unwrap();
+    let mut detail = record("censustest-get_thing_policy", "r1", 2);
+    detail.parent = Some("censustest-list_things".into());
+    detail.absent = 1;
+    let items = [
+        DetailItem {
+            resource_id: "a".into(),
+            parameters: json!({"ThingId": "a"}),
+            outcome: DetailOutcome::Result(json!({"Policy": "{}"})),
+        },
+        DetailItem {
+            resource_id: "b".into(),
+            parameters: json!({"ThingId": "b"}),
+            outcome: DetailOutcome::Absent(ErrorText {
+                code: "NoSuchThingPolicy".into(),
+                message: "none".into(),
+            }),
+        },
+    ];
+    sink.details(&detail, &items).unwrap();
+    let totals = Totals {
+        absent: 1,
+        ..Totals::default()
+    };
+    sink.finish(&info, &totals, &[]).unwrap();
+    drop(sink);
+    let pg = Store::Postgres(&url);
+    let joined = query(
+        pg,
+        "select l.\"ThingId\" as thing, p.\"Policy\" as policy, p.absent::jsonb ->> 'code' as absent \
+         from censustest_list_things l join censustest_get_thing_policy p \
+         on p.account_id = l.account_id and p.region = l.region and p.resource_id = l.resource_id \
+         order by 1",
+    );
+    let got: Vec<(String, String, String)> = joined
+        .iter()
+        .map(|r| (s(&r["thing"]), s(&r["policy"]), s(&r["absent"])))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a".into(), "{}".into(), "null".into()),
+            ("b".into(), "null".into(), "NoSuchThingPolicy".into()),
+        ]
+    );
+    let calls = query(
+        pg,
+        "select parent, absent from calls where stem = 'censustest-get_thing_policy'",
+    );
+    assert_eq!(s(&calls[0]["parent"]), "censustest-list_things");
+    assert_eq!(calls[0]["absent"], json!(1));
+    let scans = query(pg, "select absent from scans");
+    assert_eq!(scans[0]["absent"], json!(1));
+    let version = query(pg, "select max(version) as v from census_schema");
+    assert_eq!(version[0]["v"], json!(census::store::SCHEMA_VERSION));
+}

@@ -469,16 +469,14 @@ fn unfinished_records(
     let mut out = Vec::new();
     for (call, label) in planned {
         let stem = &shared.stems.calls[call];
-        if !finished(stem, &label) {
-            if shared.settled(account_id, &label, stem).is_none() {
-                out.push(CallRecord::new(
-                    account_id,
-                    &label,
-                    stem,
-                    &shared.scan.calls[call],
-                ));
-                continue;
-            }
+        if !finished(stem, &label) && shared.settled(account_id, &label, stem).is_none() {
+            out.push(CallRecord::new(
+                account_id,
+                &label,
+                stem,
+                &shared.scan.calls[call],
+            ));
+            continue;
         }
         for d in shared.pending_details(account_id, &label, call) {
             let detail_stem = &shared.stems.details[call][d];

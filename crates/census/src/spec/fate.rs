@@ -104,6 +104,10 @@ pub struct Planned {
     pub note: String,
 }
 
+/// A list call that can fill a detail's parameters: `(own, list operation, its
+/// derivation's result key, parameters)`.
+type Candidate = (bool, String, String, Vec<(String, String)>);
+
 /// An entry that runs as a detail, its list call not chosen yet.
 #[derive(Debug)]
 pub(super) struct Pending {
@@ -112,8 +116,7 @@ pub(super) struct Pending {
     operation: String,
     function: String,
     result_key: Option<ResultKey>,
-    /// `(own, list operation, derivation result key, parameters)`.
-    candidates: Vec<(bool, String, String, Vec<(String, String)>)>,
+    candidates: Vec<Candidate>,
 }
 
 /// Entries checked and given their fates: calls, entries that wait for their list

@@ -433,29 +433,5 @@ fn retired_operation(service: &str, function: &str) -> Option<&'static Gone> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retired_list_is_well_formed() {
-        let r = retired();
-        assert!(!r.services.is_empty());
-        for g in &r.services {
-            assert!(g.operation.is_empty(), "{g:?}");
-            assert!(
-                awsdyn::model::find_service(&g.service).is_none(),
-                "{} is in the models: not retired",
-                g.service
-            );
-        }
-        for g in &r.operations {
-            let model = check::service_model(&g.service).unwrap();
-            assert!(
-                check::operation(&model, &g.operation).is_err(),
-                "{} {} is in the models: not retired",
-                g.service,
-                g.operation
-            );
-        }
-    }
-}
+#[path = "fate_tests.rs"]
+mod tests;

@@ -80,9 +80,21 @@ fn each_entry_gets_its_fate() {
         ]
     );
     assert_eq!(planned[0].note, "of ListBuckets: Bucket=.Name");
-    assert!(planned[3].note.contains("botocore 1.34.121"), "{}", planned[3].note);
-    assert!(planned[8].note.starts_with("needs MaxResults"), "{}", planned[8].note);
-    assert!(planned[9].note.starts_with("of ListRoles (added)"), "{}", planned[9].note);
+    assert!(
+        planned[3].note.contains("botocore 1.34.121"),
+        "{}",
+        planned[3].note
+    );
+    assert!(
+        planned[8].note.starts_with("needs MaxResults"),
+        "{}",
+        planned[8].note
+    );
+    assert!(
+        planned[9].note.starts_with("of ListRoles (added)"),
+        "{}",
+        planned[9].note
+    );
     // GetBucketAcl joins the file's own ListBuckets; GetRole's list call is added.
     let ops: Vec<(&str, Vec<&str>)> = calls
         .iter()
@@ -116,10 +128,18 @@ fn typos_and_written_parameters_stay_errors() {
     ]));
     assert!(planned.is_empty() && calls.is_empty());
     let messages: Vec<&str> = problems.iter().map(|p| p.message.as_str()).collect();
-    assert!(messages[0].ends_with("did you mean get_bucket_acl?"), "{}", messages[0]);
+    assert!(
+        messages[0].ends_with("did you mean get_bucket_acl?"),
+        "{}",
+        messages[0]
+    );
     assert!(messages[1].contains("did you mean ec2"), "{}", messages[1]);
     assert!(messages[2].contains("Buckett"), "{}", messages[2]);
-    assert!(messages[3].contains("did you mean \"parameters\""), "{}", messages[3]);
+    assert!(
+        messages[3].contains("did you mean \"parameters\""),
+        "{}",
+        messages[3]
+    );
     assert_eq!(messages.len(), 5);
 }
 

@@ -78,9 +78,11 @@
 //!
 //! Entries from the generated "every function" files of aws-auto-inventory
 //! (`scan/sample/all_services.json`, `scan/sample/services/*.json`) that name boto3
-//! helpers (`get_paginator`, `get_waiter`) or calls that need parameters the entry
-//! does not give are errors too; `--preset all` is the working version of those
-//! files.
+//! helpers (`get_paginator`, `get_waiter`), retired services, or calls that need
+//! parameters the entry does not give, are not errors: each gets a [`Fate`] (runs as a
+//! detail of a list call that fills its parameters, or left out with its reason; see
+//! [`fate`]). With `strict` (`--strict`) they are errors, as is every other problem
+//! with an entry: a typo always fails with "did you mean".
 //!
 //! # Presets
 //!
@@ -95,7 +97,7 @@ pub mod absent;
 mod check;
 pub mod derive;
 pub mod detail;
-mod fate;
+pub mod fate;
 #[doc(hidden)]
 pub mod fuzzing;
 mod preset;

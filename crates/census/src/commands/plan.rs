@@ -17,7 +17,7 @@ pub async fn run(args: &ScanFlags) -> Result<u8> {
     if args.resume.is_some() {
         bail!("--plan and --resume: a resumed scan makes the calls its plan.json lists; leave out --plan");
     }
-    let spec = super::scan::load_spec(args).await?;
+    let spec = super::scan::load_spec(args, args.strict).await?;
     let format = args.output.unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -173,9 +173,9 @@ fn exit_on_signal(mut int: tokio::signal::unix::Signal, mut term: tokio::signal:
     });
 }
 
-/// The spec the flags give: scan files, presets (core when neither), `--details`,
-/// `--strict`.
-pub(super) async fn load_spec(args: &ScanFlags) -> Result<spec::Spec> {
+/// The spec the flags give: scan files, presets (core when neither), `--details`;
+/// `strict` as `--strict`.
+pub(super) async fn load_spec(args: &ScanFlags, strict: bool) -> Result<spec::Spec> {
     let mut presets = Vec::new();
     for p in &args.preset {
         presets.push(
@@ -190,7 +190,7 @@ pub(super) async fn load_spec(args: &ScanFlags) -> Result<spec::Spec> {
         .details
         .parse::<spec::DetailsMode>()
         .map_err(|e| anyhow!(e))?;
-    Ok(spec::load(&args.scan, &presets, details, args.strict).await?)
+    Ok(spec::load(&args.scan, &presets, details, strict).await?)
 }
 
 /// One warning line for the entries left out with a reason, counted by reason; each
@@ -316,13 +316,15 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
     let spec_calls: Vec<spec::Call> = match &resumed {
         Some(plan) => plan.compiled_calls()?,
         None => {
-            let loaded = load_spec(&args).await?;
+            let loaded = load_spec(&args, args.strict).await?;
+            if loaded.calls.is_empty() {
+                // Nothing can run: each entry's own error says why, as with --strict.
+                load_spec(&args, true).await?;
+                bail!("no entry of the scan files can run (census scan --plan says why for each); give a scan file or preset with a call Census can make");
+            }
             skipped_entries = loaded.skipped();
             warn_skipped(&skipped_entries);
             let mut calls = loaded.calls;
-            if calls.is_empty() {
-                bail!("no entry of the scan files can run (census scan --plan says why for each); give a scan file or preset with a call Census can make");
-            }
             for c in &mut calls {
                 c.details
                     .retain(|d| !skip.skips_operation(&d.service, &d.operation));

@@ -257,7 +257,7 @@ fn decide(value: &Value) -> Option<Decided> {
         .flat_map(|d| {
             d.details
                 .iter()
-                .filter(|x| x.operation == operation)
+                .filter(|x| x.operation == operation || x.operation == op.name)
                 .map(|x| {
                     (
                         x.own,
@@ -301,17 +301,10 @@ pub(super) fn attach(calls: &mut Vec<Call>, fates: &mut Fates) {
     for (line, p) in std::mem::take(&mut fates.pending) {
         // The result key the parent has: none for a top-level list (the detail then
         // takes that member's items), a jq filter for a deeper one.
-        let key_of =
-            |path: &str| -> Option<String> { path.contains('.').then(|| format!(".{path}[]?")) };
-        let parent = |c: &Call, list: &str, key: &Option<String>| {
-            c.service == p.service
-                && c.operation == list
-                && c.parameters.as_object().is_some_and(Map::is_empty)
-                && c.result_key.as_ref().map(|k| k.as_str().to_string()) == *key
-        };
         let present = |list: &str, path: &str| {
-            let key = key_of(path);
-            calls.iter().any(|c| parent(c, list, &key))
+            calls
+                .iter()
+                .any(|c| fits(c, &p.service, list, path).is_some())
         };
         let Some((_, list, path, params)) = p
             .candidates
@@ -320,22 +313,33 @@ pub(super) fn attach(calls: &mut Vec<Call>, fates: &mut Fates) {
         else {
             continue;
         };
-        let key = key_of(path);
-        let (index, added) = match calls.iter().position(|c| parent(c, list, &key)) {
-            Some(i) => (i, false),
+        let found = calls
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| Some((i, fits(c, &p.service, list, path)?)));
+        let (index, member, added) = match found {
+            Some((i, member)) => (i, member, false),
             None => {
+                // A deeper list is reached with a jq result key; a top-level one is
+                // the detail's member of the whole result.
+                let (key, member) = if path.contains('.') {
+                    (
+                        ResultKey::parse(&format!(".{path}[]?")).ok().flatten(),
+                        None,
+                    )
+                } else {
+                    (None, Some(path.clone()))
+                };
                 calls.push(Call {
                     service: p.service.clone(),
                     operation: list.clone(),
                     function: awsdyn::names::snake_case(list),
                     parameters: Value::Object(Map::new()),
-                    result_key: key
-                        .as_deref()
-                        .and_then(|k| ResultKey::parse(k).ok().flatten()),
+                    result_key: key,
                     details: Vec::new(),
                     origin: format!("{} (its list call)", p.origin),
                 });
-                (calls.len() - 1, true)
+                (calls.len() - 1, member, true)
             }
         };
         let written: Map<String, Value> = params
@@ -355,7 +359,7 @@ pub(super) fn attach(calls: &mut Vec<Call>, fates: &mut Fates) {
                     function: p.function.clone(),
                     parameters,
                     result_key: p.result_key,
-                    member: key.is_none().then(|| path.clone()),
+                    member,
                 });
             }
         }
@@ -374,6 +378,24 @@ pub(super) fn attach(calls: &mut Vec<Call>, fates: &mut Fates) {
                     .join(", ")
             ),
         };
+    }
+}
+
+/// Whether `c` can be the parent of a detail of `service` fed by the list operation
+/// `list` whose items are at `path`: no parameters, and the whole result (the detail
+/// then takes the items of the member `path`: `Some(path)`), or a result key that is
+/// that list (`None`).
+fn fits(c: &Call, service: &str, list: &str, path: &str) -> Option<Option<String>> {
+    if c.service != service
+        || c.operation != list
+        || !c.parameters.as_object().is_some_and(Map::is_empty)
+    {
+        return None;
+    }
+    match c.result_key.as_ref().map(ResultKey::as_str) {
+        None if !path.contains('.') => Some(Some(path.to_string())),
+        Some(k) if (k == path && !path.contains('.')) || k == format!(".{path}[]?") => Some(None),
+        _ => None,
     }
 }
 

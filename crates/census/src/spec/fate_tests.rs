@@ -118,6 +118,35 @@ fn each_entry_gets_its_fate() {
 }
 
 #[test]
+fn a_list_call_with_its_list_as_result_key_is_a_parent_too() {
+    let (planned, calls, _) = plan(json!([
+        {"service": "s3", "function": "list_buckets", "result_key": "Buckets"},
+        {"service": "s3", "function": "get_bucket_tagging"},
+        {"service": "cloudfront", "function": "get_distribution_config"},
+    ]));
+    assert_eq!(calls.len(), 2, "{calls:#?}");
+    assert_eq!(calls[0].details.len(), 1);
+    assert_eq!(calls[0].details[0].member, None);
+    assert_eq!(planned[1].note, "of ListBuckets: Bucket=.Name");
+    // CloudFront's distributions are at DistributionList.Items: the added list call
+    // keeps them with a jq result key.
+    assert_eq!(calls[1].operation, "ListDistributions");
+    assert_eq!(
+        calls[1].result_key.as_ref().map(ResultKey::as_str),
+        Some(".DistributionList.Items[]?")
+    );
+    assert_eq!(calls[1].details[0].operation, "GetDistributionConfig");
+    assert_eq!(calls[1].details[0].member, None);
+    assert!(
+        planned[2]
+            .note
+            .starts_with("of ListDistributions (added): Id="),
+        "{}",
+        planned[2].note
+    );
+}
+
+#[test]
 fn typos_and_written_parameters_stay_errors() {
     let (planned, calls, problems) = plan(json!([
         {"service": "s3", "function": "get_bucket_acll"},

@@ -148,7 +148,16 @@ pub(super) fn entries(
                 });
                 calls.push(Call { origin, ..call });
             }
-            Err(message) if strict => problems.push(Problem { origin, message }),
+            Err(message) if strict => {
+                // A retired name is not a typo: say so rather than "did you mean".
+                let message = match decide(&value) {
+                    Some(Decided::Left(service, function, Fate::Retired, note)) => format!(
+                        "{service} {function}: {note}; the bundled models no longer have it: remove this entry"
+                    ),
+                    _ => message,
+                };
+                problems.push(Problem { origin, message })
+            }
             Err(message) => match decide(&value) {
                 Some(Decided::Left(service, function, fate, note)) => fates.planned.push(Planned {
                     origin,

@@ -124,6 +124,25 @@ fn plan_of_s3_json_runs_the_bucket_reads_as_details_of_list_buckets() {
     assert_eq!(fate_of("get_paginator").0, "helper");
     assert_eq!(fate_of("get_object").0, "unfillable");
     assert_eq!(plan["counts"]["detail"], 25);
+    // --skip shows in the notes.
+    let out = census(&[
+        "scan",
+        "-s",
+        &sample("services/s3.json"),
+        "--plan",
+        "--skip",
+        "s3:GetBucketAcl",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let acl = text
+        .lines()
+        .find(|l| l.contains(" get_bucket_acl "))
+        .unwrap();
+    assert!(
+        acl.ends_with("of ListBuckets: Bucket=.Name; left out by --skip"),
+        "{acl}"
+    );
     assert_eq!(plan["calls"], 1);
     assert_eq!(plan["details"], 25);
     // The table ends with the counts.

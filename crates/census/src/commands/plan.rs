@@ -17,7 +17,9 @@ pub async fn run(args: &ScanFlags) -> Result<u8> {
     if args.resume.is_some() {
         bail!("--plan and --resume: a resumed scan makes the calls its plan.json lists; leave out --plan");
     }
-    let spec = super::scan::load_spec(args, args.strict).await?;
+    let skip = crate::spec::Skip::parse(&args.skip).map_err(anyhow::Error::msg)?;
+    let mut spec = super::scan::load_spec(args, args.strict).await?;
+    mark_skipped(&mut spec, &skip);
     let format = args.output.unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -59,6 +61,31 @@ pub async fn run(args: &ScanFlags) -> Result<u8> {
     }
     out.flush()?;
     Ok(0)
+}
+
+/// Notes the entries `--skip` leaves out (they keep their fate).
+fn mark_skipped(spec: &mut crate::spec::Spec, skip: &crate::spec::Skip) {
+    let mut skipped = std::collections::HashSet::new();
+    for c in &spec.calls {
+        if skip.skips(c) {
+            skipped.insert((c.service.clone(), c.function.clone()));
+        }
+        for d in &c.details {
+            if skip.skips(c) || skip.skips_operation(&d.service, &d.operation) {
+                skipped.insert((d.service.clone(), d.function.clone()));
+            }
+        }
+    }
+    for p in &mut spec.planned {
+        let runs = matches!(p.fate, Fate::Runs | Fate::Detail);
+        if runs && skipped.contains(&(p.service.clone(), p.function.clone())) {
+            p.note = if p.note.is_empty() {
+                "left out by --skip".to_string()
+            } else {
+                format!("{}; left out by --skip", p.note)
+            };
+        }
+    }
 }
 
 /// A fate as JSON names it (`runs`, `detail`, `helper`, ...).

@@ -21,6 +21,8 @@
 //! | the executor (credentials, concurrency, paging, deadlines) | `scan/execute.rs` |
 //! | detail calls: syntax and checks, derivation from the models, "absent" errors | `spec/detail.rs`, `spec/derive.rs`, `spec/absent.rs` |
 //! | detail calls: running them per listed item | `scan/details.rs` |
+//! | the fate of a scan file entry (runs, runs as a detail, left out and why), `presets/retired.json` | `spec/fate.rs` |
+//! | `census scan --plan` | `commands/plan.rs` |
 //! | the writer pool and progress | `scan/writers.rs`, `scan/progress.rs` |
 //! | `--resume` and plan.json | `scan/resume.rs` |
 //! | `--shard` | `shard.rs` |

@@ -1026,6 +1026,7 @@ fn view_columns_are_stable_and_odd_names_reach_their_values() {
             started: "2026-11-24T06:30:00Z".into(),
             version: "test".into(),
             resumed: false,
+            skipped_entries: Vec::new(),
         };
         for sink in &sinks {
             sink.begin(&info).unwrap();

@@ -693,6 +693,7 @@ fn the_sink_rewrites_calls_replaces_nul_characters_and_releases_unused_ids() {
         started: "2026-11-24T06:30:00Z".into(),
         version: "test".into(),
         resumed: false,
+        skipped_entries: Vec::new(),
     };
     sink.begin(&info).unwrap();
     let stem = "censustest-list_things";
@@ -930,6 +931,7 @@ fn detail_rows_join_their_list_and_old_databases_gain_the_detail_columns() {
         started: "2026-12-03T06:30:00Z".into(),
         version: "test".into(),
         resumed: false,
+        skipped_entries: Vec::new(),
     };
     sink.begin(&info).unwrap();
     let list = json!({"Things": [{"ThingId": "a"}, {"ThingId": "b"}]});

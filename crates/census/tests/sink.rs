@@ -66,6 +66,7 @@ fn info(resumed: bool) -> ScanInfo {
         started: "2026-11-24T00:00:00Z".into(),
         version: "0".into(),
         resumed,
+        skipped_entries: Vec::new(),
     }
 }
 

@@ -35,7 +35,7 @@ fn write(test: &str, files: &[(&str, &str)]) -> Vec<String> {
 }
 
 async fn load(sources: &[String], presets: &[Preset]) -> Result<Spec, SpecError> {
-    spec::load(sources, presets, spec::DetailsMode::Core).await
+    spec::load(sources, presets, spec::DetailsMode::Core, true).await
 }
 
 /// A scan file as aws-auto-inventory's README and samples write them: boto3 names,

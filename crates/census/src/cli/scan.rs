@@ -21,6 +21,20 @@ pub struct ScanFlags {
     /// Built-in spec: core (default when no --scan) or all.
     #[arg(long, value_name = "NAME")]
     pub preset: Vec<String>,
+    /// Print what the scan would call, entry by entry of the scan files and presets:
+    /// runs as written, runs as a detail of a list call that fills its parameters, or
+    /// left out and why (boto3 helper, retired, write, secret, unfillable); then exit,
+    /// 0 when the spec loads. Needs no AWS access.
+    #[arg(long)]
+    pub plan: bool,
+    /// With --plan: table (default) or json.
+    #[arg(long, value_name = "table|json")]
+    pub output: Option<crate::util::print::Format>,
+    /// Refuse a scan file with any entry that cannot run as written (an
+    /// aws-auto-inventory sample file's boto3 helpers, retired services, calls missing
+    /// parameters), instead of running those as details or leaving them out.
+    #[arg(long)]
+    pub strict: bool,
     /// Detail calls (one read per listed item: a bucket's policy, a table's
     /// description): none; core (default: those the scan files and the core preset
     /// list); auto (also every detail call the models give for each call).

@@ -9,6 +9,7 @@
 pub mod call;
 pub mod diff;
 pub mod doctor;
+pub mod plan;
 pub mod query;
 pub mod scan;
 

@@ -173,6 +173,54 @@ fn exit_on_signal(mut int: tokio::signal::unix::Signal, mut term: tokio::signal:
     });
 }
 
+/// The spec the flags give: scan files, presets (core when neither), `--details`;
+/// `strict` as `--strict`.
+pub(super) async fn load_spec(args: &ScanFlags, strict: bool) -> Result<spec::Spec> {
+    let mut presets = Vec::new();
+    for p in &args.preset {
+        presets.push(
+            p.parse::<Preset>()
+                .map_err(|e| anyhow!("--preset {p}: {e}"))?,
+        );
+    }
+    if presets.is_empty() && args.scan.is_empty() {
+        presets.push(Preset::Core);
+    }
+    let details = args
+        .details
+        .parse::<spec::DetailsMode>()
+        .map_err(|e| anyhow!(e))?;
+    Ok(spec::load(&args.scan, &presets, details, strict).await?)
+}
+
+/// One warning line for the entries left out with a reason, counted by reason; each
+/// at debug level (summary.json and `--plan` list them too).
+fn warn_skipped(skipped: &[spec::Planned]) {
+    if skipped.is_empty() {
+        return;
+    }
+    let by_reason: Vec<String> = spec::fate_counts(skipped)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(fate, n)| format!("{n} {}", fate.label()))
+        .collect();
+    eprintln!(
+        "census: warning: leaving out {} scan file entries that cannot run ({}); census scan --plan lists them, and summary.json",
+        skipped.len(),
+        by_reason.join(", ")
+    );
+    for p in skipped {
+        tracing::debug!(
+            "left out: {} {} {}: {} ({})",
+            p.origin,
+            p.service,
+            p.function,
+            p.fate.label(),
+            p.note
+        );
+    }
+}
+
 pub async fn run(mut args: ScanFlags) -> Result<u8> {
     // Lists without repeats; `$CENSUS_POSTGRES_URL` when --postgres is not given.
     for list in [
@@ -184,6 +232,12 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         *list = crate::cli::dedup(std::mem::take(list));
     }
     args.postgres = crate::store::postgres::PgUrl::from_flag_or_env(args.postgres.take());
+    if args.plan {
+        return super::plan::run(&args).await;
+    }
+    if args.output.is_some() {
+        bail!("--output prints the plan: give it with --plan");
+    }
     // Calls in flight per account: aws-auto-inventory's --concurrent-regions x
     // --concurrent-services.
     let per_account = match (args.concurrent_regions, args.concurrent_services) {
@@ -258,24 +312,19 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         Some(plan) => plan.max_details_per_call,
         None => args.max_details_per_call,
     };
+    let mut skipped_entries = Vec::new();
     let spec_calls: Vec<spec::Call> = match &resumed {
         Some(plan) => plan.compiled_calls()?,
         None => {
-            let mut presets = Vec::new();
-            for p in &args.preset {
-                presets.push(
-                    p.parse::<Preset>()
-                        .map_err(|e| anyhow!("--preset {p}: {e}"))?,
-                );
+            let loaded = load_spec(&args, args.strict).await?;
+            if loaded.calls.is_empty() {
+                // Nothing can run: each entry's own error says why, as with --strict.
+                load_spec(&args, true).await?;
+                bail!("no entry of the scan files can run (census scan --plan says why for each); give a scan file or preset with a call Census can make");
             }
-            if presets.is_empty() && args.scan.is_empty() {
-                presets.push(Preset::Core);
-            }
-            let details = args
-                .details
-                .parse::<spec::DetailsMode>()
-                .map_err(|e| anyhow!(e))?;
-            let mut calls = spec::load(&args.scan, &presets, details).await?.calls;
+            skipped_entries = loaded.skipped();
+            warn_skipped(&skipped_entries);
+            let mut calls = loaded.calls;
             for c in &mut calls {
                 c.details
                     .retain(|d| !skip.skips_operation(&d.service, &d.operation));
@@ -411,6 +460,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
                 started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                 version: env!("CARGO_PKG_VERSION").to_string(),
                 resumed: false,
+                skipped_entries: std::mem::take(&mut skipped_entries),
             };
             let regions = (!args.regions.is_empty()).then(|| args.regions.clone());
             let orgs = found

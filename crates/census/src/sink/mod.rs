@@ -35,6 +35,10 @@ pub struct ScanInfo {
     /// True when this run resumes an interrupted scan.
     #[serde(default)]
     pub resumed: bool,
+    /// Scan file entries left out with a reason (retired, write, unfillable, ...; see
+    /// [`crate::spec::Fate`]); boto3 helpers are not listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped_entries: Vec<crate::spec::Planned>,
 }
 
 /// How setting up one account went: credentials and regions.
@@ -364,6 +368,7 @@ mod tests {
             started: "2026-11-24T00:00:00Z".into(),
             version: "test".into(),
             resumed: true,
+            skipped_entries: Vec::new(),
         };
         tree.begin(&info).unwrap();
         assert!(region.join("sqs-list_queues.json").exists());

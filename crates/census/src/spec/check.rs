@@ -16,7 +16,7 @@ const FIELDS: [&str; 5] = ["service", "function", "parameters", "result_key", "d
 
 /// boto3 client methods that are not AWS operations; aws-auto-inventory's generated
 /// scan files list some of them because their names start with `get`.
-const BOTO3_HELPERS: &[&str] = &[
+pub(super) const BOTO3_HELPERS: &[&str] = &[
     "can_paginate",
     "close",
     "generate_db_auth_token",
@@ -43,18 +43,8 @@ pub(super) fn skip(value: &str) -> Result<(String, Option<String>), String> {
     }
 }
 
-/// Checks each entry, adding its call or its problem.
-pub(super) fn entries(entries: Vec<Entry>, calls: &mut Vec<Call>, problems: &mut Vec<Problem>) {
-    for Entry { origin, value } in entries {
-        match entry(&value) {
-            Ok(call) => calls.push(Call { origin, ..call }),
-            Err(message) => problems.push(Problem { origin, message }),
-        }
-    }
-}
-
 /// The call an entry describes (with an empty origin), or what is wrong with it.
-fn entry(value: &Value) -> Result<Call, String> {
+pub(super) fn entry(value: &Value) -> Result<Call, String> {
     let Some(entry) = value.as_object() else {
         return Err(format!(
             "an entry is an object such as {{\"service\": \"ec2\", \"function\": \"describe_instances\"}}, got {}",
@@ -104,6 +94,17 @@ fn entry(value: &Value) -> Result<Call, String> {
         call.details = super::detail::entries(details, &call)?;
     }
     Ok(call)
+}
+
+/// Checks each entry, adding its call or its problem (the presets: their every entry
+/// must run as written).
+pub(super) fn entries(entries: Vec<Entry>, calls: &mut Vec<Call>, problems: &mut Vec<Problem>) {
+    for Entry { origin, value } in entries {
+        match entry(&value) {
+            Ok(call) => calls.push(Call { origin, ..call }),
+            Err(message) => problems.push(Problem { origin, message }),
+        }
+    }
 }
 
 /// Refuses an operation that is not a read (see [`is_read`]).
@@ -168,7 +169,7 @@ pub fn check_planned(service: &str, operation: &str, parameters: &Value) -> Resu
 /// The field `key` looks like a misspelling of, if any: the same name in another
 /// case or style (`resultKey`), within two edits (`paramters`), or sharing its first
 /// four letters (`params`, `service_name`).
-fn misspelt(key: &str) -> Option<&'static str> {
+pub(super) fn misspelt(key: &str) -> Option<&'static str> {
     misspelt_of(key, &FIELDS)
 }
 

@@ -286,6 +286,11 @@ pub fn derived(call: &Call) -> Vec<Detail> {
 /// The derivation of `service`'s list operation `operation`; each service's
 /// derivations are made once per process.
 fn derivation(service: &str, operation: &str) -> Option<Arc<derive::Derivation>> {
+    derivations(service)?.get(operation).cloned()
+}
+
+/// The derivations of `service`, by list operation, made once per process.
+pub(super) fn derivations(service: &str) -> Option<Arc<HashMap<String, Arc<derive::Derivation>>>> {
     type Cache = Mutex<HashMap<String, Arc<HashMap<String, Arc<derive::Derivation>>>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -310,7 +315,7 @@ fn derivation(service: &str, operation: &str) -> Option<Arc<derive::Derivation>>
             made
         }
     };
-    by_list.get(operation).cloned()
+    Some(by_list)
 }
 
 /// The members of a detail entry.

@@ -44,6 +44,7 @@ pub fn check_scan_text(name: &str, text: &[u8]) -> Result<Spec, SpecError> {
     }
     Ok(Spec {
         calls: dedup(calls),
+        planned: Vec::new(),
     })
 }
 

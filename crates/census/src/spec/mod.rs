@@ -78,9 +78,11 @@
 //!
 //! Entries from the generated "every function" files of aws-auto-inventory
 //! (`scan/sample/all_services.json`, `scan/sample/services/*.json`) that name boto3
-//! helpers (`get_paginator`, `get_waiter`) or calls that need parameters the entry
-//! does not give are errors too; `--preset all` is the working version of those
-//! files.
+//! helpers (`get_paginator`, `get_waiter`), retired services, or calls that need
+//! parameters the entry does not give, are not errors: each gets a [`Fate`] (runs as a
+//! detail of a list call that fills its parameters, or left out with its reason; see
+//! [`fate`]). With `strict` (`--strict`) they are errors, as is every other problem
+//! with an entry: a typo always fails with "did you mean".
 //!
 //! # Presets
 //!
@@ -95,6 +97,7 @@ pub mod absent;
 mod check;
 pub mod derive;
 pub mod detail;
+pub mod fate;
 #[doc(hidden)]
 pub mod fuzzing;
 mod preset;
@@ -109,6 +112,7 @@ use serde_json::Value;
 
 pub use check::check_planned;
 pub use detail::{Detail, Mode as DetailsMode, Params};
+pub use fate::{counts as fate_counts, Fate, Planned};
 pub use preset::{deny_list, secret, secret_list, Denied, Preset, Secret};
 pub use result_key::{JqFilter, ResultKey};
 
@@ -146,6 +150,21 @@ pub fn is_read(operation: &str) -> bool {
 #[derive(Debug, Clone, Default)]
 pub struct Spec {
     pub calls: Vec<Call>,
+    /// Every entry of the scan files and every preset call, with its fate (see
+    /// [`Fate`]), in order.
+    pub planned: Vec<Planned>,
+}
+
+impl Spec {
+    /// The entries left out with a reason (retired, write, ...), for the warning and
+    /// summary.json; boto3 helpers are left out silently.
+    pub fn skipped(&self) -> Vec<Planned> {
+        self.planned
+            .iter()
+            .filter(|p| p.fate.skipped_with_reason())
+            .cloned()
+            .collect()
+    }
 }
 
 /// One call of a spec: an operation with its parameters, made in every account and
@@ -309,10 +328,14 @@ impl std::error::Error for SpecError {}
 /// (same service, operation, parameters and result key) is kept once, with the
 /// origin where it first appeared. Every problem in every source is reported at
 /// once; nothing is called.
+///
+/// An entry that does not run as written may still run as a detail of a list call,
+/// or be left out (see [`Fate`]); with `strict`, it is a problem like any other.
 pub async fn load(
     sources: &[String],
     presets: &[Preset],
     details: DetailsMode,
+    strict: bool,
 ) -> Result<Spec, SpecError> {
     let presets = if sources.is_empty() && presets.is_empty() {
         &[Preset::Core][..]
@@ -321,15 +344,25 @@ pub async fn load(
     };
     let mut problems = Vec::new();
     let mut calls = Vec::new();
+    let mut fates = fate::Fates::default();
     for name in sources {
         match source::read(name).await {
-            Ok(entries) => check::entries(entries, &mut calls, &mut problems),
+            Ok(entries) => fate::entries(entries, strict, &mut calls, &mut fates, &mut problems),
             Err(problem) => problems.push(problem),
         }
     }
     for preset in presets {
         match preset.calls() {
-            Ok(preset_calls) => calls.extend(preset_calls),
+            Ok(preset_calls) => {
+                fates.planned.extend(preset_calls.iter().map(|c| Planned {
+                    origin: c.origin.clone(),
+                    service: c.service.clone(),
+                    function: c.function.clone(),
+                    fate: Fate::Runs,
+                    note: String::new(),
+                }));
+                calls.extend(preset_calls)
+            }
             Err(mut preset_problems) => problems.append(&mut preset_problems),
         }
     }
@@ -338,7 +371,12 @@ pub async fn load(
     }
     let mut calls = dedup(calls);
     detail::apply(details, &mut calls);
-    Ok(Spec { calls })
+    // After `--details`: an entry that runs as a detail is the file's own call.
+    fate::attach(&mut calls, &mut fates);
+    Ok(Spec {
+        calls,
+        planned: fates.planned,
+    })
 }
 
 /// Calls a scan leaves out (`--skip`): services, or operations of a service.

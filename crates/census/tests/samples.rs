@@ -249,8 +249,10 @@ fn scan_on_moto(
     skip: &str,
 ) -> (PathBuf, Option<i32>, String) {
     let path = sample(file);
+    // As aws-auto-inventory's users run it: an organization scan.
     let mut args = vec![
         "scan",
+        "--organization-scan",
         "-s",
         path.as_str(),
         "--regions",
@@ -425,6 +427,16 @@ fn bucket_element(root: &std::path::Path, stem: &str, bucket: &str) -> Value {
 fn s3_and_ec2_samples_run_on_moto_as_boto3_answers() {
     let moto = testkit::Moto::start_with(&[("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")]);
     let m = moto.python("seed_samples.py", &[], &[]);
+    // The seeded account manages an organization (of itself): `--organization-scan`
+    // finds it there.
+    testkit::boto3_call(
+        &moto,
+        &testkit::Caller::management(),
+        "organizations",
+        "CreateOrganization",
+        &serde_json::json!({"FeatureSet": "ALL"}),
+        false,
+    );
 
     let out = testkit::TempDir::new("census-test-samples-s3");
     let (root, code, stderr) = scan_on_moto(&moto, &out, "services/s3.json", "");

@@ -164,15 +164,17 @@ def write_section(title, body):
 
 
 class Moto:
-    """moto_server on a free loopback port, its requests logged to a file."""
+    """moto_server on a free loopback port, its requests logged to a file. moto's
+    default AMIs are not loaded unless `default_amis` (see the module's docstring)."""
 
-    def __init__(self, venv, workdir):
+    def __init__(self, venv, workdir, default_amis=False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = os.path.join(workdir, "moto.log")
         self.log = open(self.log_path, "w")
         env = clean_env()
-        env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
+        if not default_amis:
+            env["MOTO_EC2_LOAD_DEFAULT_AMIS"] = "false"
         self.proc = subprocess.Popen(
             [os.path.join(venv, "bin", "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
             env=env,

@@ -179,7 +179,12 @@ fn collect<'a>(
             for (member, v) in o {
                 let Value::Array(a) = v else { continue };
                 lists = true;
-                let list = facts.lists.iter().position(|l| l.path == *member);
+                // The designated list's own member also matches when a result key
+                // took its parent (`DistributionList` of `DistributionList.Items`).
+                let list = facts.lists.iter().position(|l| {
+                    l.path == *member
+                        || facts.designated && l.path.rsplit('.').next() == Some(member.as_str())
+                });
                 if facts.designated && list.is_some_and(|i| i > 0) {
                     continue;
                 }

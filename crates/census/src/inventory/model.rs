@@ -97,15 +97,18 @@ impl OperationFacts {
 
     /// As [`OperationFacts::for_operation`], from a loaded model.
     pub fn from_model(model: &ServiceModel, operation: &str) -> OperationFacts {
-        let Some(op) = model.operation(operation) else {
+        // The model's key, which paginators use (CloudFront's `ListDistributions`,
+        // whose wire name is `ListDistributions2020_05_31`).
+        let Some(key) = model.operation_key(operation) else {
             return OperationFacts::default();
         };
+        let op = &model.operations[key];
         let Some(output) = op.output.as_ref() else {
             return OperationFacts::default();
         };
-        let op_noun = singular(verbless(&op.name)).to_ascii_lowercase();
+        let op_noun = singular(verbless(key)).to_ascii_lowercase();
         let mut out = OperationFacts::default();
-        if let Some((path, member, element)) = items(model, &op.name, op) {
+        if let Some((path, member, element)) = items(model, key, op) {
             out.designated = true;
             out.lists.push(list_facts(
                 model,

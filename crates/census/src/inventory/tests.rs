@@ -275,6 +275,24 @@ fn lambda_kms_and_sns() {
 }
 
 #[test]
+fn nested_result_lists() {
+    let arn = "arn:aws:cloudfront::123456789012:distribution/E1";
+    let list = json!({"Marker": "", "Quantity": 1, "IsTruncated": false, "Items": [
+        {"Id": "E1", "ARN": arn, "DomainName": "d1.cloudfront.net", "Aliases": {"Quantity": 0}}
+    ]});
+    for result in [json!({ "DistributionList": list.clone() }), list] {
+        let got = scan("cloudfront", "ListDistributions", &result);
+        assert_eq!(got.len(), 1, "{result}");
+        assert_eq!(got[0].resource_type, "cloudfront:Distribution");
+        assert_eq!(
+            got[0].cfn_type.as_deref(),
+            Some("AWS::CloudFront::Distribution")
+        );
+        assert_eq!(got[0].arn.as_deref(), Some(arn));
+    }
+}
+
+#[test]
 fn wrappers_only_where_the_model_has_them() {
     let facts = OperationFacts::for_operation("ec2", "DescribeInstances");
     assert_eq!(facts.lists[0].path, "Reservations");
@@ -491,4 +509,23 @@ fn coverage() {
     for w in wrappers {
         println!("  flattened: {w}");
     }
+}
+
+#[test]
+fn without_a_model_and_repeats() {
+    let result = json!({"Things": [
+        {"ThingArn": "arn:aws:x:us-east-1:1:thing/a", "Tags": {"Owner": "x"}},
+        {"ThingArn": "arn:aws:x:us-east-1:1:thing/a"},
+        "plain"
+    ]});
+    let got = scan("nosuchservice", "ListThings", &result);
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0].resource_type, "nosuchservice:Unknown");
+    assert_eq!(got[0].arn.as_deref(), Some("arn:aws:x:us-east-1:1:thing/a"));
+    assert_eq!(got[0].tags, tags(&[("Owner", "x")]));
+    assert_eq!(got[1].resource_id, "arn:aws:x:us-east-1:1:thing/a#2");
+    assert_eq!(got[2].resource_id, "plain");
+    assert_eq!(got[2].arn, None);
+    assert!(scan("s3", "ListBuckets", &Value::Null).is_empty());
+    assert!(scan("s3", "ListBuckets", &json!({})).is_empty());
 }

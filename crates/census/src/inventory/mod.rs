@@ -20,8 +20,10 @@
 //!   `presets/cfn_types.json`.
 //! - `resource_id`: the item's identity as the SQL stores give it
 //!   ([`crate::store::items::identify_shaped`]).
-//! - `arn`: the shape's `Arn` or `<X>Arn` member (`X` naming the shape), a scalar item
-//!   listed as ARNs, the only `*Arn` member holding `arn:`; else built from
+//! - `arn`: the shape's `Arn` or `<X>Arn` member (`X` naming the shape), its own
+//!   `Id`/`<X>Id` when that holds an ARN (`StackId`), a scalar item listed as ARNs, the
+//!   only `*Arn` member holding `arn:` when the shape has no identifier of its own
+//!   (without one, it points at another resource: a stack's `RoleARN`); else built from
 //!   `presets/arn_formats.json` with the account's partition, region and account id.
 //! - `name`: the `Name` tag, else the shape's `Name`/`<X>Name` member, else a scalar
 //!   name item, or a URL's last segment.
@@ -320,10 +322,15 @@ fn own_arn(item: &Value, facts: Option<&ItemFacts>) -> Option<String> {
         return is_arn(&s).then(|| s.to_string());
     }
     let o = item.as_object()?;
-    if let Some(m) = facts.and_then(|f| f.arn.as_deref()) {
+    for m in facts.into_iter().flat_map(|f| [&f.arn, &f.id]).flatten() {
         if let Some(s) = string_member(item, m).filter(is_arn) {
             return Some(s.to_string());
         }
+    }
+    // Another `*Arn` member of a shape with an identifier of its own points elsewhere
+    // (a stack's `RoleARN`).
+    if facts.is_some_and(|f| f.id.is_some() || f.name.is_some()) {
+        return None;
     }
     let mut arns = o.iter().filter_map(|(k, v)| {
         let s = v.as_str().filter(is_arn)?;

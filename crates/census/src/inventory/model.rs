@@ -45,6 +45,8 @@ pub struct ItemFacts {
     pub scalar_kind: Option<&'static str>,
     /// The ARN member: `Arn` (any case) or `<X>Arn` where `X` names the shape.
     pub arn: Option<String>,
+    /// The shape's own `Id`/`<X>Id` member (an ARN for some: cloudformation `StackId`).
+    pub id: Option<String>,
     /// Every other `*Arn` string member (one holding `arn:` is the ARN if it is the
     /// only one).
     pub other_arns: Vec<String>,
@@ -284,6 +286,7 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
             scalar: true,
             scalar_kind: kind,
             arn: None,
+            id: None,
             other_arns: Vec::new(),
             name: None,
             created: None,
@@ -318,6 +321,7 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
         scalar: false,
         scalar_kind: None,
         arn,
+        id: own(shape, model, "Id"),
         other_arns,
         name: own(shape, model, "Name"),
         created,

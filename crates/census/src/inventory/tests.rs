@@ -501,6 +501,23 @@ fn coverage() {
         named += usize::from(r.name.is_some() || r.scalar_kind == Some("Name"));
         created += usize::from(r.created.is_some());
     }
+    for c in crate::spec::Preset::Core.calls().unwrap() {
+        let facts = OperationFacts::for_operation(&c.service, &c.operation);
+        let Some(r) = facts.lists.first().map(ListFacts::resource) else {
+            println!(
+                "  core without a resource list: {} {}",
+                c.service, c.operation
+            );
+            continue;
+        };
+        if r.arn.is_none() && r.scalar_kind != Some("Arn") && arn_format(&r.resource_type).is_none()
+        {
+            println!(
+                "  core without an ARN: {} {} {}",
+                c.service, c.operation, r.resource_type
+            );
+        }
+    }
     println!("all preset: {ops} list operations; {typed} with a resource list and type ({scalar} of scalars), {flattened} flattened");
     println!(
         "ARN: {arn} ({own_arn} an ARN member or ARN items, {format_arn} from arn_formats.json)"
@@ -528,4 +545,41 @@ fn without_a_model_and_repeats() {
     assert_eq!(got[2].arn, None);
     assert!(scan("s3", "ListBuckets", &Value::Null).is_empty());
     assert!(scan("s3", "ListBuckets", &json!({})).is_empty());
+}
+
+#[test]
+fn arns_in_ids_and_references_are_told_apart() {
+    let stack = "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1";
+    let result = json!({"Stacks": [{
+        "StackId": stack, "StackName": "s", "RoleARN": "arn:aws:iam::123456789012:role/deploy",
+        "CreationTime": "2026-01-02T03:04:05+00:00", "StackStatus": "CREATE_COMPLETE",
+        "Tags": [{"Key": "Owner", "Value": "x"}]
+    }]});
+    let got = scan("cloudformation", "DescribeStacks", &result);
+    assert_eq!(
+        got[0].arn.as_deref(),
+        Some(stack),
+        "the StackId, not the RoleARN"
+    );
+    assert_eq!(got[0].name.as_deref(), Some("s"));
+    assert_eq!(got[0].created.as_deref(), Some("2026-01-02T03:04:05+00:00"));
+    assert_eq!(
+        got[0].cfn_type.as_deref(),
+        Some("AWS::CloudFormation::Stack")
+    );
+
+    let zones = json!({"HostedZones": [{"Id": "/hostedzone/Z1", "Name": "example.com.", "CallerReference": "c"}]});
+    let got = resources(
+        "route53",
+        "ListHostedZones",
+        &zones,
+        "aws-cn",
+        "cn-north-1",
+        ACCOUNT,
+    );
+    assert_eq!(
+        got[0].arn.as_deref(),
+        Some("arn:aws-cn:route53:::hostedzone/Z1")
+    );
+    assert_eq!(got[0].name.as_deref(), Some("example.com."));
 }

@@ -35,7 +35,7 @@
 pub mod model;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -120,6 +120,28 @@ pub fn resources(
         account_id,
     };
     resources_with(&facts, service, result, place)
+}
+
+/// [`OperationFacts`] per `(service, operation)`, derived once each: what a caller
+/// building the inventory of a whole scan keeps, since every account and region makes
+/// the same calls.
+#[derive(Debug, Default)]
+pub struct FactsCache(Mutex<HashMap<(String, String), Arc<OperationFacts>>>);
+
+impl FactsCache {
+    /// The facts of `service`'s `operation`.
+    pub fn get(&self, service: &str, operation: &str) -> Arc<OperationFacts> {
+        let key = (service.to_string(), operation.to_string());
+        if let Some(f) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return f.clone();
+        }
+        let f = Arc::new(OperationFacts::for_operation(service, operation));
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, f.clone());
+        f
+    }
 }
 
 /// As [`resources`], with the operation's facts already derived (what a caller

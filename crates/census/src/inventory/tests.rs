@@ -583,3 +583,25 @@ fn arns_in_ids_and_references_are_told_apart() {
     );
     assert_eq!(got[0].name.as_deref(), Some("example.com."));
 }
+
+#[test]
+fn facts_are_cached_per_operation() {
+    let cache = FactsCache::default();
+    let a = cache.get("ec2", "DescribeInstances");
+    let b = cache.get("ec2", "DescribeInstances");
+    assert!(Arc::ptr_eq(&a, &b));
+    assert_eq!(
+        *a,
+        OperationFacts::for_operation("ec2", "describe_instances")
+    );
+    let place = Place {
+        partition: "aws",
+        region: "us-east-1",
+        account_id: ACCOUNT,
+    };
+    let result = fixture("ec2_DescribeInstances");
+    assert_eq!(
+        resources_with(&a, "ec2", &result, place),
+        scan("ec2", "DescribeInstances", &result)
+    );
+}

@@ -26,7 +26,7 @@
 //!   (without one, it points at another resource: a stack's `RoleARN`); else built from
 //!   `presets/arn_formats.json` with the account's partition, region and account id.
 //! - `name`: the `Name` tag, else the shape's `Name`/`<X>Name` member, else a scalar
-//!   name item, or a URL's last segment.
+//!   name item, or a scalar URL's or ARN's last segment.
 //! - `created`: the timestamp member named for creation (`CreationDate`, `CreateDate`,
 //!   `LaunchTime`, `CreatedTimestamp`), as the result holds it (boto3's ISO 8601).
 //! - `tags`: one `{key: value}` object from a `Tags`/`TagList`/`TagSet`/`tags` member,
@@ -309,6 +309,11 @@ fn resource(service: &str, item: &Value, facts: Option<&ItemFacts>, place: Place
             match (scalar, kind) {
                 (Some(s), Some("Name")) => Some(s.to_string()),
                 (Some(s), Some("Url")) => s.rsplit('/').find(|x| !x.is_empty()).map(str::to_string),
+                // `arn:aws:ecs:us-east-1:1:cluster/prod` → `prod`.
+                (Some(s), Some("Arn")) => s
+                    .rsplit(['/', ':'])
+                    .find(|x| !x.is_empty())
+                    .map(str::to_string),
                 _ => string_member(item, f.name.as_deref()?).map(str::to_string),
             }
         });

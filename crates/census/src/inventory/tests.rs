@@ -610,3 +610,14 @@ fn facts_are_cached_per_operation() {
         scan("ec2", "DescribeInstances", &result)
     );
 }
+
+#[test]
+fn scalar_arns_are_their_own_arn() {
+    let arn = "arn:aws:ecs:us-east-1:123456789012:cluster/prod";
+    let got = scan("ecs", "ListClusters", &json!({"clusterArns": [arn]}));
+    assert_eq!(got[0].resource_type, "ecs:Cluster");
+    assert_eq!(got[0].cfn_type.as_deref(), Some("AWS::ECS::Cluster"));
+    assert_eq!(got[0].arn.as_deref(), Some(arn));
+    assert_eq!(got[0].resource_id, arn);
+    assert_eq!(got[0].name.as_deref(), Some("prod"));
+}

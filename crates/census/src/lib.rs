@@ -28,6 +28,7 @@
 //! | `--shard` | `shard.rs` |
 //! | an output: JSON tree, SQLite, PostgreSQL, S3 upload | `sink/` (`tree.rs`, `sql/`, `s3.rs`) |
 //! | reading the SQL store back: items, views, diff | `store/` |
+//! | the inventory: one row per resource (type, ARN, name, created, tags) from a result, derived from the models | `inventory/` (`model.rs`; data: `presets/arn_formats.json`, `presets/cfn_types.json`) |
 //! | a report (`census report accounts`) | `report/` |
 //! | other tools' configuration (AWS CLI profiles, Steampipe, Cartography, IAM templates) | `configgen/` |
 //! | the command-line flags | `cli/` |
@@ -42,6 +43,7 @@
 //! - [`commands`]: each subcommand's work and the dispatch; no flag definitions.
 //! - [`configgen`]: configuration for other tools and IAM policies/templates; not Census's own settings.
 //! - [`discover`]: account sources; never writes into [`auth`] (it returns the organization routes).
+//! - [`inventory`]: resource rows (type, ARN, name, created, tags) from one result; pure, stores nothing.
 //! - [`regions`]: partitions, region checks, enabled regions, global operations; no calls planned.
 //! - [`report`]: reports built from live AWS data; not the scan's outputs.
 //! - [`scan`]: planning and executing calls; not choosing them ([`spec`]) nor writing them ([`sink`]).
@@ -62,6 +64,7 @@ pub mod cli;
 pub mod commands;
 pub mod configgen;
 pub mod discover;
+pub mod inventory;
 pub mod regions;
 pub mod report;
 pub mod scan;

@@ -219,7 +219,11 @@ pub fn derive(model: &ServiceModel) -> Vec<Derivation> {
 /// The list of a list operation's output: (result key, the list member's name, the
 /// item shape). The paginator's first result key if it is a path through structures
 /// to a list, else the output's one list member.
-fn items(model: &ServiceModel, name: &str, op: &Operation) -> Option<(String, String, ShapeId)> {
+pub fn items(
+    model: &ServiceModel,
+    name: &str,
+    op: &Operation,
+) -> Option<(String, String, ShapeId)> {
     let output = model.shape(op.output.as_ref()?.target);
     let paginated = model
         .paginators
@@ -377,7 +381,7 @@ fn names_item(d: &str, item: &str) -> bool {
 }
 
 /// The noun a shape name names: `BucketSummary` → `Bucket`.
-fn noun(shape: &str) -> &str {
+pub fn noun(shape: &str) -> &str {
     facts()
         .shape_suffixes
         .iter()
@@ -391,7 +395,7 @@ fn strip_suffix_ci<'a>(s: &'a str, suffix: &str) -> Option<&'a str> {
 }
 
 /// `TableNames` → `TableName`, `Policies` → `Policy`, `Addresses` → `Address`.
-fn singular(s: &str) -> String {
+pub fn singular(s: &str) -> String {
     if let Some(x) = s.strip_suffix("ies") {
         return format!("{x}y");
     }

@@ -52,7 +52,7 @@ impl Preset {
 
     /// The preset's calls, checked. The all preset is built once per process (it
     /// reads every service model) and cloned after that.
-    pub(super) fn calls(self) -> Result<Vec<Call>, Vec<Problem>> {
+    pub fn calls(self) -> Result<Vec<Call>, Vec<Problem>> {
         match self {
             Preset::Core => core(),
             Preset::All => {

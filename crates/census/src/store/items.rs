@@ -321,6 +321,18 @@ impl Shapes {
     }
 }
 
+/// The identity of `item` whose shape is known to be `shape` (the model's name, any
+/// case): rules 1 to 7, 9 and 10 of the module doc, as [`Shapes::identify`] applies them.
+pub fn identify_shaped(shape: &str, item: &Value, json: &str) -> Identity {
+    match item {
+        Value::Object(o) => {
+            let lower = shape.to_ascii_lowercase();
+            identify_object(Some(&lower), o).unwrap_or_else(|| hash(json))
+        }
+        _ => Shapes::default().identify("", item, json),
+    }
+}
+
 fn hash(json: &str) -> Identity {
     let digest = Sha256::digest(json.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();

@@ -97,18 +97,39 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position {int} NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags {json} NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 ";
 
 /// What each schema version added to the one before: `(version, statements)`, with
 /// `{int}` as in the tables. A database of an older version gets the statements of
 /// every later version before [`ddl`] (which then finds its tables in place).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2,
-    // Detail calls: the list call a detail belongs to, and the items it found absent.
-    "ALTER TABLE scans ADD COLUMN absent {int};
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2,
+        // Detail calls: the list call a detail belongs to, and the items it found absent.
+        "ALTER TABLE scans ADD COLUMN absent {int};
 ALTER TABLE calls ADD COLUMN parent TEXT;
 ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
-)];
+    ),
+    // The inventory: a new table and its indexes, which [`ddl`] creates where missing.
+    (3, "-- schema 3: the inventory table"),
+];
 
 /// The statements that bring a database of schema version `from` (not 0: an empty
 /// database gets [`ddl`] alone) to [`SCHEMA_VERSION`]; empty when it is there.

@@ -79,6 +79,23 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position INTEGER NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags TEXT NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 "#;
 
 /// PostgreSQL's schema as written out by hand before it was generated.
@@ -158,6 +175,23 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position BIGINT NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags JSONB NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 "#;
 
 #[test]
@@ -174,7 +208,14 @@ fn both_databases_have_the_same_columns() {
     let names: Vec<&str> = tables.iter().map(|t| t.0).collect();
     assert_eq!(
         names,
-        ["scans", "accounts", "calls", "resources", "item_columns"]
+        [
+            "scans",
+            "accounts",
+            "calls",
+            "resources",
+            "item_columns",
+            "inventory"
+        ]
     );
     for (table, columns) in tables {
         let got: Vec<String> = conn
@@ -188,8 +229,8 @@ fn both_databases_have_the_same_columns() {
     }
     assert_eq!(
         ddl(Db::Postgres).matches(" JSONB").count(),
-        3,
-        "tags, regions and item"
+        4,
+        "tags, regions, item and inventory tags"
     );
 }
 

@@ -327,3 +327,35 @@ fn a_version_1_database_is_migrated() {
     assert_eq!(columns.last().map(String::as_str), Some("absent"));
     assert!(migrations(Db::Postgres, 1).contains("absent BIGINT"));
 }
+
+/// A database of schema 2 (before the inventory) gets the `inventory` table and its
+/// indexes, and keeps its rows; the migration is not empty, so that PostgreSQL's
+/// `census_schema` is brought up to date.
+#[test]
+fn a_version_2_database_gains_the_inventory() {
+    let v3 = ddl(Db::Sqlite);
+    let v2 = &v3[..v3.find("CREATE TABLE IF NOT EXISTS inventory").unwrap()];
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(v2).unwrap();
+    conn.execute(
+        "INSERT INTO calls VALUES ('s', 'a', 'r', 'stem', 'ec2', 'f', 'Op', 'ok', NULL, NULL, NULL, 1, 2, 3, NULL, 0)",
+        [],
+    )
+    .unwrap();
+    let migration = migrations(Db::Sqlite, 2);
+    assert!(!migration.is_empty());
+    assert!(!migrations(Db::Postgres, 2).is_empty());
+    conn.execute_batch(&format!("{migration}{v3}")).unwrap();
+    let calls: i64 = conn
+        .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(calls, 1);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list('inventory') WHERE origin = 'c' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["inventory_by_account", "inventory_by_arn"]);
+}

@@ -325,4 +325,15 @@ fn the_sqlite_sink_writes_the_inventory() {
         (cfn.as_str(), service.as_str()),
         ("AWS::EC2::Instance", "ec2")
     );
+    let latest: Vec<(String, i64)> = conn
+        .prepare(
+            "select account_name, count(*) from inventory_latest
+             group by account_name order by 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(latest, [("alpha".to_string(), 2), ("china".to_string(), 2)]);
 }

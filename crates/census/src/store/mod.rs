@@ -42,9 +42,10 @@
 //!   `source`, the call's stem. Wrappers are not resources: ec2 `DescribeInstances`
 //!   gives instances, not reservations. `(scan_id, source, account_id, region,
 //!   resource_id)` is unique and writes replace, as in `resources`; indexed by `arn`
-//!   and by `(scan_id, account_id)`. All scans are kept: for the latest, `where scan_id
-//!   = (select scan_id from scans where finished is not null order by seq desc limit
-//!   1)`.
+//!   and by `(scan_id, account_id)`. Every scan stays; the view `inventory_latest`
+//!   shows each list call's rows of its latest scan (chosen as for the views below),
+//!   with `account_name`: `select arn, name from inventory_latest where tags ->> 'Owner'
+//!   = 'payments'`.
 //!
 //! # Views
 //! One per stem, named after it in snake_case ([`views::view_name`]:

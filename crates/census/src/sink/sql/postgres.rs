@@ -112,7 +112,11 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), i64>, postgres::Error
         return Ok(Err(v));
     }
     let migrations = schema::migrations(Db::Postgres, found.unwrap_or(0));
-    tx.batch_execute(&format!("{migrations}{}", schema::ddl(Db::Postgres)))?;
+    tx.batch_execute(&format!(
+        "{migrations}{}{}",
+        schema::ddl(Db::Postgres),
+        schema::inventory_view(Db::Postgres)
+    ))?;
     if found.is_none() {
         tx.execute(
             "INSERT INTO census_schema (version) VALUES ($1)",

@@ -165,6 +165,27 @@ pub fn ddl(db: Db) -> String {
     }
 }
 
+/// The statement that creates `inventory_latest` where it is missing: the
+/// `inventory` rows of each list call's latest scan (as the stems' views choose it),
+/// with the account's name. Run after [`ddl`].
+pub fn inventory_view(db: Db) -> String {
+    let create = match db {
+        Db::Sqlite => "CREATE VIEW IF NOT EXISTS",
+        Db::Postgres => "CREATE OR REPLACE VIEW",
+    };
+    format!(
+        "\n{create} inventory_latest AS SELECT i.scan_id AS scan_id, \
+         i.account_id AS account_id, a.name AS account_name, i.region AS region, \
+         i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
+         i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
+         i.tags AS tags, i.source AS source FROM inventory i \
+         LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id \
+         WHERE i.scan_id = (SELECT c.scan_id FROM calls c \
+         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = i.source \
+         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n"
+    )
+}
+
 /// The tables and their columns, in order, as [`ddl`] creates them.
 pub fn tables() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut out: Vec<(&str, Vec<&str>)> = Vec::new();

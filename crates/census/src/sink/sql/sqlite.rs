@@ -103,9 +103,10 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 8192)
         .map_err(sql_error(path))?;
     conn.execute_batch(&format!(
-        "{}{}",
+        "{}{}{}",
         schema::migrations(Db::Sqlite, found),
-        schema::ddl(Db::Sqlite)
+        schema::ddl(Db::Sqlite),
+        schema::inventory_view(Db::Sqlite)
     ))
     .map_err(|e| StoreError::NotCensus {
         path: path.display().to_string(),

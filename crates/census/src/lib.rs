@@ -28,7 +28,7 @@
 //! | `--shard` | `shard.rs` |
 //! | an output: JSON tree, SQLite, PostgreSQL, S3 upload | `sink/` (`tree.rs`, `sql/`, `s3.rs`) |
 //! | reading the SQL store back: items, views, diff | `store/` |
-//! | the inventory: one row per resource (type, ARN, name, created, tags) from a result, derived from the models | `inventory/` (`model.rs`; data: `presets/arn_formats.json`, `presets/cfn_types.json`) |
+//! | the inventory: one row per resource (type, ARN, name, created, tags) from a result, derived from the models | `inventory/` (`model.rs`; data: `presets/arn_formats.json`, `presets/cfn_types.json`); written to the SQL stores' `inventory` table by `sink/sql/inventory.rs` |
 //! | a report (`census report accounts`) | `report/` |
 //! | other tools' configuration (AWS CLI profiles, Steampipe, Cartography, IAM templates) | `configgen/` |
 //! | the command-line flags | `cli/` |

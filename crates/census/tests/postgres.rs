@@ -292,11 +292,15 @@ fn same_answers(both: &Both) {
     );
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0]["stem"], "iam-list_users");
-    // Every view: the same rows, and the same columns.
+    // The inventory of the latest scan: the same rows.
+    let sql = "select account_id, region, resource_type, cfn_type, resource_id, arn, name, \
+               created, tags, source from inventory_latest";
+    assert!(!same(both, sql, sql).is_empty());
+    // Every stem's view: the same rows, and the same columns.
     let tables = same(both, "--tables", "--tables");
     let views: Vec<String> = tables
         .iter()
-        .filter(|t| t["type"] == "view")
+        .filter(|t| t["type"] == "view" && t["name"] != "inventory_latest")
         .map(|t| s(&t["name"]))
         .collect();
     let spec: Value =
@@ -989,6 +993,156 @@ fn detail_rows_join_their_list_and_old_databases_gain_the_detail_columns() {
     assert_eq!(calls[0]["absent"], json!(1));
     let scans = query(pg, "select absent from scans");
     assert_eq!(scans[0]["absent"], json!(1));
+    let version = query(pg, "select max(version) as v from census_schema");
+    assert_eq!(version[0]["v"], json!(census::store::SCHEMA_VERSION));
+}
+
+/// ec2 DescribeInstances through the PostgreSQL sink into a database of schema 2: the
+/// `inventory` table appears, holds one row per instance (no reservations) with ARNs in
+/// each account's partition, none for detail calls, and a call written again replaces
+/// its rows.
+#[test]
+fn the_sink_writes_the_inventory_into_a_schema_2_database() {
+    use census::sink::postgres::PostgresSink;
+    use census::sink::sql::schema::{ddl, Db};
+    use census::sink::{AccountReport, ScanInfo, Sink, Status, Totals};
+    use census::store::postgres::PgUrl;
+    let url = database("inventory");
+    {
+        let v3 = ddl(Db::Postgres);
+        let v2 = &v3[..v3.find("CREATE TABLE IF NOT EXISTS inventory").unwrap()];
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        client.batch_execute(v2).unwrap();
+        client
+            .execute("INSERT INTO census_schema (version) VALUES (2)", &[])
+            .unwrap();
+    }
+    let report = |id: &str, partition: &str| AccountReport {
+        account: census::account::Account {
+            id: id.into(),
+            name: format!("n{id}"),
+            email: None,
+            status: "ACTIVE".into(),
+            partition: partition.into(),
+            org_id: None,
+            management_account_id: None,
+            ou_id: None,
+            ou_path: None,
+            tags: BTreeMap::new(),
+            role_arn: None,
+            is_caller: false,
+            source: "organizations".into(),
+        },
+        status: Status::Ok,
+        regions: Vec::new(),
+        error_code: None,
+        error_message: None,
+        remediation: None,
+        retryable: false,
+    };
+    let instances: Value = serde_json::from_str(include_str!(
+        "../src/inventory/fixtures/ec2_DescribeInstances.json"
+    ))
+    .unwrap();
+    let call = |account: &str, region: &str| census::sink::CallRecord {
+        account_id: account.into(),
+        service: "ec2".into(),
+        function: "describe_instances".into(),
+        operation: "DescribeInstances".into(),
+        ..record("ec2-describe_instances", region, 2)
+    };
+    let sink = PostgresSink::open(&PgUrl::new(&url)).unwrap();
+    let info = ScanInfo {
+        id: "inv1".into(),
+        started: "2026-12-03T14:00:00Z".into(),
+        version: "test".into(),
+        resumed: false,
+        skipped_entries: Vec::new(),
+    };
+    let accounts = [
+        report("111111111111", "aws"),
+        report("222222222222", "aws-cn"),
+    ];
+    sink.begin(&info).unwrap();
+    for a in &accounts {
+        sink.account(a).unwrap();
+    }
+    sink.call(&call("111111111111", "us-east-1"), Some(&instances))
+        .unwrap();
+    sink.call(&call("222222222222", "cn-north-1"), Some(&instances))
+        .unwrap();
+    sink.call(&call("111111111111", "eu-west-1"), Some(&instances))
+        .unwrap();
+    sink.call(
+        &call("111111111111", "eu-west-1"),
+        Some(&json!({"Reservations": []})),
+    )
+    .unwrap();
+    let mut detail = call("111111111111", "us-east-1");
+    detail.stem = "ec2-describe_instance_attribute".into();
+    detail.parent = Some("ec2-describe_instances".into());
+    sink.call(&detail, Some(&instances)).unwrap();
+    sink.finish(&info, &Totals::default(), &accounts).unwrap();
+    drop(sink);
+
+    let pg = Store::Postgres(&url);
+    let rows = query(
+        pg,
+        "select resource_type, cfn_type, arn, name, tags, source from inventory \
+         order by account_id, arn",
+    );
+    let mut ids: Vec<&str> = instances["Reservations"][0]["Instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["InstanceId"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    let mut want = Vec::new();
+    for prefix in [
+        "arn:aws:ec2:us-east-1:111111111111",
+        "arn:aws-cn:ec2:cn-north-1:222222222222",
+    ] {
+        for id in &ids {
+            want.push(json!({
+                "resource_type": "ec2:Instance",
+                "cfn_type": "AWS::EC2::Instance",
+                "arn": format!("{prefix}:instance/{id}"),
+                "name": "web-1",
+                "tags": {"Name": "web-1", "Owner": "payments"},
+                "source": "ec2-describe_instances",
+            }));
+        }
+    }
+    let got: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            if let Some(Value::String(t)) = r.get("tags") {
+                let t: Value = serde_json::from_str(t).unwrap();
+                r.insert("tags".into(), t);
+            }
+            Value::Object(r)
+        })
+        .collect();
+    assert_eq!(got, want);
+    let by_tag = query(
+        pg,
+        "select count(*) as n from inventory where tags ->> 'Owner' = 'payments'",
+    );
+    assert_eq!(by_tag[0]["n"], json!(4));
+    let latest = query(
+        pg,
+        "select account_name, count(*) as n from inventory_latest group by 1 order by 1",
+    );
+    assert_eq!(
+        latest,
+        query(
+            pg,
+            "select 'n111111111111' as account_name, 2::bigint as n \
+             union all select 'n222222222222', 2::bigint"
+        )
+    );
     let version = query(pg, "select max(version) as v from census_schema");
     assert_eq!(version[0]["v"], json!(census::store::SCHEMA_VERSION));
 }

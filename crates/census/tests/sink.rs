@@ -210,3 +210,130 @@ fn summary_is_read_back_from_the_journal_across_a_torn_line_and_a_resume() {
     assert_eq!(accounts.as_array().unwrap().len(), 2);
     assert_eq!(accounts[0]["id"], "111111111111");
 }
+
+/// ec2 DescribeInstances written through the SQLite sink: one `inventory` row per
+/// instance (no reservations), with ARNs in each account's partition; detail calls add
+/// none, and a call written again replaces its rows. A database of schema 2 gains the
+/// table.
+#[test]
+fn the_sqlite_sink_writes_the_inventory() {
+    use census::sink::sql::schema::{ddl, Db};
+    use census::sink::sqlite::SqliteSink;
+
+    let out = TempDir::new("census-sink-inventory");
+    let db = out.path().join("census.db");
+    // A database of schema 2: everything but the inventory table.
+    {
+        let v3 = ddl(Db::Sqlite);
+        let v2 = &v3[..v3.find("CREATE TABLE IF NOT EXISTS inventory").unwrap()];
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(v2).unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+    }
+    let instances: Value = serde_json::from_str(include_str!(
+        "../src/inventory/fixtures/ec2_DescribeInstances.json"
+    ))
+    .unwrap();
+    let record = |account: &str, region: &str| CallRecord {
+        function: "describe_instances".into(),
+        operation: "DescribeInstances".into(),
+        ..call(account, region, "ec2-describe_instances", 2)
+    };
+    let aws = account("111111111111", "alpha");
+    let mut cn = account("222222222222", "china");
+    cn.account.partition = "aws-cn".into();
+
+    let sink = SqliteSink::open(&db).unwrap();
+    sink.begin(&info(false)).unwrap();
+    sink.account(&aws).unwrap();
+    sink.account(&cn).unwrap();
+    sink.call(&record("111111111111", "us-east-1"), Some(&instances))
+        .unwrap();
+    sink.call(&record("222222222222", "cn-north-1"), Some(&instances))
+        .unwrap();
+    // Written again: the earlier rows go.
+    sink.call(&record("111111111111", "eu-west-1"), Some(&instances))
+        .unwrap();
+    sink.call(
+        &record("111111111111", "eu-west-1"),
+        Some(&json!({"Reservations": []})),
+    )
+    .unwrap();
+    let mut detail = call(
+        "111111111111",
+        "us-east-1",
+        "ec2-describe_instance_attribute",
+        1,
+    );
+    detail.operation = "DescribeInstances".into();
+    detail.parent = Some("ec2-describe_instances".into());
+    sink.call(&detail, Some(&instances)).unwrap();
+    sink.finish(&info(false), &Totals::default(), &[aws, cn])
+        .unwrap();
+    drop(sink);
+
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, census::store::SCHEMA_VERSION);
+    let rows: Vec<(String, String, String, String, String)> = conn
+        .prepare(
+            "select resource_type, arn, name, tags, source from inventory
+             order by account_id, arn",
+        )
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let ids: Vec<String> = instances["Reservations"][0]["Instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["InstanceId"].as_str().unwrap().to_string())
+        .collect();
+    let mut want = Vec::new();
+    for prefix in [
+        "arn:aws:ec2:us-east-1:111111111111",
+        "arn:aws-cn:ec2:cn-north-1:222222222222",
+    ] {
+        let mut arns: Vec<String> = ids
+            .iter()
+            .map(|id| format!("{prefix}:instance/{id}"))
+            .collect();
+        arns.sort();
+        for arn in arns {
+            want.push((
+                "ec2:Instance".to_string(),
+                arn,
+                "web-1".to_string(),
+                r#"{"Name":"web-1","Owner":"payments"}"#.to_string(),
+                "ec2-describe_instances".to_string(),
+            ));
+        }
+    }
+    assert_eq!(rows, want);
+    let (cfn, service): (String, String) = conn
+        .query_row("select cfn_type, service from inventory limit 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        (cfn.as_str(), service.as_str()),
+        ("AWS::EC2::Instance", "ec2")
+    );
+    let latest: Vec<(String, i64)> = conn
+        .prepare(
+            "select account_name, count(*) from inventory_latest
+             group by account_name order by 1",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(latest, [("alpha".to_string(), 2), ("china".to_string(), 2)]);
+}

@@ -34,6 +34,18 @@
 //! - `item_columns`: the top-level members seen per stem (`position` in first-seen
 //!   order): the columns of the views, which list them in the order of their names, so
 //!   that two scans of the same resources number the columns the same.
+//! - `inventory`: one row per resource a list call found (issue 13; see
+//!   [`crate::inventory`]; detail calls add none): `scan_id`, `account_id`, `region`,
+//!   `service`, `resource_type` (`ec2:Instance`), `cfn_type` (`AWS::EC2::Instance`
+//!   where known), `resource_id` (as in `resources`), `arn` (with the account's
+//!   partition), `name`, `created` (ISO 8601), `tags` (JSON object `{key: value}`) and
+//!   `source`, the call's stem. Wrappers are not resources: ec2 `DescribeInstances`
+//!   gives instances, not reservations. `(scan_id, source, account_id, region,
+//!   resource_id)` is unique and writes replace, as in `resources`; indexed by `arn`
+//!   and by `(scan_id, account_id)`. Every scan stays; the view `inventory_latest`
+//!   shows each list call's rows of its latest scan (chosen as for the views below),
+//!   with `account_name`: `select arn, name from inventory_latest where tags ->> 'Owner'
+//!   = 'payments'`.
 //!
 //! # Views
 //! One per stem, named after it in snake_case ([`views::view_name`]:
@@ -47,7 +59,8 @@
 //! has finished, the latest that ran it. Every scan stays in the base tables.
 //!
 //! Schema 2 added `calls.parent`, `calls.absent` and `scans.absent` (detail calls); a
-//! database of schema 1 gets them when a scan writes to it.
+//! database of schema 1 gets them when a scan writes to it. Schema 3 added the
+//! `inventory` table, created in a database of schema 2 when a scan writes to it.
 
 pub mod diff;
 pub mod items;
@@ -56,7 +69,7 @@ pub mod sqlite;
 pub mod views;
 
 /// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

@@ -18,6 +18,8 @@
 //!   leaves the database complete.
 //! - Writes are idempotent: a call's earlier rows (from an interrupted run) are deleted
 //!   before its new rows go in, and rows replace rows with the same key.
+//! - A list call's resources also become `inventory` rows ([`inventory`]), sent with
+//!   its last rows and written with them; its first rows delete its earlier ones.
 //! - Views are (re)created when a stem is first written in a run and whenever its
 //!   items show a top-level member not seen before.
 
@@ -30,10 +32,12 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{AccountReport, CallRecord, DetailItem, ScanInfo, Sink, Totals};
+use crate::inventory::Resource;
 use crate::store::items::{call_rows, column_members, ItemRow, ShapeCache};
 use batch::{Ack, Batched};
 
 pub mod batch;
+pub mod inventory;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
@@ -170,11 +174,14 @@ impl CallKey {
 /// The `id_source` of a detail call's rows: their `resource_id` is their list item's.
 pub const DETAIL_ID_SOURCE: &str = "list item";
 
-/// Rows of a call; `first` (the call's first rows) deletes the call's earlier rows.
+/// Rows of a call; `first` (the call's first rows) deletes the call's earlier rows
+/// (its `resources` and `inventory` rows).
 pub struct Rows {
     pub call: Arc<CallKey>,
     pub first: bool,
     pub rows: Vec<ItemRow>,
+    /// The call's `inventory` rows (all of them come with its last rows).
+    pub inventory: Vec<Resource>,
 }
 
 /// What the sink sends its writer.
@@ -207,6 +214,7 @@ pub struct SqlSink<D: Dialect> {
     sender: Mutex<Option<SyncSender<Msg>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     shapes: ShapeCache,
+    inventory: inventory::Inventory,
 }
 
 impl<D: Dialect> SqlSink<D> {
@@ -248,6 +256,7 @@ impl<D: Dialect> SqlSink<D> {
             sender: Mutex::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
             shapes: ShapeCache::default(),
+            inventory: inventory::Inventory::default(),
         })
     }
 
@@ -316,12 +325,14 @@ impl<D: Dialect> Sink for SqlSink<D> {
     }
 
     fn account(&self, report: &AccountReport) -> io::Result<()> {
+        self.inventory.account(report);
         self.send(Msg::Account(Box::new(report.clone())))
     }
 
     fn call(&self, record: &CallRecord, result: Option<&Value>) -> io::Result<()> {
         let call = CallKey::of(record);
         let mut first = true;
+        let inventory = result.map_or_else(Vec::new, |r| self.inventory.rows(record, r));
         let (rows, members) = match result {
             Some(result) => {
                 let shapes = self.shapes.get(&record.service, &record.operation);
@@ -330,6 +341,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
                         call: call.clone(),
                         first,
                         rows,
+                        inventory: Vec::new(),
                     });
                     first = false;
                     self.send(msg)
@@ -337,7 +349,13 @@ impl<D: Dialect> Sink for SqlSink<D> {
             }
             None => (Vec::new(), Vec::new()),
         };
-        self.end_call(record, Rows { call, first, rows }, members)
+        let rows = Rows {
+            call,
+            first,
+            rows,
+            inventory,
+        };
+        self.end_call(record, rows, members)
     }
 
     /// One row per list item, keyed by the item's `resource_id` (a detail view joins
@@ -366,11 +384,18 @@ impl<D: Dialect> Sink for SqlSink<D> {
                     call: call.clone(),
                     first,
                     rows: std::mem::take(&mut rows),
+                    inventory: Vec::new(),
                 }))?;
                 first = false;
             }
         }
-        self.end_call(record, Rows { call, first, rows }, members)
+        let rows = Rows {
+            call,
+            first,
+            rows,
+            inventory: Vec::new(),
+        };
+        self.end_call(record, rows, members)
     }
 
     fn finish(

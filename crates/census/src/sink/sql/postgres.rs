@@ -23,8 +23,10 @@ use std::sync::Arc;
 
 use postgres::{Client, Statement};
 
+use super::inventory::tags_json;
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
 use super::{int, CallKey, Dialect, Msg, Rows, SqlSink, SqlWriter, Stop, Writing};
+use crate::inventory::Resource;
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::postgres::{error_text, PgError, PgUrl};
@@ -110,7 +112,11 @@ fn ensure_schema(client: &mut Client) -> Result<Result<(), i64>, postgres::Error
         return Ok(Err(v));
     }
     let migrations = schema::migrations(Db::Postgres, found.unwrap_or(0));
-    tx.batch_execute(&format!("{migrations}{}", schema::ddl(Db::Postgres)))?;
+    tx.batch_execute(&format!(
+        "{migrations}{}{}",
+        schema::ddl(Db::Postgres),
+        schema::inventory_view(Db::Postgres)
+    ))?;
     if found.is_none() {
         tx.execute(
             "INSERT INTO census_schema (version) VALUES ($1)",
@@ -191,6 +197,7 @@ type Pending = (Arc<CallKey>, ItemRow);
 struct Statements {
     delete_call_rows: Statement,
     insert_rows: Statement,
+    insert_inventory: Statement,
     upsert_calls: Statement,
     upsert_account: Statement,
     insert_member: Statement,
@@ -212,6 +219,8 @@ pub struct Writer {
     /// Rows and calls of the open transaction, written by [`Writer::flush`] in one
     /// statement each before it commits.
     pending_rows: Vec<Pending>,
+    /// Inventory rows of the open transaction, written with the rows.
+    pending_inventory: Vec<(Arc<CallKey>, Resource)>,
     /// The calls written in this run: one written again has its earlier rows deleted.
     written: HashSet<(String, String, String)>,
     pending_calls: Vec<CallRecord>,
@@ -221,8 +230,26 @@ impl Writer {
     fn new(mut client: Client, url: PgUrl) -> Result<Writer, postgres::Error> {
         let st = Statements {
             delete_call_rows: client.prepare(
-                "DELETE FROM resources WHERE scan_id = $1 AND stem = $2 AND account_id = $3
+                "WITH inv AS (DELETE FROM inventory WHERE scan_id = $1 AND source = $2
+                              AND account_id = $3 AND region = $4)
+                 DELETE FROM resources WHERE scan_id = $1 AND stem = $2 AND account_id = $3
                  AND region = $4",
+            )?,
+            insert_inventory: client.prepare(
+                "INSERT INTO inventory (scan_id, account_id, region, service, resource_type,
+                 cfn_type, resource_id, arn, name, created, tags, source)
+                 SELECT $1, u.account_id, u.region, u.service, u.resource_type, u.cfn_type,
+                        u.resource_id, u.arn, u.name, u.created, CAST(u.tags AS jsonb),
+                        u.source
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                             $12::text[])
+                      AS u(account_id, region, service, resource_type, cfn_type,
+                           resource_id, arn, name, created, tags, source)
+                 ON CONFLICT (scan_id, source, account_id, region, resource_id) DO UPDATE SET
+                     service = excluded.service, resource_type = excluded.resource_type,
+                     cfn_type = excluded.cfn_type, arn = excluded.arn, name = excluded.name,
+                     created = excluded.created, tags = excluded.tags",
             )?,
             insert_rows: client.prepare(
                 "INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
@@ -288,6 +315,7 @@ impl Writer {
             locked: false,
             fresh: false,
             pending_rows: Vec::new(),
+            pending_inventory: Vec::new(),
             written: HashSet::new(),
             pending_calls: Vec::new(),
         })
@@ -347,6 +375,41 @@ impl Writer {
                 ],
             )?;
             self.pending_rows.clear();
+        }
+        if !self.pending_inventory.is_empty() {
+            let rows = &self.pending_inventory;
+            let text = |f: &dyn for<'a> Fn(&'a CallKey, &'a Resource) -> &'a str| {
+                rows.iter()
+                    .map(|(c, r)| pg_text(f(c, r)).into_owned())
+                    .collect::<Vec<String>>()
+            };
+            let opt = |f: &dyn Fn(&Resource) -> Option<&str>| -> Vec<Option<String>> {
+                rows.iter()
+                    .map(|(_, r)| f(r).map(|s| pg_text(s).into_owned()))
+                    .collect()
+            };
+            let tags: Vec<String> = rows
+                .iter()
+                .map(|(_, r)| pg_json(&tags_json(r)).into_owned())
+                .collect();
+            self.client.execute(
+                &self.st.insert_inventory,
+                &[
+                    &scan_id,
+                    &text(&|c, _| &c.account_id),
+                    &text(&|c, _| &c.region),
+                    &text(&|c, _| &c.service),
+                    &text(&|_, r| &r.resource_type),
+                    &opt(&|r| r.cfn_type.as_deref()),
+                    &text(&|_, r| &r.resource_id),
+                    &opt(&|r| r.arn.as_deref()),
+                    &opt(&|r| r.name.as_deref()),
+                    &opt(&|r| r.created.as_deref()),
+                    &tags,
+                    &text(&|c, _| &c.stem),
+                ],
+            )?;
+            self.pending_inventory.clear();
         }
         if !self.pending_calls.is_empty() {
             // One row per call (the last record wins), as one INSERT needs.
@@ -417,6 +480,7 @@ impl SqlWriter for Writer {
 
     fn rollback(&mut self) {
         self.pending_rows.clear();
+        self.pending_inventory.clear();
         self.pending_calls.clear();
         let _ = self.client.batch_execute("ROLLBACK");
     }
@@ -440,7 +504,13 @@ impl SqlWriter for Writer {
 
     /// Queues a call's rows; the first chunk of a call first deletes what was written
     /// for it before (by an earlier run, unless the scan is fresh, or by this one).
-    fn write_rows(&mut self, Rows { call, first, rows }: Rows) -> Result<usize, postgres::Error> {
+    fn write_rows(&mut self, rows: Rows) -> Result<usize, postgres::Error> {
+        let Rows {
+            call,
+            first,
+            rows,
+            inventory,
+        } = rows;
         let again = first
             && !self.written.insert((
                 call.account_id.clone(),
@@ -460,9 +530,11 @@ impl SqlWriter for Writer {
                 &[&scan_id, &stem, &account, &region],
             )?;
         }
-        let n = rows.len();
+        let n = rows.len() + inventory.len();
         self.pending_rows
             .extend(rows.into_iter().map(|r| (call.clone(), r)));
+        self.pending_inventory
+            .extend(inventory.into_iter().map(|r| (call.clone(), r)));
         Ok(n)
     }
 

@@ -97,18 +97,39 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position {int} NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags {json} NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 ";
 
 /// What each schema version added to the one before: `(version, statements)`, with
 /// `{int}` as in the tables. A database of an older version gets the statements of
 /// every later version before [`ddl`] (which then finds its tables in place).
-const MIGRATIONS: &[(i64, &str)] = &[(
-    2,
-    // Detail calls: the list call a detail belongs to, and the items it found absent.
-    "ALTER TABLE scans ADD COLUMN absent {int};
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        2,
+        // Detail calls: the list call a detail belongs to, and the items it found absent.
+        "ALTER TABLE scans ADD COLUMN absent {int};
 ALTER TABLE calls ADD COLUMN parent TEXT;
 ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
-)];
+    ),
+    // The inventory: a new table and its indexes, which [`ddl`] creates where missing.
+    (3, "-- schema 3: the inventory table"),
+];
 
 /// The statements that bring a database of schema version `from` (not 0: an empty
 /// database gets [`ddl`] alone) to [`SCHEMA_VERSION`]; empty when it is there.
@@ -142,6 +163,27 @@ pub fn ddl(db: Db) -> String {
             format!("\nCREATE TABLE IF NOT EXISTS census_schema (version BIGINT NOT NULL);{tables}")
         }
     }
+}
+
+/// The statement that creates `inventory_latest` where it is missing: the
+/// `inventory` rows of each list call's latest scan (as the stems' views choose it),
+/// with the account's name. Run after [`ddl`].
+pub fn inventory_view(db: Db) -> String {
+    let create = match db {
+        Db::Sqlite => "CREATE VIEW IF NOT EXISTS",
+        Db::Postgres => "CREATE OR REPLACE VIEW",
+    };
+    format!(
+        "\n{create} inventory_latest AS SELECT i.scan_id AS scan_id, \
+         i.account_id AS account_id, a.name AS account_name, i.region AS region, \
+         i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
+         i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
+         i.tags AS tags, i.source AS source FROM inventory i \
+         LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id \
+         WHERE i.scan_id = (SELECT c.scan_id FROM calls c \
+         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = i.source \
+         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n"
+    )
 }
 
 /// The tables and their columns, in order, as [`ddl`] creates them.

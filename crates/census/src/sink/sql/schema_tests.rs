@@ -79,6 +79,23 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position INTEGER NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags TEXT NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 "#;
 
 /// PostgreSQL's schema as written out by hand before it was generated.
@@ -158,6 +175,23 @@ CREATE TABLE IF NOT EXISTS item_columns (
     position BIGINT NOT NULL,
     PRIMARY KEY (stem, name)
 );
+CREATE TABLE IF NOT EXISTS inventory (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    service TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    cfn_type TEXT,
+    resource_id TEXT NOT NULL,
+    arn TEXT,
+    name TEXT,
+    created TEXT,
+    tags JSONB NOT NULL,
+    source TEXT NOT NULL,
+    UNIQUE (scan_id, source, account_id, region, resource_id)
+);
+CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
+CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
 "#;
 
 #[test]
@@ -174,7 +208,14 @@ fn both_databases_have_the_same_columns() {
     let names: Vec<&str> = tables.iter().map(|t| t.0).collect();
     assert_eq!(
         names,
-        ["scans", "accounts", "calls", "resources", "item_columns"]
+        [
+            "scans",
+            "accounts",
+            "calls",
+            "resources",
+            "item_columns",
+            "inventory"
+        ]
     );
     for (table, columns) in tables {
         let got: Vec<String> = conn
@@ -188,8 +229,8 @@ fn both_databases_have_the_same_columns() {
     }
     assert_eq!(
         ddl(Db::Postgres).matches(" JSONB").count(),
-        3,
-        "tags, regions and item"
+        4,
+        "tags, regions, item and inventory tags"
     );
 }
 
@@ -285,4 +326,36 @@ fn a_version_1_database_is_migrated() {
         .unwrap();
     assert_eq!(columns.last().map(String::as_str), Some("absent"));
     assert!(migrations(Db::Postgres, 1).contains("absent BIGINT"));
+}
+
+/// A database of schema 2 (before the inventory) gets the `inventory` table and its
+/// indexes, and keeps its rows; the migration is not empty, so that PostgreSQL's
+/// `census_schema` is brought up to date.
+#[test]
+fn a_version_2_database_gains_the_inventory() {
+    let v3 = ddl(Db::Sqlite);
+    let v2 = &v3[..v3.find("CREATE TABLE IF NOT EXISTS inventory").unwrap()];
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(v2).unwrap();
+    conn.execute(
+        "INSERT INTO calls VALUES ('s', 'a', 'r', 'stem', 'ec2', 'f', 'Op', 'ok', NULL, NULL, NULL, 1, 2, 3, NULL, 0)",
+        [],
+    )
+    .unwrap();
+    let migration = migrations(Db::Sqlite, 2);
+    assert!(!migration.is_empty());
+    assert!(!migrations(Db::Postgres, 2).is_empty());
+    conn.execute_batch(&format!("{migration}{v3}")).unwrap();
+    let calls: i64 = conn
+        .query_row("SELECT count(*) FROM calls", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(calls, 1);
+    let indexes: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_index_list('inventory') WHERE origin = 'c' ORDER BY name")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(indexes, ["inventory_by_account", "inventory_by_arn"]);
 }

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 
+use super::inventory::tags_json;
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
 use super::{int, Dialect, Rows, SqlSink, SqlWriter, Stop, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
@@ -102,9 +103,10 @@ pub fn open_for_writing(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "wal_autocheckpoint", 8192)
         .map_err(sql_error(path))?;
     conn.execute_batch(&format!(
-        "{}{}",
+        "{}{}{}",
         schema::migrations(Db::Sqlite, found),
-        schema::ddl(Db::Sqlite)
+        schema::ddl(Db::Sqlite),
+        schema::inventory_view(Db::Sqlite)
     ))
     .map_err(|e| StoreError::NotCensus {
         path: path.display().to_string(),
@@ -183,15 +185,49 @@ impl SqlWriter for Writer {
         Ok(())
     }
 
-    fn write_rows(&mut self, Rows { call, first, rows }: Rows) -> rusqlite::Result<usize> {
+    fn write_rows(&mut self, rows: Rows) -> rusqlite::Result<usize> {
+        let Rows {
+            call,
+            first,
+            rows,
+            inventory,
+        } = rows;
         let scan_id = self.scan_id()?;
         if first {
+            let key = params![scan_id, call.stem, call.account_id, call.region];
             self.conn
                 .prepare_cached(
                     "DELETE FROM resources WHERE scan_id = ?1 AND stem = ?2 AND account_id = ?3
                      AND region = ?4",
                 )?
-                .execute(params![scan_id, call.stem, call.account_id, call.region])?;
+                .execute(key)?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM inventory WHERE scan_id = ?1 AND source = ?2
+                     AND account_id = ?3 AND region = ?4",
+                )?
+                .execute(key)?;
+        }
+        let mut insert = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO inventory (scan_id, account_id, region, service,
+             resource_type, cfn_type, resource_id, arn, name, created, tags, source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )?;
+        for r in &inventory {
+            insert.execute(params![
+                scan_id,
+                call.account_id,
+                call.region,
+                call.service,
+                r.resource_type,
+                r.cfn_type,
+                r.resource_id,
+                r.arn,
+                r.name,
+                r.created,
+                tags_json(r),
+                call.stem
+            ])?;
         }
         let mut insert = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO resources (scan_id, stem, account_id, region, resource_id,
@@ -212,7 +248,7 @@ impl SqlWriter for Writer {
                 r.item
             ])?;
         }
-        Ok(rows.len())
+        Ok(rows.len() + inventory.len())
     }
 
     fn write_call(&mut self, r: &CallRecord) -> rusqlite::Result<()> {

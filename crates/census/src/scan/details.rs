@@ -248,9 +248,10 @@ async fn run_one(
     )
     .await;
     drop(permit);
+    let retryable = fetched.retryable();
     let outcome = match fetched {
         Fetched::Interrupted => return None,
-        Fetched::TimedOut(message) => error("CallTimeout", message, true),
+        Fetched::TimedOut(message) => error("CallTimeout", message, retryable),
         Fetched::Failed(e) => {
             let code = e.code().to_string();
             if crate::spec::absent::is_absent(&detail.service, &detail.operation, &code) {
@@ -267,7 +268,6 @@ async fn run_one(
                     pages: 1,
                 }
             } else {
-                let retryable = e.is_retryable() || crate::auth::is_expired_code(&code);
                 error(&code, e.to_string(), retryable)
             }
         }

@@ -553,7 +553,7 @@ pub(super) enum Fetched {
 impl Fetched {
     /// Whether another try may end otherwise. Expired credentials count too: not for
     /// another attempt now (it fails as fast), but for `--resume` once they are renewed.
-    fn retryable(&self) -> bool {
+    pub(super) fn retryable(&self) -> bool {
         match self {
             Fetched::TimedOut(_) => true,
             Fetched::Failed(e) => e.is_retryable() || crate::auth::is_expired_code(e.code()),

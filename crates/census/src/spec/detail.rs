@@ -87,10 +87,7 @@ impl Detail {
 
 impl Detail<String> {
     pub fn compile(self) -> Result<Detail, String> {
-        let result_key = match &self.result_key {
-            Some(k) => ResultKey::parse(k).map_err(|e| format!("result key {k}: {e}"))?,
-            None => None,
-        };
+        let result_key = ResultKey::compile_planned(self.result_key.as_deref())?;
         Ok(Detail {
             service: self.service,
             operation: self.operation,

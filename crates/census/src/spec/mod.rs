@@ -226,10 +226,7 @@ impl Call<String> {
     /// The call of a plan, ready to run: its result key compiled. The error names the
     /// key and what is wrong with it.
     pub fn compile(self) -> Result<Call, String> {
-        let result_key = match &self.result_key {
-            Some(k) => ResultKey::parse(k).map_err(|e| format!("result key {k}: {e}"))?,
-            None => None,
-        };
+        let result_key = ResultKey::compile_planned(self.result_key.as_deref())?;
         let details = self
             .details
             .into_iter()

@@ -40,6 +40,14 @@ impl ResultKey {
         }
     }
 
+    /// A result key as a plan keeps it, compiled; the error names the key.
+    pub fn compile_planned(text: Option<&str>) -> Result<Option<ResultKey>, String> {
+        match text {
+            Some(k) => ResultKey::parse(k).map_err(|e| format!("result key {k}: {e}")),
+            None => Ok(None),
+        }
+    }
+
     /// The key as written in the spec.
     pub fn as_str(&self) -> &str {
         match self {

@@ -46,6 +46,11 @@ pub use model::{ItemFacts, ListFacts, OperationFacts, TagForm};
 const ARN_FORMATS: &str = include_str!("../../presets/arn_formats.json");
 const CFN_TYPES: &str = include_str!("../../presets/cfn_types.json");
 
+/// `arn_source` of an ARN that is the item's own member.
+pub const ARN_FROM_ITEM: &str = "item";
+/// `arn_source` of an ARN built from `presets/arn_formats.json`.
+pub const ARN_FROM_FORMAT: &str = "format";
+
 /// One inventory row (without the scan's account and call columns).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
@@ -56,6 +61,9 @@ pub struct Resource {
     /// The item's identifier, as the SQL stores key it (repeats get `#2`...).
     pub resource_id: String,
     pub arn: Option<String>,
+    /// Where `arn` came from: [`ARN_FROM_ITEM`] or [`ARN_FROM_FORMAT`] (the SQL
+    /// stores add `detail` and `tagging`).
+    pub arn_source: Option<&'static str>,
     pub name: Option<String>,
     /// ISO 8601.
     pub created: Option<String>,
@@ -326,15 +334,19 @@ fn resource(service: &str, item: &Value, facts: Option<&ItemFacts>, place: Place
             }
             _ => None,
         });
-    let arn = own_arn(item, facts).or_else(|| {
-        let format = arn_format(&resource_type)?;
-        build_arn(format, item, place)
-    });
+    let (arn, arn_source) = match own_arn(item, facts) {
+        Some(a) => (Some(a), Some(ARN_FROM_ITEM)),
+        None => match arn_format(&resource_type).and_then(|f| build_arn(f, item, place)) {
+            Some(a) => (Some(a), Some(ARN_FROM_FORMAT)),
+            None => (None, None),
+        },
+    };
     Resource {
         cfn_type: cfn_type(&resource_type).map(str::to_string),
         resource_type,
         resource_id: identity.id,
         arn,
+        arn_source,
         name,
         created,
         tags,

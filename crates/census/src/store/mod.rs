@@ -45,7 +45,22 @@
 //!   and by `(scan_id, account_id)`. Every scan stays; the view `inventory_latest`
 //!   shows each list call's rows of its latest scan (chosen as for the views below),
 //!   with `account_name`: `select arn, name from inventory_latest where tags ->> 'Owner'
-//!   = 'payments'`.
+//!   = 'payments'`. `arn_source` says where the ARN came from: `item` (the item's own
+//!   member), `detail` (a detail call's result), `format` (built from the service's
+//!   documented ARN format) or `tagging` (the Tagging API's `GetResources`). Detail
+//!   calls complete their list's rows: an ARN, tags (`ListTagsForResource` and
+//!   friends, merged over the item's), links. Indexed by `(scan_id, resource_id)` too.
+//! - `links`: one row per member of a resource that names another resource (its id or
+//!   ARN): `scan_id`, `account_id`, `region`, `source` (the stem of the call whose
+//!   result held the member: the list call, or one of its detail calls),
+//!   `from_source` and `from_id` (the `inventory` row's `source` and `resource_id`),
+//!   `from_arn`, `kind` (the member path: `SubnetId`, `SecurityGroups[].GroupId`,
+//!   `Role`), `raw` (the member's value), `to_type` (the resource type the member
+//!   names, where the models tell: `ec2:Subnet`) and `to_arn`: the ARN of the resource
+//!   in the same scan, NULL when the scan has no such resource (nothing is dropped).
+//!   `from_arn` and `to_arn` are resolved when the scan finishes (its own accounts'
+//!   links; a later shard resolves what an earlier one could not). The view
+//!   `links_latest` shows the links of `inventory_latest`'s rows.
 //!
 //! # Views
 //! One per stem, named after it in snake_case ([`views::view_name`]:
@@ -61,6 +76,7 @@
 //! Schema 2 added `calls.parent`, `calls.absent` and `scans.absent` (detail calls); a
 //! database of schema 1 gets them when a scan writes to it. Schema 3 added the
 //! `inventory` table, created in a database of schema 2 when a scan writes to it.
+//! Schema 4 added `inventory.arn_source`, the `links` table and `links_latest`.
 
 pub mod diff;
 pub mod items;
@@ -69,7 +85,7 @@ pub mod sqlite;
 pub mod views;
 
 /// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

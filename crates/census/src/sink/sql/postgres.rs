@@ -237,19 +237,20 @@ impl Writer {
             )?,
             insert_inventory: client.prepare(
                 "INSERT INTO inventory (scan_id, account_id, region, service, resource_type,
-                 cfn_type, resource_id, arn, name, created, tags, source)
+                 cfn_type, resource_id, arn, name, created, tags, source, arn_source)
                  SELECT $1, u.account_id, u.region, u.service, u.resource_type, u.cfn_type,
                         u.resource_id, u.arn, u.name, u.created, CAST(u.tags AS jsonb),
-                        u.source
+                        u.source, u.arn_source
                  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                             $12::text[])
+                             $12::text[], $13::text[])
                       AS u(account_id, region, service, resource_type, cfn_type,
-                           resource_id, arn, name, created, tags, source)
+                           resource_id, arn, name, created, tags, source, arn_source)
                  ON CONFLICT (scan_id, source, account_id, region, resource_id) DO UPDATE SET
                      service = excluded.service, resource_type = excluded.resource_type,
                      cfn_type = excluded.cfn_type, arn = excluded.arn, name = excluded.name,
-                     created = excluded.created, tags = excluded.tags",
+                     created = excluded.created, tags = excluded.tags,
+                     arn_source = excluded.arn_source",
             )?,
             insert_rows: client.prepare(
                 "INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
@@ -407,6 +408,7 @@ impl Writer {
                     &opt(&|r| r.created.as_deref()),
                     &tags,
                     &text(&|c, _| &c.stem),
+                    &opt(&|r| r.arn_source),
                 ],
             )?;
             self.pending_inventory.clear();

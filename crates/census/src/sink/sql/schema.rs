@@ -110,25 +110,54 @@ CREATE TABLE IF NOT EXISTS inventory (
     created TEXT,
     tags {json} NOT NULL,
     source TEXT NOT NULL,
+    arn_source TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE TABLE IF NOT EXISTS links (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    source TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    from_arn TEXT,
+    kind TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    to_type TEXT,
+    to_arn TEXT,
+    UNIQUE (scan_id, source, account_id, region, from_id, kind, raw)
+);
+CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
+CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
 ";
 
-/// What each schema version added to the one before: `(version, statements)`, with
-/// `{int}` as in the tables. A database of an older version gets the statements of
-/// every later version before [`ddl`] (which then finds its tables in place).
-const MIGRATIONS: &[(i64, &str)] = &[
+/// What each schema version added to the one before: `(version, since, statements)`,
+/// with `{int}` as in the tables. A database of an older version (at least `since`,
+/// the version that created what the statements change) gets the statements of every
+/// later version before [`ddl`] (which then finds its tables in place, or creates them
+/// whole).
+const MIGRATIONS: &[(i64, i64, &str)] = &[
     (
         2,
+        1,
         // Detail calls: the list call a detail belongs to, and the items it found absent.
         "ALTER TABLE scans ADD COLUMN absent {int};
 ALTER TABLE calls ADD COLUMN parent TEXT;
 ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
     ),
     // The inventory: a new table and its indexes, which [`ddl`] creates where missing.
-    (3, "-- schema 3: the inventory table"),
+    (3, 1, "-- schema 3: the inventory table"),
+    // Where each ARN came from, for a database that has the inventory (schema 3); the
+    // links table and the new index are created by [`ddl`].
+    (
+        4,
+        3,
+        "ALTER TABLE inventory ADD COLUMN arn_source TEXT;
+DROP VIEW IF EXISTS inventory_latest;",
+    ),
 ];
 
 /// The statements that bring a database of schema version `from` (not 0: an empty
@@ -140,8 +169,8 @@ pub fn migrations(db: Db, from: i64) -> String {
     };
     MIGRATIONS
         .iter()
-        .filter(|(v, _)| from > 0 && *v > from)
-        .map(|(_, sql)| sql.replace("{int}", int))
+        .filter(|(v, since, _)| from > 0 && *v > from && from >= *since)
+        .map(|(_, _, sql)| sql.replace("{int}", int))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -165,9 +194,10 @@ pub fn ddl(db: Db) -> String {
     }
 }
 
-/// The statement that creates `inventory_latest` where it is missing: the
-/// `inventory` rows of each list call's latest scan (as the stems' views choose it),
-/// with the account's name. Run after [`ddl`].
+/// The statements that create `inventory_latest` and `links_latest` where they are
+/// missing: the `inventory` rows of each list call's latest scan (as the stems' views
+/// choose it), with the account's name, and the links of those rows. Run after
+/// [`ddl`].
 pub fn inventory_view(db: Db) -> String {
     let create = match db {
         Db::Sqlite => "CREATE VIEW IF NOT EXISTS",
@@ -178,10 +208,14 @@ pub fn inventory_view(db: Db) -> String {
          i.account_id AS account_id, a.name AS account_name, i.region AS region, \
          i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
          i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
-         i.tags AS tags, i.source AS source FROM inventory i \
+         i.tags AS tags, i.source AS source, i.arn_source AS arn_source FROM inventory i \
          LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id \
          WHERE i.scan_id = (SELECT c.scan_id FROM calls c \
          JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = i.source \
+         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n\
+         {create} links_latest AS SELECT l.* FROM links l \
+         WHERE l.scan_id = (SELECT c.scan_id FROM calls c \
+         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = l.from_source \
          ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n"
     )
 }

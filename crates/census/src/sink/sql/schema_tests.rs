@@ -92,10 +92,28 @@ CREATE TABLE IF NOT EXISTS inventory (
     created TEXT,
     tags TEXT NOT NULL,
     source TEXT NOT NULL,
+    arn_source TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE TABLE IF NOT EXISTS links (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    source TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    from_arn TEXT,
+    kind TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    to_type TEXT,
+    to_arn TEXT,
+    UNIQUE (scan_id, source, account_id, region, from_id, kind, raw)
+);
+CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
+CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
 "#;
 
 /// PostgreSQL's schema as written out by hand before it was generated.
@@ -188,10 +206,28 @@ CREATE TABLE IF NOT EXISTS inventory (
     created TEXT,
     tags JSONB NOT NULL,
     source TEXT NOT NULL,
+    arn_source TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE TABLE IF NOT EXISTS links (
+    scan_id TEXT NOT NULL,
+    account_id TEXT NOT NULL,
+    region TEXT NOT NULL,
+    source TEXT NOT NULL,
+    from_source TEXT NOT NULL,
+    from_id TEXT NOT NULL,
+    from_arn TEXT,
+    kind TEXT NOT NULL,
+    raw TEXT NOT NULL,
+    to_type TEXT,
+    to_arn TEXT,
+    UNIQUE (scan_id, source, account_id, region, from_id, kind, raw)
+);
+CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
+CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
 "#;
 
 #[test]
@@ -214,7 +250,8 @@ fn both_databases_have_the_same_columns() {
             "calls",
             "resources",
             "item_columns",
-            "inventory"
+            "inventory",
+            "links"
         ]
     );
     for (table, columns) in tables {
@@ -357,5 +394,60 @@ fn a_version_2_database_gains_the_inventory() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(indexes, ["inventory_by_account", "inventory_by_arn"]);
+    assert_eq!(
+        indexes,
+        [
+            "inventory_by_account",
+            "inventory_by_arn",
+            "inventory_by_id"
+        ]
+    );
+}
+
+/// A database of schema 3 (the inventory without `arn_source`, no links) gains the
+/// column, the `links` table and the views that show them, and keeps its rows.
+#[test]
+fn a_version_3_database_gains_links() {
+    let v4 = ddl(Db::Sqlite);
+    let v3 = v4[..v4.find("CREATE TABLE IF NOT EXISTS links").unwrap()]
+        .replace("    arn_source TEXT,\n", "")
+        .replace(
+            "CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);\n",
+            "",
+        );
+    assert_ne!(v3, v4);
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(&v3).unwrap();
+    conn.execute_batch(
+        "CREATE VIEW inventory_latest AS SELECT i.scan_id AS scan_id FROM inventory i;
+         INSERT INTO inventory VALUES ('s', 'a', 'r', 'ec2', 'ec2:Vpc', NULL, 'vpc-1', NULL,
+         NULL, NULL, '{}', 'ec2-describe_vpcs')",
+    )
+    .unwrap();
+    let migration = migrations(Db::Sqlite, 3);
+    assert!(migration.contains("arn_source"));
+    assert!(
+        !migrations(Db::Sqlite, 2).contains("arn_source"),
+        "a schema-2 database gets the inventory whole from the ddl"
+    );
+    conn.execute_batch(&format!("{migration}{v4}{}", inventory_view(Db::Sqlite)))
+        .unwrap();
+    let (id, source): (String, Option<String>) = conn
+        .query_row("SELECT resource_id, arn_source FROM inventory", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((id.as_str(), source), ("vpc-1", None));
+    let links: i64 = conn
+        .query_row("SELECT count(*) FROM links_latest", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(links, 0);
+    let view: String = conn
+        .query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'inventory_latest'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(view.contains("arn_source"), "{view}");
 }

@@ -210,8 +210,9 @@ impl SqlWriter for Writer {
         }
         let mut insert = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO inventory (scan_id, account_id, region, service,
-             resource_type, cfn_type, resource_id, arn, name, created, tags, source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+             resource_type, cfn_type, resource_id, arn, name, created, tags, source,
+             arn_source)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         )?;
         for r in &inventory {
             insert.execute(params![
@@ -226,7 +227,8 @@ impl SqlWriter for Writer {
                 r.name,
                 r.created,
                 tags_json(r),
-                call.stem
+                call.stem,
+                r.arn_source
             ])?;
         }
         let mut insert = self.conn.prepare_cached(

@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod call;
 pub mod config;
 pub mod iam;
+pub mod inventory;
 pub mod report;
 pub mod scan;
 pub mod store;
@@ -102,6 +103,15 @@ pub enum Command {
     /// scans, accounts, calls and resources hold every scan. Example:
     /// census query "select InstanceId, account_name from ec2_describe_instances where region = 'eu-west-1'"
     Query(store::QueryFlags),
+    /// List the resources of the scan database's inventory: every account, region and
+    /// type, filtered by account, region, type and tags.
+    ///
+    /// One row per resource: account_id, account_name, region, resource_type,
+    /// resource_id, arn, name, created, tags; sorted by account, region, type and id.
+    /// Examples: census inventory --account prod-01 --type ec2:Instance;
+    /// census inventory --tag Owner=payments --output csv;
+    /// census inventory --type AWS::S3::Bucket --missing-tag Environment
+    Inventory(inventory::InventoryFlags),
     /// Compare two scans: resources added, removed and changed (with the JSON paths
     /// that changed), by account, region and type.
     ///

@@ -9,6 +9,7 @@
 pub mod call;
 pub mod diff;
 pub mod doctor;
+pub mod inventory;
 pub mod plan;
 pub mod query;
 pub mod scan;
@@ -54,6 +55,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Query(f) => {
             query::run(&f, &mut out)?;
+            0
+        }
+        Command::Inventory(f) => {
+            inventory::run(&f, &mut out, std::io::stderr())?;
             0
         }
         Command::Diff(f) => {

@@ -71,7 +71,7 @@ pub enum Command {
     /// prerequisite failed), the AWS error code and what to do. Exit status 0 when no
     /// check failed, 2 when one did, 1 for bad flags.
     Doctor(DoctorFlags),
-    /// Reports built from live AWS data.
+    /// Reports: accounts (from live AWS data), tags (from the scan database).
     #[command(
         subcommand,
         after_help = "Exit status: 0 every report written; 1 could not run (bad flags, no credentials, a failed upload); 2 written, but some accounts or organizations could not be read (their rows carry a note)."

@@ -77,7 +77,7 @@ impl TypeSpec {
             }
         }
         match s.split_once(':') {
-            Some((service, _)) if service.is_empty() => {
+            Some(("", _)) => {
                 bail!("--type {given:?} names no service before ':': {fix}")
             }
             Some((service, "*")) if word(service) => Ok(TypeSpec::Service(service.to_string())),

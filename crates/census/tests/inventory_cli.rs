@@ -55,7 +55,8 @@ fn added_tags(j: usize) -> Vec<(&'static str, String)> {
         ],
         1 => vec![("Environment", "dev".into())],
         2 => vec![("Environment", String::new()), ("Owner", "team-b".into())],
-        _ => vec![],
+        // A name a spreadsheet would run as a formula.
+        _ => vec![("Name", "=1+2".into())],
     }
 }
 
@@ -103,9 +104,6 @@ fn fixture() -> &'static Fixture {
                         .into_iter()
                         .map(|(k, v)| json!({"Key": k, "Value": v}))
                         .collect();
-                    if tags.is_empty() {
-                        continue;
-                    }
                     boto3_call(
                         &moto,
                         &caller(&manifest, &account.id, region),
@@ -650,11 +648,14 @@ fn report_tags_writes_csv_to_a_file() {
         .collect();
     let mut reader = csv::Reader::from_path(&file).unwrap();
     assert_eq!(&reader.headers().unwrap()[7], "missing");
+    let mut formulas = 0;
     let got: BTreeSet<(String, String)> = reader
         .records()
         .map(|r| {
             let r = r.unwrap();
             assert_eq!(&r[7], "Owner");
+            assert_ne!(&r[6], "=1+2", "not defused");
+            formulas += usize::from(&r[6] == "'=1+2");
             (r[2].to_string(), short_id(&r[4]))
         })
         .collect();
@@ -666,6 +667,7 @@ fn report_tags_writes_csv_to_a_file() {
         .map(|q| (q.1.clone(), q.2.clone()))
         .collect();
     assert_eq!(got, want.union(&queues).cloned().collect());
+    assert_eq!(formulas, 2, "the j = 3 security group of each region");
     assert!(
         note.contains(&format!("{} of ", got.len())) && note.contains(&file.display().to_string()),
         "{note}"

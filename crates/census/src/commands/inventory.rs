@@ -344,7 +344,12 @@ fn rows_sql(filter: &Filter, postgres: bool) -> (String, Vec<String>) {
         sql.push_str(" WHERE ");
         sql.push_str(&cond.join(" AND "));
     }
-    sql.push_str(" ORDER BY i.account_id, i.region, i.resource_type, i.resource_id");
+    // Byte order on both stores (PostgreSQL's default collation may ignore case and
+    // punctuation).
+    let c = if postgres { " COLLATE \"C\"" } else { "" };
+    sql.push_str(&format!(
+        " ORDER BY i.account_id{c}, i.region{c}, i.resource_type{c}, i.resource_id{c}"
+    ));
     (sql, q.params)
 }
 

@@ -1,6 +1,8 @@
 //! `census report tags`: which resources of the scan database miss required tags (absent,
 //! or with a blank value), counted per account and type, or listed one per resource
-//! (`--resources`); printed as a table, JSON or CSV, or written as CSV (`-o FILE`).
+//! (`--resources`); printed as a table, JSON or CSV, or written as CSV (`-o FILE`,
+//! where a cell a spreadsheet would take for a formula gets a leading `'`, as in the
+//! account report; printed CSV keeps the data exact, as `census query`'s does).
 //!
 //! The requirements default to the account report's organization conventions
 //! (`census report accounts`: Environment, and Aide_ID with its alternates AideId and
@@ -18,6 +20,7 @@ use anyhow::{bail, Context, Result};
 
 use super::inventory::{Filter, Reader, Requirement, Row};
 use crate::cli::inventory::ReportTagsFlags;
+use crate::report::table::no_formula;
 use crate::report::{DEFAULT_AIDE_ID_TAGS, DEFAULT_ENVIRONMENT_TAGS};
 use crate::util::print::{Cell, Format, RowWriter};
 
@@ -114,8 +117,18 @@ fn summary_columns(required: &[Requirement]) -> Vec<String> {
     c
 }
 
-fn opt(s: &Option<String>) -> Cell {
-    s.clone().map_or(Cell::Null, Cell::Text)
+/// Text as a cell; `defuse`: with a `'` before what a spreadsheet would take for a
+/// formula (the report file, as `census report accounts` writes its own).
+fn text(s: String, defuse: bool) -> Cell {
+    if defuse {
+        Cell::Text(no_formula(&s).into_owned())
+    } else {
+        Cell::Text(s)
+    }
+}
+
+fn opt(s: Option<String>, defuse: bool) -> Cell {
+    s.map_or(Cell::Null, |s| text(s, defuse))
 }
 
 /// Reads the rows and writes the report to `out` in `format`; the summary over every
@@ -126,6 +139,7 @@ fn write_report(
     required: &[Requirement],
     resources: bool,
     format: Format,
+    defuse: bool,
     out: &mut dyn Write,
 ) -> Result<Summary> {
     let mut summary = Summary::new();
@@ -135,13 +149,13 @@ fn write_report(
             let missing = tally(&mut summary, required, &row);
             if !missing.is_empty() {
                 w.row(vec![
-                    Cell::Text(row.account_id),
-                    opt(&row.account_name),
-                    Cell::Text(row.region),
-                    Cell::Text(row.resource_type),
-                    Cell::Text(row.resource_id),
-                    opt(&row.arn),
-                    opt(&row.name),
+                    text(row.account_id, defuse),
+                    opt(row.account_name, defuse),
+                    text(row.region, defuse),
+                    text(row.resource_type, defuse),
+                    text(row.resource_id, defuse),
+                    opt(row.arn, defuse),
+                    opt(row.name, defuse),
                     Cell::List(missing),
                 ])?;
             }
@@ -157,9 +171,9 @@ fn write_report(
     let mut w = RowWriter::new(format, summary_columns(required), out)?;
     for ((account, kind), c) in &summary {
         let mut cells = vec![
-            Cell::Text(account.clone()),
-            opt(&c.account_name),
-            Cell::Text(kind.clone()),
+            text(account.clone(), defuse),
+            opt(c.account_name.clone(), defuse),
+            text(kind.clone(), defuse),
             Cell::Int(c.resources as i64),
             Cell::Int(c.noncompliant as i64),
         ];
@@ -188,6 +202,7 @@ pub fn run(args: &ReportTagsFlags, mut out: impl Write, mut err: impl Write) -> 
                     &required,
                     args.resources,
                     Format::Csv,
+                    true,
                     w,
                 );
                 let failed = r.as_ref().err().map(|e| format!("{e:#}"));
@@ -211,6 +226,7 @@ pub fn run(args: &ReportTagsFlags, mut out: impl Write, mut err: impl Write) -> 
             &required,
             args.resources,
             args.store.output,
+            false,
             &mut out,
         )?,
     };

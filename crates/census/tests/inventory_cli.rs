@@ -549,6 +549,34 @@ fn report_tags_finds_exactly_the_untagged() {
         assert_eq!(row["account_name"], t.account_name.as_str(), "{row}");
         assert_eq!(row["missing"], json!(misses(t, &required)), "{row}");
     }
+    // As a table (read twice from the store): the same rows, counted once.
+    let table = census(&[
+        "report",
+        "tags",
+        "--require",
+        "Environment,Owner",
+        "--type",
+        "ec2",
+        "--resources",
+        "--db",
+        f.db.to_str().unwrap(),
+    ]);
+    let text = ok(&table, "report tags table");
+    assert_eq!(text.lines().count(), want.len() + 2, "{text}");
+    let note = String::from_utf8(table.stderr).unwrap();
+    assert_eq!(
+        note,
+        format!(
+            "census: {} of {} resources miss a required tag (missing: Environment {}, Owner {})\n",
+            want.len(),
+            f.truth.len(),
+            f.truth
+                .iter()
+                .filter(|t| !has_value(t, "Environment"))
+                .count(),
+            f.truth.iter().filter(|t| !has_value(t, "Owner")).count(),
+        )
+    );
     // The summary: per account and type.
     let summary = json_rows(
         &f.db,

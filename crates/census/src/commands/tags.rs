@@ -18,7 +18,9 @@ use std::io::Write;
 
 use anyhow::{bail, Context, Result};
 
-use super::inventory::{Filter, Reader, Requirement, Row};
+use serde_json::Value;
+
+use super::inventory::{print_rows, Filter, Reader, Requirement, Row};
 use crate::cli::inventory::ReportTagsFlags;
 use crate::report::table::no_formula;
 use crate::report::{DEFAULT_AIDE_ID_TAGS, DEFAULT_ENVIRONMENT_TAGS};
@@ -66,7 +68,7 @@ pub type Summary = BTreeMap<(String, String), Counts>;
 
 /// Adds a resource to the summary; the labels of the requirements it misses.
 pub fn tally(summary: &mut Summary, required: &[Requirement], row: &Row) -> Vec<String> {
-    let missing: Vec<bool> = required.iter().map(|r| !r.satisfied(&row.tags)).collect();
+    let missing = missing(required, row);
     let c = summary
         .entry((row.account_id.clone(), row.resource_type.clone()))
         .or_insert_with(|| Counts {
@@ -81,9 +83,19 @@ pub fn tally(summary: &mut Summary, required: &[Requirement], row: &Row) -> Vec<
     for (n, m) in c.missing.iter_mut().zip(&missing) {
         *n += u64::from(*m);
     }
+    labels(required, &missing)
+}
+
+/// Which requirements a resource misses, in order.
+fn missing(required: &[Requirement], row: &Row) -> Vec<bool> {
+    required.iter().map(|r| !r.satisfied(&row.tags)).collect()
+}
+
+/// The labels of the requirements `missing` marks.
+fn labels(required: &[Requirement], missing: &[bool]) -> Vec<String> {
     required
         .iter()
-        .zip(&missing)
+        .zip(missing)
         .filter(|(_, m)| **m)
         .map(|(r, _)| r.label())
         .collect()
@@ -144,24 +156,37 @@ fn write_report(
 ) -> Result<Summary> {
     let mut summary = Summary::new();
     if resources {
-        let mut w = RowWriter::with_columns(format, RESOURCE_COLUMNS, out)?;
-        reader.rows(filter, |row| {
-            let missing = tally(&mut summary, required, &row);
-            if !missing.is_empty() {
-                w.row(vec![
-                    text(row.account_id, defuse),
-                    opt(row.account_name, defuse),
-                    text(row.region, defuse),
-                    text(row.resource_type, defuse),
-                    text(row.resource_id, defuse),
-                    opt(row.arn, defuse),
-                    opt(row.name, defuse),
-                    Cell::List(missing),
-                ])?;
-            }
-            Ok(true)
-        })?;
-        w.finish()?;
+        // Counted on the pass that prints (a table is read twice).
+        let text = |s: &str| Value::from(if defuse { no_formula(s) } else { s.into() });
+        let opt = |s: &Option<String>| s.as_deref().map_or(Value::Null, text);
+        print_rows(
+            reader,
+            filter,
+            format,
+            RESOURCE_COLUMNS,
+            u64::MAX,
+            out,
+            |row, printing| {
+                let missing = if printing {
+                    tally(&mut summary, required, row)
+                } else {
+                    labels(required, &missing(required, row))
+                };
+                if missing.is_empty() {
+                    return None;
+                }
+                Some(vec![
+                    text(&row.account_id),
+                    opt(&row.account_name),
+                    text(&row.region),
+                    text(&row.resource_type),
+                    text(&row.resource_id),
+                    opt(&row.arn),
+                    opt(&row.name),
+                    Value::from(missing),
+                ])
+            },
+        )?;
         return Ok(summary);
     }
     reader.rows(filter, |row| {

@@ -753,6 +753,16 @@ fn bad_input_is_one_line_and_an_unknown_type_a_hint() {
         err.contains("no resource of type ec2:Instanse") && err.contains("ec2:Instance"),
         "{err}"
     );
+    // So does an account the store does not have.
+    let name = &f.manifest.resource_accounts()[0].name;
+    let typo = format!("{name}x");
+    let out = census(&["inventory", "--account", &typo, "--db", db]);
+    assert_eq!(ok(&out, "unknown account").lines().count(), 2);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("no account {typo} in")) && err.contains(name.as_str()),
+        "{err}"
+    );
     // A known type filtered away says nothing.
     let out = census(&[
         "inventory",

@@ -560,6 +560,68 @@ impl Reader {
         }
         Ok(())
     }
+
+    /// Every `(account_id, name)` of the store's scans, for suggestions.
+    fn known_accounts(&mut self) -> Result<BTreeSet<(String, Option<String>)>> {
+        let sql = "SELECT DISTINCT account_id, name FROM accounts";
+        Ok(match self {
+            Reader::Sqlite(c, _) => c
+                .prepare(sql)?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?,
+            Reader::Postgres(c, url) => c
+                .query(sql, &[])
+                .map_err(|e| Self::pg_error(url, &e))?
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        })
+    }
+
+    /// Says on `err` which `--account` values name no account of the store, with the
+    /// closest ids and names it has. `seen`: the values that matched a printed row.
+    pub fn tell_unknown_accounts(
+        &mut self,
+        filter: &Filter,
+        seen: &[bool],
+        mut err: impl Write,
+    ) -> Result<()> {
+        if seen.iter().all(|s| *s) {
+            return Ok(());
+        }
+        let known = self.known_accounts()?;
+        let names: BTreeSet<&str> = known
+            .iter()
+            .flat_map(|(id, name)| std::iter::once(id.as_str()).chain(name.as_deref()))
+            .collect();
+        for (given, _) in filter.accounts.iter().zip(seen).filter(|(_, s)| !**s) {
+            if names.iter().any(|n| n.to_lowercase() == *given) {
+                continue;
+            }
+            let closest = awsdyn::names::closest(given, names.iter().copied(), 5);
+            let hint = if closest.is_empty() {
+                String::new()
+            } else {
+                format!("; closest: {}", closest.join(", "))
+            };
+            writeln!(
+                err,
+                "census: no account {} in {}{hint}",
+                escape(given),
+                self.describe()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a row is in account `given` (an id, or a name in lower case).
+fn in_account(row: &Row, given: &str) -> bool {
+    row.account_id.to_lowercase() == given
+        || row
+            .account_name
+            .as_deref()
+            .is_some_and(|n| n.to_lowercase() == given)
 }
 
 /// `tags` as JSON text, keys in order.
@@ -697,6 +759,7 @@ pub fn run(args: &InventoryFlags, mut out: impl Write, mut err: impl Write) -> R
     let given_types = crate::cli::dedup(args.filter.types.clone());
     let mut reader = Reader::open(&args.store)?;
     let mut seen = vec![false; filter.types.len()];
+    let mut seen_accounts = vec![false; filter.accounts.len()];
     let limit = args.limit.unwrap_or(u64::MAX);
     print_rows(
         &mut reader,
@@ -710,11 +773,15 @@ pub fn run(args: &InventoryFlags, mut out: impl Write, mut err: impl Write) -> R
                 for (spec, seen) in filter.types.iter().zip(seen.iter_mut()) {
                     *seen = *seen || spec.matches(&row.resource_type, row.cfn_type.as_deref());
                 }
+                for (given, seen) in filter.accounts.iter().zip(seen_accounts.iter_mut()) {
+                    *seen = *seen || in_account(row, given);
+                }
             }
             Some(inventory_values(row))
         },
     )?;
     reader.tell_unknown_types(&filter, &given_types, &seen, &mut err)?;
+    reader.tell_unknown_accounts(&filter, &seen_accounts, &mut err)?;
     Ok(())
 }
 

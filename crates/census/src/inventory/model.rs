@@ -55,6 +55,9 @@ pub struct ItemFacts {
     pub name: Option<String>,
     /// The creation-time member: typed as a timestamp, named for creation.
     pub created: Option<String>,
+    /// The region member: `Region` or `<X>Region` (s3 `BucketRegion`): where the
+    /// resource is when a global call lists it.
+    pub region: Option<String>,
     pub tags: Option<TagForm>,
     /// The structure's members (to match items of array results).
     pub members: HashSet<String>,
@@ -344,6 +347,7 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
             other_arns: Vec::new(),
             name: None,
             created: None,
+            region: None,
             tags: None,
             members: HashSet::new(),
             links: Vec::new(),
@@ -380,6 +384,7 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
         other_arns,
         name: own(shape, model, "Name"),
         created,
+        region: own(shape, model, "Region"),
         tags: tag_form(model, shape),
         members: shape.members.keys().cloned().collect(),
         links: link_paths(model, shape, LINK_DEPTH),
@@ -408,12 +413,24 @@ fn operation_nouns(model: &ServiceModel) -> HashSet<String> {
 /// member holding it: `SecurityGroups[].GroupId` names a `SecurityGroup`) is a noun the
 /// service's operations name; an ARN member always (the ARN tells what it names).
 pub fn link_paths(model: &ServiceModel, shape: &Shape, depth: usize) -> Vec<LinkPath> {
+    walk_links(model, shape, depth, false)
+}
+
+/// As [`link_paths`], for a detail operation's `output`: its structures one level
+/// down are the resource itself (`Table` of dynamodb `DescribeTable`), so their own
+/// identifiers (`Table.TableArn`, `Role.RoleId`) are not links either.
+pub fn detail_link_paths(model: &ServiceModel, output: &Shape, depth: usize) -> Vec<LinkPath> {
+    walk_links(model, output, depth, true)
+}
+
+fn walk_links(model: &ServiceModel, shape: &Shape, depth: usize, detail: bool) -> Vec<LinkPath> {
     let nouns = operation_nouns(model);
     let mut out = Vec::new();
     let mut at = Walk {
         model,
         nouns: &nouns,
         out: &mut out,
+        detail,
     };
     at.structure(shape, &mut Vec::new(), None, depth);
     out
@@ -423,6 +440,8 @@ struct Walk<'a> {
     model: &'a ServiceModel,
     nouns: &'a HashSet<String>,
     out: &'a mut Vec<LinkPath>,
+    /// The shape is a detail's output (see [`detail_link_paths`]).
+    detail: bool,
 }
 
 impl Walk<'_> {
@@ -483,7 +502,9 @@ impl Walk<'_> {
         // The resource's own identifier is not a link; a nested structure's is (the
         // `Arn` of a function's `Layers[]`), and one naming the resource itself again
         // (a volume's `Attachments[].VolumeId`) resolves to it and is dropped then.
-        let own = holder.is_none()
+        let resource_level =
+            holder.is_none() || self.detail && matches!(steps, [Step::Member(_), Step::Member(_)]);
+        let own = resource_level
             && ["Arn", "Id", "Arns", "Ids"]
                 .iter()
                 .any(|s| own_member(m, s, &shape.name));

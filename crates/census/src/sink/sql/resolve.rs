@@ -1,0 +1,129 @@
+//! What the SQL stores do to the inventory when a scan finishes (see
+//! [`crate::store`]): the Tagging API's `GetResources` mappings fill ARNs and tags,
+//! then every link of the scan gets the ARN of the resource it starts from and of the
+//! one it names, where the scan has it. Statements only, with `$1` the scan id (SQLite
+//! reads `$1` as its first parameter too); the writers run them in the transaction
+//! that finishes the scan. Every statement only fills what is missing, so running
+//! them again (a resumed scan, a later shard) changes nothing already resolved.
+
+use super::schema::Db;
+
+/// The operation whose items map ARNs to tags rather than being resources of their
+/// own (they become no `inventory` rows).
+pub const TAG_MAPPINGS: (&str, &str) = ("resourcegroupstaggingapi", "GetResources");
+
+/// The detail operation that tells where a resource a global call lists is, and its
+/// result's member saying it: S3's `GetBucketLocation`, for a `ListBuckets` without
+/// the `BucketRegion` member (older endpoints, emulators). An empty or missing
+/// constraint means us-east-1 and the legacy `EU` eu-west-1, as S3 documents.
+pub const LOCATION: (&str, &str, &str) = ("s3", "GetBucketLocation", "LocationConstraint");
+
+/// The statement moving the rows of global calls still in `global` to the region
+/// their [`LOCATION`] detail gave.
+fn located(db: Db) -> String {
+    let (service, operation, member) = LOCATION;
+    let (value, failed) = match db {
+        Db::Sqlite => (
+            format!("json_extract(r.item, '$.{member}')"),
+            "json_type(r.item, '$.error') IS NOT NULL OR json_type(r.item, '$.absent') IS NOT NULL",
+        ),
+        Db::Postgres => (
+            format!("r.item ->> '{member}'"),
+            "r.item ? 'error' OR r.item ? 'absent'",
+        ),
+    };
+    let from = format!(
+        "FROM resources r JOIN calls c ON c.scan_id = r.scan_id AND c.stem = r.stem
+             AND c.account_id = r.account_id AND c.region = r.region
+         WHERE r.scan_id = inventory.scan_id AND r.account_id = inventory.account_id
+             AND r.region = inventory.region AND r.resource_id = inventory.resource_id
+             AND c.parent = inventory.source AND c.service = '{service}'
+             AND c.operation = '{operation}' AND NOT ({failed})"
+    );
+    format!(
+        "UPDATE inventory SET region = (SELECT CASE WHEN {value} IS NULL OR {value} = ''
+                                          THEN 'us-east-1'
+                                          WHEN {value} = 'EU' THEN 'eu-west-1'
+                                          ELSE {value} END {from} LIMIT 1)
+         WHERE scan_id = $1 AND region = 'global' AND EXISTS (SELECT 1 {from})"
+    )
+}
+
+/// The statements, in order.
+pub fn statements(db: Db) -> Vec<String> {
+    let (mappings, arn_end, has_account, merge) = match db {
+        Db::Sqlite => (
+            "SELECT json_extract(r.item, '$.ResourceARN') AS arn, r.account_id AS account_id,
+                 (SELECT json_group_object(json_extract(t.value, '$.Key'),
+                                           json_extract(t.value, '$.Value'))
+                  FROM json_each(r.item, '$.Tags') t) AS tags
+             FROM resources r WHERE r.scan_id = $1 AND r.service = '{service}'
+             AND r.operation = '{operation}'",
+            "substr(m.arn, -length(inventory.resource_id) - 1)",
+            "instr(m.arn, ':' || inventory.account_id || ':') > 0",
+            "json_patch(inventory.tags, m.tags)",
+        ),
+        Db::Postgres => (
+            "SELECT r.item ->> 'ResourceARN' AS arn, r.account_id AS account_id,
+                 (SELECT COALESCE(jsonb_object_agg(t ->> 'Key', t ->> 'Value'), '{}'::jsonb)
+                  FROM jsonb_array_elements(COALESCE(r.item -> 'Tags', '[]'::jsonb)) t)
+                 AS tags
+             FROM resources r WHERE r.scan_id = $1 AND r.service = '{service}'
+             AND r.operation = '{operation}'",
+            "right(m.arn, length(inventory.resource_id) + 1)",
+            "strpos(m.arn, ':' || inventory.account_id || ':') > 0",
+            "inventory.tags || m.tags",
+        ),
+    };
+    let mappings = mappings
+        .replace("{service}", TAG_MAPPINGS.0)
+        .replace("{operation}", TAG_MAPPINGS.1);
+    // A row without an ARN takes the mapping of its account whose ARN ends with its id.
+    let matches = format!(
+        "m.arn IS NOT NULL AND {has_account} \
+         AND {arn_end} IN ('/' || inventory.resource_id, ':' || inventory.resource_id)"
+    );
+    vec![
+        format!(
+            "WITH m AS ({mappings})
+             UPDATE inventory SET arn = (SELECT m.arn FROM m WHERE {matches} LIMIT 1),
+                 arn_source = 'tagging'
+             WHERE scan_id = $1 AND arn IS NULL AND EXISTS (SELECT 1 FROM m WHERE {matches})"
+        ),
+        format!(
+            "WITH m AS ({mappings})
+             UPDATE inventory SET tags = (SELECT {merge} FROM m WHERE m.arn = inventory.arn
+                                          LIMIT 1)
+             WHERE scan_id = $1 AND arn IN (SELECT arn FROM m)"
+        ),
+        // Where each link starts: its inventory row's ARN.
+        "UPDATE links SET from_arn = (SELECT i.arn FROM inventory i
+             WHERE i.scan_id = links.scan_id AND i.source = links.from_source
+             AND i.account_id = links.account_id
+             AND (i.region = links.region OR links.region = 'global')
+             AND i.resource_id = links.from_id)
+         WHERE scan_id = $1 AND from_arn IS NULL"
+            .to_string(),
+        // What it names: an ARN of the scan, else the resource with that id, in the same
+        // account and region and of the named type first.
+        "UPDATE links SET to_arn = raw
+         WHERE scan_id = $1 AND to_arn IS NULL AND raw LIKE 'arn:%'
+         AND EXISTS (SELECT 1 FROM inventory i WHERE i.arn = links.raw
+                     AND i.scan_id = links.scan_id)"
+            .to_string(),
+        "UPDATE links SET to_arn = (SELECT i.arn FROM inventory i
+             WHERE i.scan_id = links.scan_id AND i.native_id = links.raw
+             AND i.arn IS NOT NULL
+             ORDER BY CASE WHEN i.account_id = links.account_id THEN 0 ELSE 1 END,
+                      CASE WHEN i.resource_type = links.to_type THEN 0 ELSE 1 END,
+                      CASE WHEN i.region = links.region THEN 0 ELSE 1 END
+             LIMIT 1)
+         WHERE scan_id = $1 AND to_arn IS NULL AND raw NOT LIKE 'arn:%'"
+            .to_string(),
+        // A member naming the resource itself (a volume's `Attachments[].VolumeId`).
+        "DELETE FROM links WHERE scan_id = $1
+         AND (raw = from_id OR (to_arn IS NOT NULL AND to_arn = from_arn))"
+            .to_string(),
+        located(db),
+    ]
+}

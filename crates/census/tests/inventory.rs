@@ -48,6 +48,10 @@ enum Topic {
     Row,
     /// `resource_type` differs.
     Type,
+    /// `cfn_type` is not the resource type's CloudFormation type.
+    CfnType,
+    /// `name` is not the Name tag, else the resource's own name.
+    Name,
     /// `account_id` differs.
     Account,
     /// `region` differs.
@@ -126,21 +130,25 @@ impl Findings {
     }
 }
 
-/// The resource types the seed makes.
-const KINDS: &[&str] = &[
-    "ec2:Instance",
-    "ec2:Vpc",
-    "ec2:Subnet",
-    "ec2:SecurityGroup",
-    "ec2:Volume",
-    "s3:Bucket",
-    "sqs:Queue",
-    "sns:Topic",
-    "dynamodb:Table",
-    "lambda:Function",
-    "iam:Role",
-    "kms:Key",
+/// The resource types the seed makes, with their CloudFormation types.
+const KINDS: &[(&str, &str)] = &[
+    ("ec2:Instance", "AWS::EC2::Instance"),
+    ("ec2:Vpc", "AWS::EC2::VPC"),
+    ("ec2:Subnet", "AWS::EC2::Subnet"),
+    ("ec2:SecurityGroup", "AWS::EC2::SecurityGroup"),
+    ("ec2:Volume", "AWS::EC2::Volume"),
+    ("s3:Bucket", "AWS::S3::Bucket"),
+    ("sqs:Queue", "AWS::SQS::Queue"),
+    ("sns:Topic", "AWS::SNS::Topic"),
+    ("dynamodb:Table", "AWS::DynamoDB::Table"),
+    ("lambda:Function", "AWS::Lambda::Function"),
+    ("iam:Role", "AWS::IAM::Role"),
+    ("kms:Key", "AWS::KMS::Key"),
 ];
+
+fn cfn_type(kind: &str) -> Option<&'static str> {
+    KINDS.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c)
+}
 
 /// The inventory rows of `GetResources` (stem prefix).
 const TAGGING_SOURCE: &str = "resourcegroupstaggingapi-";
@@ -239,8 +247,8 @@ fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
     let mut f = Findings::default();
     let rows = query(
         db,
-        "SELECT account_id, region, resource_type, resource_id, arn, arn_source, tags, source \
-         FROM inventory",
+        "SELECT account_id, region, resource_type, cfn_type, resource_id, arn, arn_source, name, \
+         tags, source FROM inventory",
     );
     // moto's ARN where it has the partition wrong → the right one.
     let right: BTreeMap<&str, &str> = manifest
@@ -311,6 +319,19 @@ fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
                 ),
             );
         }
+        if Some(got("cfn_type").as_str()) != cfn_type(&r.kind) {
+            f.add(
+                Topic::CfnType,
+                format!("{}: cfn_type {:?}, want {:?}", r.arn, got("cfn_type"), cfn_type(&r.kind)),
+            );
+        }
+        let name = got("name");
+        if r.name.as_deref().unwrap_or_default() != name {
+            f.add(
+                Topic::Name,
+                format!("{} {}: name {name:?}, want {:?}", r.kind, r.arn, r.name),
+            );
+        }
         if got("account_id") != r.account_id {
             f.add(
                 Topic::Account,
@@ -379,7 +400,7 @@ fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
     }
     for r in &rows {
         let t = text(r, "resource_type");
-        if !is_tagging(r) && !KINDS.contains(&t.as_str()) {
+        if !is_tagging(r) && cfn_type(&t).is_none() {
             f.add(
                 Topic::Type,
                 format!("{t} is not a type of the seed ({})", arn_of(r)),
@@ -493,7 +514,7 @@ fn every_seeded_resource_is_one_row_with_its_arn_tags_and_links() {
     let manifest = seed_inventory(&moto, &InventorySeed::default());
     // The seed did what the checks assume.
     let seeded = |kind: &str| manifest.seeded().filter(|r| r.kind == kind).count();
-    for kind in KINDS {
+    for (kind, _) in KINDS {
         let untagged = manifest
             .seeded()
             .filter(|r| r.kind == *kind && r.untagged)

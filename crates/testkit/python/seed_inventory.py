@@ -27,7 +27,9 @@ region it names, as boto3 lists them after seeding: the seeded ones, and moto's 
 OrganizationAccountAccessRole). Each with its inventory type (`ec2:Instance`), account,
 region (`global` for IAM roles; a bucket's is its location), id, ARN (as boto3 reports
 it, else as AWS documents it: `arn:<partition>:ec2:<region>:<account>:instance/<id>`,
-`arn:<partition>:s3:::<bucket>`), tags as boto3 reads them back, and for seeded ones
+`arn:<partition>:s3:::<bucket>`), tags as boto3 reads them back, name (the Name tag,
+else the name its API gives it: a bucket's, queue's, topic's, table's, function's,
+role's, security group's; none for keys and other EC2 resources), and for seeded ones
 whether they are untagged. `links` holds the expected (from ARN, to ARN) pairs with
 the member that names the target (instance -> subnet, instance -> security group,
 subnet -> VPC, security group -> VPC, function -> role, volume -> instance, table ->
@@ -81,6 +83,19 @@ def lambda_zip():
     return buf.getvalue()
 
 
+def own_name(kind, rid, arn):
+    """The name a resource has as its API names it (without a Name tag): a bucket's,
+    queue's (its URL's last part), topic's (its ARN's), table's, function's, role's;
+    none for keys and for EC2 resources but security groups (their GroupName)."""
+    if kind in ("s3:Bucket", "dynamodb:Table", "lambda:Function", "iam:Role"):
+        return rid
+    if kind == "sqs:Queue":
+        return rid.rsplit("/", 1)[-1]
+    if kind == "sns:Topic":
+        return arn.rsplit(":", 1)[-1]
+    return None
+
+
 class Manifest:
     def __init__(self, partition):
         self.partition = partition
@@ -89,7 +104,7 @@ class Manifest:
         # (kind, account, region, id) of what this script made.
         self.made = set()
 
-    def add(self, kind, account, region, rid, arn, tags, seeded, untagged=False):
+    def add(self, kind, account, region, rid, arn, tags, seeded, untagged=False, name=None):
         arn, moto_arn = self.checked(arn)
         self.resources.append(
             {
@@ -99,6 +114,7 @@ class Manifest:
                 "id": rid,
                 "arn": arn,
                 "moto_arn": moto_arn,
+                "name": (tags or {}).get("Name") or name or own_name(kind, rid, arn),
                 "tags": tags,
                 "seeded": seeded,
                 "untagged": untagged,
@@ -114,11 +130,11 @@ class Manifest:
             return arn, None
         return prefix + arn.split(":", 2)[2], arn
 
-    def seed(self, kind, account, region, rid, arn, tags):
+    def seed(self, kind, account, region, rid, arn, tags, name=None):
         """A resource this script made; untagged when it lacks Environment and Owner."""
         self.made.add((kind, account, region, rid))
         untagged = "Environment" not in tags and "Owner" not in tags
-        self.add(kind, account, region, rid, arn, tags, True, untagged)
+        self.add(kind, account, region, rid, arn, tags, True, untagged, name)
 
     def link(self, member, source, target):
         self.links.append(
@@ -193,9 +209,8 @@ def seed_region(m, member, account, region, k, roles, code):
             or group.get("SecurityGroupArn")
             or m.ec2_arn(region, account, "security-group", group["GroupId"])
         )
-        m.seed(
-            "ec2:SecurityGroup", account, region, group["GroupId"], arn, tag_dict(group.get("Tags"))
-        )
+        tags = tag_dict(group.get("Tags"))
+        m.seed("ec2:SecurityGroup", account, region, group["GroupId"], arn, tags, group["GroupName"])
         m.link("VpcId", arn, vpc_arn)
         groups.append((group["GroupId"], arn))
 
@@ -337,9 +352,9 @@ def survey(m, member, account, regions):
     """Everything of the manifest's kinds that exists in one account and its regions,
     as boto3 lists it; what this script did not make goes in as moto's own."""
 
-    def other(kind, region, rid, arn, tags):
+    def other(kind, region, rid, arn, tags, name=None):
         if (kind, account, region, rid) not in m.made:
-            m.add(kind, account, region, rid, arn, tags, False)
+            m.add(kind, account, region, rid, arn, tags, False, name=name)
 
     iam = member.client("iam", regions[0])
     for page in iam.get_paginator("list_roles").paginate():
@@ -363,7 +378,8 @@ def survey(m, member, account, regions):
             arn = group.get("SecurityGroupArn") or m.ec2_arn(
                 region, account, "security-group", group["GroupId"]
             )
-            other("ec2:SecurityGroup", region, group["GroupId"], arn, tag_dict(group.get("Tags")))
+            tags = tag_dict(group.get("Tags"))
+            other("ec2:SecurityGroup", region, group["GroupId"], arn, tags, group["GroupName"])
         for reservation in ec2.describe_instances()["Reservations"]:
             for i in reservation["Instances"]:
                 arn = m.ec2_arn(region, account, "instance", i["InstanceId"])

@@ -59,6 +59,10 @@ pub struct SeededResource {
     /// The ARN moto itself reports when it has the partition wrong (moto 5 writes
     /// `arn:aws:` for subnets and security groups in every partition).
     pub moto_arn: Option<String>,
+    /// The inventory's `name`: the Name tag, else the name its API gives it (a
+    /// bucket's, queue's, topic's, table's, function's, role's, security group's);
+    /// `None` for keys and other EC2 resources.
+    pub name: Option<String>,
     /// Its tags as boto3 reads them back; `None` where the seed did not read them
     /// (moto's own resources of services without tags in their list calls).
     pub tags: Option<BTreeMap<String, String>>,

@@ -31,6 +31,9 @@ use testkit::{cli_command, seed_inventory, InventoryManifest, InventorySeed, Mot
 ///   ResourceTagMapping`), a second row for every tagged ARN; it should complete the
 ///   other rows' ARNs and tags instead.
 /// - `Links`: the `links` table is not filled yet.
+/// - `NameFromArn`: an SNS topic's row has no name: `ListTopics` items hold only
+///   `TopicArn`, and `inventory::resource` takes an ARN's last segment as the name for
+///   scalar ARN items only, not for a structure whose one identifier is its ARN.
 /// - `BucketRegion`: `s3 list_buckets` is a global call, so buckets get region
 ///   `global`; their region is their location (`get_bucket_location`, or
 ///   `BucketRegion` of ListBuckets), as AWS Config and Resource Explorer give it.
@@ -39,6 +42,7 @@ const PENDING: &[Topic] = &[
     Topic::TaggingRows,
     Topic::Links,
     Topic::BucketRegion,
+    Topic::NameFromArn,
 ];
 
 /// What a finding is about.
@@ -52,6 +56,8 @@ enum Topic {
     CfnType,
     /// `name` is not the Name tag, else the resource's own name.
     Name,
+    /// No `name` for a resource whose name is only in its ARN (an SNS topic).
+    NameFromArn,
     /// `account_id` differs.
     Account,
     /// `region` differs.
@@ -322,13 +328,23 @@ fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
         if Some(got("cfn_type").as_str()) != cfn_type(&r.kind) {
             f.add(
                 Topic::CfnType,
-                format!("{}: cfn_type {:?}, want {:?}", r.arn, got("cfn_type"), cfn_type(&r.kind)),
+                format!(
+                    "{}: cfn_type {:?}, want {:?}",
+                    r.arn,
+                    got("cfn_type"),
+                    cfn_type(&r.kind)
+                ),
             );
         }
         let name = got("name");
         if r.name.as_deref().unwrap_or_default() != name {
+            let from_arn = name.is_empty() && r.name.as_deref() == r.arn.rsplit([':', '/']).next();
             f.add(
-                Topic::Name,
+                if from_arn {
+                    Topic::NameFromArn
+                } else {
+                    Topic::Name
+                },
                 format!("{} {}: name {name:?}, want {:?}", r.kind, r.arn, r.name),
             );
         }

@@ -1,5 +1,5 @@
-//! The inventory's acceptance tests (issue 13) against moto: `census scan --db` of a
-//! seeded organization (`testkit::seed_inventory`, `python/seed_inventory.py`) must
+//! The inventory's acceptance tests (issue 13) against moto: `census scan` of a
+//! seeded organization into SQLite and PostgreSQL (`testkit::seed_inventory`, `python/seed_inventory.py`) must
 //! give one `inventory` row per resource with the ARN boto3 reports (or AWS
 //! documents), its type, account, region and tags exactly; no reservation rows; the
 //! seeded relationships in `links`; exactly the seeded untagged resources among the
@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use serde_json::{Map, Value};
-use testkit::{cli_command, seed_inventory, InventoryManifest, InventorySeed, Moto, TempDir};
+use testkit::{
+    cli_command, seed_inventory, InventoryManifest, InventorySeed, Moto, Postgres, TempDir,
+};
 
 /// The topics whose findings are printed, not asserted.
 ///
@@ -100,8 +102,8 @@ impl Findings {
         self.found.push((topic, what));
     }
 
-    /// Prints everything, grouped by topic, then fails on the topics not pending.
-    fn assert_none(mut self, label: &str) {
+    /// Everything, grouped by topic, and the topics that fail (not pending).
+    fn report(mut self, label: &str) -> (String, Vec<Topic>) {
         self.found.sort();
         let mut by_topic: BTreeMap<Topic, Vec<&str>> = BTreeMap::new();
         for (t, what) in &self.found {
@@ -122,18 +124,29 @@ impl Findings {
         for n in &self.notes {
             report.push_str(&format!("note: {n}\n"));
         }
-        eprintln!("{report}");
-        let failing: Vec<_> = by_topic
-            .keys()
+        let failing = by_topic
+            .into_keys()
             .filter(|t| !PENDING.contains(t))
-            .map(Topic::to_string)
             .collect();
-        assert!(
-            failing.is_empty(),
-            "{label}: findings of {} (see above):\n{report}",
-            failing.join(", ")
-        );
+        (report, failing)
     }
+}
+
+/// Prints the findings of every check, then fails if any has a topic not pending.
+fn assert_none(checks: Vec<(String, Findings)>) {
+    let mut reports = String::new();
+    let mut failing = Vec::new();
+    for (label, findings) in checks {
+        let (report, topics) = findings.report(&label);
+        eprintln!("{report}");
+        reports.push_str(&report);
+        failing.extend(topics.iter().map(|t| format!("{label}: {t}")));
+    }
+    assert!(
+        failing.is_empty(),
+        "findings of {} (see above):\n{reports}",
+        failing.join(", ")
+    )
 }
 
 /// The resource types the seed makes, with their CloudFormation types.
@@ -188,17 +201,21 @@ fn scan(moto: &Moto, out: &Path, region: &str, extra: &[&str]) -> PathBuf {
     out.join("census.db")
 }
 
-/// `census query SQL --db DB --output json` as rows.
-fn query(db: &Path, sql: &str) -> Vec<Map<String, Value>> {
+/// Where a scan was written: `census.db`, or a PostgreSQL database by URL.
+#[derive(Clone, Copy)]
+enum Store<'a> {
+    Sqlite(&'a Path),
+    Postgres(&'a str),
+}
+
+/// `census query SQL --db DB | --postgres URL --output json` as rows.
+fn query(store: Store<'_>, sql: &str) -> Vec<Map<String, Value>> {
+    let (flag, value) = match store {
+        Store::Sqlite(db) => ("--db", db.to_str().unwrap()),
+        Store::Postgres(url) => ("--postgres", url),
+    };
     let out = cli_command(env!("CARGO_BIN_EXE_census"), "http://127.0.0.1:9")
-        .args([
-            "query",
-            sql,
-            "--db",
-            db.to_str().unwrap(),
-            "--output",
-            "json",
-        ])
+        .args(["query", sql, flag, value, "--output", "json"])
         .output()
         .unwrap();
     let text = ok(&out, sql);
@@ -249,7 +266,7 @@ fn tags_topic(kind: &str) -> Topic {
 }
 
 /// Checks the scan in `db` against `manifest`: rows, links, untagged rows, partition.
-fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
+fn check(manifest: &InventoryManifest, db: Store<'_>) -> Findings {
     let mut f = Findings::default();
     let rows = query(
         db,
@@ -522,8 +539,9 @@ fn check(manifest: &InventoryManifest, db: &Path) -> Findings {
 }
 
 /// An organization (management account, a member with resources in two regions, a
-/// member without) scanned with `--org`: every resource once with its ARN, type,
-/// account, region and tags; no reservations; the links; the untagged rows.
+/// member without) scanned with `--org` into SQLite and PostgreSQL at once, each store
+/// checked: every resource once with its ARN, type, name, account, region and tags; no
+/// reservations; the links; the untagged rows.
 #[test]
 fn every_seeded_resource_is_one_row_with_its_arn_tags_and_links() {
     let moto = Moto::start();
@@ -545,10 +563,24 @@ fn every_seeded_resource_is_one_row_with_its_arn_tags_and_links() {
 
     let out = TempDir::new("census-inventory-org");
     let regions = manifest.regions.join(",");
-    let db = scan(&moto, &out, "us-east-1", &["--org", "--regions", &regions]);
-    let accounts = query(&db, "SELECT account_id FROM accounts");
-    assert_eq!(accounts.len(), 3, "every account scanned: {accounts:?}");
-    check(&manifest, &db).assert_none("organization");
+    let url = Postgres::shared().create_database("inventory");
+    let db = scan(
+        &moto,
+        &out,
+        "us-east-1",
+        &["--org", "--regions", &regions, "--postgres", &url],
+    );
+    let stores = [
+        ("SQLite", Store::Sqlite(&db)),
+        ("PostgreSQL", Store::Postgres(&url)),
+    ];
+    let mut checks = Vec::new();
+    for (label, store) in stores {
+        let accounts = query(store, "SELECT account_id FROM accounts");
+        assert_eq!(accounts.len(), 3, "{label}: every account: {accounts:?}");
+        checks.push((format!("organization, {label}"), check(&manifest, store)));
+    }
+    assert_none(checks);
 }
 
 /// An account of aws-cn and one of aws-us-gov (moto keeps the partitions apart; the
@@ -557,15 +589,18 @@ fn every_seeded_resource_is_one_row_with_its_arn_tags_and_links() {
 #[test]
 fn accounts_of_aws_cn_and_aws_us_gov_get_arns_of_their_partition() {
     let moto = Moto::start();
+    let mut checks = Vec::new();
     for (region, partition) in [("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")] {
         let manifest = seed_inventory(&moto, &InventorySeed::single(region));
         assert_eq!(manifest.partition, partition);
         let out = TempDir::new(&format!("census-inventory-{partition}"));
         let db = scan(&moto, &out, region, &["--regions", region]);
-        let accounts = query(&db, "SELECT partition FROM accounts");
+        let store = Store::Sqlite(&db);
+        let accounts = query(store, "SELECT partition FROM accounts");
         assert_eq!(text(&accounts[0], "partition"), partition);
-        let rows = query(&db, "SELECT count(*) AS n FROM inventory");
+        let rows = query(store, "SELECT count(*) AS n FROM inventory");
         assert!(text(&rows[0], "n").parse::<u32>().unwrap() > 20, "{rows:?}");
-        check(&manifest, &db).assert_none(partition);
+        checks.push((partition.to_string(), check(&manifest, store)));
     }
+    assert_none(checks);
 }

@@ -6,9 +6,9 @@
 //! rows without an Environment tag; and ARNs in the partition of an aws-cn or
 //! aws-us-gov account.
 //!
-//! Each test collects every mismatch before it fails, so that one run lists them all.
-//! Findings of a topic in [`PENDING`] are printed but not asserted: they wait for work
-//! in progress (`cargo test -p census --test inventory -- --nocapture` shows them).
+//! Each test collects every mismatch before it fails, so that one run lists them all
+//! (`cargo test -p census --test inventory -- --nocapture` prints them grouped by
+//! topic).
 //! Not for the `census inventory` / `report tags` commands or the graph export.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,32 +20,6 @@ use serde_json::{Map, Value};
 use testkit::{
     cli_command, seed_inventory, InventoryManifest, InventorySeed, Moto, Postgres, TempDir,
 };
-
-/// The topics whose findings are printed, not asserted.
-///
-/// TODO(issue 13): take each out once the lead's work lands:
-/// - `DetailTags`: tags of buckets, queues, topics, tables, functions, roles and keys
-///   come only from their detail calls (`get_bucket_tagging`, `list_queue_tags`,
-///   `list_tags_for_resource`, `list_tags_of_resource`, `list_tags`,
-///   `list_role_tags`, `list_resource_tags`) or from `GetResources`; the inventory
-///   rows are made from the list call's result alone.
-/// - `TaggingRows`: `GetResources` makes rows of its own (`resourcegroupstaggingapi:
-///   ResourceTagMapping`), a second row for every tagged ARN; it should complete the
-///   other rows' ARNs and tags instead.
-/// - `Links`: the `links` table is not filled yet.
-/// - `NameFromArn`: an SNS topic's row has no name: `ListTopics` items hold only
-///   `TopicArn`, and `inventory::resource` takes an ARN's last segment as the name for
-///   scalar ARN items only, not for a structure whose one identifier is its ARN.
-/// - `BucketRegion`: `s3 list_buckets` is a global call, so buckets get region
-///   `global`; their region is their location (`get_bucket_location`, or
-///   `BucketRegion` of ListBuckets), as AWS Config and Resource Explorer give it.
-const PENDING: &[Topic] = &[
-    Topic::DetailTags,
-    Topic::TaggingRows,
-    Topic::Links,
-    Topic::BucketRegion,
-    Topic::NameFromArn,
-];
 
 /// What a finding is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -102,7 +76,7 @@ impl Findings {
         self.found.push((topic, what));
     }
 
-    /// Everything, grouped by topic, and the topics that fail (not pending).
+    /// Everything, grouped by topic, and the topics that fail.
     fn report(mut self, label: &str) -> (String, Vec<Topic>) {
         self.found.sort();
         let mut by_topic: BTreeMap<Topic, Vec<&str>> = BTreeMap::new();
@@ -111,12 +85,7 @@ impl Findings {
         }
         let mut report = format!("{label}: {} findings\n", self.found.len());
         for (t, whats) in &by_topic {
-            let state = if PENDING.contains(t) {
-                "PENDING, not asserted"
-            } else {
-                "FAILS"
-            };
-            report.push_str(&format!("== {t} ({}, {state})\n", whats.len()));
+            report.push_str(&format!("== {t} ({}, FAILS)\n", whats.len()));
             for w in whats {
                 report.push_str(&format!("  - {w}\n"));
             }
@@ -124,15 +93,12 @@ impl Findings {
         for n in &self.notes {
             report.push_str(&format!("note: {n}\n"));
         }
-        let failing = by_topic
-            .into_keys()
-            .filter(|t| !PENDING.contains(t))
-            .collect();
+        let failing = by_topic.into_keys().collect();
         (report, failing)
     }
 }
 
-/// Prints the findings of every check, then fails if any has a topic not pending.
+/// Prints the findings of every check, then fails if there are any.
 fn assert_none(checks: Vec<(String, Findings)>) {
     let mut reports = String::new();
     let mut failing = Vec::new();

@@ -4,7 +4,8 @@
 //! one it names, where the scan has it. Statements only, with `$1` the scan id (SQLite
 //! reads `$1` as its first parameter too); the writers run them in the transaction
 //! that finishes the scan. Every statement only fills what is missing, so running
-//! them again (a resumed scan, a later shard) changes nothing already resolved.
+//! them again (a resumed scan, a later shard) changes nothing already resolved. A tag
+//! without a value is an empty value, never a key removed.
 
 use super::schema::Db;
 
@@ -55,7 +56,7 @@ pub fn statements(db: Db) -> Vec<String> {
         Db::Sqlite => (
             "SELECT json_extract(r.item, '$.ResourceARN') AS arn, r.account_id AS account_id,
                  (SELECT json_group_object(json_extract(t.value, '$.Key'),
-                                           json_extract(t.value, '$.Value'))
+                                           COALESCE(json_extract(t.value, '$.Value'), ''))
                   FROM json_each(r.item, '$.Tags') t) AS tags
              FROM resources r WHERE r.scan_id = $1 AND r.service = '{service}'
              AND r.operation = '{operation}'",
@@ -65,7 +66,8 @@ pub fn statements(db: Db) -> Vec<String> {
         ),
         Db::Postgres => (
             "SELECT r.item ->> 'ResourceARN' AS arn, r.account_id AS account_id,
-                 (SELECT COALESCE(jsonb_object_agg(t ->> 'Key', t ->> 'Value'), '{}'::jsonb)
+                 (SELECT COALESCE(jsonb_object_agg(t ->> 'Key', COALESCE(t ->> 'Value', '')),
+                                  '{}'::jsonb)
                   FROM jsonb_array_elements(COALESCE(r.item -> 'Tags', '[]'::jsonb)) t)
                  AS tags
              FROM resources r WHERE r.scan_id = $1 AND r.service = '{service}'

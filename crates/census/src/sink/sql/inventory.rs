@@ -18,13 +18,27 @@ use crate::sink::{AccountReport, CallRecord, DetailItem, DetailOutcome};
 pub const DEFAULT_PARTITION: &str = "aws";
 
 /// The sink's inventory state: facts per operation, partition per account.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inventory {
+    /// Whether rows are made at all (`census scan --no-inventory` says no).
+    pub enabled: bool,
     facts: FactsCache,
     details: FactsCache<DetailFacts>,
     partitions: Mutex<HashMap<String, String>>,
     /// The nouns of each list call's resources, by stem (`Queue` for `sqs-list_queues`).
     nouns: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory {
+            enabled: true,
+            facts: FactsCache::default(),
+            details: FactsCache::default(),
+            partitions: Mutex::default(),
+            nouns: Mutex::default(),
+        }
+    }
 }
 
 impl Inventory {
@@ -54,7 +68,7 @@ impl Inventory {
     /// other rows when the scan finishes).
     pub fn rows(&self, record: &CallRecord, result: &Value) -> Vec<Resource> {
         let call = (record.service.as_str(), record.operation.as_str());
-        if record.parent.is_some() || call == super::resolve::TAG_MAPPINGS {
+        if !self.enabled || record.parent.is_some() || call == super::resolve::TAG_MAPPINGS {
             return Vec::new();
         }
         let facts = self.facts.get(&record.service, &record.operation);
@@ -93,7 +107,7 @@ impl Inventory {
     /// What a detail call's results add to its list's rows: one [`Enrichment`] per
     /// item with a result that holds an ARN, tags or links.
     pub fn enrichments(&self, record: &CallRecord, items: &[DetailItem]) -> Vec<Enrichment> {
-        let Some(parent) = record.parent.as_deref() else {
+        let Some(parent) = record.parent.as_deref().filter(|_| self.enabled) else {
             return Vec::new();
         };
         // The list call may not have been written in this run (a resumed scan fetches

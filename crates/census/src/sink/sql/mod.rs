@@ -222,6 +222,8 @@ pub enum Msg {
         scan: ScanInfo,
         totals: Totals,
         accounts: Vec<AccountReport>,
+        /// Resolve the inventory's links.
+        inventory: bool,
         ack: Ack,
     },
 }
@@ -276,6 +278,13 @@ impl<D: Dialect> SqlSink<D> {
             shapes: ShapeCache::default(),
             inventory: inventory::Inventory::default(),
         })
+    }
+
+    /// With `false`, the sink writes no `inventory` or `links` rows and resolves no
+    /// links when the scan finishes (`census scan --no-inventory`).
+    pub fn with_inventory(mut self, on: bool) -> Self {
+        self.inventory.enabled = on;
+        self
     }
 
     /// Where the database is.
@@ -431,6 +440,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
             scan: scan.clone(),
             totals: totals.clone(),
             accounts: accounts.to_vec(),
+            inventory: self.inventory.enabled,
             ack,
         })?;
         let r = self.wait(done);
@@ -541,6 +551,7 @@ impl<W: SqlWriter> Runner<W> {
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
+        inventory: bool,
     ) -> Result<(), W::Error> {
         self.w.begin()?;
         let result = (|| {
@@ -548,9 +559,11 @@ impl<W: SqlWriter> Runner<W> {
                 self.w.write_account(a)?;
             }
             // The inventory's ARNs, tags and links across the whole scan.
-            let started = std::time::Instant::now();
-            self.w.run_for_scan(&scan.id, &resolve::statements(W::DB))?;
-            tracing::debug!("inventory links resolved in {:?}", started.elapsed());
+            if inventory {
+                let started = std::time::Instant::now();
+                self.w.run_for_scan(&scan.id, &resolve::statements(W::DB))?;
+                tracing::debug!("inventory links resolved in {:?}", started.elapsed());
+            }
             // Views of stems this run did not write stay as they are; those it wrote
             // now point at this finished scan.
             self.w.finish_totals(scan, totals)
@@ -642,13 +655,14 @@ impl<W: SqlWriter> Batched for Runner<W> {
             scan,
             totals,
             accounts,
+            inventory,
             ack,
         } = msg
         {
             let r = match &self.error {
                 Some(e) => Err(e.clone()),
                 None => self
-                    .finish_scan(&scan, &totals, &accounts)
+                    .finish_scan(&scan, &totals, &accounts, inventory)
                     .map_err(|e| self.w.message(&e)),
             };
             let _ = ack.send(r);

@@ -552,6 +552,7 @@ fn every_seeded_resource_is_one_row_with_its_arn_tags_and_links() {
 /// An account of aws-cn and one of aws-us-gov (moto keeps the partitions apart; the
 /// caller's ARN in a cn-north-1 client is `arn:aws-cn:`), each scanned in its region:
 /// every ARN has the partition, and every resource is as in the organization test.
+/// Then `--no-inventory` leaves the inventory and links out.
 #[test]
 fn accounts_of_aws_cn_and_aws_us_gov_get_arns_of_their_partition() {
     let moto = Moto::start();
@@ -569,4 +570,26 @@ fn accounts_of_aws_cn_and_aws_us_gov_get_arns_of_their_partition() {
         checks.push((partition.to_string(), check(&manifest, store)));
     }
     assert_none(checks);
+    // `--no-inventory`: the calls' rows as always, no inventory, no links.
+    let out = TempDir::new("census-no-inventory");
+    let db = scan(
+        &moto,
+        &out,
+        "cn-north-1",
+        &["--regions", "cn-north-1", "--no-inventory"],
+    );
+    let counts = query(
+        Store::Sqlite(&db),
+        "SELECT (SELECT count(*) FROM resources) AS resources,
+                (SELECT count(*) FROM inventory) AS inventory,
+                (SELECT count(*) FROM links) AS links",
+    );
+    assert!(
+        text(&counts[0], "resources").parse::<u32>().unwrap() > 20,
+        "{counts:?}"
+    );
+    assert_eq!(
+        (text(&counts[0], "inventory"), text(&counts[0], "links")),
+        ("0".to_string(), "0".to_string())
+    );
 }

@@ -592,6 +592,8 @@ pub fn build_arn(format: &str, item: &Value, place: Place) -> Option<String> {
         let (name, filter) = spec.split_once('|').unwrap_or((spec, ""));
         let value = match name {
             "Partition" => place.partition,
+            // Global resources have no region in their ARN (`arn:aws:iam::1:role/x`).
+            "Region" if place.region == "global" => "",
             "Region" => place.region,
             "Account" => place.account_id,
             "." => item.as_str().filter(|s| !s.is_empty())?,

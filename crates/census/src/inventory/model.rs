@@ -51,7 +51,8 @@ pub struct ItemFacts {
     /// Every other `*Arn` string member (one holding `arn:` is the ARN if it is the
     /// only one).
     pub other_arns: Vec<String>,
-    /// The name member: `Name` (any case) or `<X>Name` where `X` names the shape.
+    /// The name member: `<X>Identifier` where `X` names the shape (rds
+    /// `DBInstanceIdentifier`), else `Name` (any case) or `<X>Name`.
     pub name: Option<String>,
     /// The creation-time member: typed as a timestamp, named for creation.
     pub created: Option<String>,
@@ -382,7 +383,8 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
         arn,
         id: own(shape, model, "Id"),
         other_arns,
-        name: own(shape, model, "Name"),
+        // `DBInstanceIdentifier` names an RDS instance; its `DBName` is a database in it.
+        name: own(shape, model, "Identifier").or_else(|| own(shape, model, "Name")),
         created,
         region: own(shape, model, "Region"),
         tags: tag_form(model, shape),

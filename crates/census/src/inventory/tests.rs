@@ -724,3 +724,27 @@ fn links_come_from_id_and_arn_members() {
         "{paths:?}"
     );
 }
+
+#[test]
+fn identifiers_name_rds_resources_and_global_arns_have_no_region() {
+    let rds = OperationFacts::for_operation("rds", "DescribeDBInstances");
+    assert_eq!(
+        rds.lists[0].resource().name.as_deref(),
+        Some("DBInstanceIdentifier")
+    );
+    let place = Place {
+        partition: "aws-us-gov",
+        region: "global",
+        account_id: "123456789012",
+    };
+    let item = serde_json::json!({"Id": "Z1"});
+    assert_eq!(
+        build_arn(
+            "arn:${Partition}:svc:${Region}:${Account}:thing/${Id}",
+            &item,
+            place
+        )
+        .as_deref(),
+        Some("arn:aws-us-gov:svc::123456789012:thing/Z1")
+    );
+}

@@ -1,11 +1,29 @@
-//! Comparing two scans: which resources were added, removed or changed. Not for
-//! printing the changes (`census diff`).
+//! Comparing two scans: which resources were added, removed or changed, with the ARN,
+//! type and name the inventory gives them, and their tag changes as tag changes. Not
+//! for printing the changes (`census diff`).
 //!
 //! Resources are matched by `(stem, account, region, resource id)` (see
 //! [`super::items`] for the identifier). A resource is *changed* when its item's JSON
 //! differs, and the change lists the JSON paths that differ ([`changed_paths`]:
-//! `State.Name`, `Tags[1].Value`; arrays compare element by element, so an element
-//! added to a list shows as `Tags[2]`; key order alone is no change).
+//! `State.Name`, `Placement.AvailabilityZone`; arrays compare element by element, so
+//! an element added to a list shows as `BlockDeviceMappings[2]`; key order alone is no
+//! change).
+//!
+//! Tags are compared as maps, not as JSON ([`compare`]): the item's top-level tag
+//! member (`Tags`, `TagList`, `TagSet`, `TagsMap`, any case), a list of key/value
+//! structures (`Key`/`Value`, `key`/`value`, `TagKey`/`TagValue`) or a map of scalars,
+//! becomes one `{key: value}` map per scan, and the change lists the keys added,
+//! removed or changed ([`TagChanges`]) instead of the member's paths, so a reordered tag
+//! list is no change. This holds for detail calls' results too: a changed
+//! `ListQueueTags`-like result is a tag change of its list item. A tag member of
+//! another form (a list of strings) stays paths.
+//!
+//! Each row carries what the `inventory` table of its scan says of the resource (ARN,
+//! `resource_type`, name: [`Inventoried`]); a removed resource's from scan A, others'
+//! from scan B (else A). A detail call's rows (`calls.parent` set) share their list
+//! item's `resource_id` and are looked up as the list call's row, so a changed bucket
+//! policy is reported against the bucket's ARN. A database without the `inventory`
+//! table (schema 2 and older) still compares, without them.
 //!
 //! Only what both scans saw is compared: the resources of a call that failed in either
 //! scan, or of an account that could not be accessed in either scan, are left out
@@ -18,9 +36,10 @@
 //! scans.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
 use rusqlite::{params, Connection};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 /// What happened to a resource between scan A and scan B.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -51,12 +70,24 @@ pub struct Listed {
     pub operation: String,
 }
 
+/// What a scan's `inventory` row says of a resource (its list call's row, for a
+/// detail call's resource).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Inventoried {
+    /// `<service>:<Noun>`, e.g. `ec2:Instance`.
+    pub resource_type: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+}
+
 /// One resource as a scan has it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resource {
     pub listed: Listed,
     /// The item's JSON text.
     pub item: String,
+    /// `None` when the scan has no inventory row for it (or no inventory table).
+    pub inventory: Option<Inventoried>,
 }
 
 impl Resource {
@@ -65,19 +96,114 @@ impl Resource {
         (&l.stem, &l.account_id, &l.region, &l.resource_id)
     }
 
-    /// The resource as a row of [`SIDE`] or [`PG_SIDE`] gives it, column by column.
-    fn from_columns<E>(mut column: impl FnMut(usize) -> Result<String, E>) -> Result<Resource, E> {
+    /// The resource as a row of [`side_sql`] gives it: `text` reads the columns that
+    /// are never NULL, `maybe` the inventory's.
+    fn from_columns<E>(
+        mut text: impl FnMut(usize) -> Result<String, E>,
+        mut maybe: impl FnMut(usize) -> Result<Option<String>, E>,
+    ) -> Result<Resource, E> {
+        let inventory = maybe(7)?.map(|resource_type| Inventoried {
+            resource_type,
+            arn: None,
+            name: None,
+        });
+        let inventory = match inventory {
+            Some(mut i) => {
+                i.arn = maybe(8)?;
+                i.name = maybe(9)?;
+                Some(i)
+            }
+            None => None,
+        };
         Ok(Resource {
             listed: Listed {
-                stem: column(0)?,
-                account_id: column(1)?,
-                region: column(2)?,
-                resource_id: column(3)?,
-                service: column(4)?,
-                operation: column(5)?,
+                stem: text(0)?,
+                account_id: text(1)?,
+                region: text(2)?,
+                resource_id: text(3)?,
+                service: text(4)?,
+                operation: text(5)?,
             },
-            item: column(6)?,
+            item: text(6)?,
+            inventory,
         })
+    }
+}
+
+/// How a resource's tags changed: keys added and removed with their values, keys whose
+/// value changed with `(old, new)`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TagChanges {
+    pub added: BTreeMap<String, Value>,
+    pub removed: BTreeMap<String, Value>,
+    pub changed: BTreeMap<String, (Value, Value)>,
+}
+
+impl TagChanges {
+    /// The changes from tag map `a` to tag map `b`.
+    pub fn between(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> TagChanges {
+        let mut out = TagChanges::default();
+        for (k, va) in a {
+            match b.get(k) {
+                None => {
+                    out.removed.insert(k.clone(), va.clone());
+                }
+                Some(vb) if vb != va => {
+                    out.changed.insert(k.clone(), (va.clone(), vb.clone()));
+                }
+                Some(_) => {}
+            }
+        }
+        for (k, vb) in b {
+            if !a.contains_key(k) {
+                out.added.insert(k.clone(), vb.clone());
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+    }
+
+    /// One line per key, in key order: `tag Owner: payments -> billing`, `tag
+    /// +Environment=prod`, `tag -Team`. Values that are not strings are shown as JSON.
+    pub fn lines(&self) -> Vec<String> {
+        fn shown(v: &Value) -> String {
+            match v {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            }
+        }
+        let mut out: Vec<(&String, String)> = Vec::new();
+        for (k, (a, b)) in &self.changed {
+            out.push((k, format!("tag {k}: {} -> {}", shown(a), shown(b))));
+        }
+        for (k, v) in &self.added {
+            out.push((k, format!("tag +{k}={}", shown(v))));
+        }
+        for k in self.removed.keys() {
+            out.push((k, format!("tag -{k}")));
+        }
+        out.sort();
+        out.into_iter().map(|(_, line)| line).collect()
+    }
+
+    /// `{"added": {k: v}, "removed": {k: v}, "changed": {k: [old, new]}}`.
+    pub fn to_json(&self) -> Value {
+        let map = |m: &BTreeMap<String, Value>| -> Value {
+            Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        };
+        let changed: Map<String, Value> = self
+            .changed
+            .iter()
+            .map(|(k, (a, b))| (k.clone(), Value::Array(vec![a.clone(), b.clone()])))
+            .collect();
+        let mut o = Map::new();
+        o.insert("added".into(), map(&self.added));
+        o.insert("removed".into(), map(&self.removed));
+        o.insert("changed".into(), Value::Object(changed));
+        Value::Object(o)
     }
 }
 
@@ -86,17 +212,19 @@ impl Resource {
 pub struct Change {
     pub kind: Kind,
     pub resource: Listed,
-    /// The JSON paths that differ (changed resources only).
+    /// The inventory's row for the resource: scan A's for a removed resource, scan B's
+    /// (else A's) for the others.
+    pub inventory: Option<Inventoried>,
+    /// The JSON paths that differ, other than the tag member's (changed resources only).
     pub paths: Vec<String>,
+    /// The tag changes (changed resources only).
+    pub tags: TagChanges,
 }
 
 impl Change {
-    fn of(kind: Kind, r: Resource, paths: Vec<String>) -> Change {
-        Change {
-            kind,
-            resource: r.listed,
-            paths,
-        }
+    /// Only the tags changed.
+    pub fn tags_only(&self) -> bool {
+        self.kind == Kind::Changed && self.paths.is_empty() && !self.tags.is_empty()
     }
 }
 
@@ -169,6 +297,84 @@ fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
     }
 }
 
+/// Top-level members that hold tags (lower case).
+const TAG_MEMBERS: [&str; 4] = ["tags", "taglist", "tagset", "tagsmap"];
+
+/// The tags of an item as one map, with the names of the members they came from;
+/// `None` when a tag member has a form this does not read (then its paths are
+/// compared instead). An item without a tag member has no tags.
+fn tag_map(item: &Value) -> Option<(Vec<String>, BTreeMap<String, Value>)> {
+    let mut members = Vec::new();
+    let mut tags = BTreeMap::new();
+    let Some(o) = item.as_object() else {
+        return Some((members, tags));
+    };
+    for (name, v) in o {
+        if !TAG_MEMBERS.contains(&name.to_ascii_lowercase().as_str()) {
+            continue;
+        }
+        match v {
+            Value::Object(m) => {
+                for (k, v) in m {
+                    if v.is_object() || v.is_array() {
+                        return None;
+                    }
+                    tags.insert(k.clone(), v.clone());
+                }
+            }
+            Value::Array(list) => {
+                for t in list {
+                    let t = t.as_object()?;
+                    let find = |word: &str| {
+                        t.iter().find_map(|(k, v)| {
+                            let l = k.to_ascii_lowercase();
+                            (l == word || l.strip_prefix("tag") == Some(word)).then_some(v)
+                        })
+                    };
+                    let Some(Value::String(key)) = find("key") else {
+                        return None;
+                    };
+                    let value = match find("value") {
+                        None => Value::String(String::new()),
+                        Some(v) if v.is_object() || v.is_array() => return None,
+                        Some(v) => v.clone(),
+                    };
+                    tags.insert(key.clone(), value);
+                }
+            }
+            Value::Null => {}
+            _ => return None,
+        }
+        members.push(name.clone());
+    }
+    Some((members, tags))
+}
+
+/// How item `a` became item `b`: the JSON paths that differ ([`changed_paths`]) outside
+/// the tag members, and the tag changes. When either item's tags cannot be read as a
+/// map, every difference is a path and there are no tag changes.
+pub fn compare(a: &Value, b: &Value) -> (Vec<String>, TagChanges) {
+    let (Some((ma, ta)), Some((mb, tb))) = (tag_map(a), tag_map(b)) else {
+        return (changed_paths(a, b), TagChanges::default());
+    };
+    if ma.is_empty() && mb.is_empty() {
+        return (changed_paths(a, b), TagChanges::default());
+    }
+    let without = |v: &Value| -> Value {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            for m in ma.iter().chain(&mb) {
+                o.remove(m);
+            }
+        }
+        v
+    };
+    (
+        changed_paths(&without(a), &without(b)),
+        TagChanges::between(&ta, &tb),
+    )
+}
+
 /// Merges two scans' resources, each in key order, calling `on` for each difference.
 pub fn merge<E>(
     a: impl Iterator<Item = Result<Resource, E>>,
@@ -177,6 +383,13 @@ pub fn merge<E>(
 ) -> Result<(), E> {
     let mut a = a.peekable();
     let mut b = b.peekable();
+    let one = |kind: Kind, r: Resource| Change {
+        kind,
+        resource: r.listed,
+        inventory: r.inventory,
+        paths: vec![],
+        tags: TagChanges::default(),
+    };
     loop {
         let order = match (a.peek(), b.peek()) {
             (None, None) => return Ok(()),
@@ -187,22 +400,29 @@ pub fn merge<E>(
             (Some(Ok(x)), Some(Ok(y))) => x.key().cmp(&y.key()),
         };
         match order {
-            Ordering::Less => on(Change::of(Kind::Removed, a.next().unwrap()?, vec![])),
-            Ordering::Greater => on(Change::of(Kind::Added, b.next().unwrap()?, vec![])),
+            Ordering::Less => on(one(Kind::Removed, a.next().unwrap()?)),
+            Ordering::Greater => on(one(Kind::Added, b.next().unwrap()?)),
             Ordering::Equal => {
                 let x = a.next().unwrap()?;
                 let y = b.next().unwrap()?;
-                if x.item != y.item {
-                    let paths = match (
-                        serde_json::from_str::<Value>(&x.item),
-                        serde_json::from_str::<Value>(&y.item),
-                    ) {
-                        (Ok(va), Ok(vb)) => changed_paths(&va, &vb),
-                        _ => vec!["$".to_string()],
-                    };
-                    if !paths.is_empty() {
-                        on(Change::of(Kind::Changed, y, paths));
-                    }
+                if x.item == y.item {
+                    continue;
+                }
+                let (paths, tags) = match (
+                    serde_json::from_str::<Value>(&x.item),
+                    serde_json::from_str::<Value>(&y.item),
+                ) {
+                    (Ok(va), Ok(vb)) => compare(&va, &vb),
+                    _ => (vec!["$".to_string()], TagChanges::default()),
+                };
+                if !paths.is_empty() || !tags.is_empty() {
+                    on(Change {
+                        kind: Kind::Changed,
+                        resource: y.listed,
+                        inventory: y.inventory.or(x.inventory),
+                        paths,
+                        tags,
+                    });
                 }
             }
         }
@@ -219,23 +439,62 @@ pub struct Diff {
     pub not_compared_accounts: Vec<String>,
 }
 
-/// Resources of scan `this`, in key order, without those the other scan could not see.
-const SIDE: &str = "
-SELECT r.stem, r.account_id, r.region, r.resource_id, r.service, r.operation, r.item
-FROM resources r
-WHERE r.scan_id = ?1
-  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.scan_id = ?2 AND c.account_id = r.account_id
-                  AND c.region = r.region AND c.stem = r.stem AND c.status <> 'ok')
-  AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.scan_id = ?2 AND a.account_id = r.account_id
-                  AND a.scan_status <> 'ok')
-ORDER BY r.stem, r.account_id, r.region, r.resource_id";
+/// The resources of scan `this` (the first parameter), in key order, without those the
+/// other scan (the second) could not see; with their inventory row's `resource_type`,
+/// `arn` and `name` when `inventory` (the table exists), else NULLs. A detail call's
+/// rows are looked up as their list call's (`calls.parent`). PostgreSQL's (`pg`) reads
+/// the item as text (jsonb's canonical form, the same for equal items) and orders
+/// bytewise whatever the database's collation, as [`merge`] needs.
+fn side_sql(inventory: bool, pg: bool) -> String {
+    let (this, other) = if pg { ("$1", "$2") } else { ("?1", "?2") };
+    let (item, order) = if pg {
+        (
+            "r.item::text",
+            "r.stem COLLATE \"C\", r.account_id COLLATE \"C\", r.region COLLATE \"C\",
+             r.resource_id COLLATE \"C\"",
+        )
+    } else {
+        ("r.item", "r.stem, r.account_id, r.region, r.resource_id")
+    };
+    let (columns, joins) = if inventory {
+        (
+            "i.resource_type, i.arn, i.name",
+            "LEFT JOIN calls p ON p.scan_id = r.scan_id AND p.account_id = r.account_id
+                  AND p.region = r.region AND p.stem = r.stem
+             LEFT JOIN inventory i ON i.scan_id = r.scan_id
+                  AND i.source = COALESCE(p.parent, r.stem) AND i.account_id = r.account_id
+                  AND i.region = r.region AND i.resource_id = r.resource_id",
+        )
+    } else {
+        ("NULL, NULL, NULL", "")
+    };
+    format!(
+        "SELECT r.stem, r.account_id, r.region, r.resource_id, r.service, r.operation, {item},
+                {columns}
+         FROM resources r
+         {joins}
+         WHERE r.scan_id = {this}
+           AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.scan_id = {other}
+                           AND c.account_id = r.account_id AND c.region = r.region
+                           AND c.stem = r.stem AND c.status <> 'ok')
+           AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.scan_id = {other}
+                           AND a.account_id = r.account_id AND a.scan_status <> 'ok')
+         ORDER BY {order}"
+    )
+}
 
 /// Compares scans `a` and `b` of a SQLite store.
 pub fn sqlite_diff(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Diff> {
     let mut diff = Diff::default();
-    let row = |r: &rusqlite::Row<'_>| Resource::from_columns(|i| r.get(i));
-    let mut sa = conn.prepare(SIDE)?;
-    let mut sb = conn.prepare(SIDE)?;
+    let inventory: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inventory')",
+        [],
+        |r| r.get(0),
+    )?;
+    let sql = side_sql(inventory, false);
+    let row = |r: &rusqlite::Row<'_>| Resource::from_columns(|i| r.get(i), |i| r.get(i));
+    let mut sa = conn.prepare(&sql)?;
+    let mut sb = conn.prepare(&sql)?;
     let ra = sa.query_map(params![a, b], row)?;
     let rb = sb.query_map(params![b, a], row)?;
     merge(ra, rb, |c| diff.changes.push(c))?;
@@ -255,19 +514,6 @@ pub fn sqlite_diff(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Diff
     Ok(diff)
 }
 
-/// [`SIDE`] for PostgreSQL: the item as text (jsonb's canonical form, the same for
-/// equal items) and byte order whatever the database's collation, as [`merge`] needs.
-const PG_SIDE: &str = "
-SELECT r.stem, r.account_id, r.region, r.resource_id, r.service, r.operation, r.item::text
-FROM resources r
-WHERE r.scan_id = $1
-  AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.scan_id = $2 AND c.account_id = r.account_id
-                  AND c.region = r.region AND c.stem = r.stem AND c.status <> 'ok')
-  AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.scan_id = $2 AND a.account_id = r.account_id
-                  AND a.scan_status <> 'ok')
-ORDER BY r.stem COLLATE \"C\", r.account_id COLLATE \"C\", r.region COLLATE \"C\",
-         r.resource_id COLLATE \"C\"";
-
 /// Rows fetched per round trip while merging.
 const PG_FETCH: i32 = 1000;
 
@@ -282,7 +528,11 @@ pub fn postgres_diff(
     use std::collections::VecDeque;
     let mut diff = Diff::default();
     let tx = RefCell::new(client.build_transaction().read_only(true).start()?);
-    let stmt = tx.borrow_mut().prepare(PG_SIDE)?;
+    let inventory: bool = tx
+        .borrow_mut()
+        .query_one("SELECT to_regclass('inventory') IS NOT NULL", &[])?
+        .get(0);
+    let stmt = tx.borrow_mut().prepare(&side_sql(inventory, true))?;
     let pa = tx.borrow_mut().bind(&stmt, &[&a, &b])?;
     let pb = tx.borrow_mut().bind(&stmt, &[&b, &a])?;
     let side = |portal: postgres::Portal| {
@@ -303,7 +553,7 @@ pub fn postgres_diff(
                 }
             }
             let r = buf.pop_front()?;
-            Some(Resource::from_columns(|i| r.try_get(i)))
+            Some(Resource::from_columns(|i| r.try_get(i), |i| r.try_get(i)))
         })
     };
     merge(side(pa), side(pb), |c| diff.changes.push(c))?;
@@ -353,6 +603,10 @@ mod tests {
     }
 
     fn res(stem: &str, id: &str, item: Value) -> Result<Resource, ()> {
+        res_in(stem, id, item, None)
+    }
+
+    fn res_in(stem: &str, id: &str, item: Value, arn: Option<&str>) -> Result<Resource, ()> {
         Ok(Resource {
             listed: Listed {
                 stem: stem.into(),
@@ -363,6 +617,11 @@ mod tests {
                 operation: "o".into(),
             },
             item: item.to_string(),
+            inventory: arn.map(|a| Inventoried {
+                resource_type: "s:Thing".into(),
+                arn: Some(a.into()),
+                name: None,
+            }),
         })
     }
 
@@ -389,6 +648,91 @@ mod tests {
                 (Kind::Removed, "a".into(), "1".into(), vec![]),
                 (Kind::Changed, "a".into(), "2".into(), vec!["x".to_string()]),
                 (Kind::Added, "a".into(), "3".into(), vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn tags_compare_as_maps() {
+        let a = json!({"State": "running", "Tags": [{"Key": "Owner", "Value": "payments"}, {"Key": "Team", "Value": "x"}, {"Key": "Name", "Value": "web"}]});
+        let b = json!({"State": "stopped", "Tags": [{"Key": "Name", "Value": "web"}, {"Key": "Owner", "Value": "billing"}, {"Key": "Environment", "Value": "prod"}]});
+        let (paths, tags) = compare(&a, &b);
+        assert_eq!(paths, ["State"]);
+        assert_eq!(
+            tags.lines(),
+            ["tag +Environment=prod", "tag Owner: payments -> billing", "tag -Team"]
+        );
+        assert_eq!(
+            tags.to_json(),
+            json!({"added": {"Environment": "prod"}, "removed": {"Team": "x"}, "changed": {"Owner": ["payments", "billing"]}})
+        );
+        // A reordered list is no change.
+        let reordered = json!({"State": "running", "Tags": [{"Key": "Name", "Value": "web"}, {"Key": "Team", "Value": "x"}, {"Key": "Owner", "Value": "payments"}]});
+        let (paths, tags) = compare(&a, &reordered);
+        assert!(paths.is_empty() && tags.is_empty(), "{paths:?} {tags:?}");
+        // Every spelling: TagKey/TagValue in TagList, key/value in tags, maps; the
+        // member missing on one side is no tags.
+        let kms = json!({"TagList": [{"TagKey": "a", "TagValue": "1"}]});
+        let (paths, tags) = compare(&kms, &json!({}));
+        assert!(paths.is_empty());
+        assert_eq!(tags.lines(), ["tag -a"]);
+        let (_, tags) = compare(
+            &json!({"tags": [{"key": "a", "value": "1"}]}),
+            &json!({"tags": [{"key": "a", "value": "2"}]}),
+        );
+        assert_eq!(tags.lines(), ["tag a: 1 -> 2"]);
+        let (paths, tags) = compare(
+            &json!({"Tags": {"a": "1"}, "QueueUrl": "u"}),
+            &json!({"Tags": {"a": "1", "b": ""}, "QueueUrl": "u"}),
+        );
+        assert!(paths.is_empty());
+        assert_eq!(tags.lines(), ["tag +b="]);
+        // A tag member of another form stays paths.
+        let (paths, tags) = compare(&json!({"Tags": ["a", "b"]}), &json!({"Tags": ["b"]}));
+        assert_eq!(paths, ["Tags[0]", "Tags[1]"]);
+        assert!(tags.is_empty());
+        let (paths, tags) = compare(
+            &json!({"Tags": {"Items": [{"Key": "a"}]}}),
+            &json!({"Tags": {"Items": []}}),
+        );
+        assert_eq!(paths, ["Tags.Items[0]"]);
+        assert!(tags.is_empty());
+    }
+
+    #[test]
+    fn changes_carry_their_scan_inventory() {
+        let tagged = |v: &str| json!({"Tags": [{"Key": "k", "Value": v}]});
+        let a = vec![
+            res_in("a", "1", json!({"x": 1}), Some("arn:a1")),
+            res_in("a", "2", tagged("1"), Some("arn:a2-old")),
+            res_in("a", "3", tagged("1"), None),
+        ];
+        let b = vec![
+            res_in("a", "2", tagged("2"), Some("arn:a2")),
+            res_in("a", "3", tagged("2"), None),
+            res_in("a", "4", json!({"x": 1}), Some("arn:a4")),
+        ];
+        let mut got = Vec::new();
+        merge(a.into_iter(), b.into_iter(), |c| {
+            let only = c.tags_only();
+            got.push((
+                c.kind,
+                c.resource.resource_id,
+                c.inventory.and_then(|i| i.arn),
+                c.tags.lines(),
+                only,
+            ))
+        })
+        .unwrap();
+        let arn = |s: &str| Some(s.to_string());
+        let lines = vec!["tag k: 1 -> 2".to_string()];
+        assert_eq!(
+            got,
+            [
+                (Kind::Removed, "1".into(), arn("arn:a1"), vec![], false),
+                (Kind::Changed, "2".into(), arn("arn:a2"), lines.clone(), true),
+                (Kind::Changed, "3".into(), None, lines, true),
+                (Kind::Added, "4".into(), arn("arn:a4"), vec![], false),
             ]
         );
     }

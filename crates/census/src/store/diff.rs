@@ -660,7 +660,11 @@ mod tests {
         assert_eq!(paths, ["State"]);
         assert_eq!(
             tags.lines(),
-            ["tag +Environment=prod", "tag Owner: payments -> billing", "tag -Team"]
+            [
+                "tag +Environment=prod",
+                "tag Owner: payments -> billing",
+                "tag -Team"
+            ]
         );
         assert_eq!(
             tags.to_json(),
@@ -730,7 +734,13 @@ mod tests {
             got,
             [
                 (Kind::Removed, "1".into(), arn("arn:a1"), vec![], false),
-                (Kind::Changed, "2".into(), arn("arn:a2"), lines.clone(), true),
+                (
+                    Kind::Changed,
+                    "2".into(),
+                    arn("arn:a2"),
+                    lines.clone(),
+                    true
+                ),
                 (Kind::Changed, "3".into(), None, lines, true),
                 (Kind::Added, "4".into(), arn("arn:a4"), vec![], false),
             ]

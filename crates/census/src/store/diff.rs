@@ -130,40 +130,50 @@ impl Resource {
     }
 }
 
-/// How a resource's tags changed: keys added and removed with their values, keys whose
-/// value changed with `(old, new)`.
+/// How a resource's tags changed: one entry per key added, removed or changed, in key
+/// order.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct TagChanges {
-    pub added: BTreeMap<String, Value>,
-    pub removed: BTreeMap<String, Value>,
-    pub changed: BTreeMap<String, (Value, Value)>,
+pub struct TagChanges(Vec<TagChange>);
+
+/// One tag key's change: `old` is `None` for a key added, `new` for a key removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagChange {
+    pub key: String,
+    pub old: Option<Value>,
+    pub new: Option<Value>,
 }
 
 impl TagChanges {
     /// The changes from tag map `a` to tag map `b`.
     pub fn between(a: &BTreeMap<String, Value>, b: &BTreeMap<String, Value>) -> TagChanges {
-        let mut out = TagChanges::default();
+        let mut out = Vec::new();
         for (k, va) in a {
             match b.get(k) {
-                None => {
-                    out.removed.insert(k.clone(), va.clone());
-                }
-                Some(vb) if vb != va => {
-                    out.changed.insert(k.clone(), (va.clone(), vb.clone()));
-                }
-                Some(_) => {}
+                Some(vb) if vb == va => {}
+                vb => out.push(TagChange {
+                    key: k.clone(),
+                    old: Some(va.clone()),
+                    new: vb.cloned(),
+                }),
             }
         }
-        for (k, vb) in b {
-            if !a.contains_key(k) {
-                out.added.insert(k.clone(), vb.clone());
-            }
+        for (k, vb) in b.iter().filter(|(k, _)| !a.contains_key(*k)) {
+            out.push(TagChange {
+                key: k.clone(),
+                old: None,
+                new: Some(vb.clone()),
+            });
         }
-        out
+        out.sort_by(|x, y| x.key.cmp(&y.key));
+        TagChanges(out)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.removed.is_empty() && self.changed.is_empty()
+        self.0.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &TagChange> {
+        self.0.iter()
     }
 
     /// One line per key, in key order: `tag Owner: payments -> billing`, `tag
@@ -175,33 +185,36 @@ impl TagChanges {
                 other => other.to_string(),
             }
         }
-        let mut out: Vec<(&String, String)> = Vec::new();
-        for (k, (a, b)) in &self.changed {
-            out.push((k, format!("tag {k}: {} -> {}", shown(a), shown(b))));
-        }
-        for (k, v) in &self.added {
-            out.push((k, format!("tag +{k}={}", shown(v))));
-        }
-        for k in self.removed.keys() {
-            out.push((k, format!("tag -{k}")));
-        }
-        out.sort();
-        out.into_iter().map(|(_, line)| line).collect()
+        self.0
+            .iter()
+            .map(|c| match (&c.old, &c.new) {
+                (Some(a), Some(b)) => format!("tag {}: {} -> {}", c.key, shown(a), shown(b)),
+                (None, Some(b)) => format!("tag +{}={}", c.key, shown(b)),
+                _ => format!("tag -{}", c.key),
+            })
+            .collect()
     }
 
     /// `{"added": {k: v}, "removed": {k: v}, "changed": {k: [old, new]}}`.
     pub fn to_json(&self) -> Value {
-        let map = |m: &BTreeMap<String, Value>| -> Value {
-            Value::Object(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        };
-        let changed: Map<String, Value> = self
-            .changed
-            .iter()
-            .map(|(k, (a, b))| (k.clone(), Value::Array(vec![a.clone(), b.clone()])))
-            .collect();
+        let (mut added, mut removed, mut changed) = (Map::new(), Map::new(), Map::new());
+        for c in &self.0 {
+            match (&c.old, &c.new) {
+                (Some(a), Some(b)) => {
+                    changed.insert(c.key.clone(), Value::Array(vec![a.clone(), b.clone()]));
+                }
+                (None, Some(b)) => {
+                    added.insert(c.key.clone(), b.clone());
+                }
+                (Some(a), None) => {
+                    removed.insert(c.key.clone(), a.clone());
+                }
+                (None, None) => {}
+            }
+        }
         let mut o = Map::new();
-        o.insert("added".into(), map(&self.added));
-        o.insert("removed".into(), map(&self.removed));
+        o.insert("added".into(), Value::Object(added));
+        o.insert("removed".into(), Value::Object(removed));
         o.insert("changed".into(), Value::Object(changed));
         Value::Object(o)
     }
@@ -232,7 +245,7 @@ impl Change {
 /// brackets, members that are not plain names as `["name"]`; `$` for the whole value.
 pub fn changed_paths(a: &Value, b: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    walk(a, b, &mut String::new(), &mut out);
+    walk(a, b, &mut String::new(), &mut out, &[]);
     out
 }
 
@@ -261,19 +274,24 @@ fn shown(path: &str) -> String {
     }
 }
 
-fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
+/// Adds the paths where `a` and `b` differ under `path` to `out`; members of two
+/// objects named in `skip` are left out (not their members' members).
+fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>, skip: &[String]) {
     let len = path.len();
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {
-            for (k, va) in x {
+            for (k, va) in x.iter().filter(|(k, _)| !skip.contains(k)) {
                 push_key(path, k);
                 match y.get(k) {
-                    Some(vb) => walk(va, vb, path, out),
+                    Some(vb) => walk(va, vb, path, out, &[]),
                     None => out.push(shown(path)),
                 }
                 path.truncate(len);
             }
-            for k in y.keys().filter(|k| !x.contains_key(*k)) {
+            for k in y
+                .keys()
+                .filter(|k| !x.contains_key(*k) && !skip.contains(k))
+            {
                 push_key(path, k);
                 out.push(shown(path));
                 path.truncate(len);
@@ -283,7 +301,7 @@ fn walk(a: &Value, b: &Value, path: &mut String, out: &mut Vec<String>) {
             for i in 0..x.len().max(y.len()) {
                 path.push_str(&format!("[{i}]"));
                 match (x.get(i), y.get(i)) {
-                    (Some(va), Some(vb)) => walk(va, vb, path, out),
+                    (Some(va), Some(vb)) => walk(va, vb, path, out, &[]),
                     _ => out.push(shown(path)),
                 }
                 path.truncate(len);
@@ -360,19 +378,11 @@ pub fn compare(a: &Value, b: &Value) -> (Vec<String>, TagChanges) {
     if ma.is_empty() && mb.is_empty() {
         return (changed_paths(a, b), TagChanges::default());
     }
-    let without = |v: &Value| -> Value {
-        let mut v = v.clone();
-        if let Some(o) = v.as_object_mut() {
-            for m in ma.iter().chain(&mb) {
-                o.remove(m);
-            }
-        }
-        v
-    };
-    (
-        changed_paths(&without(a), &without(b)),
-        TagChanges::between(&ta, &tb),
-    )
+    let mut skip = ma;
+    skip.extend(mb);
+    let mut paths = Vec::new();
+    walk(a, b, &mut String::new(), &mut paths, &skip);
+    (paths, TagChanges::between(&ta, &tb))
 }
 
 /// Merges two scans' resources, each in key order, calling `on` for each difference.
@@ -441,10 +451,11 @@ pub struct Diff {
 
 /// The resources of scan `this` (the first parameter), in key order, without those the
 /// other scan (the second) could not see; with their inventory row's `resource_type`,
-/// `arn` and `name` when `inventory` (the table exists), else NULLs. A detail call's
-/// rows are looked up as their list call's (`calls.parent`). PostgreSQL's (`pg`) reads
-/// the item as text (jsonb's canonical form, the same for equal items) and orders
-/// bytewise whatever the database's collation, as [`merge`] needs.
+/// `arn` and `name` when `inventory` (PostgreSQL, when the table exists), else NULLs. A
+/// detail call's rows are looked up as their list call's (`calls.parent`).
+/// PostgreSQL's (`pg`) reads the item as text (jsonb's canonical form, the same for
+/// equal items) and orders bytewise whatever the database's collation, as [`merge`]
+/// needs.
 fn side_sql(inventory: bool, pg: bool) -> String {
     let (this, other) = if pg { ("$1", "$2") } else { ("?1", "?2") };
     let (item, order) = if pg {
@@ -483,21 +494,60 @@ fn side_sql(inventory: bool, pg: bool) -> String {
     )
 }
 
-/// Compares scans `a` and `b` of a SQLite store.
+/// The inventory row of a resource (?5) of a scan (?1, ?2 account, ?3 region) listed
+/// by a call (?4), or by the list call of that detail call.
+const SQLITE_INVENTORY_ROW: &str = "
+SELECT resource_type, arn, name FROM inventory
+WHERE scan_id = ?1 AND account_id = ?2 AND region = ?3 AND resource_id = ?5
+  AND source = COALESCE((SELECT parent FROM calls WHERE scan_id = ?1 AND account_id = ?2
+                         AND region = ?3 AND stem = ?4), ?4)";
+
+/// Compares scans `a` and `b` of a SQLite store. The inventory rows are looked up for
+/// the changes only, after the merge (in-process lookups cost less than joining every
+/// resource; PostgreSQL's [`side_sql`] joins instead, as a lookup is a round trip).
 pub fn sqlite_diff(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Diff> {
+    use rusqlite::OptionalExtension;
     let mut diff = Diff::default();
-    let inventory: bool = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inventory')",
-        [],
-        |r| r.get(0),
-    )?;
-    let sql = side_sql(inventory, false);
+    let sql = side_sql(false, false);
     let row = |r: &rusqlite::Row<'_>| Resource::from_columns(|i| r.get(i), |i| r.get(i));
     let mut sa = conn.prepare(&sql)?;
     let mut sb = conn.prepare(&sql)?;
     let ra = sa.query_map(params![a, b], row)?;
     let rb = sb.query_map(params![b, a], row)?;
     merge(ra, rb, |c| diff.changes.push(c))?;
+    let inventory: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inventory')",
+        [],
+        |r| r.get(0),
+    )?;
+    if inventory {
+        let mut stmt = conn.prepare(SQLITE_INVENTORY_ROW)?;
+        for c in &mut diff.changes {
+            let scans = match c.kind {
+                Kind::Removed => [Some(a), None],
+                Kind::Added => [Some(b), None],
+                Kind::Changed => [Some(b), Some(a)],
+            };
+            let l = &c.resource;
+            for scan in scans.into_iter().flatten() {
+                c.inventory = stmt
+                    .query_row(
+                        params![scan, l.account_id, l.region, l.stem, l.resource_id],
+                        |r| {
+                            Ok(Inventoried {
+                                resource_type: r.get(0)?,
+                                arn: r.get(1)?,
+                                name: r.get(2)?,
+                            })
+                        },
+                    )
+                    .optional()?;
+                if c.inventory.is_some() {
+                    break;
+                }
+            }
+        }
+    }
     diff.not_compared_calls = conn.query_row::<i64, _, _>(
         "SELECT COUNT(*) FROM (SELECT 1 FROM calls WHERE scan_id IN (?1, ?2) AND status <> 'ok'
          GROUP BY account_id, region, stem)",

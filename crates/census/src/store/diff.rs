@@ -16,7 +16,8 @@
 //! removed or changed ([`TagChanges`]) instead of the member's paths, so a reordered tag
 //! list is no change. This holds for detail calls' results too: a changed
 //! `ListQueueTags`-like result is a tag change of its list item. A tag member of
-//! another form (a list of strings) stays paths.
+//! another form (a list of strings) stays paths, and so do the changes to or from a
+//! detail call that failed (`{"error": ...}` says nothing of the tags).
 //!
 //! Each row carries what the `inventory` table of its scan says of the resource (ARN,
 //! `resource_type`, name: [`Inventoried`]); a removed resource's from scan A, others'
@@ -368,10 +369,22 @@ fn tag_map(item: &Value) -> Option<(Vec<String>, BTreeMap<String, Value>)> {
     Some((members, tags))
 }
 
+/// A detail call that failed for its item (`{"error": {...}}`, see
+/// `sink::DetailOutcome`): it says nothing of the item's tags. (`{"absent": {...}}`
+/// does: the item has none.)
+fn failed_detail(item: &Value) -> bool {
+    item.as_object()
+        .is_some_and(|o| o.len() == 1 && o.get("error").is_some_and(Value::is_object))
+}
+
 /// How item `a` became item `b`: the JSON paths that differ ([`changed_paths`]) outside
 /// the tag members, and the tag changes. When either item's tags cannot be read as a
-/// map, every difference is a path and there are no tag changes.
+/// map, or either is a failed detail call's, every difference is a path and there are
+/// no tag changes.
 pub fn compare(a: &Value, b: &Value) -> (Vec<String>, TagChanges) {
+    if failed_detail(a) || failed_detail(b) {
+        return (changed_paths(a, b), TagChanges::default());
+    }
     let (Some((ma, ta)), Some((mb, tb))) = (tag_map(a), tag_map(b)) else {
         return (changed_paths(a, b), TagChanges::default());
     };
@@ -751,6 +764,16 @@ mod tests {
         );
         assert_eq!(paths, ["Tags.Items[0]"]);
         assert!(tags.is_empty());
+        // A detail call that failed says nothing of the tags; one that found none does.
+        let listed = json!({"Tags": {"a": "1"}});
+        let failed = json!({"error": {"code": "AccessDenied", "message": "no"}});
+        let (paths, tags) = compare(&listed, &failed);
+        assert_eq!(paths, ["Tags", "error"]);
+        assert!(tags.is_empty());
+        let absent = json!({"absent": {"code": "NoSuchTagSet", "message": "none"}});
+        let (paths, tags) = compare(&listed, &absent);
+        assert_eq!(paths, ["absent"]);
+        assert_eq!(tags.lines(), ["tag -a"]);
     }
 
     #[test]

@@ -41,10 +41,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::store::items::{identify_shaped, Shapes};
-pub use model::{ItemFacts, ListFacts, OperationFacts, TagForm};
+pub use model::{ItemFacts, LinkPath, ListFacts, OperationFacts, TagForm};
 
 const ARN_FORMATS: &str = include_str!("../../presets/arn_formats.json");
 const CFN_TYPES: &str = include_str!("../../presets/cfn_types.json");
+const LINK_TYPES: &str = include_str!("../../presets/link_types.json");
 
 /// `arn_source` of an ARN that is the item's own member.
 pub const ARN_FROM_ITEM: &str = "item";
@@ -69,6 +70,40 @@ pub struct Resource {
     pub created: Option<String>,
     /// `{key: value}`.
     pub tags: Map<String, Value>,
+    /// The members naming other resources.
+    pub links: Vec<Link>,
+}
+
+/// A member of a resource naming another resource: one `links` row (its ARNs are
+/// resolved against the whole scan when it finishes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The member path: `SubnetId`, `SecurityGroups[].GroupId`.
+    pub kind: String,
+    /// The member's value: an id or an ARN.
+    pub raw: String,
+    /// The resource type it names, where the models tell.
+    pub to_type: Option<String>,
+}
+
+/// The links at `paths` of `item`, each `(kind, raw)` once.
+pub fn links_of(paths: &[LinkPath], item: &Value) -> Vec<Link> {
+    let mut out: Vec<Link> = Vec::new();
+    let mut values = Vec::new();
+    for p in paths {
+        values.clear();
+        p.values(item, &mut values);
+        for raw in &values {
+            if !out.iter().any(|l| l.kind == p.kind && l.raw == *raw) {
+                out.push(Link {
+                    kind: p.kind.clone(),
+                    raw: raw.to_string(),
+                    to_type: p.to_type.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -100,6 +135,13 @@ pub fn cfn_type(resource_type: &str) -> Option<&'static str> {
     data(CFN_TYPES, &CELL)
         .get(resource_type)
         .map(String::as_str)
+}
+
+/// The resource type an `<X>Id` member of another service names, by `x` (lower
+/// case): `presets/link_types.json`.
+pub fn link_type(x: &str) -> Option<&'static str> {
+    static CELL: OnceLock<Data> = OnceLock::new();
+    data(LINK_TYPES, &CELL).get(x).map(String::as_str)
 }
 
 /// Where one call ran: what an ARN is built from.
@@ -350,6 +392,7 @@ fn resource(service: &str, item: &Value, facts: Option<&ItemFacts>, place: Place
         name,
         created,
         tags,
+        links: facts.map_or_else(Vec::new, |f| links_of(&f.links, item)),
     }
 }
 

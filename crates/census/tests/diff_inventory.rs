@@ -5,8 +5,8 @@
 //! detail call). The diff names each resource by the ARN AWS documents
 //! (`arn:aws:ec2:<region>:<account>:instance/<id>`, the queue's `QueueArn` as boto3
 //! reports it), reports exactly those tag changes as tag changes, and the reordered
-//! list as no change; on SQLite, on a SQLite database without the inventory table
-//! (schema 2: no ARNs, the same tag changes), and on PostgreSQL (the same output).
+//! list as no change; on SQLite and on PostgreSQL (the same output), and on databases
+//! without the inventory table (schema 2: no ARNs, the same tag changes).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -342,4 +342,15 @@ fn diff_on_postgres_names_the_same_arns_and_tag_changes() {
     let (sqlite_rows, sqlite_stderr) = diff(&["--db", db.to_str().unwrap()], &[]);
     assert_eq!(rows, sqlite_rows);
     assert_eq!(stderr, sqlite_stderr);
+
+    // A database from before the inventory: the same changes, no ARNs.
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(
+            "DROP TABLE links, inventory CASCADE; DELETE FROM census_schema;
+             INSERT INTO census_schema VALUES (2);",
+        )
+        .unwrap();
+    let (rows, _) = diff(&["--postgres", &url], &[]);
+    check(&rows, &seeded, false);
 }

@@ -9,10 +9,11 @@
 //! (`tag Owner: payments -> billing`, `tag +Environment=prod`, `tag -Team`; in JSON an
 //! object `{"added": {k: v}, "removed": {k: v}, "changed": {k: [old, new]}}`);
 //! `--summary` counts them per account, region and type instead, with `tags_only`
-//! counting the changed resources whose only change is their tags. What could not be compared (calls that
-//! failed, accounts that could not be accessed, in either scan) is told on stderr. See
-//! [`crate::store::diff`] for the rules, which this command only prints. With `--postgres URL` (or
-//! `$CENSUS_POSTGRES_URL`) the scans are read from PostgreSQL.
+//! counting the changed resources whose only change is their tags. What could not be
+//! compared (calls that failed, accounts that could not be accessed, in either scan) is
+//! told on stderr. See [`crate::store::diff`] for the rules, which this command only
+//! prints. With `--postgres URL` (or `$CENSUS_POSTGRES_URL`) the scans are read from
+//! PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -248,17 +249,20 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
         } else {
             Cell::List(c.tags.lines())
         };
-        let inv = c.inventory.unwrap_or_default();
+        let (resource_type, arn, name) = match c.inventory {
+            Some(i) => (Some(i.resource_type), i.arn, i.name),
+            None => (None, None, None),
+        };
         w.row(vec![
             text(c.kind.as_str()),
             text(&c.resource.account_id),
             text(names.get(&c.resource.account_id).map_or("", String::as_str)),
             text(&c.resource.region),
             text(&view_name(&c.resource.stem)),
-            maybe(Some(inv.resource_type).filter(|t| !t.is_empty())),
+            maybe(resource_type),
             text(&c.resource.resource_id),
-            maybe(inv.arn),
-            maybe(inv.name),
+            maybe(arn),
+            maybe(name),
             Cell::List(c.paths),
             tags,
         ])?;

@@ -73,7 +73,7 @@ pub struct Listed {
 
 /// What a scan's `inventory` row says of a resource (its list call's row, for a
 /// detail call's resource).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inventoried {
     /// `<service>:<Noun>`, e.g. `ec2:Instance`.
     pub resource_type: String,
@@ -103,17 +103,12 @@ impl Resource {
         mut text: impl FnMut(usize) -> Result<String, E>,
         mut maybe: impl FnMut(usize) -> Result<Option<String>, E>,
     ) -> Result<Resource, E> {
-        let inventory = maybe(7)?.map(|resource_type| Inventoried {
-            resource_type,
-            arn: None,
-            name: None,
-        });
-        let inventory = match inventory {
-            Some(mut i) => {
-                i.arn = maybe(8)?;
-                i.name = maybe(9)?;
-                Some(i)
-            }
+        let inventory = match maybe(7)? {
+            Some(resource_type) => Some(Inventoried {
+                resource_type,
+                arn: maybe(8)?,
+                name: maybe(9)?,
+            }),
             None => None,
         };
         Ok(Resource {

@@ -318,8 +318,8 @@ fn query_prints_tables_json_and_csv() {
         assert_eq!(r[0], j["VpcId"]);
         assert_eq!(r[2], j["IsDefault"].to_string());
     }
-    // --tables: the base tables, one view per call of the spec and `inventory_latest`,
-    // with row counts.
+    // --tables: the base tables, one view per call of the spec, `inventory_latest` and
+    // `links_latest`, with row counts.
     let tables: Vec<Value> = serde_json::from_str(&ok(
         &census(&["query", "--tables", "--db", db, "--output", "json"]),
         "--tables",
@@ -329,7 +329,14 @@ fn query_prints_tables_json_and_csv() {
         .iter()
         .map(|t| (s(&t["name"]), (s(&t["type"]), t["rows"].as_i64().unwrap())))
         .collect();
-    for t in ["scans", "accounts", "calls", "resources", "inventory"] {
+    for t in [
+        "scans",
+        "accounts",
+        "calls",
+        "resources",
+        "inventory",
+        "links",
+    ] {
         assert_eq!(names[t].0, "table", "{t}");
     }
     assert_eq!(names["ec2_describe_vpcs"].0, "view");
@@ -338,9 +345,14 @@ fn query_prints_tables_json_and_csv() {
         serde_json::from_slice(&std::fs::read(scans_dir().join("inventory.json")).unwrap())
             .unwrap();
     let views = names.values().filter(|(t, _)| t == "view").count();
-    assert_eq!(views, spec.as_array().unwrap().len() + 1);
+    assert_eq!(views, spec.as_array().unwrap().len() + 2);
     assert_eq!(names["inventory_latest"].0, "view");
     assert!(names["inventory_latest"].1 > 0);
+    assert_eq!(names["links_latest"].0, "view");
+    assert!(
+        names["links_latest"].1 > 0,
+        "instances, subnets and groups link to VPCs"
+    );
 }
 
 #[test]

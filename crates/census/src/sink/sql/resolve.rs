@@ -3,8 +3,8 @@
 //! then every link of the scan gets the ARN of the resource it starts from and of the
 //! one it names, where the scan has it. Statements only, with `$1` the scan id (SQLite
 //! reads `$1` as its first parameter too); the writers run them in the transaction
-//! that finishes the scan. Every statement only fills what is missing, so running
-//! them again (a resumed scan, a later shard) changes nothing already resolved. A tag
+//! that finishes the scan. Running them again (a resumed scan, a later shard) changes
+//! nothing already resolved: they fill what is missing, and `from_arn` is the row's. A tag
 //! without a value is an empty value, never a key removed.
 
 use super::schema::Db;
@@ -98,13 +98,14 @@ pub fn statements(db: Db) -> Vec<String> {
                                           LIMIT 1)
              WHERE scan_id = $1 AND arn IN (SELECT arn FROM m)"
         ),
-        // Where each link starts: its inventory row's ARN.
+        // Where each link starts: its inventory row's ARN (which a detail call may have
+        // given after the link was written).
         "UPDATE links SET from_arn = (SELECT i.arn FROM inventory i
              WHERE i.scan_id = links.scan_id AND i.source = links.from_source
              AND i.account_id = links.account_id
              AND (i.region = links.region OR links.region = 'global')
              AND i.resource_id = links.from_id)
-         WHERE scan_id = $1 AND from_arn IS NULL"
+         WHERE scan_id = $1"
             .to_string(),
         // What it names: an ARN of the scan, else the resource with that id, in the same
         // account and region and of the named type first.

@@ -173,3 +173,106 @@ pub fn statements(db: Db) -> Vec<Step> {
         step(&located_made, located(db)),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::Connection;
+
+    use super::*;
+    use crate::sink::sql::schema::ddl;
+
+    fn run(conn: &Connection) {
+        for step in statements(Db::Sqlite) {
+            if conn.prepare(&step.when).unwrap().exists(["s"]).unwrap() {
+                conn.execute(&step.sql, ["s"]).unwrap();
+            }
+        }
+    }
+
+    fn row(conn: &Connection, id: &str) -> (Option<String>, Option<String>, String, String) {
+        conn.query_row(
+            "SELECT arn, arn_source, tags, region FROM inventory WHERE resource_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+    }
+
+    /// GetResources gives an ARN-less row its ARN (by account and id) and tags (an
+    /// empty value kept); links resolve by ARN and by native id, self-links go; a
+    /// bucket listed globally moves to its location.
+    #[test]
+    fn mappings_links_and_locations() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&ddl(Db::Sqlite)).unwrap();
+        conn.execute_batch(
+            r#"
+            INSERT INTO calls (scan_id, account_id, region, stem, service, function, operation,
+                status, pages, items, duration_ms, parent) VALUES
+              ('s', '111', 'us-east-1', 'tag-get_resources', 'resourcegroupstaggingapi',
+               'get_resources', 'GetResources', 'ok', 1, 1, 1, NULL),
+              ('s', '111', 'global', 's3-get_bucket_location', 's3', 'get_bucket_location',
+               'GetBucketLocation', 'ok', 1, 1, 1, 's3-list_buckets');
+            INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
+                operation, member, id_source, item) VALUES
+              ('s', 'tag-get_resources', '111', 'us-east-1', 'm1', 'resourcegroupstaggingapi',
+               'GetResources', '', 'x',
+               '{"ResourceARN": "arn:aws:svc:us-east-1:111:thing/t-1",
+                 "Tags": [{"Key": "Owner", "Value": "ops"}, {"Key": "Note"}]}'),
+              ('s', 's3-get_bucket_location', '111', 'global', 'b1', 's3',
+               'GetBucketLocation', '', 'list item', '{"LocationConstraint": "eu-west-1"}');
+            INSERT INTO inventory (scan_id, account_id, region, service, resource_type,
+                resource_id, arn, tags, source, arn_source, native_id) VALUES
+              ('s', '111', 'us-east-1', 'svc', 'svc:Thing', 't-1', NULL, '{"A": "1"}',
+               'svc-list_things', NULL, 't-1'),
+              ('s', '111', 'us-east-1', 'ec2', 'ec2:Subnet', 'arn:aws:ec2:us-east-1:111:subnet/subnet-1',
+               'arn:aws:ec2:us-east-1:111:subnet/subnet-1', '{}', 'ec2-describe_subnets', 'item',
+               'subnet-1'),
+              ('s', '111', 'global', 's3', 's3:Bucket', 'b1', 'arn:aws:s3:::b1', '{}',
+               's3-list_buckets', 'format', 'b1');
+            INSERT INTO links (scan_id, account_id, region, source, from_source, from_id,
+                from_arn, kind, raw, to_type) VALUES
+              ('s', '111', 'us-east-1', 'svc-list_things', 'svc-list_things', 't-1', NULL,
+               'SubnetId', 'subnet-1', 'ec2:Subnet'),
+              ('s', '111', 'us-east-1', 'svc-list_things', 'svc-list_things', 't-1', NULL,
+               'Role', 'arn:aws:iam::111:role/gone', NULL),
+              ('s', '111', 'us-east-1', 'svc-list_things', 'svc-list_things', 't-1', NULL,
+               'Self.ThingId', 't-1', 'svc:Thing');
+            "#,
+        )
+        .unwrap();
+        run(&conn);
+        let (arn, source, tags, _) = row(&conn, "t-1");
+        assert_eq!(arn.as_deref(), Some("arn:aws:svc:us-east-1:111:thing/t-1"));
+        assert_eq!(source.as_deref(), Some("tagging"));
+        let tags: serde_json::Value = serde_json::from_str(&tags).unwrap();
+        assert_eq!(
+            tags,
+            serde_json::json!({"A": "1", "Owner": "ops", "Note": ""})
+        );
+        let links: Vec<(String, Option<String>, Option<String>)> = conn
+            .prepare("SELECT kind, from_arn, to_arn FROM links ORDER BY kind")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let thing = Some("arn:aws:svc:us-east-1:111:thing/t-1".to_string());
+        assert_eq!(
+            links,
+            [
+                ("Role".to_string(), thing.clone(), None),
+                (
+                    "SubnetId".to_string(),
+                    thing,
+                    Some("arn:aws:ec2:us-east-1:111:subnet/subnet-1".to_string())
+                ),
+            ]
+        );
+        assert_eq!(row(&conn, "b1").3, "eu-west-1");
+        // Again: nothing changes.
+        run(&conn);
+        assert_eq!(row(&conn, "b1").3, "eu-west-1");
+        assert_eq!(row(&conn, "t-1").1.as_deref(), Some("tagging"));
+    }
+}

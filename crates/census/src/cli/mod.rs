@@ -113,10 +113,12 @@ pub enum Command {
     /// census inventory --type AWS::S3::Bucket --missing-tag Environment
     Inventory(inventory::InventoryFlags),
     /// Compare two scans: resources added, removed and changed (with the JSON paths
-    /// that changed), by account, region and type.
+    /// that changed and their tag changes), by account, region and type.
     ///
     /// Without scan ids: the last two finished scans of the database; with one: that
-    /// scan against the latest finished one.
+    /// scan against the latest finished one. Each resource shows its ARN, resource_type
+    /// (ec2:Instance) and name where the scan's inventory has them; tags compare as
+    /// maps: "tag Owner: payments -> billing", "tag +Environment=prod", "tag -Team".
     Diff(store::DiffFlags),
     /// List the AWS services in the bundled models.
     Services {

@@ -737,6 +737,8 @@ fn bad_input_is_one_line_and_an_unknown_type_a_hint() {
             "empty tag key",
         ),
         (&["report", "tags", "--type", "ec2:"], "not a type"),
+        (&["inventory", "--output", "xml"], "xml"),
+        (&["inventory", "--limit", "0"], "--limit"),
     ] {
         let err = one_line_error(&[args, &["--db", db]].concat());
         assert!(err.contains(want), "{args:?}: {err}");

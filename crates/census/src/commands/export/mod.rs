@@ -1,0 +1,745 @@
+//! `census export graph`: the inventory of the scan database as a graph file, in
+//! GraphML ([`graphml`]), Graphviz DOT ([`dot`]), Cytoscape.js JSON ([`cyto`]) or a
+//! Cypher script for Neo4j ([`cypher`]). Not for reading the inventory as rows
+//! (`census query`, `census inventory`), nor for anything that calls AWS.
+//!
+//! # The graph
+//! Nodes, each with a `kind`:
+//! - `resource`: one per `inventory` row (of `inventory_latest`, or of `--scan`). Id:
+//!   the row's ARN; a row without one gets `census:<account>:<region>:<source>:<resource_id>`.
+//!   Rows that share an ARN (a subnet shared through RAM and listed by both accounts,
+//!   the same resource listed by two calls) are one node, whose attributes are those
+//!   of the first row in (account, region, type, resource id, source) order.
+//!   Attributes: `resource_type`, `cfn_type`, `service`, `account_id`,
+//!   `account_name`, `region`, `name`, `arn`, `resource_id`, `source`, `created`,
+//!   `scan_id`, `tags` (the `{key: value}` object) and `unresolved`: the row's links
+//!   whose target the scan does not hold (`to_arn` NULL), as `[{kind, raw}]`, so that
+//!   nothing of `links` is dropped.
+//! - `account`: one per account (id: the 12-digit account id) of the scan's
+//!   `accounts` (the latest scan's, plus the latest row of any other account that
+//!   the exported rows name), and of any account that resources name but `accounts`
+//!   lacks. Attributes: `name`, `status`, `partition`, `org_id`, `ou_id`, `ou_path`,
+//!   `scan_status`, `tags`.
+//! - `organization` (`o-...`), `root` (`r-...`) and `ou` (`ou-...`), from the
+//!   accounts' `org_id`, `ou_id` and `ou_path` (`Root/Workloads/Prod`, see
+//!   `discover::organization`). An account's `ou_id` names its parent; OUs above it
+//!   are known by path, and take the id of another account's parent with that path,
+//!   else `census:ou:<org>:<path>` (the root: `census:root:<org>`).
+//!
+//! Edges, each with a `kind`: `contains` from the organization to its root, from a
+//! root or OU to its OUs and accounts, from an account to its resources (one per
+//! account and node: a node listed by two accounts is in both); and one per distinct
+//! (from node, `links.kind`, `to_arn`) whose target is a node of the export, with the
+//! member's value as `raw`. A link whose target was left out by `--account` or
+//! `--type` is counted in the summary line on standard error, not written.
+//!
+//! # Streaming
+//! Accounts and the OU tree are held (a few thousand rows); resources, containment and
+//! links are read as rows and written as they come, in three passes over the store.
+//! What stays in memory is the set of node ids (to merge rows sharing an ARN and to
+//! know which link targets are nodes), and what a format must hold: the Cypher script
+//! batches up to [`cypher::BATCH`] rows per label or relationship type.
+//!
+//! Not for: per-format details (see each module).
+
+pub mod cypher;
+pub mod cyto;
+pub mod dot;
+pub mod graphml;
+mod read;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde_json::Value;
+
+use crate::cli::export::{GraphFlags, GraphFormat};
+
+/// A node attribute's value: text, or JSON (tags, unresolved links) that a format
+/// writes as JSON text or as a nested value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prop {
+    Text(String),
+    Json(Value),
+}
+
+impl Prop {
+    /// The value as text: JSON values compact.
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            Prop::Text(s) => std::borrow::Cow::Borrowed(s),
+            Prop::Json(v) => std::borrow::Cow::Owned(v.to_string()),
+        }
+    }
+}
+
+/// Every node attribute, in the order formats declare and write them.
+pub const NODE_KEYS: &[&str] = &[
+    "kind",
+    "label",
+    "resource_type",
+    "cfn_type",
+    "service",
+    "account_id",
+    "account_name",
+    "region",
+    "name",
+    "arn",
+    "resource_id",
+    "source",
+    "created",
+    "scan_id",
+    "status",
+    "partition",
+    "org_id",
+    "management_account_id",
+    "ou_id",
+    "ou_path",
+    "path",
+    "scan_status",
+    "tags",
+    "unresolved",
+];
+
+/// Every edge attribute.
+pub const EDGE_KEYS: &[&str] = &["kind", "raw"];
+
+/// A node: its id, its `kind` (`resource`, `account`, `ou`, `root`, `organization`),
+/// a label for people, and its attributes (keys from [`NODE_KEYS`], absent when
+/// unknown).
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub id: String,
+    pub kind: &'static str,
+    pub label: String,
+    pub props: Vec<(&'static str, Prop)>,
+}
+
+impl Node {
+    /// The attribute `key`, if the node has it.
+    pub fn get(&self, key: &str) -> Option<&Prop> {
+        self.props.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// All attributes, `kind` and `label` first.
+    pub fn all_props(&self) -> impl Iterator<Item = (&'static str, std::borrow::Cow<'_, Prop>)> {
+        use std::borrow::Cow;
+        [
+            ("kind", Cow::Owned(Prop::Text(self.kind.to_string()))),
+            ("label", Cow::Owned(Prop::Text(self.label.clone()))),
+        ]
+        .into_iter()
+        .chain(self.props.iter().map(|(k, v)| (*k, Cow::Borrowed(v))))
+    }
+}
+
+/// An edge: `kind` is `contains` or the link's member path; `raw` the link's value.
+#[derive(Debug, Clone)]
+pub struct Edge {
+    pub id: String,
+    pub source: String,
+    pub target: String,
+    pub kind: String,
+    pub raw: Option<String>,
+}
+
+/// A graph file format's writer. The driver calls [`begin`](GraphWriter::begin), then
+/// [`node`](GraphWriter::node) for every node (between
+/// [`open_account`](GraphWriter::open_account) and
+/// [`close_account`](GraphWriter::close_account) for an account and its resources),
+/// then [`edge`](GraphWriter::edge) for every edge, then
+/// [`finish`](GraphWriter::finish). Every edge's ends were given as nodes before.
+pub trait GraphWriter {
+    fn begin(&mut self) -> Result<()>;
+    fn open_account(&mut self, _account: &Node) -> Result<()> {
+        Ok(())
+    }
+    fn node(&mut self, node: &Node) -> Result<()>;
+    fn close_account(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn edge(&mut self, edge: &Edge) -> Result<()>;
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// What was written, for the summary line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counts {
+    pub resources: u64,
+    pub merged: u64,
+    pub accounts: u64,
+    pub org_nodes: u64,
+    pub links: u64,
+    pub contains: u64,
+    pub unresolved: u64,
+    pub outside: u64,
+}
+
+/// An `accounts` row.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccountRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub partition: Option<String>,
+    pub org_id: Option<String>,
+    pub management_account_id: Option<String>,
+    pub ou_id: Option<String>,
+    pub ou_path: Option<String>,
+    pub scan_status: Option<String>,
+    pub tags: Option<String>,
+}
+
+/// An inventory row with its unresolved links (JSON text of `[{kind, raw}]`).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ResourceRow {
+    pub scan_id: String,
+    pub account_id: String,
+    pub account_name: Option<String>,
+    pub region: String,
+    pub service: String,
+    pub resource_type: String,
+    pub cfn_type: Option<String>,
+    pub resource_id: String,
+    pub arn: Option<String>,
+    pub name: Option<String>,
+    pub created: Option<String>,
+    pub tags: Option<String>,
+    pub source: String,
+    pub unresolved: Option<String>,
+}
+
+/// A resource row's node id: its ARN, else the synthetic id.
+pub fn node_id(
+    arn: Option<&str>,
+    account: &str,
+    region: &str,
+    source: &str,
+    resource_id: &str,
+) -> String {
+    match arn.filter(|a| !a.is_empty()) {
+        Some(a) => a.to_string(),
+        None => format!("census:{account}:{region}:{source}:{resource_id}"),
+    }
+}
+
+/// JSON text from the store as a value (the text itself when it is not JSON).
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+fn text(props: &mut Vec<(&'static str, Prop)>, key: &'static str, v: Option<&str>) {
+    if let Some(v) = v {
+        props.push((key, Prop::Text(v.to_string())));
+    }
+}
+
+impl ResourceRow {
+    pub(crate) fn node_id(&self) -> String {
+        node_id(
+            self.arn.as_deref(),
+            &self.account_id,
+            &self.region,
+            &self.source,
+            &self.resource_id,
+        )
+    }
+
+    fn node(&self, id: String) -> Node {
+        let mut p = Vec::with_capacity(16);
+        text(&mut p, "resource_type", Some(&self.resource_type));
+        text(&mut p, "cfn_type", self.cfn_type.as_deref());
+        text(&mut p, "service", Some(&self.service));
+        text(&mut p, "account_id", Some(&self.account_id));
+        text(&mut p, "account_name", self.account_name.as_deref());
+        text(&mut p, "region", Some(&self.region));
+        text(&mut p, "name", self.name.as_deref());
+        text(&mut p, "arn", self.arn.as_deref());
+        text(&mut p, "resource_id", Some(&self.resource_id));
+        text(&mut p, "source", Some(&self.source));
+        text(&mut p, "created", self.created.as_deref());
+        text(&mut p, "scan_id", Some(&self.scan_id));
+        p.push((
+            "tags",
+            Prop::Json(
+                self.tags
+                    .as_deref()
+                    .map(json)
+                    .unwrap_or(Value::Object(Default::default())),
+            ),
+        ));
+        if let Some(u) = &self.unresolved {
+            p.push(("unresolved", Prop::Json(json(u))));
+        }
+        Node {
+            id,
+            kind: "resource",
+            label: self
+                .name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| self.resource_id.clone()),
+            props: p,
+        }
+    }
+}
+
+impl AccountRow {
+    fn node(&self) -> Node {
+        let mut p = Vec::with_capacity(10);
+        text(&mut p, "account_id", Some(&self.id));
+        text(&mut p, "name", self.name.as_deref());
+        text(&mut p, "status", self.status.as_deref());
+        text(&mut p, "partition", self.partition.as_deref());
+        text(&mut p, "org_id", self.org_id.as_deref());
+        text(
+            &mut p,
+            "management_account_id",
+            self.management_account_id.as_deref(),
+        );
+        text(&mut p, "ou_id", self.ou_id.as_deref());
+        text(&mut p, "ou_path", self.ou_path.as_deref());
+        text(&mut p, "scan_status", self.scan_status.as_deref());
+        p.push((
+            "tags",
+            Prop::Json(
+                self.tags
+                    .as_deref()
+                    .map(json)
+                    .unwrap_or(Value::Object(Default::default())),
+            ),
+        ));
+        Node {
+            id: self.id.clone(),
+            kind: "account",
+            label: self.name.clone().unwrap_or_else(|| self.id.clone()),
+            props: p,
+        }
+    }
+}
+
+/// The organizations, roots and OUs above the accounts, and the `contains` edges
+/// between them and down to the accounts (see the module's notes).
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub nodes: Vec<Node>,
+    /// (parent, child) node ids.
+    pub contains: Vec<(String, String)>,
+}
+
+impl Tree {
+    pub(crate) fn build(accounts: &[AccountRow]) -> Tree {
+        // Per organization: the management account, the root's id, and OU ids by path.
+        #[derive(Default)]
+        struct Org {
+            management: Option<String>,
+            root_id: Option<String>,
+            root_name: Option<String>,
+            ou_ids: BTreeMap<String, String>,
+            paths: std::collections::BTreeSet<String>,
+        }
+        let mut orgs: BTreeMap<String, Org> = BTreeMap::new();
+        for a in accounts {
+            let Some(org_id) = a.org_id.as_deref().filter(|o| !o.is_empty()) else {
+                continue;
+            };
+            let org = orgs.entry(org_id.to_string()).or_default();
+            if org.management.is_none() {
+                org.management = a.management_account_id.clone();
+            }
+            let Some(path) = a.ou_path.as_deref().filter(|p| !p.is_empty()) else {
+                continue;
+            };
+            let mut segments = path.split('/');
+            if org.root_name.is_none() {
+                org.root_name = segments.next().map(str::to_string);
+            }
+            match a.ou_id.as_deref() {
+                Some(id) if id.starts_with("r-") => org.root_id = Some(id.to_string()),
+                Some(id) if !id.is_empty() && path.contains('/') => {
+                    org.ou_ids.insert(path.to_string(), id.to_string());
+                }
+                _ => {}
+            }
+            // Every OU on the way: `Root/A`, `Root/A/B`.
+            let mut prefix = String::new();
+            for (i, seg) in path.split('/').enumerate() {
+                if i > 0 {
+                    prefix.push('/');
+                }
+                prefix.push_str(seg);
+                if i > 0 {
+                    org.paths.insert(prefix.clone());
+                }
+            }
+        }
+        let mut tree = Tree::default();
+        let mut parent_of_account: BTreeMap<&str, String> = BTreeMap::new();
+        for (org_id, org) in &orgs {
+            let mut p = Vec::new();
+            text(&mut p, "org_id", Some(org_id));
+            text(&mut p, "management_account_id", org.management.as_deref());
+            tree.nodes.push(Node {
+                id: org_id.clone(),
+                kind: "organization",
+                label: org_id.clone(),
+                props: p,
+            });
+            let root_id = org
+                .root_id
+                .clone()
+                .unwrap_or_else(|| format!("census:root:{org_id}"));
+            let has_root = org.root_name.is_some();
+            if has_root {
+                let name = org.root_name.clone().unwrap_or_default();
+                let mut p = Vec::new();
+                text(&mut p, "name", Some(&name));
+                text(&mut p, "org_id", Some(org_id));
+                text(&mut p, "path", Some(&name));
+                tree.nodes.push(Node {
+                    id: root_id.clone(),
+                    kind: "root",
+                    label: name,
+                    props: p,
+                });
+                tree.contains.push((org_id.clone(), root_id.clone()));
+            }
+            let ou_id = |path: &str| -> String {
+                if !path.contains('/') {
+                    return root_id.clone();
+                }
+                org.ou_ids
+                    .get(path)
+                    .cloned()
+                    .unwrap_or_else(|| format!("census:ou:{org_id}:{path}"))
+            };
+            // Parents before children: a path sorts after its prefix.
+            for path in &org.paths {
+                let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
+                let id = ou_id(path);
+                let mut p = Vec::new();
+                text(&mut p, "name", Some(name));
+                text(&mut p, "org_id", Some(org_id));
+                text(&mut p, "path", Some(path));
+                tree.nodes.push(Node {
+                    id: id.clone(),
+                    kind: "ou",
+                    label: name.to_string(),
+                    props: p,
+                });
+                tree.contains.push((ou_id(parent), id));
+            }
+            for a in accounts
+                .iter()
+                .filter(|a| a.org_id.as_deref() == Some(org_id))
+            {
+                let parent = match a.ou_path.as_deref().filter(|p| !p.is_empty()) {
+                    Some(path) => ou_id(path),
+                    None => org_id.clone(),
+                };
+                parent_of_account.insert(&a.id, parent);
+            }
+        }
+        for (account, parent) in parent_of_account {
+            tree.contains.push((parent, account.to_string()));
+        }
+        tree
+    }
+}
+
+/// Which rows: the scan (`None`: the latest rows), account ids, resource types.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub scan: Option<String>,
+    pub accounts: Vec<String>,
+    pub types: Vec<String>,
+}
+
+/// Runs `census export graph`: reads the store, writes the file (or standard output),
+/// and tells on `err` what was written.
+pub fn run(args: &GraphFlags, mut err: impl Write) -> Result<()> {
+    let to_stdout = args.output.as_deref().is_none_or(|p| p == Path::new("-"));
+    // The output's folder first: a typo there should not wait for the whole read.
+    let target = match &args.output {
+        Some(path) if !to_stdout => Some(Target::create(path)?),
+        _ => None,
+    };
+    let mut store = read::Store::open(args)?;
+    let result = (|| -> Result<Counts> {
+        match target.as_ref() {
+            Some(t) => {
+                let out = BufWriter::with_capacity(1 << 16, t.file()?);
+                let counts = export(&mut store, args, out)?;
+                Ok(counts)
+            }
+            None => export(
+                &mut store,
+                args,
+                BufWriter::with_capacity(1 << 16, std::io::stdout().lock()),
+            ),
+        }
+    })();
+    let counts = match result {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(t) = &target {
+                t.discard();
+            }
+            return Err(e);
+        }
+    };
+    let shown = match &target {
+        Some(t) => {
+            t.commit()?;
+            t.path.display().to_string()
+        }
+        None => "standard output".to_string(),
+    };
+    let mut line = format!(
+        "census export graph: {} nodes ({} resources, {} accounts, {} organization/root/OU) and {} edges ({} links, {} contains) to {shown}",
+        counts.resources + counts.accounts + counts.org_nodes,
+        counts.resources,
+        counts.accounts,
+        counts.org_nodes,
+        counts.links + counts.contains,
+        counts.links,
+        counts.contains,
+    );
+    if counts.unresolved > 0 {
+        line.push_str(&format!(
+            "; {} links to nothing in the scan kept as `unresolved` on their resources",
+            counts.unresolved
+        ));
+    }
+    if counts.merged > 0 {
+        line.push_str(&format!(
+            "; {} rows shared an ARN with another row and were merged into its node",
+            counts.merged
+        ));
+    }
+    if counts.outside > 0 {
+        line.push_str(&format!(
+            "; {} links point at resources left out by --account/--type",
+            counts.outside
+        ));
+    }
+    writeln!(err, "{line}")?;
+    Ok(())
+}
+
+/// The output file: written as `<name>.partial-<pid>` beside it and renamed when
+/// complete, so that a failed export leaves no half file under the name asked for.
+struct Target {
+    path: PathBuf,
+    partial: PathBuf,
+}
+
+impl Target {
+    fn create(path: &Path) -> Result<Target> {
+        if path.is_dir() {
+            bail!(
+                "-o {}: is a folder; give a file name such as {}",
+                path.display(),
+                path.join("graph.graphml").display()
+            );
+        }
+        let name = path
+            .file_name()
+            .ok_or_else(|| anyhow!("-o {}: not a file name", path.display()))?;
+        let mut partial_name = name.to_os_string();
+        partial_name.push(format!(".partial-{}", std::process::id()));
+        let partial = path.with_file_name(partial_name);
+        File::create(&partial).map_err(|e| {
+            anyhow!(
+                "-o {}: cannot write there ({e}); give a file in a folder that exists and that you can write to",
+                path.display()
+            )
+        })?;
+        Ok(Target {
+            path: path.to_path_buf(),
+            partial,
+        })
+    }
+
+    fn file(&self) -> Result<File> {
+        File::create(&self.partial).with_context(|| format!("-o {}", self.path.display()))
+    }
+
+    fn commit(&self) -> Result<()> {
+        std::fs::rename(&self.partial, &self.path).map_err(|e| {
+            self.discard();
+            anyhow!("-o {}: cannot write there ({e})", self.path.display())
+        })
+    }
+
+    fn discard(&self) {
+        let _ = std::fs::remove_file(&self.partial);
+    }
+}
+
+/// Reads the graph from `store` and writes it to `out` in the format asked for.
+fn export(store: &mut read::Store, args: &GraphFlags, out: impl Write) -> Result<Counts> {
+    let mut writer: Box<dyn GraphWriter + '_> = match args.format {
+        GraphFormat::Graphml => Box::new(graphml::GraphmlWriter::new(out)),
+        GraphFormat::Dot => Box::new(dot::DotWriter::new(out)),
+        GraphFormat::Json => Box::new(cyto::CytoWriter::new(out)),
+        GraphFormat::Cypher => Box::new(cypher::CypherWriter::new(out)),
+    };
+    let selection = store.selection(args)?;
+    let counts = write_graph(store, &selection, writer.as_mut())?;
+    Ok(counts)
+}
+
+/// The three passes: nodes (the tree, then accounts with their resources), containment
+/// edges, link edges.
+pub(crate) fn write_graph(
+    store: &mut read::Store,
+    selection: &Selection,
+    w: &mut dyn GraphWriter,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let accounts = store.accounts(selection)?;
+    let tree = Tree::build(&accounts);
+    w.begin()?;
+    for n in &tree.nodes {
+        w.node(n)?;
+    }
+    counts.org_nodes = tree.nodes.len() as u64;
+
+    // Accounts in id order, each followed by its resources (the rows come in account
+    // order too); accounts that `accounts` lacks get a node made from the rows.
+    let mut nodes: HashSet<String> = HashSet::new();
+    for n in &tree.nodes {
+        nodes.insert(n.id.clone());
+    }
+    let mut pending = accounts.iter().peekable();
+    let mut open: Option<String> = None;
+    let write_account =
+        |w: &mut dyn GraphWriter, node: Node, nodes: &mut HashSet<String>, counts: &mut Counts| {
+            w.open_account(&node)?;
+            w.node(&node)?;
+            nodes.insert(node.id.clone());
+            counts.accounts += 1;
+            anyhow::Ok(())
+        };
+    store.resources(selection, &mut |row: ResourceRow| {
+        if open.as_deref() != Some(row.account_id.as_str()) {
+            if open.take().is_some() {
+                w.close_account()?;
+            }
+            while let Some(a) = pending.next_if(|a| a.id < row.account_id) {
+                write_account(w, a.node(), &mut nodes, &mut counts)?;
+                w.close_account()?;
+            }
+            let node = match pending.next_if(|a| a.id == row.account_id) {
+                Some(a) => a.node(),
+                None => AccountRow {
+                    id: row.account_id.clone(),
+                    name: row.account_name.clone(),
+                    ..Default::default()
+                }
+                .node(),
+            };
+            write_account(w, node, &mut nodes, &mut counts)?;
+            open = Some(row.account_id.clone());
+        }
+        let id = row.node_id();
+        if nodes.contains(&id) {
+            counts.merged += 1;
+            return Ok(());
+        }
+        if row.unresolved.is_some() {
+            counts.unresolved += row
+                .unresolved
+                .as_deref()
+                .map(json)
+                .and_then(|v| v.as_array().map(|a| a.len() as u64))
+                .unwrap_or(0);
+        }
+        w.node(&row.node(id.clone()))?;
+        nodes.insert(id);
+        counts.resources += 1;
+        Ok(())
+    })?;
+    if open.is_some() {
+        w.close_account()?;
+    }
+    for a in pending {
+        write_account(w, a.node(), &mut nodes, &mut counts)?;
+        w.close_account()?;
+    }
+
+    // Containment: the tree, then account -> resource (once per account and node).
+    let mut edge_no: u64 = 0;
+    let mut next_id = || {
+        edge_no += 1;
+        format!("e{edge_no}")
+    };
+    for (parent, child) in &tree.contains {
+        if !nodes.contains(child) {
+            continue;
+        }
+        w.edge(&Edge {
+            id: next_id(),
+            source: parent.clone(),
+            target: child.clone(),
+            kind: "contains".into(),
+            raw: None,
+        })?;
+        counts.contains += 1;
+    }
+    let mut seen_in_account: HashSet<String> = HashSet::new();
+    let mut current = String::new();
+    store.contained(selection, &mut |account: &str, id: String| {
+        if account != current {
+            current = account.to_string();
+            seen_in_account.clear();
+        }
+        if seen_in_account.insert(id.clone()) {
+            w.edge(&Edge {
+                id: next_id(),
+                source: account.to_string(),
+                target: id,
+                kind: "contains".into(),
+                raw: None,
+            })?;
+            counts.contains += 1;
+        }
+        Ok(())
+    })?;
+
+    // Links whose target is a node; consecutive repeats (the same member read by the
+    // list call and a detail call) are one edge.
+    let mut last: Option<(String, String, String)> = None;
+    store.links(
+        selection,
+        &mut |from: String, kind: String, raw: String, to: String| {
+            if !nodes.contains(&to) {
+                counts.outside += 1;
+                return Ok(());
+            }
+            let key = (from, kind, to);
+            if last.as_ref() == Some(&key) {
+                return Ok(());
+            }
+            w.edge(&Edge {
+                id: next_id(),
+                source: key.0.clone(),
+                target: key.2.clone(),
+                kind: key.1.clone(),
+                raw: Some(raw),
+            })?;
+            counts.links += 1;
+            last = Some(key);
+            Ok(())
+        },
+    )?;
+    w.finish()?;
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests;

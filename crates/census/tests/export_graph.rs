@@ -1,0 +1,299 @@
+//! `census export graph` end to end: the seeded moto organization scanned into SQLite,
+//! a few `links` rows added the way the scan's link resolution writes them (one per
+//! seeded instance -> subnet and instance -> security group, and unresolved ones), then
+//! each format read by a real reader: GraphML by networkx, DOT rendered by Graphviz,
+//! JSON parsed here, Cypher parsed by an ANTLR-generated Cypher grammar (antlr4-cypher;
+//! no Neo4j can be installed here).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+use testkit::{boto3_call, cli_command, python_path, python_script, shared_demo_org, Caller};
+
+/// The tag value that must survive every format.
+const HOSTILE: &str = "a&b<c>\"d'e\\f ünïcødé 中文 🚀";
+
+fn census(args: &[&str]) -> Output {
+    let mut c = cli_command(env!("CARGO_BIN_EXE_census"), "http://127.0.0.1:9");
+    c.args(args);
+    c.output().unwrap()
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// What the test database holds, as the export must show it.
+struct Fixture {
+    db: PathBuf,
+    dir: PathBuf,
+    /// Distinct node ids of the inventory rows.
+    resources: BTreeSet<String>,
+    /// Account ids of `accounts`.
+    accounts: BTreeSet<String>,
+    /// (from, kind, to) of the resolved links added.
+    links: BTreeSet<(String, String, String)>,
+    /// The tagged VPC's node id.
+    tagged: String,
+    /// The node id of a resource with unresolved links, and those links.
+    unresolved: (String, Vec<(String, String)>),
+    org_id: String,
+    ous: Vec<testkit::Ou>,
+    root_id: String,
+}
+
+fn node_id(arn: Option<String>, account: &str, region: &str, source: &str, id: &str) -> String {
+    match arn.filter(|a| !a.is_empty()) {
+        Some(a) => a,
+        None => format!("census:{account}:{region}:{source}:{id}"),
+    }
+}
+
+fn fixture() -> &'static Fixture {
+    static F: std::sync::OnceLock<Fixture> = std::sync::OnceLock::new();
+    F.get_or_init(|| {
+        let (moto, manifest) = shared_demo_org();
+        // A tag with XML, DOT, JSON and Cypher metacharacters and non-ASCII text.
+        let (account, regions) = manifest.resources.iter().next().unwrap();
+        let (region, kinds) = regions.iter().find(|(r, _)| *r != "global").unwrap();
+        let vpc = kinds["ec2:vpc"][0].clone();
+        boto3_call(
+            moto,
+            &Caller::member(account).in_region(region),
+            "ec2",
+            "create_tags",
+            &json!({"Resources": [vpc], "Tags": [{"Key": "Note", "Value": HOSTILE}]}),
+            false,
+        );
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export-graph");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let scan_file =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans/inventory.json");
+        let mut c = cli_command(env!("CARGO_BIN_EXE_census"), &moto.endpoint());
+        c.args([
+            "scan",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "-o",
+            dir.to_str().unwrap(),
+            "--org",
+            "--regions",
+            &manifest.regions.join(","),
+        ]);
+        ok(&c.output().unwrap(), "census scan");
+        let db = dir.join("census.db");
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let scan_id: String = conn
+            .query_row("SELECT scan_id FROM scans", [], |r| r.get(0))
+            .unwrap();
+        // Every row's node id; ARNs of subnets and security groups by id.
+        let mut resources = BTreeSet::new();
+        let mut by_id: BTreeMap<String, String> = BTreeMap::new();
+        let mut tagged = String::new();
+        let mut stmt = conn
+            .prepare("SELECT arn, account_id, region, source, resource_id FROM inventory")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .unwrap();
+        for row in rows {
+            let (arn, account_id, region, source, id) = row.unwrap();
+            let node = node_id(arn, &account_id, &region, &source, &id);
+            if id == vpc {
+                tagged = node.clone();
+            }
+            // Subnets and security groups are known by their ARN: by its last part too.
+            let short = id.rsplit('/').next().unwrap_or(&id);
+            by_id.insert(format!("{account_id}/{region}/{short}"), node.clone());
+            by_id.insert(format!("{account_id}/{region}/{id}"), node.clone());
+            resources.insert(node);
+        }
+        drop(stmt);
+        assert!(!tagged.is_empty(), "the tagged VPC {vpc} is not in inventory");
+        // Links as the scan writes them: the instances' subnets and security groups
+        // (resolved), their images (not in the scan: unresolved).
+        let mut links = BTreeSet::new();
+        let mut unresolved = (String::new(), Vec::new());
+        let mut stmt = conn
+            .prepare(
+                "SELECT account_id, region, resource_id, item FROM resources \
+                 WHERE stem = 'ec2-describe_instances' ORDER BY account_id, region, resource_id",
+            )
+            .unwrap();
+        let items: Vec<(String, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        drop(stmt);
+        assert!(!items.is_empty(), "no instances scanned");
+        let insert = |account: &str, region: &str, from: &str, kind: &str, raw: &str, to: Option<&str>| {
+            conn.execute(
+                "INSERT INTO links (scan_id, account_id, region, source, from_source, from_id, \
+                 from_arn, kind, raw, to_type, to_arn) VALUES (?1, ?2, ?3, 'ec2-describe_instances', \
+                 'ec2-describe_instances', ?4, NULL, ?5, ?6, NULL, ?7)",
+                rusqlite::params![scan_id, account, region, from, kind, raw, to],
+            )
+            .unwrap();
+        };
+        for (account, region, id, item) in &items {
+            let item: Value = serde_json::from_str(item).unwrap();
+            let from = by_id[&format!("{account}/{region}/{id}")].clone();
+            let subnet = item["SubnetId"].as_str().unwrap();
+            let to = by_id[&format!("{account}/{region}/{subnet}")].clone();
+            insert(account, region, id, "SubnetId", subnet, Some(&to));
+            links.insert((from.clone(), "SubnetId".to_string(), to));
+            for g in item["SecurityGroups"].as_array().unwrap() {
+                let gid = g["GroupId"].as_str().unwrap();
+                let to = by_id[&format!("{account}/{region}/{gid}")].clone();
+                insert(account, region, id, "SecurityGroups[].GroupId", gid, Some(&to));
+                links.insert((from.clone(), "SecurityGroups[].GroupId".to_string(), to));
+            }
+            let image = item["ImageId"].as_str().unwrap();
+            insert(account, region, id, "ImageId", image, None);
+            if unresolved.0.is_empty() {
+                insert(account, region, id, "KeyName", "it's <mine> & \"yours\"", None);
+                unresolved = (
+                    from,
+                    vec![
+                        ("ImageId".to_string(), image.to_string()),
+                        ("KeyName".to_string(), "it's <mine> & \"yours\"".to_string()),
+                    ],
+                );
+            }
+        }
+        let accounts = manifest.accounts.iter().map(|a| a.id.clone()).collect();
+        Fixture {
+            db,
+            dir,
+            resources,
+            accounts,
+            links,
+            tagged,
+            unresolved,
+            org_id: manifest.organization_id.clone(),
+            ous: manifest.ous.clone(),
+            root_id: manifest.root_id.clone(),
+        }
+    })
+}
+
+/// Exports `format` to a file under the fixture's folder; returns its path and stderr.
+fn export(format: &str, extra: &[&str]) -> (PathBuf, String) {
+    let f = fixture();
+    let name = format!("graph-{format}-{}.out", extra.join("_").replace(['/', ':'], "_"));
+    let path = f.dir.join(name);
+    let mut args = vec![
+        "export",
+        "graph",
+        "--format",
+        format,
+        "--db",
+        f.db.to_str().unwrap(),
+        "-o",
+        path.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    let out = census(&args);
+    ok(&out, &format!("census {}", args.join(" ")));
+    (path, String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+fn check(kind: &str, path: &Path) -> Value {
+    let out = Command::new(python_path())
+        .arg(python_script("graph_check.py"))
+        .arg(kind)
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = ok(&out, &format!("graph_check.py {kind}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// The nodes every format must hold: resources, accounts, the organization, its root
+/// and OUs.
+fn expected_nodes(f: &Fixture) -> BTreeSet<String> {
+    let mut all = f.resources.clone();
+    all.extend(f.accounts.iter().cloned());
+    all.insert(f.org_id.clone());
+    all.insert(f.root_id.clone());
+    all.extend(f.ous.iter().map(|o| o.id.clone()));
+    all
+}
+
+/// The containment edges every format must hold.
+fn expected_contains(f: &Fixture) -> usize {
+    // org -> root, parent -> OU, parent -> account, account -> resource.
+    1 + f.ous.len() + f.accounts.len() + f.resources.len()
+}
+
+#[test]
+fn graphml_loads_in_networkx_with_every_node_and_edge() {
+    let f = fixture();
+    let (path, stderr) = export("graphml", &[]);
+    let g = check("graphml", &path);
+    assert_eq!(g["directed"], true);
+    let nodes = g["nodes"].as_object().unwrap();
+    let ids: BTreeSet<String> = nodes.keys().cloned().collect();
+    assert_eq!(ids, expected_nodes(f));
+    let edges = g["edges"].as_array().unwrap();
+    let links: BTreeSet<(String, String, String)> = edges
+        .iter()
+        .filter(|e| e["kind"] != "contains")
+        .map(|e| {
+            (
+                e["source"].as_str().unwrap().to_string(),
+                e["kind"].as_str().unwrap().to_string(),
+                e["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(links, f.links);
+    let contains = edges.iter().filter(|e| e["kind"] == "contains").count();
+    assert_eq!(contains, expected_contains(f));
+    assert_eq!(edges.len(), f.links.len() + contains, "repeated edges");
+    // Attributes survive: the hostile tag, the unresolved links, the OU tree.
+    let vpc = &nodes[&f.tagged];
+    let tags: Value = serde_json::from_str(vpc["tags"].as_str().unwrap()).unwrap();
+    assert_eq!(tags["Note"], HOSTILE);
+    assert_eq!(vpc["kind"], "resource");
+    assert_eq!(vpc["resource_type"], "ec2:Vpc");
+    let (from, want) = &f.unresolved;
+    let got: Vec<(String, String)> =
+        serde_json::from_str::<Vec<BTreeMap<String, String>>>(nodes[from]["unresolved"].as_str().unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|m| (m["kind"].clone(), m["raw"].clone()))
+            .collect();
+    assert_eq!(&got, want);
+    for ou in &f.ous {
+        assert_eq!(nodes[&ou.id]["kind"], "ou");
+        assert_eq!(nodes[&ou.id]["path"], ou.path.as_str());
+        assert!(
+            edges.iter().any(|e| e["source"] == ou.parent_id.as_str()
+                && e["target"] == ou.id.as_str()
+                && e["kind"] == "contains"),
+            "{} not under {}",
+            ou.id,
+            ou.parent_id
+        );
+    }
+    assert!(stderr.contains(&format!("{} resources", f.resources.len())), "{stderr}");
+}

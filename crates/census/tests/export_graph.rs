@@ -198,7 +198,10 @@ fn fixture() -> &'static Fixture {
 /// Exports `format` to a file under the fixture's folder; returns its path and stderr.
 fn export(format: &str, extra: &[&str]) -> (PathBuf, String) {
     let f = fixture();
-    let name = format!("graph-{format}-{}.out", extra.join("_").replace(['/', ':'], "_"));
+    let name = format!(
+        "graph-{format}-{}.out",
+        extra.join("_").replace(['/', ':'], "_")
+    );
     let path = f.dir.join(name);
     let mut args = vec![
         "export",
@@ -276,12 +279,13 @@ fn graphml_loads_in_networkx_with_every_node_and_edge() {
     assert_eq!(vpc["kind"], "resource");
     assert_eq!(vpc["resource_type"], "ec2:Vpc");
     let (from, want) = &f.unresolved;
-    let got: Vec<(String, String)> =
-        serde_json::from_str::<Vec<BTreeMap<String, String>>>(nodes[from]["unresolved"].as_str().unwrap())
-            .unwrap()
-            .into_iter()
-            .map(|m| (m["kind"].clone(), m["raw"].clone()))
-            .collect();
+    let got: Vec<(String, String)> = serde_json::from_str::<Vec<BTreeMap<String, String>>>(
+        nodes[from]["unresolved"].as_str().unwrap(),
+    )
+    .unwrap()
+    .into_iter()
+    .map(|m| (m["kind"].clone(), m["raw"].clone()))
+    .collect();
     assert_eq!(&got, want);
     for ou in &f.ous {
         assert_eq!(nodes[&ou.id]["kind"], "ou");
@@ -295,5 +299,291 @@ fn graphml_loads_in_networkx_with_every_node_and_edge() {
             ou.parent_id
         );
     }
-    assert!(stderr.contains(&format!("{} resources", f.resources.len())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{} resources", f.resources.len())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn json_is_cytoscape_elements_with_every_edge_between_nodes() {
+    let f = fixture();
+    // `-o -` writes to standard output.
+    let out = census(&[
+        "export",
+        "graph",
+        "--format",
+        "json",
+        "--db",
+        f.db.to_str().unwrap(),
+        "-o",
+        "-",
+    ]);
+    let text = ok(&out, "export json");
+    let g: Value = serde_json::from_str(&text).unwrap();
+    let nodes = g["elements"]["nodes"].as_array().unwrap();
+    let ids: Vec<&str> = nodes
+        .iter()
+        .map(|n| n["data"]["id"].as_str().unwrap())
+        .collect();
+    let unique: BTreeSet<String> = ids.iter().map(|s| s.to_string()).collect();
+    assert_eq!(ids.len(), unique.len(), "repeated node ids");
+    assert_eq!(unique, expected_nodes(f));
+    let edges = g["elements"]["edges"].as_array().unwrap();
+    let edge_ids: HashSet<&str> = edges
+        .iter()
+        .map(|e| e["data"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(edge_ids.len(), edges.len(), "repeated edge ids");
+    for e in edges {
+        for end in ["source", "target"] {
+            let id = e["data"][end].as_str().unwrap();
+            assert!(
+                unique.contains(id),
+                "edge {} {end} {id} is not a node",
+                e["data"]["id"]
+            );
+        }
+    }
+    assert_eq!(edges.len(), f.links.len() + expected_contains(f));
+    // Tags are an object, unresolved links a list.
+    let vpc = nodes
+        .iter()
+        .find(|n| n["data"]["id"] == f.tagged.as_str())
+        .unwrap();
+    assert_eq!(vpc["data"]["tags"]["Note"], HOSTILE);
+    let (from, want) = &f.unresolved;
+    let node = nodes
+        .iter()
+        .find(|n| n["data"]["id"] == from.as_str())
+        .unwrap();
+    let got: Vec<(String, String)> = node["data"]["unresolved"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["kind"].as_str().unwrap().into(),
+                u["raw"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(&got, want);
+}
+
+#[test]
+fn dot_renders_with_graphviz() {
+    let f = fixture();
+    let (path, _) = export("dot", &[]);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // One cluster per account, the hostile tag escaped inside a quoted string.
+    for account in &f.accounts {
+        assert!(
+            text.contains(&format!("subgraph \"cluster_{account}\" {{")),
+            "{account}"
+        );
+    }
+    assert!(
+        text.contains(r#"\"Note\":\"a&b<c>\\\"d'e\\\\f ünïcødé 中文 🚀\""#),
+        "tag not escaped as expected"
+    );
+    let png = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export-graph-demo.png");
+    let _ = std::fs::remove_file(&png);
+    let out = Command::new("dot")
+        .args(["-Tpng", "-o"])
+        .arg(&png)
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("dot (Graphviz) did not run ({e}): install the Debian package graphviz (apt-get install graphviz; .ci/run does)"));
+    assert!(
+        out.status.success(),
+        "dot failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "dot warned: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 10_000,
+        "{} bytes",
+        bytes.len()
+    );
+    // Graphviz reads back every node and edge (gvpr counts them).
+    let out = Command::new("gvpr")
+        .args([
+            "-c",
+            "BEG_G { printf(\"%d %d\\n\", nNodes($G), nEdges($G)) }",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let counts = String::from_utf8_lossy(&out.stdout);
+    let first = counts.lines().next().unwrap_or_default().to_string();
+    assert_eq!(
+        first,
+        format!(
+            "{} {}",
+            expected_nodes(f).len(),
+            f.links.len() + expected_contains(f)
+        ),
+        "gvpr: {counts} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn cypher_parses_and_merges_every_node_and_relationship() {
+    let f = fixture();
+    let (path, _) = export("cypher", &[]);
+    let c = check("cypher", &path);
+    assert_eq!(c["errors"], json!([]), "syntax errors");
+    assert_eq!(
+        c["schema"],
+        json!([
+            "CREATE CONSTRAINT census_node_id IF NOT EXISTS FOR (n:CensusNode) REQUIRE n.id IS UNIQUE;",
+            "CREATE INDEX census_aws_tag_id IF NOT EXISTS FOR (t:AWSTag) ON (t.id);"
+        ])
+    );
+    let mut nodes = BTreeSet::new();
+    let mut links = BTreeSet::new();
+    let mut contains = 0;
+    for u in c["unwinds"].as_array().unwrap() {
+        let statement = u["text"].as_str().unwrap();
+        for row in u["rows"].as_array().unwrap() {
+            if let Some(id) = row["id"].as_str() {
+                assert!(
+                    statement.contains("MERGE (n:CensusNode {id: row.id})"),
+                    "{statement}"
+                );
+                assert!(nodes.insert(id.to_string()), "{id} twice");
+                if id == f.tagged {
+                    assert_eq!(
+                        row["tags"],
+                        json!([{"key": "Name", "value": row["tags"][0]["value"]}, {"key": "Note", "value": HOSTILE}])
+                    );
+                    assert!(
+                        statement.contains("n:`AWSResource`:`EC2VPC`"),
+                        "{statement}"
+                    );
+                }
+            } else if row["kind"] == "contains" {
+                assert!(
+                    statement.contains("MERGE (a)-[e:`CONTAINS` {kind: r.kind}]->(b)"),
+                    "{statement}"
+                );
+                contains += 1;
+            } else {
+                links.insert((
+                    row["source"].as_str().unwrap().to_string(),
+                    row["kind"].as_str().unwrap().to_string(),
+                    row["target"].as_str().unwrap().to_string(),
+                ));
+            }
+        }
+    }
+    assert_eq!(nodes, expected_nodes(f));
+    assert_eq!(links, f.links);
+    assert_eq!(contains, expected_contains(f));
+}
+
+#[test]
+fn filters_keep_the_accounts_and_types_asked_for() {
+    let f = fixture();
+    let (_, manifest) = shared_demo_org();
+    let account = manifest.resource_accounts()[0];
+    let (path, stderr) = export(
+        "json",
+        &[
+            "--account",
+            &account.name,
+            "--type",
+            "ec2:Instance,AWS::EC2::Subnet",
+        ],
+    );
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let nodes = g["elements"]["nodes"].as_array().unwrap();
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+    for n in nodes {
+        let d = &n["data"];
+        if d["kind"] == "resource" {
+            assert_eq!(d["account_id"], account.id.as_str());
+            *kinds
+                .entry(d["resource_type"].as_str().unwrap().into())
+                .or_default() += 1;
+        } else if d["kind"] == "account" {
+            assert_eq!(d["id"], account.id.as_str());
+        }
+    }
+    let want_instances = f
+        .links
+        .iter()
+        .filter(|(from, k, _)| k == "SubnetId" && from.contains(&account.id))
+        .count();
+    assert_eq!(kinds.remove("ec2:Instance"), Some(want_instances));
+    assert!(kinds.remove("ec2:Subnet").unwrap() > 0);
+    assert!(kinds.is_empty(), "{kinds:?}");
+    // Instance -> subnet edges stay; instance -> security group ones point outside.
+    let edges = g["elements"]["edges"].as_array().unwrap();
+    assert_eq!(
+        edges
+            .iter()
+            .filter(|e| e["data"]["kind"] == "SubnetId")
+            .count(),
+        want_instances
+    );
+    assert!(!edges
+        .iter()
+        .any(|e| e["data"]["kind"] == "SecurityGroups[].GroupId"));
+    assert!(
+        stderr.contains("point at resources left out by --account/--type"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_exit_1() {
+    let f = fixture();
+    let db = f.db.to_str().unwrap();
+    let missing = f.dir.join("no-such.db");
+    let unwritable = f.dir.join("no-such-dir/graph.graphml");
+    for (args, want) in [
+        (
+            vec!["export", "graph", "--format", "svg", "--db", db],
+            "svg",
+        ),
+        (
+            vec![
+                "export",
+                "graph",
+                "--db",
+                db,
+                "-o",
+                unwritable.to_str().unwrap(),
+            ],
+            "cannot write there",
+        ),
+        (
+            vec!["export", "graph", "--db", missing.to_str().unwrap()],
+            "no census database there",
+        ),
+        (
+            vec!["export", "graph", "--db", db, "--scan", "nope"],
+            "has no such scan",
+        ),
+        (
+            vec!["export", "graph", "--db", db, "--account", "nobody"],
+            "no account with that id or name",
+        ),
+    ] {
+        let out = census(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    assert!(!unwritable.parent().unwrap().exists());
 }

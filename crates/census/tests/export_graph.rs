@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
-use testkit::{boto3_call, cli_command, python_path, python_script, shared_demo_org, Caller};
+use testkit::{
+    boto3_call, cli_command, python_path, python_script, shared_demo_org, Caller, Postgres,
+};
 
 /// The tag value that must survive every format.
 const HOSTILE: &str = "a&b<c>\"d'e\\f ünïcødé 中文 🚀";
@@ -34,6 +36,9 @@ fn ok(out: &Output, what: &str) -> String {
 /// What the test database holds, as the export must show it.
 struct Fixture {
     db: PathBuf,
+    /// The same scan in PostgreSQL.
+    url: String,
+    scan_id: String,
     dir: PathBuf,
     /// Distinct node ids of the inventory rows.
     resources: BTreeSet<String>,
@@ -73,6 +78,8 @@ fn fixture() -> &'static Fixture {
             &json!({"Resources": [vpc], "Tags": [{"Key": "Note", "Value": HOSTILE}]}),
             false,
         );
+        // The scan writes SQLite and PostgreSQL at once.
+        let url = Postgres::shared().create_database("export_graph");
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("export-graph");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
@@ -88,6 +95,8 @@ fn fixture() -> &'static Fixture {
             "--org",
             "--regions",
             &manifest.regions.join(","),
+            "--postgres",
+            &url,
         ]);
         ok(&c.output().unwrap(), "census scan");
         let db = dir.join("census.db");
@@ -126,7 +135,10 @@ fn fixture() -> &'static Fixture {
             resources.insert(node);
         }
         drop(stmt);
-        assert!(!tagged.is_empty(), "the tagged VPC {vpc} is not in inventory");
+        assert!(
+            !tagged.is_empty(),
+            "the tagged VPC {vpc} is not in inventory"
+        );
         // Links as the scan writes them: the instances' subnets and security groups
         // (resolved), their images (not in the scan: unresolved).
         let mut links = BTreeSet::new();
@@ -144,15 +156,19 @@ fn fixture() -> &'static Fixture {
             .collect();
         drop(stmt);
         assert!(!items.is_empty(), "no instances scanned");
-        let insert = |account: &str, region: &str, from: &str, kind: &str, raw: &str, to: Option<&str>| {
-            conn.execute(
-                "INSERT INTO links (scan_id, account_id, region, source, from_source, from_id, \
-                 from_arn, kind, raw, to_type, to_arn) VALUES (?1, ?2, ?3, 'ec2-describe_instances', \
-                 'ec2-describe_instances', ?4, NULL, ?5, ?6, NULL, ?7)",
-                rusqlite::params![scan_id, account, region, from, kind, raw, to],
-            )
-            .unwrap();
-        };
+        // (account, region, from id, kind, raw, to_arn), written to both stores below.
+        let mut rows: Vec<(String, String, String, String, String, Option<String>)> = Vec::new();
+        let mut insert =
+            |account: &str, region: &str, from: &str, kind: &str, raw: &str, to: Option<&str>| {
+                rows.push((
+                    account.into(),
+                    region.into(),
+                    from.into(),
+                    kind.into(),
+                    raw.into(),
+                    to.map(str::to_string),
+                ));
+            };
         for (account, region, id, item) in &items {
             let item: Value = serde_json::from_str(item).unwrap();
             let from = by_id[&format!("{account}/{region}/{id}")].clone();
@@ -163,13 +179,27 @@ fn fixture() -> &'static Fixture {
             for g in item["SecurityGroups"].as_array().unwrap() {
                 let gid = g["GroupId"].as_str().unwrap();
                 let to = by_id[&format!("{account}/{region}/{gid}")].clone();
-                insert(account, region, id, "SecurityGroups[].GroupId", gid, Some(&to));
+                insert(
+                    account,
+                    region,
+                    id,
+                    "SecurityGroups[].GroupId",
+                    gid,
+                    Some(&to),
+                );
                 links.insert((from.clone(), "SecurityGroups[].GroupId".to_string(), to));
             }
             let image = item["ImageId"].as_str().unwrap();
             insert(account, region, id, "ImageId", image, None);
             if unresolved.0.is_empty() {
-                insert(account, region, id, "KeyName", "it's <mine> & \"yours\"", None);
+                insert(
+                    account,
+                    region,
+                    id,
+                    "KeyName",
+                    "it's <mine> & \"yours\"",
+                    None,
+                );
                 unresolved = (
                     from,
                     vec![
@@ -179,8 +209,23 @@ fn fixture() -> &'static Fixture {
                 );
             }
         }
+        const INSERT: &str = "INSERT INTO links (scan_id, account_id, region, source, \
+            from_source, from_id, from_arn, kind, raw, to_type, to_arn) VALUES ($1, $2, $3, \
+            'ec2-describe_instances', 'ec2-describe_instances', $4, NULL, $5, $6, NULL, $7)";
+        let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        for (account, region, from, kind, raw, to) in &rows {
+            conn.execute(
+                INSERT,
+                rusqlite::params![scan_id, account, region, from, kind, raw, to],
+            )
+            .unwrap();
+            pg.execute(INSERT, &[&scan_id, account, region, from, kind, raw, to])
+                .unwrap();
+        }
         let accounts = manifest.accounts.iter().map(|a| a.id.clone()).collect();
         Fixture {
+            url,
+            scan_id,
             db,
             dir,
             resources,
@@ -586,4 +631,39 @@ fn bad_input_is_one_line_and_exit_1() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
     assert!(!unwritable.parent().unwrap().exists());
+}
+
+/// PostgreSQL gives the same file as SQLite (its jsonb key order and ICU collation
+/// notwithstanding), for the latest rows and for one scan named.
+#[test]
+fn postgres_exports_the_same_graph_as_sqlite() {
+    let f = fixture();
+    for format in ["json", "graphml", "dot", "cypher"] {
+        for scan in [None, Some(f.scan_id.as_str())] {
+            let mut sqlite = vec![
+                "export",
+                "graph",
+                "--format",
+                format,
+                "--db",
+                f.db.to_str().unwrap(),
+            ];
+            let mut pg = vec![
+                "export",
+                "graph",
+                "--format",
+                format,
+                "--postgres",
+                f.url.as_str(),
+            ];
+            if let Some(scan) = scan {
+                sqlite.extend(["--scan", scan]);
+                pg.extend(["--scan", scan]);
+            }
+            let a = ok(&census(&sqlite), "export from SQLite");
+            let b = ok(&census(&pg), "export from PostgreSQL");
+            assert!(a.len() > 10_000, "{format}: {} bytes", a.len());
+            assert!(a == b, "{format} {scan:?}: SQLite and PostgreSQL differ");
+        }
+    }
 }

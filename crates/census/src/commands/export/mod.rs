@@ -226,9 +226,58 @@ pub fn node_id(
     }
 }
 
+/// A resource id for a label: an ARN's resource part without its type
+/// (`arn:aws:ec2:...:subnet/subnet-1` -> `subnet-1`, `...:function:worker` -> `worker`),
+/// any other id as it is.
+pub fn short_id(id: &str) -> &str {
+    if !id.starts_with("arn:") {
+        return id;
+    }
+    let Some(resource) = id.splitn(6, ':').nth(5) else {
+        return id;
+    };
+    match resource.find(['/', ':']) {
+        Some(i) if i + 1 < resource.len() => &resource[i + 1..],
+        _ => resource,
+    }
+}
+
 /// JSON text from the store as a value (the text itself when it is not JSON).
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
+}
+
+/// Tags as an object with its keys in order, whatever order the store kept them in
+/// (PostgreSQL's `jsonb` has its own), so both stores export the same bytes.
+fn tags_prop(text: Option<&str>) -> Prop {
+    let value = match text.map(json) {
+        Some(Value::Object(map)) => {
+            let sorted: BTreeMap<String, Value> = map.into_iter().collect();
+            Value::Object(sorted.into_iter().collect())
+        }
+        Some(other) => other,
+        None => Value::Object(Default::default()),
+    };
+    Prop::Json(value)
+}
+
+/// Unresolved links as `[{kind, raw}]`, each object's members in that order.
+fn unresolved_prop(text: &str) -> Prop {
+    let value = match json(text) {
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .map(|i| {
+                    serde_json::json!({
+                        "kind": i.get("kind").cloned().unwrap_or(Value::Null),
+                        "raw": i.get("raw").cloned().unwrap_or(Value::Null),
+                    })
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    Prop::Json(value)
 }
 
 fn text(props: &mut Vec<(&'static str, Prop)>, key: &'static str, v: Option<&str>) {
@@ -262,17 +311,9 @@ impl ResourceRow {
         text(&mut p, "source", Some(&self.source));
         text(&mut p, "created", self.created.as_deref());
         text(&mut p, "scan_id", Some(&self.scan_id));
-        p.push((
-            "tags",
-            Prop::Json(
-                self.tags
-                    .as_deref()
-                    .map(json)
-                    .unwrap_or(Value::Object(Default::default())),
-            ),
-        ));
+        p.push(("tags", tags_prop(self.tags.as_deref())));
         if let Some(u) = &self.unresolved {
-            p.push(("unresolved", Prop::Json(json(u))));
+            p.push(("unresolved", unresolved_prop(u)));
         }
         Node {
             id,
@@ -281,7 +322,7 @@ impl ResourceRow {
                 .name
                 .clone()
                 .filter(|n| !n.is_empty())
-                .unwrap_or_else(|| self.resource_id.clone()),
+                .unwrap_or_else(|| short_id(&self.resource_id).to_string()),
             props: p,
         }
     }
@@ -303,15 +344,7 @@ impl AccountRow {
         text(&mut p, "ou_id", self.ou_id.as_deref());
         text(&mut p, "ou_path", self.ou_path.as_deref());
         text(&mut p, "scan_status", self.scan_status.as_deref());
-        p.push((
-            "tags",
-            Prop::Json(
-                self.tags
-                    .as_deref()
-                    .map(json)
-                    .unwrap_or(Value::Object(Default::default())),
-            ),
-        ));
+        p.push(("tags", tags_prop(self.tags.as_deref())));
         Node {
             id: self.id.clone(),
             kind: "account",

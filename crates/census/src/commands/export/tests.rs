@@ -80,6 +80,24 @@ fn tree_from_ou_paths() {
 }
 
 #[test]
+fn labels_shorten_arns() {
+    for (id, want) in [
+        ("arn:aws:ec2:us-east-1:1:subnet/subnet-1", "subnet-1"),
+        ("arn:aws:lambda:us-east-1:1:function:worker", "worker"),
+        (
+            "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/w:*",
+            "/aws/lambda/w:*",
+        ),
+        ("arn:aws:s3:::bucket", "bucket"),
+        ("arn:aws:iam::1:role/path/r", "path/r"),
+        ("vpc-1", "vpc-1"),
+        ("arn:broken", "arn:broken"),
+    ] {
+        assert_eq!(short_id(id), want, "{id}");
+    }
+}
+
+#[test]
 fn node_ids() {
     assert_eq!(
         node_id(

@@ -583,7 +583,7 @@ fn filters_keep_the_accounts_and_types_asked_for() {
         .iter()
         .any(|e| e["data"]["kind"] == "SecurityGroups[].GroupId"));
     assert!(
-        stderr.contains("point at resources left out by --account/--type"),
+        stderr.contains("links point at resources that are not in the export"),
         "{stderr}"
     );
 }

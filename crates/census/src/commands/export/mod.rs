@@ -28,16 +28,19 @@
 //!
 //! Edges, each with a `kind`: `contains` from the organization to its root, from a
 //! root or OU to its OUs and accounts, from an account to its resources (one per
-//! account and node: a node listed by two accounts is in both); and one per distinct
-//! (from node, `links.kind`, `to_arn`) whose target is a node of the export, with the
-//! member's value as `raw`. A link whose target was left out by `--account` or
-//! `--type` is counted in the summary line on standard error, not written.
+//! account and node: a node listed by two accounts is in both); and one per row and
+//! distinct (`links.kind`, `to_arn`) whose target is a node of the export, with the
+//! member's value as `raw`, from the row's node. A link whose target is not a node
+//! (left out by `--account` or `--type`, or not among the rows exported) is counted in
+//! the summary line on standard error, not written.
 //!
 //! # Streaming
-//! Accounts and the OU tree are held (a few thousand rows); resources, containment and
-//! links are read as rows and written as they come, in three passes over the store.
-//! What stays in memory is the set of node ids (to merge rows sharing an ARN and to
-//! know which link targets are nodes), and what a format must hold: the Cypher script
+//! One query reads the rows in account order, each with its links grouped (unresolved
+//! and resolved), and the nodes are written as they come; each row's edges go to a
+//! temporary file (`$TMPDIR`), replayed once every node is out, since an edge's target
+//! may come later. Accounts and the OU tree are held (a few thousand rows); what else
+//! stays in memory is the set of node ids (to merge rows sharing an ARN and to know
+//! which link targets are nodes), and what a format must hold: the Cypher script
 //! batches up to [`cypher::BATCH`] rows per label or relationship type.
 //!
 //! Not for: per-format details (see each module).
@@ -210,6 +213,8 @@ pub(crate) struct ResourceRow {
     pub tags: Option<String>,
     pub source: String,
     pub unresolved: Option<String>,
+    /// Resolved links, JSON text of `[{kind, to_arn, raw}]`.
+    pub links: Option<String>,
 }
 
 /// A resource row's node id: its ARN, else the synthetic id.
@@ -555,7 +560,7 @@ pub fn run(args: &GraphFlags, mut err: impl Write) -> Result<()> {
     }
     if counts.outside > 0 {
         line.push_str(&format!(
-            "; {} links point at resources left out by --account/--type",
+            "; {} links point at resources that are not in the export (left out by --account/--type, or not among the rows exported) and were left out",
             counts.outside
         ));
     }
@@ -626,8 +631,10 @@ fn export(store: &mut read::Store, args: &GraphFlags, out: impl Write) -> Result
     Ok(counts)
 }
 
-/// The three passes: nodes (the tree, then accounts with their resources), containment
-/// edges, link edges.
+/// One pass over the rows: the nodes (the tree, then each account with its resources)
+/// are written as they come, and each row's edges (its account's `contains`, its
+/// resolved links) go to a spill file; then the tree's edges, then the spilled edges,
+/// those whose target is a node.
 pub(crate) fn write_graph(
     store: &mut read::Store,
     selection: &Selection,
@@ -642,14 +649,15 @@ pub(crate) fn write_graph(
     }
     counts.org_nodes = tree.nodes.len() as u64;
 
+    let mut spill = Spill::create()?;
+    let mut nodes: HashSet<String> = tree.nodes.iter().map(|n| n.id.clone()).collect();
     // Accounts in id order, each followed by its resources (the rows come in account
-    // order too); accounts that `accounts` lacks get a node made from the rows.
-    let mut nodes: HashSet<String> = HashSet::new();
-    for n in &tree.nodes {
-        nodes.insert(n.id.clone());
-    }
+    // order too); an account that `accounts` lacks gets a node made from its rows.
     let mut pending = accounts.iter().peekable();
     let mut open: Option<String> = None;
+    // The nodes the open account contains already (a node listed twice by one
+    // account is contained once).
+    let mut contained: HashSet<String> = HashSet::new();
     let write_account =
         |w: &mut dyn GraphWriter, node: Node, nodes: &mut HashSet<String>, counts: &mut Counts| {
             w.open_account(&node)?;
@@ -678,19 +686,32 @@ pub(crate) fn write_graph(
             };
             write_account(w, node, &mut nodes, &mut counts)?;
             open = Some(row.account_id.clone());
+            contained.clear();
         }
         let id = row.node_id();
+        if contained.insert(id.clone()) {
+            spill.edge(&row.account_id, "contains", None, &id)?;
+        }
+        if let Some(links) = row.links.as_deref().map(json) {
+            // Sorted by kind and target: the same target by two raw values (an id and
+            // an ARN) is one edge.
+            let mut last: Option<(&str, &str)> = None;
+            for l in links.as_array().into_iter().flatten() {
+                let (Some(kind), Some(to)) = (l["kind"].as_str(), l["to_arn"].as_str()) else {
+                    continue;
+                };
+                if last != Some((kind, to)) {
+                    spill.edge(&id, kind, l["raw"].as_str(), to)?;
+                    last = Some((kind, to));
+                }
+            }
+        }
         if nodes.contains(&id) {
             counts.merged += 1;
             return Ok(());
         }
-        if row.unresolved.is_some() {
-            counts.unresolved += row
-                .unresolved
-                .as_deref()
-                .map(json)
-                .and_then(|v| v.as_array().map(|a| a.len() as u64))
-                .unwrap_or(0);
+        if let Some(u) = row.unresolved.as_deref().map(json) {
+            counts.unresolved += u.as_array().map_or(0, |a| a.len() as u64);
         }
         w.node(&row.node(id.clone()))?;
         nodes.insert(id);
@@ -705,73 +726,105 @@ pub(crate) fn write_graph(
         w.close_account()?;
     }
 
-    // Containment: the tree, then account -> resource (once per account and node).
     let mut edge_no: u64 = 0;
-    let mut next_id = || {
+    let mut write_edge = |w: &mut dyn GraphWriter,
+                          source: String,
+                          target: String,
+                          kind: String,
+                          raw: Option<String>| {
         edge_no += 1;
-        format!("e{edge_no}")
+        w.edge(&Edge {
+            id: format!("e{edge_no}"),
+            source,
+            target,
+            kind,
+            raw,
+        })
     };
     for (parent, child) in &tree.contains {
-        if !nodes.contains(child) {
-            continue;
-        }
-        w.edge(&Edge {
-            id: next_id(),
-            source: parent.clone(),
-            target: child.clone(),
-            kind: "contains".into(),
-            raw: None,
-        })?;
-        counts.contains += 1;
-    }
-    let mut seen_in_account: HashSet<String> = HashSet::new();
-    let mut current = String::new();
-    store.contained(selection, &mut |account: &str, id: String| {
-        if account != current {
-            current = account.to_string();
-            seen_in_account.clear();
-        }
-        if seen_in_account.insert(id.clone()) {
-            w.edge(&Edge {
-                id: next_id(),
-                source: account.to_string(),
-                target: id,
-                kind: "contains".into(),
-                raw: None,
-            })?;
+        if nodes.contains(child) {
+            write_edge(w, parent.clone(), child.clone(), "contains".into(), None)?;
             counts.contains += 1;
         }
-        Ok(())
-    })?;
-
-    // Links whose target is a node; consecutive repeats (the same member read by the
-    // list call and a detail call) are one edge.
-    let mut last: Option<(String, String, String)> = None;
-    store.links(
-        selection,
-        &mut |from: String, kind: String, raw: String, to: String| {
-            if !nodes.contains(&to) {
-                counts.outside += 1;
-                return Ok(());
-            }
-            let key = (from, kind, to);
-            if last.as_ref() == Some(&key) {
-                return Ok(());
-            }
-            w.edge(&Edge {
-                id: next_id(),
-                source: key.0.clone(),
-                target: key.2.clone(),
-                kind: key.1.clone(),
-                raw: Some(raw),
-            })?;
+    }
+    spill.replay(&mut |source, kind, raw, target| {
+        if kind == "contains" {
+            counts.contains += 1;
+        } else if nodes.contains(&target) {
             counts.links += 1;
-            last = Some(key);
-            Ok(())
-        },
-    )?;
+        } else {
+            counts.outside += 1;
+            return Ok(());
+        }
+        write_edge(w, source, target, kind, raw)
+    })?;
     w.finish()?;
     Ok(counts)
+}
+
+/// The edges found while the nodes are written, kept in a temporary file (one JSON
+/// array per line) until every node is out: edges may only name nodes written before
+/// them, and a link's target may come later. Removed when dropped.
+struct Spill {
+    path: PathBuf,
+    out: Option<BufWriter<File>>,
+}
+
+impl Spill {
+    fn create() -> Result<Spill> {
+        let path = std::env::temp_dir().join(format!(
+            "census-export-edges-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| {
+                anyhow!(
+                    "cannot write the temporary file {} ({e}); set TMPDIR to a folder with space",
+                    path.display()
+                )
+            })?;
+        Ok(Spill {
+            path,
+            out: Some(BufWriter::with_capacity(1 << 16, file)),
+        })
+    }
+
+    fn edge(&mut self, source: &str, kind: &str, raw: Option<&str>, target: &str) -> Result<()> {
+        let out = self.out.as_mut().expect("spill written after replay");
+        serde_json::to_writer(&mut *out, &(source, kind, raw, target))?;
+        out.write_all(b"\n")?;
+        Ok(())
+    }
+
+    /// Calls `f(source, kind, raw, target)` for each edge, in the order written.
+    fn replay(
+        &mut self,
+        f: &mut dyn FnMut(String, String, Option<String>, String) -> Result<()>,
+    ) -> Result<()> {
+        use std::io::BufRead;
+        if let Some(out) = self.out.take() {
+            out.into_inner().map_err(|e| e.into_error())?;
+        }
+        let file = File::open(&self.path)?;
+        for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
+            let (source, kind, raw, target): (String, String, Option<String>, String) =
+                serde_json::from_str(&line?)?;
+            f(source, kind, raw, target)?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
 }
 
 #[cfg(test)]

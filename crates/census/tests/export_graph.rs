@@ -1,6 +1,7 @@
-//! `census export graph` end to end: the seeded moto organization scanned into SQLite,
-//! a few `links` rows added the way the scan's link resolution writes them (one per
-//! seeded instance -> subnet and instance -> security group, and unresolved ones), then
+//! `census export graph` end to end: the seeded moto organization scanned into SQLite
+//! and PostgreSQL (with the scan's own `links`: every seeded instance -> subnet and
+//! instance -> security group must be there, plus one unresolved link added with a
+//! raw value to escape), then
 //! each format read by a real reader: GraphML by networkx, DOT rendered by Graphviz,
 //! JSON parsed here, Cypher parsed by an ANTLR-generated Cypher grammar (antlr4-cypher;
 //! no Neo4j can be installed here).
@@ -44,8 +45,12 @@ struct Fixture {
     resources: BTreeSet<String>,
     /// Account ids of `accounts`.
     accounts: BTreeSet<String>,
-    /// (from, kind, to) of the resolved links added.
+    /// (from, kind, to) of the scan's resolved links to resources.
     links: BTreeSet<(String, String, String)>,
+    /// How many link edges: one per row and distinct (kind, target).
+    link_count: usize,
+    /// Distinct (account, node) of the inventory rows.
+    contains: BTreeSet<(String, String)>,
     /// The tagged VPC's node id.
     tagged: String,
     /// The node id of a resource with unresolved links, and those links.
@@ -106,6 +111,7 @@ fn fixture() -> &'static Fixture {
             .unwrap();
         // Every row's node id; ARNs of subnets and security groups by id.
         let mut resources = BTreeSet::new();
+        let mut contains = BTreeSet::new();
         let mut by_id: BTreeMap<String, String> = BTreeMap::new();
         let mut tagged = String::new();
         let mut stmt = conn
@@ -125,6 +131,7 @@ fn fixture() -> &'static Fixture {
         for row in rows {
             let (arn, account_id, region, source, id) = row.unwrap();
             let node = node_id(arn, &account_id, &region, &source, &id);
+            contains.insert((account_id.clone(), node.clone()));
             if id == vpc {
                 tagged = node.clone();
             }
@@ -139,10 +146,9 @@ fn fixture() -> &'static Fixture {
             !tagged.is_empty(),
             "the tagged VPC {vpc} is not in inventory"
         );
-        // Links as the scan writes them: the instances' subnets and security groups
-        // (resolved), their images (not in the scan: unresolved).
-        let mut links = BTreeSet::new();
-        let mut unresolved = (String::new(), Vec::new());
+        // The seeded pairs the scan must have linked: each instance to its subnet and
+        // its security groups.
+        let mut seeded = BTreeSet::new();
         let mut stmt = conn
             .prepare(
                 "SELECT account_id, region, resource_id, item FROM resources \
@@ -156,72 +162,88 @@ fn fixture() -> &'static Fixture {
             .collect();
         drop(stmt);
         assert!(!items.is_empty(), "no instances scanned");
-        // (account, region, from id, kind, raw, to_arn), written to both stores below.
-        let mut rows: Vec<(String, String, String, String, String, Option<String>)> = Vec::new();
-        let mut insert =
-            |account: &str, region: &str, from: &str, kind: &str, raw: &str, to: Option<&str>| {
-                rows.push((
-                    account.into(),
-                    region.into(),
-                    from.into(),
-                    kind.into(),
-                    raw.into(),
-                    to.map(str::to_string),
-                ));
-            };
         for (account, region, id, item) in &items {
             let item: Value = serde_json::from_str(item).unwrap();
             let from = by_id[&format!("{account}/{region}/{id}")].clone();
             let subnet = item["SubnetId"].as_str().unwrap();
             let to = by_id[&format!("{account}/{region}/{subnet}")].clone();
-            insert(account, region, id, "SubnetId", subnet, Some(&to));
-            links.insert((from.clone(), "SubnetId".to_string(), to));
+            seeded.insert((from.clone(), "SubnetId".to_string(), to));
             for g in item["SecurityGroups"].as_array().unwrap() {
                 let gid = g["GroupId"].as_str().unwrap();
                 let to = by_id[&format!("{account}/{region}/{gid}")].clone();
-                insert(
-                    account,
-                    region,
-                    id,
-                    "SecurityGroups[].GroupId",
-                    gid,
-                    Some(&to),
-                );
-                links.insert((from.clone(), "SecurityGroups[].GroupId".to_string(), to));
-            }
-            let image = item["ImageId"].as_str().unwrap();
-            insert(account, region, id, "ImageId", image, None);
-            if unresolved.0.is_empty() {
-                insert(
-                    account,
-                    region,
-                    id,
-                    "KeyName",
-                    "it's <mine> & \"yours\"",
-                    None,
-                );
-                unresolved = (
-                    from,
-                    vec![
-                        ("ImageId".to_string(), image.to_string()),
-                        ("KeyName".to_string(), "it's <mine> & \"yours\"".to_string()),
-                    ],
-                );
+                seeded.insert((from.clone(), "SecurityGroups[].GroupId".to_string(), to));
             }
         }
+        // One more unresolved link, with a raw value every format must escape, in both
+        // stores.
+        let (account, region, id, _) = &items[0];
+        let hostile_from = by_id[&format!("{account}/{region}/{id}")].clone();
         const INSERT: &str = "INSERT INTO links (scan_id, account_id, region, source, \
             from_source, from_id, from_arn, kind, raw, to_type, to_arn) VALUES ($1, $2, $3, \
-            'ec2-describe_instances', 'ec2-describe_instances', $4, NULL, $5, $6, NULL, $7)";
+            'ec2-describe_instances', 'ec2-describe_instances', $4, NULL, 'KeyName', $5, \
+            NULL, NULL)";
+        let raw = "it's <mine> & \"yours\"";
+        conn.execute(INSERT, rusqlite::params![scan_id, account, region, id, raw])
+            .unwrap();
         let mut pg = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-        for (account, region, from, kind, raw, to) in &rows {
-            conn.execute(
-                INSERT,
-                rusqlite::params![scan_id, account, region, from, kind, raw, to],
+        pg.execute(INSERT, &[&scan_id, account, region, id, &raw])
+            .unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT kind, raw FROM links WHERE to_arn IS NULL AND account_id = ?1 \
+                 AND region = ?2 AND from_source = 'ec2-describe_instances' AND from_id = ?3 \
+                 ORDER BY kind, raw",
             )
             .unwrap();
-            pg.execute(INSERT, &[&scan_id, account, region, from, kind, raw, to])
-                .unwrap();
+        let hostile: Vec<(String, String)> = stmt
+            .query_map(rusqlite::params![account, region, id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        drop(stmt);
+        assert!(hostile.contains(&("KeyName".to_string(), raw.to_string())));
+        let unresolved = (hostile_from, hostile);
+        // Every resolved link of the scan, as the export must write it: one edge per
+        // row and distinct (kind, target), when the target is a resource.
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT i.arn, i.account_id, i.region, i.source, i.resource_id, \
+                 l.kind, l.to_arn FROM links l JOIN inventory i ON i.scan_id = l.scan_id \
+                 AND i.source = l.from_source AND i.account_id = l.account_id \
+                 AND i.region = l.region AND i.resource_id = l.from_id \
+                 WHERE l.to_arn IS NOT NULL",
+            )
+            .unwrap();
+        let mut links = BTreeSet::new();
+        let mut link_count = 0;
+        for row in stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                ))
+            })
+            .unwrap()
+        {
+            let (arn, account, region, source, id, kind, to) = row.unwrap();
+            if resources.contains(&to) {
+                links.insert((node_id(arn, &account, &region, &source, &id), kind, to));
+                link_count += 1;
+            }
         }
+        drop(stmt);
+        assert!(
+            seeded.is_subset(&links),
+            "the scan's links lack seeded pairs: {:?}",
+            seeded.difference(&links).collect::<Vec<_>>()
+        );
         let accounts = manifest.accounts.iter().map(|a| a.id.clone()).collect();
         Fixture {
             url,
@@ -231,6 +253,8 @@ fn fixture() -> &'static Fixture {
             resources,
             accounts,
             links,
+            link_count,
+            contains,
             tagged,
             unresolved,
             org_id: manifest.organization_id.clone(),
@@ -289,7 +313,7 @@ fn expected_nodes(f: &Fixture) -> BTreeSet<String> {
 /// The containment edges every format must hold.
 fn expected_contains(f: &Fixture) -> usize {
     // org -> root, parent -> OU, parent -> account, account -> resource.
-    1 + f.ous.len() + f.accounts.len() + f.resources.len()
+    1 + f.ous.len() + f.accounts.len() + f.contains.len()
 }
 
 #[test]
@@ -316,7 +340,7 @@ fn graphml_loads_in_networkx_with_every_node_and_edge() {
     assert_eq!(links, f.links);
     let contains = edges.iter().filter(|e| e["kind"] == "contains").count();
     assert_eq!(contains, expected_contains(f));
-    assert_eq!(edges.len(), f.links.len() + contains, "repeated edges");
+    assert_eq!(edges.len(), f.link_count + contains, "repeated edges");
     // Attributes survive: the hostile tag, the unresolved links, the OU tree.
     let vpc = &nodes[&f.tagged];
     let tags: Value = serde_json::from_str(vpc["tags"].as_str().unwrap()).unwrap();
@@ -390,7 +414,7 @@ fn json_is_cytoscape_elements_with_every_edge_between_nodes() {
             );
         }
     }
-    assert_eq!(edges.len(), f.links.len() + expected_contains(f));
+    assert_eq!(edges.len(), f.link_count + expected_contains(f));
     // Tags are an object, unresolved links a list.
     let vpc = nodes
         .iter()
@@ -472,7 +496,7 @@ fn dot_renders_with_graphviz() {
         format!(
             "{} {}",
             expected_nodes(f).len(),
-            f.links.len() + expected_contains(f)
+            f.link_count + expected_contains(f)
         ),
         "gvpr: {counts} {}",
         String::from_utf8_lossy(&out.stderr)

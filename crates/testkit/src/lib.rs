@@ -19,6 +19,8 @@
 //! - [`seed_demo_org`]: an AWS Organization with nested OUs, member accounts and
 //!   resources across regions, described by a [`Manifest`] that tests assert against;
 //!   [`shared_demo_org`] seeds one per test process for tests that only read.
+//! - [`seed_inventory`]: the resources of the inventory's acceptance tests, described
+//!   by an [`InventoryManifest`] (every resource's ARN, tags, links).
 //! - [`FaultProxy`]: the fault-injecting reverse proxy, with rules that tests change
 //!   while it runs and a record of every request it saw.
 //!
@@ -29,9 +31,9 @@
 //!
 //! Modules (private; the items above are re-exported): `moto` (the emulator process),
 //! `python` (running the kit's scripts), `boto3` (one call through boto3), `seed` (the
-//! demo organization), `proxy` (the fault proxy: `matching` rules, `reply` builders,
-//! `request` parsing), `postgres` (the PostgreSQL server), `cli` (running a binary;
-//! temp folders). None of them knows Census's own types.
+//! demo organization), `inventory` (the inventory's resources), `proxy` (the fault
+//! proxy: `matching` rules, `reply` builders, `request` parsing), `postgres` (the
+//! PostgreSQL server), `cli` (running a binary; temp folders). None of them knows Census's own types.
 //!
 //! What it is not: a mock of AWS. Hand-written responses exist only in
 //! [`Reply`]'s builders, for the faults moto never produces.
@@ -41,6 +43,7 @@
 
 mod boto3;
 mod cli;
+mod inventory;
 mod moto;
 mod postgres;
 mod proxy;
@@ -49,8 +52,11 @@ mod seed;
 
 pub use boto3::{boto3_call, try_boto3_call, Boto3Error, Boto3Output, Caller};
 pub use cli::{
-    cli_command, kill_scan_when_journaled, read_json, scan_root, wait_for_journal, TempDir,
-    FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY,
+    cli_command, kill_scan_when_journaled, read_json, scan_root, succeeded, wait_for_journal,
+    TempDir, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY,
+};
+pub use inventory::{
+    seed_inventory, ExpectedLink, InventoryManifest, InventorySeed, SeededAccount, SeededResource,
 };
 pub use moto::Moto;
 pub use postgres::Postgres;

@@ -15,6 +15,7 @@ pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
 /// `census report` subcommands.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
     /// The account metadata report: one CSV per organization with each account's
@@ -26,6 +27,15 @@ pub enum ReportCommand {
     /// Region_Group, Regions, Tenant_ID, Environment, Aide_ID, Notes. `.env` keys
     /// OUTPUT_BUCKET, DYNAMO_TABLE_NAME and CROSS_ACCOUNT_ROLE_NAME give defaults.
     Accounts(ReportAccountsFlags),
+    /// Resources missing required tags (absent or empty), from the scan database: the
+    /// counts per account and type, or each resource with --resources.
+    ///
+    /// Requirements default to the account report's conventions: Environment, and
+    /// Aide_ID or one of its alternates AideId, AIDE_ID (written
+    /// `--require 'Environment,Aide_ID|AideId|AIDE_ID'`). The resources are chosen as
+    /// by census inventory (--account, --region, --type, --tag, --scan). Example:
+    /// census report tags --require Environment,Owner --resources -o untagged.csv
+    Tags(super::inventory::ReportTagsFlags),
 }
 
 /// `census report accounts` flags.

@@ -122,6 +122,11 @@ pub struct ScanFlags {
     /// Write no SQLite database.
     #[arg(long = "no-db", conflicts_with = "db")]
     pub no_db: bool,
+    /// Leave the `inventory` and `links` tables out of the databases (the calls' own
+    /// tables and views are written as always): a little less work for stores that
+    /// only answer per-call questions. Give it again with --resume.
+    #[arg(long = "no-inventory")]
+    pub no_inventory: bool,
     /// Also write the scan to this PostgreSQL database (same tables and views as
     /// census.db), e.g. postgresql://USER:PASSWORD@HOST:5432/census?sslmode=require
     /// [default: $CENSUS_POSTGRES_URL]. Several scanners may write to one database.

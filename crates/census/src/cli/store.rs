@@ -37,7 +37,8 @@ pub struct DiffFlags {
     pub scan_b: Option<String>,
     #[command(flatten)]
     pub store: StoreFlags,
-    /// Count the changes per account, region and type instead of listing them.
+    /// Count the changes per account, region and type instead of listing them
+    /// (`tags_only`: the changed resources whose only change is their tags).
     #[arg(long)]
     pub summary: bool,
 }

@@ -3,11 +3,17 @@
 //!
 //! Without scan ids, B is the latest finished scan and A the one before it; with one
 //! id, that scan is compared with the latest finished scan. Each row is a resource
-//! added, removed or changed (with the JSON paths that changed); `--summary` counts
-//! them per account, region and type instead. What could not be compared (calls that
-//! failed, accounts that could not be accessed, in either scan) is told on stderr. See
-//! [`crate::store::diff`] for the rules, which this command only prints. With `--postgres URL` (or
-//! `$CENSUS_POSTGRES_URL`) the scans are read from PostgreSQL.
+//! added, removed or changed, with its ARN, `resource_type` (`ec2:Instance`) and name
+//! where the scan's inventory has them (empty in databases older than the inventory;
+//! `resource_id` is always there), the JSON paths that changed and its tag changes
+//! (`tag Owner: payments -> billing`, `tag +Environment=prod`, `tag -Team`; in JSON an
+//! object `{"added": {k: v}, "removed": {k: v}, "changed": {k: [old, new]}}`);
+//! `--summary` counts them per account, region and type instead, with `tags_only`
+//! counting the changed resources whose only change is their tags. What could not be
+//! compared (calls that failed, accounts that could not be accessed, in either scan) is
+//! told on stderr. See [`crate::store::diff`] for the rules, which this command only
+//! prints. With `--postgres URL` (or `$CENSUS_POSTGRES_URL`) the scans are read from
+//! PostgreSQL.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
@@ -19,7 +25,7 @@ use crate::store::diff::{postgres_diff, sqlite_diff, Change, Diff, Kind};
 use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::{account_name, open_read_only, scans, ScanRow};
 use crate::store::views::view_name;
-use crate::util::print::{Cell, RowWriter};
+use crate::util::print::{Cell, Format, RowWriter};
 
 /// The store the scans are read from.
 enum Store {
@@ -154,10 +160,11 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
     let count = |k: Kind| changes.iter().filter(|c| c.kind == k).count();
     writeln!(
         err,
-        "census: {a} -> {b}: {} added, {} removed, {} changed",
+        "census: {a} -> {b}: {} added, {} removed, {} changed ({} only in their tags)",
         count(Kind::Added),
         count(Kind::Removed),
-        count(Kind::Changed)
+        count(Kind::Changed),
+        changes.iter().filter(|c| c.tags_only()).count()
     )?;
     if diff.not_compared_calls > 0 || !diff.not_compared_accounts.is_empty() {
         let mut parts = Vec::new();
@@ -181,7 +188,7 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
     }
     let text = |s: &str| Cell::Text(s.to_string());
     if args.summary {
-        let mut groups: BTreeMap<(String, String, String), [i64; 3]> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String, String), [i64; 4]> = BTreeMap::new();
         for c in &changes {
             let g = groups
                 .entry((
@@ -191,6 +198,7 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
                 ))
                 .or_default();
             g[c.kind as usize] += 1;
+            g[3] += i64::from(c.tags_only());
         }
         let columns = [
             "account_id",
@@ -200,6 +208,7 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
             "added",
             "removed",
             "changed",
+            "tags_only",
         ];
         let mut w = RowWriter::with_columns(args.store.output, &columns, out)?;
         for ((account, region, kind), n) in groups {
@@ -212,6 +221,7 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
                 Cell::Int(n[0]),
                 Cell::Int(n[1]),
                 Cell::Int(n[2]),
+                Cell::Int(n[3]),
             ])?;
         }
         w.finish()?;
@@ -223,19 +233,38 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
         "account_name",
         "region",
         "type",
+        "resource_type",
         "resource_id",
+        "arn",
+        "name",
         "paths",
+        "tags",
     ];
+    let maybe = |s: Option<String>| s.map_or(Cell::Null, Cell::Text);
+    let json = args.store.output == Format::Json;
     let mut w = RowWriter::with_columns(args.store.output, &columns, out)?;
     for c in changes {
+        let tags = if json {
+            Cell::Json(c.tags.to_json())
+        } else {
+            Cell::List(c.tags.lines())
+        };
+        let (resource_type, arn, name) = match c.inventory {
+            Some(i) => (Some(i.resource_type), i.arn, i.name),
+            None => (None, None, None),
+        };
         w.row(vec![
             text(c.kind.as_str()),
             text(&c.resource.account_id),
             text(names.get(&c.resource.account_id).map_or("", String::as_str)),
             text(&c.resource.region),
             text(&view_name(&c.resource.stem)),
+            maybe(resource_type),
             text(&c.resource.resource_id),
+            maybe(arn),
+            maybe(name),
             Cell::List(c.paths),
+            tags,
         ])?;
     }
     w.finish()?;

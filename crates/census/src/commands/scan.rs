@@ -363,7 +363,9 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
     // PostgreSQL is reached before anything is scanned, and a new scan claims its id
     // there, so that scanners starting in the same second get different ids.
     let postgres = match &args.postgres {
-        Some(url) => Some(Arc::new(crate::sink::postgres::PostgresSink::open(url)?)),
+        Some(url) => Some(Arc::new(
+            crate::sink::postgres::PostgresSink::open(url)?.with_inventory(!args.no_inventory),
+        )),
         None => None,
     };
     // The scan id names the scan folder and, unless --session-name says otherwise, the
@@ -540,7 +542,8 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             .clone()
             .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)));
         let db = crate::sink::sqlite::SqliteSink::open(&path)
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
+            .with_context(|| format!("cannot open the database {}", path.display()))?
+            .with_inventory(!args.no_inventory);
         sinks.push(Arc::new(db));
     }
     if let Some(pg) = postgres {

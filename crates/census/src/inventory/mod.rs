@@ -41,10 +41,11 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::store::items::{identify_shaped, Shapes};
-pub use model::{ItemFacts, ListFacts, OperationFacts, TagForm};
+pub use model::{ItemFacts, LinkPath, ListFacts, OperationFacts, TagForm};
 
 const ARN_FORMATS: &str = include_str!("../../presets/arn_formats.json");
 const CFN_TYPES: &str = include_str!("../../presets/cfn_types.json");
+const LINK_TYPES: &str = include_str!("../../presets/link_types.json");
 
 /// `arn_source` of an ARN that is the item's own member.
 pub const ARN_FROM_ITEM: &str = "item";
@@ -60,6 +61,10 @@ pub struct Resource {
     pub cfn_type: Option<String>,
     /// The item's identifier, as the SQL stores key it (repeats get `#2`...).
     pub resource_id: String,
+    /// The id its service names it by, which other resources' members hold: the
+    /// shape's own `Id` member (`subnet-0abc`) unless that is an ARN, else its name,
+    /// else `resource_id`.
+    pub native_id: String,
     pub arn: Option<String>,
     /// Where `arn` came from: [`ARN_FROM_ITEM`] or [`ARN_FROM_FORMAT`] (the SQL
     /// stores add `detail` and `tagging`).
@@ -67,8 +72,44 @@ pub struct Resource {
     pub name: Option<String>,
     /// ISO 8601.
     pub created: Option<String>,
+    /// Its region when the item says (s3 `BucketRegion`); else the call's.
+    pub region: Option<String>,
     /// `{key: value}`.
     pub tags: Map<String, Value>,
+    /// The members naming other resources.
+    pub links: Vec<Link>,
+}
+
+/// A member of a resource naming another resource: one `links` row (its ARNs are
+/// resolved against the whole scan when it finishes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The member path: `SubnetId`, `SecurityGroups[].GroupId`.
+    pub kind: String,
+    /// The member's value: an id or an ARN.
+    pub raw: String,
+    /// The resource type it names, where the models tell.
+    pub to_type: Option<String>,
+}
+
+/// The links at `paths` of `item`, each `(kind, raw)` once.
+pub fn links_of(paths: &[LinkPath], item: &Value) -> Vec<Link> {
+    let mut out: Vec<Link> = Vec::new();
+    let mut values = Vec::new();
+    for p in paths {
+        values.clear();
+        p.values(item, &mut values);
+        for raw in &values {
+            if !out.iter().any(|l| l.kind == p.kind && l.raw == *raw) {
+                out.push(Link {
+                    kind: p.kind.clone(),
+                    raw: raw.to_string(),
+                    to_type: p.to_type.clone(),
+                });
+            }
+        }
+    }
+    out
 }
 
 #[derive(Deserialize)]
@@ -102,6 +143,13 @@ pub fn cfn_type(resource_type: &str) -> Option<&'static str> {
         .map(String::as_str)
 }
 
+/// The resource type an `<X>Id` member of another service names, by `x` (lower
+/// case): `presets/link_types.json`.
+pub fn link_type(x: &str) -> Option<&'static str> {
+    static CELL: OnceLock<Data> = OnceLock::new();
+    data(LINK_TYPES, &CELL).get(x).map(String::as_str)
+}
+
 /// Where one call ran: what an ARN is built from.
 #[derive(Debug, Clone, Copy)]
 pub struct Place<'a> {
@@ -130,26 +178,155 @@ pub fn resources(
     resources_with(&facts, service, result, place)
 }
 
-/// [`OperationFacts`] per `(service, operation)`, derived once each: what a caller
-/// building the inventory of a whole scan keeps, since every account and region makes
-/// the same calls.
-#[derive(Debug, Default)]
-pub struct FactsCache(Mutex<HashMap<(String, String), Arc<OperationFacts>>>);
+/// Facts per `(service, operation)` ([`OperationFacts`], [`DetailFacts`]), derived
+/// once each: what a caller building the inventory of a whole scan keeps, since every
+/// account and region makes the same calls.
+#[derive(Debug)]
+pub struct FactsCache<T = OperationFacts>(Mutex<HashMap<(String, String), Arc<T>>>);
 
-impl FactsCache {
+impl<T> Default for FactsCache<T> {
+    fn default() -> Self {
+        FactsCache(Mutex::default())
+    }
+}
+
+/// Facts derived from the models for one operation.
+pub trait Derived {
+    fn derive(service: &str, operation: &str) -> Self;
+}
+
+impl Derived for OperationFacts {
+    fn derive(service: &str, operation: &str) -> Self {
+        OperationFacts::for_operation(service, operation)
+    }
+}
+
+impl<T: Derived> FactsCache<T> {
     /// The facts of `service`'s `operation`.
-    pub fn get(&self, service: &str, operation: &str) -> Arc<OperationFacts> {
+    pub fn get(&self, service: &str, operation: &str) -> Arc<T> {
         let key = (service.to_string(), operation.to_string());
         if let Some(f) = self.0.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return f.clone();
         }
-        let f = Arc::new(OperationFacts::for_operation(service, operation));
+        let f = Arc::new(T::derive(service, operation));
         self.0
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, f.clone());
         f
     }
+}
+
+/// What the model says about a detail operation's result: the members naming other
+/// resources (`Table.SSEDescription.KMSMasterKeyArn` of dynamodb `DescribeTable`).
+#[derive(Debug, Clone, Default)]
+pub struct DetailFacts {
+    pub links: Vec<LinkPath>,
+}
+
+impl Derived for DetailFacts {
+    fn derive(service: &str, operation: &str) -> Self {
+        let Ok(model) = awsdyn::model::load(service) else {
+            return DetailFacts::default();
+        };
+        let output = model
+            .operation_key(operation)
+            .and_then(|k| model.operations[k].output.as_ref())
+            .map(|o| model.shape(o.target));
+        DetailFacts {
+            links: output.map_or_else(Vec::new, |o| model::detail_link_paths(&model, o, 3)),
+        }
+    }
+}
+
+/// What a detail call's result adds to its list item's inventory row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Enrichment {
+    /// The list item's `resource_id`.
+    pub resource_id: String,
+    /// The resource's ARN: an `Arn` or `<Noun>Arn` member (`QueueArn`, `TableArn`) of
+    /// the result or of its structures one level down.
+    pub arn: Option<String>,
+    /// Tags, when the result has a tag member (at the top or one level down), in
+    /// whichever form: `ListTagsForResource` and friends.
+    pub tags: Option<Map<String, Value>>,
+    pub links: Vec<Link>,
+}
+
+/// The [`Enrichment`] of the item `resource_id` from a detail call's `result`, whose
+/// list gives resources named `nouns` (`Queue` for `sqs:Queue`).
+pub fn enrichment(
+    facts: &DetailFacts,
+    nouns: &[String],
+    resource_id: &str,
+    result: &Value,
+) -> Enrichment {
+    let mut arn = None;
+    let mut tags = None;
+    let mut look = |o: &Map<String, Value>| {
+        for (k, v) in o {
+            if arn.is_none() {
+                if let Some(a) = v.as_str().filter(|a| a.starts_with("arn:")) {
+                    let lower = k.to_ascii_lowercase();
+                    let named = lower.strip_suffix("arn").is_some_and(|x| {
+                        x.is_empty() || nouns.iter().any(|n| n.eq_ignore_ascii_case(x))
+                    });
+                    if named {
+                        arn = Some(a.to_string());
+                    }
+                }
+            }
+        }
+        if tags.is_none() && o.keys().any(|k| is_tag_member(k)) {
+            tags = Some(tags_any(&Value::Object(o.clone())));
+        }
+    };
+    if let Some(o) = result.as_object() {
+        look(o);
+        for v in o.values() {
+            if let Some(inner) = v.as_object() {
+                look(inner);
+            }
+        }
+    }
+    // The paths start at the output; a result key may have taken its first member.
+    let mut links = links_of(&facts.links, result);
+    if links.is_empty() {
+        let shorter: Vec<LinkPath> = facts
+            .links
+            .iter()
+            .filter_map(|p| {
+                let at = p
+                    .steps
+                    .iter()
+                    .position(|s| matches!(s, model::Step::Member(_)))?;
+                let rest = p.steps.get(at + 1..)?;
+                let rest: Vec<model::Step> = rest
+                    .iter()
+                    .skip_while(|s| matches!(s, model::Step::Each))
+                    .cloned()
+                    .collect();
+                (!rest.is_empty()).then(|| LinkPath {
+                    steps: rest,
+                    ..p.clone()
+                })
+            })
+            .collect();
+        links = links_of(&shorter, result);
+    }
+    Enrichment {
+        resource_id: resource_id.to_string(),
+        arn,
+        tags,
+        links,
+    }
+}
+
+/// The noun of a resource type: `Queue` of `sqs:Queue`.
+pub fn type_noun(resource_type: &str) -> &str {
+    resource_type
+        .split_once(':')
+        .map_or(resource_type, |(_, n)| n)
 }
 
 /// As [`resources`], with the operation's facts already derived (what a caller
@@ -341,15 +518,37 @@ fn resource(service: &str, item: &Value, facts: Option<&ItemFacts>, place: Place
             None => (None, None),
         },
     };
+    // A shape whose only identifier is its ARN (sns `Topic`) is named by the ARN's
+    // last part.
+    let name = name.or_else(|| {
+        let f = facts.filter(|f| !f.scalar && f.id.is_none() && f.name.is_none())?;
+        let a = f.arn.as_deref().and_then(|m| string_member(item, m))?;
+        a.rsplit([':', '/'])
+            .find(|x| !x.is_empty())
+            .map(str::to_string)
+    });
+    let native_id = facts
+        .and_then(|f| f.id.as_deref())
+        .and_then(|m| string_member(item, m))
+        .filter(|s| !s.starts_with("arn:"))
+        .or_else(|| string_member(item, facts?.name.as_deref()?))
+        .or(scalar.filter(|s| !s.starts_with("arn:")))
+        .map_or_else(|| identity.id.clone(), str::to_string);
+    let region = facts
+        .and_then(|f| string_member(item, f.region.as_deref()?))
+        .map(str::to_string);
     Resource {
         cfn_type: cfn_type(&resource_type).map(str::to_string),
+        region,
         resource_type,
+        native_id,
         resource_id: identity.id,
         arn,
         arn_source,
         name,
         created,
         tags,
+        links: facts.map_or_else(Vec::new, |f| links_of(&f.links, item)),
     }
 }
 
@@ -393,6 +592,8 @@ pub fn build_arn(format: &str, item: &Value, place: Place) -> Option<String> {
         let (name, filter) = spec.split_once('|').unwrap_or((spec, ""));
         let value = match name {
             "Partition" => place.partition,
+            // Global resources have no region in their ARN (`arn:aws:iam::1:role/x`).
+            "Region" if place.region == "global" => "",
             "Region" => place.region,
             "Account" => place.account_id,
             "." => item.as_str().filter(|s| !s.is_empty())?,
@@ -439,13 +640,18 @@ fn tags(item: &Value, form: Option<&TagForm>) -> Map<String, Value> {
     }
 }
 
+/// Whether a member is named as tags are (`Tags`, `TagList`, `TagSet`, `tags`).
+fn is_tag_member(k: &str) -> bool {
+    ["tags", "taglist", "tagset"].contains(&k.to_ascii_lowercase().as_str())
+}
+
 /// Tags of an item without a model: the first tag member in either form.
 fn tags_any(item: &Value) -> Map<String, Value> {
     let Some(o) = item.as_object() else {
         return Map::new();
     };
     for (k, v) in o {
-        if !["tags", "taglist", "tagset"].contains(&k.to_ascii_lowercase().as_str()) {
+        if !is_tag_member(k) {
             continue;
         }
         match v {

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 
 use awsdyn::model::{ServiceModel, Shape, ShapeType};
+use serde_json::Value;
 
 use crate::spec::derive::{items, noun, singular};
 
@@ -50,13 +51,70 @@ pub struct ItemFacts {
     /// Every other `*Arn` string member (one holding `arn:` is the ARN if it is the
     /// only one).
     pub other_arns: Vec<String>,
-    /// The name member: `Name` (any case) or `<X>Name` where `X` names the shape.
+    /// The name member: `<X>Identifier` where `X` names the shape (rds
+    /// `DBInstanceIdentifier`), else `Name` (any case) or `<X>Name`.
     pub name: Option<String>,
     /// The creation-time member: typed as a timestamp, named for creation.
     pub created: Option<String>,
+    /// The region member: `Region` or `<X>Region` (s3 `BucketRegion`): where the
+    /// resource is when a global call lists it.
+    pub region: Option<String>,
     pub tags: Option<TagForm>,
     /// The structure's members (to match items of array results).
     pub members: HashSet<String>,
+    /// The members that name another resource.
+    pub links: Vec<LinkPath>,
+}
+
+/// A step of a [`LinkPath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// A structure's member.
+    Member(String),
+    /// Each element of a list.
+    Each,
+}
+
+/// A member (path) of a resource shape that names another resource by id or ARN:
+/// `SubnetId`, `SecurityGroups[].GroupId`, `VpcConfig.SubnetIds[]`, lambda's `Role`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkPath {
+    pub steps: Vec<Step>,
+    /// The path as `links.kind` shows it: `SecurityGroups[].GroupId`.
+    pub kind: String,
+    /// The resource type it names, when the model's operations name it
+    /// (`ec2:Subnet` for `SubnetId`, since ec2 has `DescribeSubnets`).
+    pub to_type: Option<String>,
+    /// It holds ARNs: only values starting with `arn:` are links.
+    pub arn: bool,
+}
+
+impl LinkPath {
+    /// The non-empty string values at this path of `item`.
+    pub fn values<'a>(&self, item: &'a Value, out: &mut Vec<&'a str>) {
+        fn walk<'a>(at: &'a Value, steps: &[Step], arn: bool, out: &mut Vec<&'a str>) {
+            match steps.split_first() {
+                None => {
+                    if let Some(s) = at.as_str() {
+                        if !s.is_empty() && (!arn || s.starts_with("arn:")) {
+                            out.push(s);
+                        }
+                    }
+                }
+                Some((Step::Member(m), rest)) => {
+                    if let Some(v) = at.get(m) {
+                        walk(v, rest, arn, out);
+                    }
+                }
+                Some((Step::Each, rest)) => {
+                    for v in at.as_array().into_iter().flatten() {
+                        walk(v, rest, arn, out);
+                    }
+                }
+            }
+        }
+        walk(item, &self.steps, self.arn, out);
+    }
 }
 
 /// One output list of an operation.
@@ -290,8 +348,10 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
             other_arns: Vec::new(),
             name: None,
             created: None,
+            region: None,
             tags: None,
             members: HashSet::new(),
+            links: Vec::new(),
         };
     }
     let arn = own(shape, model, "Arn");
@@ -323,10 +383,183 @@ fn item_facts(model: &ServiceModel, list_member: &str, shape: &Shape) -> ItemFac
         arn,
         id: own(shape, model, "Id"),
         other_arns,
-        name: own(shape, model, "Name"),
+        // `DBInstanceIdentifier` names an RDS instance; its `DBName` is a database in it.
+        name: own(shape, model, "Identifier").or_else(|| own(shape, model, "Name")),
         created,
+        region: own(shape, model, "Region"),
         tags: tag_form(model, shape),
         members: shape.members.keys().cloned().collect(),
+        links: link_paths(model, shape, LINK_DEPTH),
+    }
+}
+
+/// How deep [`link_paths`] looks into nested structures.
+const LINK_DEPTH: usize = 3;
+
+/// The nouns `service`'s operations list, describe or get (`subnet` for
+/// `DescribeSubnets`), lower case: what an `<X>Id` member may name.
+fn operation_nouns(model: &ServiceModel) -> HashSet<String> {
+    model
+        .operations
+        .keys()
+        .filter(|k| ["List", "Describe", "Get"].iter().any(|v| k.starts_with(v)))
+        .map(|k| singular(verbless(k)).to_ascii_lowercase())
+        .collect()
+}
+
+/// The members of `shape` (and of its structures, lists of structures, `depth` levels
+/// down) that name another resource: string (or list of string) members named `<X>Id`,
+/// `<X>Ids`, `<X>Arn`, `<X>Arns` or typed as an ARN (lambda's `Role`, a `RoleArn`),
+/// other than a structure's own identifier (`SubnetId` of a `Subnet`, `VolumeId` of a
+/// `VolumeAttachment`). An `<X>Id` is kept only when `X` (or, for a bare `Id`, the
+/// member holding it: `SecurityGroups[].GroupId` names a `SecurityGroup`) is a noun the
+/// service's operations name; an ARN member always (the ARN tells what it names).
+pub fn link_paths(model: &ServiceModel, shape: &Shape, depth: usize) -> Vec<LinkPath> {
+    walk_links(model, shape, depth, false)
+}
+
+/// As [`link_paths`], for a detail operation's `output`: its structures one level
+/// down are the resource itself (`Table` of dynamodb `DescribeTable`), so their own
+/// identifiers (`Table.TableArn`, `Role.RoleId`) are not links either.
+pub fn detail_link_paths(model: &ServiceModel, output: &Shape, depth: usize) -> Vec<LinkPath> {
+    walk_links(model, output, depth, true)
+}
+
+fn walk_links(model: &ServiceModel, shape: &Shape, depth: usize, detail: bool) -> Vec<LinkPath> {
+    let nouns = operation_nouns(model);
+    let mut out = Vec::new();
+    let mut at = Walk {
+        model,
+        nouns: &nouns,
+        out: &mut out,
+        detail,
+    };
+    at.structure(shape, &mut Vec::new(), None, depth);
+    out
+}
+
+struct Walk<'a> {
+    model: &'a ServiceModel,
+    nouns: &'a HashSet<String>,
+    out: &'a mut Vec<LinkPath>,
+    /// The shape is a detail's output (see [`detail_link_paths`]).
+    detail: bool,
+}
+
+impl Walk<'_> {
+    fn structure(
+        &mut self,
+        shape: &Shape,
+        steps: &mut Vec<Step>,
+        holder: Option<&str>,
+        depth: usize,
+    ) {
+        for (m, r) in &shape.members {
+            let t = self.model.shape(r.target);
+            steps.push(Step::Member(m.clone()));
+            match t.kind {
+                ShapeType::String => self.member(shape, m, &t.name, steps, holder),
+                ShapeType::List => {
+                    if let Some(e) = t.member.as_ref().map(|e| self.model.shape(e.target)) {
+                        steps.push(Step::Each);
+                        match e.kind {
+                            ShapeType::String => self.member(shape, m, &e.name, steps, holder),
+                            ShapeType::Structure if depth > 0 => {
+                                self.structure(e, steps, Some(&singular(m)), depth - 1)
+                            }
+                            _ => {}
+                        }
+                        steps.pop();
+                    }
+                }
+                ShapeType::Structure if depth > 0 => self.structure(t, steps, Some(m), depth - 1),
+                _ => {}
+            }
+            steps.pop();
+        }
+    }
+
+    /// A string member `m` of `shape`, of the string shape `typed`, under `holder`.
+    fn member(
+        &mut self,
+        shape: &Shape,
+        m: &str,
+        typed: &str,
+        steps: &[Step],
+        holder: Option<&str>,
+    ) {
+        let lower = m.to_ascii_lowercase();
+        let cut = |suffixes: &[&str]| {
+            suffixes
+                .iter()
+                .find(|s| lower.ends_with(*s))
+                .map(|s| &m[..m.len() - s.len()])
+        };
+        let (base, arn) = match (cut(&["arns", "arn"]), cut(&["ids", "id"])) {
+            (Some(b), _) => (b, true),
+            (None, Some(b)) => (b, false),
+            (None, None) if typed.to_ascii_lowercase().ends_with("arn") => (m, true),
+            (None, None) => return,
+        };
+        // The resource's own identifier is not a link; a nested structure's is (the
+        // `Arn` of a function's `Layers[]`), and one naming the resource itself again
+        // (a volume's `Attachments[].VolumeId`) resolves to it and is dropped then.
+        let resource_level =
+            holder.is_none() || self.detail && matches!(steps, [Step::Member(_), Step::Member(_)]);
+        let own = resource_level
+            && ["Arn", "Id", "Arns", "Ids"]
+                .iter()
+                .any(|s| own_member(m, s, &shape.name));
+        if own {
+            return;
+        }
+        // What it names: `X` of `<X>Id`, else the structure holding it when that
+        // ends with `X` (`SecurityGroups[].GroupId`) or `X` is empty (`Layers[].Arn`);
+        // a noun of the service's own operations first, then `link_types.json`
+        // (where an empty type says the noun is not a resource: availability zones).
+        let holder =
+            holder.filter(|h| h.to_ascii_lowercase().ends_with(&base.to_ascii_lowercase()));
+        let candidates = [Some(base), holder];
+        let own_service = candidates
+            .into_iter()
+            .flatten()
+            .find(|n| !n.is_empty() && self.nouns.contains(&n.to_ascii_lowercase()))
+            .map(|n| format!("{}:{}", self.model.name, capitalized(n)));
+        let curated = || {
+            candidates
+                .into_iter()
+                .flatten()
+                .find_map(|n| super::link_type(&n.to_ascii_lowercase()))
+        };
+        let to = match own_service {
+            Some(t) => match curated() {
+                Some("") => return,
+                _ => Some(t),
+            },
+            None => match curated() {
+                Some("") => return,
+                Some(t) => Some(t.to_string()),
+                None if arn => None,
+                None => return,
+            },
+        };
+        let mut kind = String::new();
+        for s in steps {
+            match s {
+                Step::Member(x) if kind.is_empty() => kind.push_str(x),
+                Step::Member(x) => {
+                    kind.push('.');
+                    kind.push_str(x);
+                }
+                Step::Each => kind.push_str("[]"),
+            }
+        }
+        self.out.push(LinkPath {
+            steps: steps.to_vec(),
+            kind,
+            to_type: to,
+            arn,
+        });
     }
 }
 

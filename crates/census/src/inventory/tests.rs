@@ -621,3 +621,130 @@ fn scalar_arns_are_their_own_arn() {
     assert_eq!(got[0].resource_id, arn);
     assert_eq!(got[0].name.as_deref(), Some("prod"));
 }
+
+fn link_kinds(r: &Resource) -> Vec<(&str, &str, Option<&str>)> {
+    r.links
+        .iter()
+        .map(|l| (l.kind.as_str(), l.raw.as_str(), l.to_type.as_deref()))
+        .collect()
+}
+
+#[test]
+fn links_come_from_id_and_arn_members() {
+    let instances = scan(
+        "ec2",
+        "DescribeInstances",
+        &fixture("ec2_DescribeInstances"),
+    );
+    let first = &instances[0];
+    let kinds = link_kinds(first);
+    let subnet = fixture("ec2_DescribeInstances")["Reservations"][0]["Instances"][0]["SubnetId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        kinds.contains(&("SubnetId", subnet.as_str(), Some("ec2:Subnet"))),
+        "{kinds:?}"
+    );
+    for (kind, to) in [
+        ("VpcId", "ec2:Vpc"),
+        ("SecurityGroups[].GroupId", "ec2:SecurityGroup"),
+        ("ImageId", "ec2:Image"),
+    ] {
+        assert!(
+            kinds.iter().any(|(k, _, t)| *k == kind && *t == Some(to)),
+            "{kind}: {kinds:?}"
+        );
+    }
+    // Its own id, its owner (an account) and its availability zone are not links.
+    assert!(
+        !kinds.iter().any(|(k, _, _)| [
+            "InstanceId",
+            "OwnerId",
+            "NetworkInterfaces[].OwnerId",
+            "Placement.AvailabilityZoneId"
+        ]
+        .contains(k)),
+        "{kinds:?}"
+    );
+    let subnets = scan("ec2", "DescribeSubnets", &fixture("ec2_DescribeSubnets"));
+    assert_eq!(
+        link_kinds(&subnets[0])
+            .iter()
+            .map(|l| l.0)
+            .collect::<Vec<_>>(),
+        ["VpcId"]
+    );
+    let sgs = scan(
+        "ec2",
+        "DescribeSecurityGroups",
+        &fixture("ec2_DescribeSecurityGroups"),
+    );
+    assert!(sgs.iter().all(|g| link_kinds(g)
+        .iter()
+        .any(|l| l.0 == "VpcId" && l.2 == Some("ec2:Vpc"))));
+    // An ARN member names its target by the ARN: lambda's `Role`.
+    let functions = scan("lambda", "ListFunctions", &fixture("lambda_ListFunctions"));
+    let role = link_kinds(&functions[0]);
+    assert!(
+        role.iter()
+            .any(|(k, raw, t)| *k == "Role" && raw.starts_with("arn:aws:iam::") && t.is_none()),
+        "{role:?}"
+    );
+    // Across services through link_types.json: a volume's key, an RDS instance's
+    // security groups and VPC.
+    let volumes = OperationFacts::for_operation("ec2", "DescribeVolumes");
+    let paths: Vec<_> = volumes.lists[0]
+        .resource()
+        .links
+        .iter()
+        .map(|l| (l.kind.as_str(), l.to_type.as_deref()))
+        .collect();
+    assert!(
+        paths.contains(&("Attachments[].InstanceId", Some("ec2:Instance"))),
+        "{paths:?}"
+    );
+    assert!(paths.contains(&("KmsKeyId", Some("kms:Key"))), "{paths:?}");
+    let rds = OperationFacts::for_operation("rds", "DescribeDBInstances");
+    let paths: Vec<_> = rds.lists[0]
+        .resource()
+        .links
+        .iter()
+        .map(|l| (l.kind.as_str(), l.to_type.as_deref()))
+        .collect();
+    assert!(
+        paths.contains(&(
+            "VpcSecurityGroups[].VpcSecurityGroupId",
+            Some("ec2:SecurityGroup")
+        )),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&("DBSubnetGroup.VpcId", Some("ec2:Vpc"))),
+        "{paths:?}"
+    );
+}
+
+#[test]
+fn identifiers_name_rds_resources_and_global_arns_have_no_region() {
+    let rds = OperationFacts::for_operation("rds", "DescribeDBInstances");
+    assert_eq!(
+        rds.lists[0].resource().name.as_deref(),
+        Some("DBInstanceIdentifier")
+    );
+    let place = Place {
+        partition: "aws-us-gov",
+        region: "global",
+        account_id: "123456789012",
+    };
+    let item = serde_json::json!({"Id": "Z1"});
+    assert_eq!(
+        build_arn(
+            "arn:${Partition}:svc:${Region}:${Account}:thing/${Id}",
+            &item,
+            place
+        )
+        .as_deref(),
+        Some("arn:aws-us-gov:svc::123456789012:thing/Z1")
+    );
+}

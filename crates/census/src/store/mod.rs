@@ -49,7 +49,9 @@
 //!   member), `detail` (a detail call's result), `format` (built from the service's
 //!   documented ARN format) or `tagging` (the Tagging API's `GetResources`). Detail
 //!   calls complete their list's rows: an ARN, tags (`ListTagsForResource` and
-//!   friends, merged over the item's), links. Indexed by `(scan_id, resource_id)` too.
+//!   friends, merged over the item's), links. `native_id` is the id its service names
+//!   it by (`subnet-0abc` where `resource_id` is the subnet's ARN, a stack's name),
+//!   what other resources' members hold; indexed by `(scan_id, native_id)`.
 //! - `links`: one row per member of a resource that names another resource (its id or
 //!   ARN): `scan_id`, `account_id`, `region`, `source` (the stem of the call whose
 //!   result held the member: the list call, or one of its detail calls),
@@ -76,7 +78,8 @@
 //! Schema 2 added `calls.parent`, `calls.absent` and `scans.absent` (detail calls); a
 //! database of schema 1 gets them when a scan writes to it. Schema 3 added the
 //! `inventory` table, created in a database of schema 2 when a scan writes to it.
-//! Schema 4 added `inventory.arn_source`, the `links` table and `links_latest`.
+//! Schema 4 added `inventory.arn_source` and `native_id`, the `links` table and
+//! `links_latest`.
 
 pub mod diff;
 pub mod items;

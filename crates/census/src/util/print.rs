@@ -52,6 +52,8 @@ pub enum Cell {
     Blob(Vec<u8>),
     /// A list of strings: a JSON array, else joined with `, `.
     List(Vec<String>),
+    /// A JSON value: itself in JSON, else its compact text.
+    Json(Value),
 }
 
 impl Cell {
@@ -63,6 +65,7 @@ impl Cell {
             Cell::Text(s) => s.clone(),
             Cell::Blob(b) => base64::engine::general_purpose::STANDARD.encode(b),
             Cell::List(l) => l.join(", "),
+            Cell::Json(v) => v.to_string(),
         }
     }
 
@@ -73,6 +76,7 @@ impl Cell {
             Cell::Real(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
             Cell::Text(_) | Cell::Blob(_) => Value::String(self.text()),
             Cell::List(l) => Value::from(l.clone()),
+            Cell::Json(v) => v.clone(),
         }
     }
 

@@ -5,21 +5,40 @@
 //! [`crate::inventory`]; the writers insert them ([`super::sqlite`], [`super::postgres`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use crate::inventory::{resources_with, FactsCache, Place, Resource};
-use crate::sink::{AccountReport, CallRecord};
+use crate::inventory::{
+    enrichment, resources_with, type_noun, DetailFacts, Enrichment, FactsCache, Place, Resource,
+};
+use crate::sink::{AccountReport, CallRecord, DetailItem, DetailOutcome};
 
 /// The partition of an account the sink has no report of.
 pub const DEFAULT_PARTITION: &str = "aws";
 
 /// The sink's inventory state: facts per operation, partition per account.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Inventory {
+    /// Whether rows are made at all (`census scan --no-inventory` says no).
+    pub enabled: bool,
     facts: FactsCache,
+    details: FactsCache<DetailFacts>,
     partitions: Mutex<HashMap<String, String>>,
+    /// The nouns of each list call's resources, by stem (`Queue` for `sqs-list_queues`).
+    nouns: Mutex<HashMap<String, Arc<Vec<String>>>>,
+}
+
+impl Default for Inventory {
+    fn default() -> Self {
+        Inventory {
+            enabled: true,
+            facts: FactsCache::default(),
+            details: FactsCache::default(),
+            partitions: Mutex::default(),
+            nouns: Mutex::default(),
+        }
+    }
 }
 
 impl Inventory {
@@ -45,12 +64,15 @@ impl Inventory {
     }
 
     /// The inventory rows of a call's result: none for a detail call (its list call's
-    /// rows stand for its items).
+    /// rows stand for its items) nor for the Tagging API's mappings (which complete
+    /// other rows when the scan finishes).
     pub fn rows(&self, record: &CallRecord, result: &Value) -> Vec<Resource> {
-        if record.parent.is_some() {
+        let call = (record.service.as_str(), record.operation.as_str());
+        if !self.enabled || record.parent.is_some() || call == super::resolve::TAG_MAPPINGS {
             return Vec::new();
         }
         let facts = self.facts.get(&record.service, &record.operation);
+        self.nouns_of(&record.stem, &record.service, &record.operation);
         let partition = self.partition(&record.account_id);
         let place = Place {
             partition: &partition,
@@ -60,6 +82,87 @@ impl Inventory {
         resources_with(&facts, &record.service, result, place)
     }
 }
+
+impl Inventory {
+    /// The nouns of the resources the list call `stem` (of `service`'s `operation`)
+    /// gives, derived once per stem.
+    fn nouns_of(&self, stem: &str, service: &str, operation: &str) -> Arc<Vec<String>> {
+        let mut nouns = self.nouns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = nouns.get(stem) {
+            return n.clone();
+        }
+        let facts = self.facts.get(service, operation);
+        let mut list: Vec<String> = Vec::new();
+        for l in &facts.lists {
+            let n = type_noun(&l.resource().resource_type).to_string();
+            if !list.contains(&n) {
+                list.push(n);
+            }
+        }
+        let list = Arc::new(list);
+        nouns.insert(stem.to_string(), list.clone());
+        list
+    }
+
+    /// What a detail call's results add to its list's rows: one [`Enrichment`] per
+    /// item with a result that holds an ARN, tags or links.
+    pub fn enrichments(&self, record: &CallRecord, items: &[DetailItem]) -> Vec<Enrichment> {
+        let Some(parent) = record.parent.as_deref().filter(|_| self.enabled) else {
+            return Vec::new();
+        };
+        // The list call may not have been written in this run (a resumed scan fetches
+        // a settled list call again without recording it): its stem tells it.
+        let (service, function) = stem_call(parent);
+        let nouns = self.nouns_of(parent, service, function);
+        let facts = self.details.get(&record.service, &record.operation);
+        items
+            .iter()
+            .filter_map(|item| match &item.outcome {
+                DetailOutcome::Result(result) => {
+                    let e = enrichment(&facts, &nouns, &item.resource_id, result);
+                    (e.arn.is_some() || e.tags.is_some() || !e.links.is_empty()).then_some(e)
+                }
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The service and function of a call's stem: `sso-admin-list_instances-2` →
+/// (`sso-admin`, `list_instances`) (functions are snake_case; a repeat has `-<n>`).
+fn stem_call(stem: &str) -> (&str, &str) {
+    let base = match stem.rsplit_once('-') {
+        Some((b, n)) if !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()) => b,
+        _ => stem,
+    };
+    base.rsplit_once('-').unwrap_or((base, ""))
+}
+
+/// An enrichment's tags as JSON text and the name its `Name` tag gives, if any.
+pub fn enriched_tags(e: &Enrichment) -> (Option<String>, Option<String>) {
+    let Some(tags) = &e.tags else {
+        return (None, None);
+    };
+    let name = tags
+        .get("Name")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    (serde_json::to_string(tags).ok(), name)
+}
+
+/// The region of a row from a call in `call_region`: the item's own region member
+/// where a global call lists it (s3 `BucketRegion`), else the call's. The stores
+/// match a global call's rows in any region (its stem runs in no other).
+pub fn row_region<'a>(r: &'a Resource, call_region: &'a str) -> &'a str {
+    match r.region.as_deref() {
+        Some(region) if call_region == GLOBAL => region,
+        _ => call_region,
+    }
+}
+
+/// The region global calls are recorded in.
+pub const GLOBAL: &str = "global";
 
 /// A row's tags as JSON text (`{key: value}`).
 pub fn tags_json(r: &Resource) -> String {
@@ -150,6 +253,19 @@ mod tests {
         }
         let aws = inv.rows(&record("444444444444", None), &instances());
         assert!(aws[0].arn.as_deref().unwrap().starts_with("arn:aws:ec2:"));
+    }
+
+    #[test]
+    fn stems_name_their_call() {
+        assert_eq!(stem_call("sqs-list_queues"), ("sqs", "list_queues"));
+        assert_eq!(
+            stem_call("sso-admin-list_instances-2"),
+            ("sso-admin", "list_instances")
+        );
+        assert_eq!(
+            stem_call("ec2-describe_images-12"),
+            ("ec2", "describe_images")
+        );
     }
 
     #[test]

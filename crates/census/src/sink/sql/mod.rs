@@ -32,13 +32,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::{AccountReport, CallRecord, DetailItem, ScanInfo, Sink, Totals};
-use crate::inventory::Resource;
+use crate::inventory::{Enrichment, Resource};
 use crate::store::items::{call_rows, column_members, ItemRow, ShapeCache};
 use batch::{Ack, Batched};
 
 pub mod batch;
 pub mod inventory;
 pub mod postgres;
+pub mod resolve;
 pub mod schema;
 pub mod sqlite;
 
@@ -112,6 +113,8 @@ pub trait Dialect: Send + Sync + 'static {
 /// method runs inside the open transaction unless it says otherwise.
 pub trait SqlWriter: Send + 'static {
     type Error;
+    /// The database kind, for the statements that differ.
+    const DB: schema::Db;
     /// The error as the sink reports it.
     fn message(&self, e: &Self::Error) -> String;
     /// Logs the error that stopped the sink.
@@ -138,6 +141,9 @@ pub trait SqlWriter: Send + 'static {
     fn refresh_views(&mut self, stems: &[String]) -> Result<(), Self::Error>;
     /// Writes the scan's end time and totals.
     fn finish_totals(&mut self, scan: &ScanInfo, totals: &Totals) -> Result<(), Self::Error>;
+    /// Runs each step's statement whose `when` query finds a row (both with the scan id
+    /// as `$1`): [`resolve::statements`].
+    fn run_for_scan(&mut self, scan_id: &str, steps: &[resolve::Step]) -> Result<(), Self::Error>;
     /// After the scan's last commit: leave the database as it should be at rest.
     fn at_rest(&mut self) -> Result<(), Self::Error> {
         Ok(())
@@ -157,6 +163,16 @@ pub struct CallKey {
     pub stem: String,
     pub service: String,
     pub operation: String,
+    /// A detail call's list call.
+    pub parent: Option<String>,
+}
+
+impl CallKey {
+    /// The `source` of the inventory rows the call's links start from: its list
+    /// call's stem.
+    pub fn from_source(&self) -> &str {
+        self.parent.as_deref().unwrap_or(&self.stem)
+    }
 }
 
 impl CallKey {
@@ -167,6 +183,7 @@ impl CallKey {
             stem: record.stem.clone(),
             service: record.service.clone(),
             operation: record.operation.clone(),
+            parent: record.parent.clone(),
         })
     }
 }
@@ -182,6 +199,8 @@ pub struct Rows {
     pub rows: Vec<ItemRow>,
     /// The call's `inventory` rows (all of them come with its last rows).
     pub inventory: Vec<Resource>,
+    /// A detail call's additions to its list's `inventory` rows (with its last rows).
+    pub enrich: Vec<Enrichment>,
 }
 
 /// What the sink sends its writer.
@@ -204,6 +223,8 @@ pub enum Msg {
         scan: ScanInfo,
         totals: Totals,
         accounts: Vec<AccountReport>,
+        /// Resolve the inventory's links.
+        inventory: bool,
         ack: Ack,
     },
 }
@@ -258,6 +279,13 @@ impl<D: Dialect> SqlSink<D> {
             shapes: ShapeCache::default(),
             inventory: inventory::Inventory::default(),
         })
+    }
+
+    /// With `false`, the sink writes no `inventory` or `links` rows and resolves no
+    /// links when the scan finishes (`census scan --no-inventory`).
+    pub fn with_inventory(mut self, on: bool) -> Self {
+        self.inventory.enabled = on;
+        self
     }
 
     /// Where the database is.
@@ -342,6 +370,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
                         first,
                         rows,
                         inventory: Vec::new(),
+                        enrich: Vec::new(),
                     });
                     first = false;
                     self.send(msg)
@@ -354,6 +383,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
             first,
             rows,
             inventory,
+            enrich: Vec::new(),
         };
         self.end_call(record, rows, members)
     }
@@ -385,6 +415,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
                     first,
                     rows: std::mem::take(&mut rows),
                     inventory: Vec::new(),
+                    enrich: Vec::new(),
                 }))?;
                 first = false;
             }
@@ -394,6 +425,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
             first,
             rows,
             inventory: Vec::new(),
+            enrich: self.inventory.enrichments(record, items),
         };
         self.end_call(record, rows, members)
     }
@@ -409,6 +441,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
             scan: scan.clone(),
             totals: totals.clone(),
             accounts: accounts.to_vec(),
+            inventory: self.inventory.enabled,
             ack,
         })?;
         let r = self.wait(done);
@@ -519,11 +552,18 @@ impl<W: SqlWriter> Runner<W> {
         scan: &ScanInfo,
         totals: &Totals,
         accounts: &[AccountReport],
+        inventory: bool,
     ) -> Result<(), W::Error> {
         self.w.begin()?;
         let result = (|| {
             for a in accounts {
                 self.w.write_account(a)?;
+            }
+            // The inventory's ARNs, tags and links across the whole scan.
+            if inventory {
+                let started = std::time::Instant::now();
+                self.w.run_for_scan(&scan.id, &resolve::statements(W::DB))?;
+                tracing::debug!("inventory links resolved in {:?}", started.elapsed());
             }
             // Views of stems this run did not write stay as they are; those it wrote
             // now point at this finished scan.
@@ -616,13 +656,14 @@ impl<W: SqlWriter> Batched for Runner<W> {
             scan,
             totals,
             accounts,
+            inventory,
             ack,
         } = msg
         {
             let r = match &self.error {
                 Some(e) => Err(e.clone()),
                 None => self
-                    .finish_scan(&scan, &totals, &accounts)
+                    .finish_scan(&scan, &totals, &accounts, inventory)
                     .map_err(|e| self.w.message(&e)),
             };
             let _ = ack.send(r);

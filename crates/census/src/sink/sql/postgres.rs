@@ -23,10 +23,10 @@ use std::sync::Arc;
 
 use postgres::{Client, Statement};
 
-use super::inventory::tags_json;
+use super::inventory::{enriched_tags, row_region, tags_json};
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
 use super::{int, CallKey, Dialect, Msg, Rows, SqlSink, SqlWriter, Stop, Writing};
-use crate::inventory::Resource;
+use crate::inventory::{Enrichment, Link, Resource};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::postgres::{error_text, PgError, PgUrl};
@@ -194,10 +194,15 @@ pub fn pg_json(json: &str) -> Cow<'_, str> {
 /// A queued row and the call it belongs to.
 type Pending = (Arc<CallKey>, ItemRow);
 
+/// A queued link: its call, the `resource_id` and ARN it starts from, the link.
+type LinkRow = (Arc<CallKey>, String, Option<String>, Link);
+
 struct Statements {
     delete_call_rows: Statement,
     insert_rows: Statement,
     insert_inventory: Statement,
+    enrich_inventory: Statement,
+    insert_links: Statement,
     upsert_calls: Statement,
     upsert_account: Statement,
     insert_member: Statement,
@@ -221,6 +226,10 @@ pub struct Writer {
     pending_rows: Vec<Pending>,
     /// Inventory rows of the open transaction, written with the rows.
     pending_inventory: Vec<(Arc<CallKey>, Resource)>,
+    /// Detail calls' additions to inventory rows, applied after the rows.
+    pending_enrich: Vec<(Arc<CallKey>, Enrichment)>,
+    /// Links of the queued inventory rows and additions.
+    pending_links: Vec<LinkRow>,
     /// The calls written in this run: one written again has its earlier rows deleted.
     written: HashSet<(String, String, String)>,
     pending_calls: Vec<CallRecord>,
@@ -231,26 +240,55 @@ impl Writer {
         let st = Statements {
             delete_call_rows: client.prepare(
                 "WITH inv AS (DELETE FROM inventory WHERE scan_id = $1 AND source = $2
+                              AND account_id = $3 AND (region = $4 OR $4 = 'global')),
+                      lnk AS (DELETE FROM links WHERE scan_id = $1 AND source = $2
                               AND account_id = $3 AND region = $4)
                  DELETE FROM resources WHERE scan_id = $1 AND stem = $2 AND account_id = $3
                  AND region = $4",
             )?,
             insert_inventory: client.prepare(
                 "INSERT INTO inventory (scan_id, account_id, region, service, resource_type,
-                 cfn_type, resource_id, arn, name, created, tags, source, arn_source)
+                 cfn_type, resource_id, arn, name, created, tags, source, arn_source,
+                 native_id)
                  SELECT $1, u.account_id, u.region, u.service, u.resource_type, u.cfn_type,
                         u.resource_id, u.arn, u.name, u.created, CAST(u.tags AS jsonb),
-                        u.source, u.arn_source
+                        u.source, u.arn_source, u.native_id
                  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                              $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
-                             $12::text[], $13::text[])
+                             $12::text[], $13::text[], $14::text[])
                       AS u(account_id, region, service, resource_type, cfn_type,
-                           resource_id, arn, name, created, tags, source, arn_source)
+                           resource_id, arn, name, created, tags, source, arn_source,
+                           native_id)
                  ON CONFLICT (scan_id, source, account_id, region, resource_id) DO UPDATE SET
                      service = excluded.service, resource_type = excluded.resource_type,
                      cfn_type = excluded.cfn_type, arn = excluded.arn, name = excluded.name,
                      created = excluded.created, tags = excluded.tags,
-                     arn_source = excluded.arn_source",
+                     arn_source = excluded.arn_source, native_id = excluded.native_id",
+            )?,
+            enrich_inventory: client.prepare(
+                "UPDATE inventory SET
+                     arn = CASE WHEN $6::text IS NOT NULL
+                           AND (arn IS NULL OR arn_source IS DISTINCT FROM 'item')
+                           THEN $6::text ELSE arn END,
+                     arn_source = CASE WHEN $6::text IS NOT NULL
+                                  AND (arn IS NULL OR arn_source IS DISTINCT FROM 'item')
+                                  THEN 'detail' ELSE arn_source END,
+                     tags = CASE WHEN $7::text IS NULL THEN tags
+                            ELSE tags || CAST($7::text AS jsonb) END,
+                     name = COALESCE($8::text, name)
+                 WHERE scan_id = $1 AND source = $2 AND account_id = $3
+                 AND (region = $4 OR $4 = 'global') AND resource_id = $5",
+            )?,
+            insert_links: client.prepare(
+                "INSERT INTO links (scan_id, account_id, region, source, from_source, from_id,
+                 from_arn, kind, raw, to_type)
+                 SELECT $1, u.account_id, u.region, u.source, u.from_source, u.from_id,
+                        u.from_arn, u.kind, u.raw, u.to_type
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[], $9::text[], $10::text[])
+                      AS u(account_id, region, source, from_source, from_id, from_arn, kind,
+                           raw, to_type)
+                 ON CONFLICT DO NOTHING",
             )?,
             insert_rows: client.prepare(
                 "INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
@@ -317,6 +355,8 @@ impl Writer {
             fresh: false,
             pending_rows: Vec::new(),
             pending_inventory: Vec::new(),
+            pending_enrich: Vec::new(),
+            pending_links: Vec::new(),
             written: HashSet::new(),
             pending_calls: Vec::new(),
         })
@@ -340,6 +380,76 @@ impl Writer {
 
     fn scan_id(&self) -> String {
         self.scan_id.clone().unwrap_or_default()
+    }
+
+    /// Applies the queued detail additions to their inventory rows.
+    fn flush_enrich(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
+        for (call, e) in std::mem::take(&mut self.pending_enrich) {
+            let (tags, name) = enriched_tags(&e);
+            let tags = tags.map(|t| pg_json(&t).into_owned());
+            self.client.execute(
+                &self.st.enrich_inventory,
+                &[
+                    &scan_id,
+                    &pg_text(call.from_source()),
+                    &pg_text(&call.account_id),
+                    &pg_text(&call.region),
+                    &pg_text(&e.resource_id),
+                    &e.arn.as_deref().map(pg_text),
+                    &tags,
+                    &name.as_deref().map(pg_text),
+                ],
+            )?;
+            self.pending_links.extend(
+                e.links
+                    .into_iter()
+                    .map(|l| (call.clone(), e.resource_id.clone(), None, l)),
+            );
+        }
+        Ok(())
+    }
+
+    /// Writes the links of the queued inventory rows and detail additions.
+    fn flush_links(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
+        for (call, r) in &self.pending_inventory {
+            for l in &r.links {
+                self.pending_links.push((
+                    call.clone(),
+                    r.resource_id.clone(),
+                    r.arn.clone(),
+                    l.clone(),
+                ));
+            }
+        }
+        if self.pending_links.is_empty() {
+            return Ok(());
+        }
+        let links = std::mem::take(&mut self.pending_links);
+        let text = |f: &dyn Fn(&LinkRow) -> &str| -> Vec<String> {
+            links.iter().map(|r| pg_text(f(r)).into_owned()).collect()
+        };
+        let opt = |f: &dyn Fn(&LinkRow) -> Option<&str>| -> Vec<Option<String>> {
+            links
+                .iter()
+                .map(|r| f(r).map(|s| pg_text(s).into_owned()))
+                .collect()
+        };
+        self.client.execute(
+            &self.st.insert_links,
+            &[
+                &scan_id,
+                &text(&|r| &r.0.account_id),
+                &text(&|r| &r.0.region),
+                &text(&|r| &r.0.stem),
+                &text(&|r| r.0.from_source()),
+                &text(&|r| &r.1),
+                &opt(&|r| r.2.as_deref()),
+                &text(&|r| &r.3.kind),
+                &text(&|r| &r.3.raw),
+                &opt(&|r| r.3.to_type.as_deref()),
+            ],
+        )?;
+        Ok(())
     }
 
     /// Writes the queued rows and calls: one statement for each.
@@ -398,7 +508,7 @@ impl Writer {
                 &[
                     &scan_id,
                     &text(&|c, _| &c.account_id),
-                    &text(&|c, _| &c.region),
+                    &text(&|c, r| row_region(r, &c.region)),
                     &text(&|c, _| &c.service),
                     &text(&|_, r| &r.resource_type),
                     &opt(&|r| r.cfn_type.as_deref()),
@@ -409,10 +519,13 @@ impl Writer {
                     &tags,
                     &text(&|c, _| &c.stem),
                     &opt(&|r| r.arn_source),
+                    &text(&|_, r| &r.native_id),
                 ],
             )?;
-            self.pending_inventory.clear();
         }
+        self.flush_enrich(&scan_id)?;
+        self.flush_links(&scan_id)?;
+        self.pending_inventory.clear();
         if !self.pending_calls.is_empty() {
             // One row per call (the last record wins), as one INSERT needs.
             let mut last: HashMap<(&str, &str, &str), usize> = HashMap::new();
@@ -464,6 +577,24 @@ impl Writer {
 
 impl SqlWriter for Writer {
     type Error = postgres::Error;
+    const DB: Db = Db::Postgres;
+
+    fn run_for_scan(
+        &mut self,
+        scan_id: &str,
+        steps: &[super::resolve::Step],
+    ) -> Result<(), postgres::Error> {
+        for step in steps {
+            if !self
+                .client
+                .query(step.when.as_str(), &[&scan_id])?
+                .is_empty()
+            {
+                self.client.execute(step.sql.as_str(), &[&scan_id])?;
+            }
+        }
+        Ok(())
+    }
 
     fn message(&self, e: &postgres::Error) -> String {
         self.url.error(&error_text(e)).0
@@ -483,6 +614,8 @@ impl SqlWriter for Writer {
     fn rollback(&mut self) {
         self.pending_rows.clear();
         self.pending_inventory.clear();
+        self.pending_enrich.clear();
+        self.pending_links.clear();
         self.pending_calls.clear();
         let _ = self.client.batch_execute("ROLLBACK");
     }
@@ -512,6 +645,7 @@ impl SqlWriter for Writer {
             first,
             rows,
             inventory,
+            enrich,
         } = rows;
         let again = first
             && !self.written.insert((
@@ -537,6 +671,8 @@ impl SqlWriter for Writer {
             .extend(rows.into_iter().map(|r| (call.clone(), r)));
         self.pending_inventory
             .extend(inventory.into_iter().map(|r| (call.clone(), r)));
+        self.pending_enrich
+            .extend(enrich.into_iter().map(|e| (call.clone(), e)));
         Ok(n)
     }
 

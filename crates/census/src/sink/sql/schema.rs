@@ -111,11 +111,12 @@ CREATE TABLE IF NOT EXISTS inventory (
     tags {json} NOT NULL,
     source TEXT NOT NULL,
     arn_source TEXT,
+    native_id TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
-CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, native_id);
 CREATE TABLE IF NOT EXISTS links (
     scan_id TEXT NOT NULL,
     account_id TEXT NOT NULL,
@@ -156,6 +157,7 @@ ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
         4,
         3,
         "ALTER TABLE inventory ADD COLUMN arn_source TEXT;
+ALTER TABLE inventory ADD COLUMN native_id TEXT;
 DROP VIEW IF EXISTS inventory_latest;",
     ),
 ];
@@ -208,7 +210,8 @@ pub fn inventory_view(db: Db) -> String {
          i.account_id AS account_id, a.name AS account_name, i.region AS region, \
          i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
          i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
-         i.tags AS tags, i.source AS source, i.arn_source AS arn_source FROM inventory i \
+         i.tags AS tags, i.source AS source, i.arn_source AS arn_source, \
+         i.native_id AS native_id FROM inventory i \
          LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id \
          WHERE i.scan_id = (SELECT c.scan_id FROM calls c \
          JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = i.source \

@@ -93,11 +93,12 @@ CREATE TABLE IF NOT EXISTS inventory (
     tags TEXT NOT NULL,
     source TEXT NOT NULL,
     arn_source TEXT,
+    native_id TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
-CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, native_id);
 CREATE TABLE IF NOT EXISTS links (
     scan_id TEXT NOT NULL,
     account_id TEXT NOT NULL,
@@ -207,11 +208,12 @@ CREATE TABLE IF NOT EXISTS inventory (
     tags JSONB NOT NULL,
     source TEXT NOT NULL,
     arn_source TEXT,
+    native_id TEXT,
     UNIQUE (scan_id, source, account_id, region, resource_id)
 );
 CREATE INDEX IF NOT EXISTS inventory_by_arn ON inventory (arn);
 CREATE INDEX IF NOT EXISTS inventory_by_account ON inventory (scan_id, account_id);
-CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);
+CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, native_id);
 CREATE TABLE IF NOT EXISTS links (
     scan_id TEXT NOT NULL,
     account_id TEXT NOT NULL,
@@ -410,9 +412,9 @@ fn a_version_2_database_gains_the_inventory() {
 fn a_version_3_database_gains_links() {
     let v4 = ddl(Db::Sqlite);
     let v3 = v4[..v4.find("CREATE TABLE IF NOT EXISTS links").unwrap()]
-        .replace("    arn_source TEXT,\n", "")
+        .replace("    arn_source TEXT,\n    native_id TEXT,\n", "")
         .replace(
-            "CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, resource_id);\n",
+            "CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, native_id);\n",
             "",
         );
     assert_ne!(v3, v4);
@@ -432,12 +434,14 @@ fn a_version_3_database_gains_links() {
     );
     conn.execute_batch(&format!("{migration}{v4}{}", inventory_view(Db::Sqlite)))
         .unwrap();
-    let (id, source): (String, Option<String>) = conn
-        .query_row("SELECT resource_id, arn_source FROM inventory", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    let (id, source, native): (String, Option<String>, Option<String>) = conn
+        .query_row(
+            "SELECT resource_id, arn_source, native_id FROM inventory",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .unwrap();
-    assert_eq!((id.as_str(), source), ("vpc-1", None));
+    assert_eq!((id.as_str(), source, native), ("vpc-1", None, None));
     let links: i64 = conn
         .query_row("SELECT count(*) FROM links_latest", [], |r| r.get(0))
         .unwrap();

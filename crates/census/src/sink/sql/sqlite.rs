@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection};
 
-use super::inventory::tags_json;
+use super::inventory::{enriched_tags, row_region, tags_json};
 use super::schema::{self, create_view, Db, SCHEMA_VERSION};
 use super::{int, Dialect, Rows, SqlSink, SqlWriter, Stop, Writing};
 use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
@@ -152,6 +152,21 @@ impl Writer {
 
 impl SqlWriter for Writer {
     type Error = rusqlite::Error;
+    const DB: Db = Db::Sqlite;
+
+    fn run_for_scan(
+        &mut self,
+        scan_id: &str,
+        steps: &[super::resolve::Step],
+    ) -> rusqlite::Result<()> {
+        for step in steps {
+            let needed = self.conn.prepare_cached(&step.when)?.exists([scan_id])?;
+            if needed {
+                self.conn.execute(&step.sql, [scan_id])?;
+            }
+        }
+        Ok(())
+    }
 
     fn message(&self, e: &rusqlite::Error) -> String {
         e.to_string()
@@ -191,6 +206,7 @@ impl SqlWriter for Writer {
             first,
             rows,
             inventory,
+            enrich,
         } = rows;
         let scan_id = self.scan_id()?;
         if first {
@@ -204,6 +220,12 @@ impl SqlWriter for Writer {
             self.conn
                 .prepare_cached(
                     "DELETE FROM inventory WHERE scan_id = ?1 AND source = ?2
+                     AND account_id = ?3 AND (region = ?4 OR ?4 = 'global')",
+                )?
+                .execute(key)?;
+            self.conn
+                .prepare_cached(
+                    "DELETE FROM links WHERE scan_id = ?1 AND source = ?2
                      AND account_id = ?3 AND region = ?4",
                 )?
                 .execute(key)?;
@@ -211,14 +233,14 @@ impl SqlWriter for Writer {
         let mut insert = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO inventory (scan_id, account_id, region, service,
              resource_type, cfn_type, resource_id, arn, name, created, tags, source,
-             arn_source)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+             arn_source, native_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
         for r in &inventory {
             insert.execute(params![
                 scan_id,
                 call.account_id,
-                call.region,
+                row_region(r, &call.region),
                 call.service,
                 r.resource_type,
                 r.cfn_type,
@@ -228,8 +250,61 @@ impl SqlWriter for Writer {
                 r.created,
                 tags_json(r),
                 call.stem,
-                r.arn_source
+                r.arn_source,
+                r.native_id
             ])?;
+        }
+        let mut update = self.conn.prepare_cached(
+            "UPDATE inventory SET
+                 arn = CASE WHEN ?6 IS NOT NULL AND (arn IS NULL OR arn_source IS NOT 'item')
+                       THEN ?6 ELSE arn END,
+                 arn_source = CASE WHEN ?6 IS NOT NULL
+                              AND (arn IS NULL OR arn_source IS NOT 'item')
+                              THEN 'detail' ELSE arn_source END,
+                 tags = CASE WHEN ?7 IS NULL THEN tags ELSE json_patch(tags, ?7) END,
+                 name = COALESCE(?8, name)
+             WHERE scan_id = ?1 AND source = ?2 AND account_id = ?3
+             AND (region = ?4 OR ?4 = 'global') AND resource_id = ?5",
+        )?;
+        for e in &enrich {
+            let (tags, name) = enriched_tags(e);
+            update.execute(params![
+                scan_id,
+                call.from_source(),
+                call.account_id,
+                call.region,
+                e.resource_id,
+                e.arn,
+                tags,
+                name
+            ])?;
+        }
+        let mut link = self.conn.prepare_cached(
+            "INSERT OR IGNORE INTO links (scan_id, account_id, region, source, from_source,
+             from_id, from_arn, kind, raw, to_type)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?;
+        let from_lists = inventory
+            .iter()
+            .map(|r| (r.resource_id.as_str(), r.arn.as_deref(), &r.links));
+        let from_details = enrich
+            .iter()
+            .map(|e| (e.resource_id.as_str(), None, &e.links));
+        for (from_id, from_arn, links) in from_lists.chain(from_details) {
+            for l in links {
+                link.execute(params![
+                    scan_id,
+                    call.account_id,
+                    call.region,
+                    call.stem,
+                    call.from_source(),
+                    from_id,
+                    from_arn,
+                    l.kind,
+                    l.raw,
+                    l.to_type
+                ])?;
+            }
         }
         let mut insert = self.conn.prepare_cached(
             "INSERT OR REPLACE INTO resources (scan_id, stem, account_id, region, resource_id,

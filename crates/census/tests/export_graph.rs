@@ -657,6 +657,37 @@ fn bad_input_is_one_line_and_exit_1() {
     assert!(!unwritable.parent().unwrap().exists());
 }
 
+/// A device or a symbolic link given to -o is written through, never replaced by a
+/// file.
+#[test]
+fn devices_and_links_are_written_through() {
+    use std::os::unix::fs::FileTypeExt;
+    let f = fixture();
+    let db = f.db.to_str().unwrap();
+    let out = census(&["export", "graph", "--db", db, "-o", "/dev/null"]);
+    ok(&out, "export to /dev/null");
+    assert!(std::fs::metadata("/dev/null")
+        .unwrap()
+        .file_type()
+        .is_char_device());
+    let target = f.dir.join("linked-target.graphml");
+    let link = f.dir.join("linked.graphml");
+    let _ = std::fs::remove_file(&link);
+    std::fs::write(&target, "x".repeat(1 << 20)).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    ok(
+        &census(&["export", "graph", "--db", db, "-o", link.to_str().unwrap()]),
+        "export through a link",
+    );
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&target)
+        .unwrap()
+        .starts_with("<?xml"));
+}
+
 /// PostgreSQL gives the same file as SQLite (its jsonb key order and ICU collation
 /// notwithstanding), for the latest rows and for one scan named.
 #[test]

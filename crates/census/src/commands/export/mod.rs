@@ -569,10 +569,13 @@ pub fn run(args: &GraphFlags, mut err: impl Write) -> Result<()> {
 }
 
 /// The output file: written as `<name>.partial-<pid>` beside it and renamed when
-/// complete, so that a failed export leaves no half file under the name asked for.
+/// complete, so that a failed export leaves no half file under the name asked for. A
+/// path that exists and is not a regular file (`/dev/null`, a FIFO, a symbolic link
+/// such as `/dev/stdout`) is written directly, never replaced.
 struct Target {
     path: PathBuf,
     partial: PathBuf,
+    direct: bool,
 }
 
 impl Target {
@@ -584,29 +587,55 @@ impl Target {
                 path.join("graph.graphml").display()
             );
         }
+        let cannot = |e: std::io::Error| {
+            anyhow!(
+                "-o {}: cannot write there ({e}); give a file in a folder that exists and that you can write to",
+                path.display()
+            )
+        };
+        // A symbolic link (`/dev/stdout`) is written through, not replaced.
+        let direct = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file());
+        if direct {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(cannot)?;
+            return Ok(Target {
+                path: path.to_path_buf(),
+                partial: path.to_path_buf(),
+                direct,
+            });
+        }
         let name = path
             .file_name()
             .ok_or_else(|| anyhow!("-o {}: not a file name", path.display()))?;
         let mut partial_name = name.to_os_string();
         partial_name.push(format!(".partial-{}", std::process::id()));
         let partial = path.with_file_name(partial_name);
-        File::create(&partial).map_err(|e| {
-            anyhow!(
-                "-o {}: cannot write there ({e}); give a file in a folder that exists and that you can write to",
-                path.display()
-            )
-        })?;
+        File::create(&partial).map_err(cannot)?;
         Ok(Target {
             path: path.to_path_buf(),
             partial,
+            direct,
         })
     }
 
     fn file(&self) -> Result<File> {
-        File::create(&self.partial).with_context(|| format!("-o {}", self.path.display()))
+        let file = if self.direct {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&self.path)
+        } else {
+            File::create(&self.partial)
+        };
+        file.with_context(|| format!("-o {}", self.path.display()))
     }
 
     fn commit(&self) -> Result<()> {
+        if self.direct {
+            return Ok(());
+        }
         std::fs::rename(&self.partial, &self.path).map_err(|e| {
             self.discard();
             anyhow!("-o {}: cannot write there ({e})", self.path.display())
@@ -614,7 +643,9 @@ impl Target {
     }
 
     fn discard(&self) {
-        let _ = std::fs::remove_file(&self.partial);
+        if !self.direct {
+            let _ = std::fs::remove_file(&self.partial);
+        }
     }
 }
 

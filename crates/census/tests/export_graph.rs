@@ -569,7 +569,7 @@ fn filters_keep_the_accounts_and_types_asked_for() {
             "--account",
             &account.name,
             "--type",
-            "ec2:Instance,AWS::EC2::Subnet",
+            "ec2:instance,aws::ec2::Subnet",
         ],
     );
     let g: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -641,6 +641,10 @@ fn bad_input_is_one_line_and_exit_1() {
         (
             vec!["export", "graph", "--db", db, "--scan", "nope"],
             "has no such scan",
+        ),
+        (
+            vec!["export", "graph", "--db", db, "--type", "ec2 instance"],
+            "--type ec2 instance",
         ),
         (
             vec!["export", "graph", "--db", db, "--account", "nobody"],

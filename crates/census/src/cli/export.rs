@@ -60,8 +60,9 @@ pub struct GraphFlags {
     /// Only these accounts (ids or names; repeat or separate with commas).
     #[arg(long, value_name = "ID|NAME", value_delimiter = ',')]
     pub account: Vec<String>,
-    /// Only resources of these types (ec2:Instance or AWS::EC2::Instance; repeat or
-    /// separate with commas). Accounts and OUs stay.
+    /// Only resources of these types, as census inventory takes them: ec2:Instance,
+    /// AWS::EC2::Instance, a service (ec2, ec2:*, AWS::EC2::*), any case; repeat or
+    /// separate with commas. Accounts and OUs stay.
     #[arg(long = "type", value_name = "TYPE", value_delimiter = ',')]
     pub types: Vec<String>,
 }

@@ -488,12 +488,14 @@ impl Tree {
     }
 }
 
-/// Which rows: the scan (`None`: the latest rows), account ids, resource types.
+/// Which rows: the scan (`None`: the latest rows), account ids, resource types (as
+/// `census inventory --type` takes them: `ec2:Instance`, `AWS::EC2::Instance`, `ec2`,
+/// `AWS::EC2::*`, any case).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Selection {
     pub scan: Option<String>,
     pub accounts: Vec<String>,
-    pub types: Vec<String>,
+    pub types: Vec<crate::commands::inventory::filter::TypeSpec>,
 }
 
 /// Runs `census export graph`: reads the store, writes the file (or standard output),
@@ -698,6 +700,14 @@ pub(crate) fn write_graph(
             anyhow::Ok(())
         };
     store.resources(selection, &mut |row: ResourceRow| {
+        if !selection.types.is_empty()
+            && !selection
+                .types
+                .iter()
+                .any(|t| t.matches(&row.resource_type, row.cfn_type.as_deref()))
+        {
+            return Ok(());
+        }
         if open.as_deref() != Some(row.account_id.as_str()) {
             if open.take().is_some() {
                 w.close_account()?;

@@ -6,6 +6,7 @@ use anyhow::{anyhow, bail, Result};
 
 use super::{AccountRow, ResourceRow, Selection};
 use crate::cli::export::GraphFlags;
+use crate::commands::inventory::filter::TypeSpec;
 use crate::store::postgres::{self as pg, PgUrl};
 use crate::store::sqlite::open_read_only;
 
@@ -170,9 +171,9 @@ impl Store {
         let types = args
             .types
             .iter()
-            .map(|t| t.trim().to_string())
-            .filter(|t| !t.is_empty())
-            .collect();
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| TypeSpec::parse(t).map_err(|e| anyhow!("--type {}: {e}", t.trim())))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Selection {
             scan: args.scan.clone(),
             accounts,
@@ -215,12 +216,6 @@ impl Store {
             conds.push(format!(
                 "i.account_id IN ({})",
                 placeholders(&mut params, &s.accounts)
-            ));
-        }
-        if !s.types.is_empty() {
-            let list = placeholders(&mut params, &s.types);
-            conds.push(format!(
-                "(i.resource_type IN ({list}) OR i.cfn_type IN ({list}))"
             ));
         }
         (base, conds.join(" AND "), params)

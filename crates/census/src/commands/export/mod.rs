@@ -48,15 +48,19 @@
 pub mod cypher;
 pub mod cyto;
 pub mod dot;
+mod files;
 pub mod graphml;
 mod read;
+mod tree;
+
+use files::{Spill, Target};
+use tree::Tree;
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::Result;
 use serde_json::Value;
 
 use crate::cli::export::{GraphFlags, GraphFormat};
@@ -359,135 +363,6 @@ impl AccountRow {
     }
 }
 
-/// The organizations, roots and OUs above the accounts, and the `contains` edges
-/// between them and down to the accounts (see the module's notes).
-#[derive(Debug, Default)]
-pub(crate) struct Tree {
-    pub nodes: Vec<Node>,
-    /// (parent, child) node ids.
-    pub contains: Vec<(String, String)>,
-}
-
-impl Tree {
-    pub(crate) fn build(accounts: &[AccountRow]) -> Tree {
-        // Per organization: the management account, the root's id, and OU ids by path.
-        #[derive(Default)]
-        struct Org {
-            management: Option<String>,
-            root_id: Option<String>,
-            root_name: Option<String>,
-            ou_ids: BTreeMap<String, String>,
-            paths: std::collections::BTreeSet<String>,
-        }
-        let mut orgs: BTreeMap<String, Org> = BTreeMap::new();
-        for a in accounts {
-            let Some(org_id) = a.org_id.as_deref().filter(|o| !o.is_empty()) else {
-                continue;
-            };
-            let org = orgs.entry(org_id.to_string()).or_default();
-            if org.management.is_none() {
-                org.management = a.management_account_id.clone();
-            }
-            let Some(path) = a.ou_path.as_deref().filter(|p| !p.is_empty()) else {
-                continue;
-            };
-            let mut segments = path.split('/');
-            if org.root_name.is_none() {
-                org.root_name = segments.next().map(str::to_string);
-            }
-            match a.ou_id.as_deref() {
-                Some(id) if id.starts_with("r-") => org.root_id = Some(id.to_string()),
-                Some(id) if !id.is_empty() && path.contains('/') => {
-                    org.ou_ids.insert(path.to_string(), id.to_string());
-                }
-                _ => {}
-            }
-            // Every OU on the way: `Root/A`, `Root/A/B`.
-            let mut prefix = String::new();
-            for (i, seg) in path.split('/').enumerate() {
-                if i > 0 {
-                    prefix.push('/');
-                }
-                prefix.push_str(seg);
-                if i > 0 {
-                    org.paths.insert(prefix.clone());
-                }
-            }
-        }
-        let mut tree = Tree::default();
-        let mut parent_of_account: BTreeMap<&str, String> = BTreeMap::new();
-        for (org_id, org) in &orgs {
-            let mut p = Vec::new();
-            text(&mut p, "org_id", Some(org_id));
-            text(&mut p, "management_account_id", org.management.as_deref());
-            tree.nodes.push(Node {
-                id: org_id.clone(),
-                kind: "organization",
-                label: org_id.clone(),
-                props: p,
-            });
-            let root_id = org
-                .root_id
-                .clone()
-                .unwrap_or_else(|| format!("census:root:{org_id}"));
-            let has_root = org.root_name.is_some();
-            if has_root {
-                let name = org.root_name.clone().unwrap_or_default();
-                let mut p = Vec::new();
-                text(&mut p, "name", Some(&name));
-                text(&mut p, "org_id", Some(org_id));
-                text(&mut p, "path", Some(&name));
-                tree.nodes.push(Node {
-                    id: root_id.clone(),
-                    kind: "root",
-                    label: name,
-                    props: p,
-                });
-                tree.contains.push((org_id.clone(), root_id.clone()));
-            }
-            let ou_id = |path: &str| -> String {
-                if !path.contains('/') {
-                    return root_id.clone();
-                }
-                org.ou_ids
-                    .get(path)
-                    .cloned()
-                    .unwrap_or_else(|| format!("census:ou:{org_id}:{path}"))
-            };
-            // Parents before children: a path sorts after its prefix.
-            for path in &org.paths {
-                let (parent, name) = path.rsplit_once('/').unwrap_or(("", path));
-                let id = ou_id(path);
-                let mut p = Vec::new();
-                text(&mut p, "name", Some(name));
-                text(&mut p, "org_id", Some(org_id));
-                text(&mut p, "path", Some(path));
-                tree.nodes.push(Node {
-                    id: id.clone(),
-                    kind: "ou",
-                    label: name.to_string(),
-                    props: p,
-                });
-                tree.contains.push((ou_id(parent), id));
-            }
-            for a in accounts
-                .iter()
-                .filter(|a| a.org_id.as_deref() == Some(org_id))
-            {
-                let parent = match a.ou_path.as_deref().filter(|p| !p.is_empty()) {
-                    Some(path) => ou_id(path),
-                    None => org_id.clone(),
-                };
-                parent_of_account.insert(&a.id, parent);
-            }
-        }
-        for (account, parent) in parent_of_account {
-            tree.contains.push((parent, account.to_string()));
-        }
-        tree
-    }
-}
-
 /// Which rows: the scan (`None`: the latest rows), account ids, resource types (as
 /// `census inventory --type` takes them: `ec2:Instance`, `AWS::EC2::Instance`, `ec2`,
 /// `AWS::EC2::*`, any case).
@@ -568,87 +443,6 @@ pub fn run(args: &GraphFlags, mut err: impl Write) -> Result<()> {
     }
     writeln!(err, "{line}")?;
     Ok(())
-}
-
-/// The output file: written as `<name>.partial-<pid>` beside it and renamed when
-/// complete, so that a failed export leaves no half file under the name asked for. A
-/// path that exists and is not a regular file (`/dev/null`, a FIFO, a symbolic link
-/// such as `/dev/stdout`) is written directly, never replaced.
-struct Target {
-    path: PathBuf,
-    partial: PathBuf,
-    direct: bool,
-}
-
-impl Target {
-    fn create(path: &Path) -> Result<Target> {
-        if path.is_dir() {
-            bail!(
-                "-o {}: is a folder; give a file name such as {}",
-                path.display(),
-                path.join("graph.graphml").display()
-            );
-        }
-        let cannot = |e: std::io::Error| {
-            anyhow!(
-                "-o {}: cannot write there ({e}); give a file in a folder that exists and that you can write to",
-                path.display()
-            )
-        };
-        // A symbolic link (`/dev/stdout`) is written through, not replaced.
-        let direct = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_file());
-        if direct {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .open(path)
-                .map_err(cannot)?;
-            return Ok(Target {
-                path: path.to_path_buf(),
-                partial: path.to_path_buf(),
-                direct,
-            });
-        }
-        let name = path
-            .file_name()
-            .ok_or_else(|| anyhow!("-o {}: not a file name", path.display()))?;
-        let mut partial_name = name.to_os_string();
-        partial_name.push(format!(".partial-{}", std::process::id()));
-        let partial = path.with_file_name(partial_name);
-        File::create(&partial).map_err(cannot)?;
-        Ok(Target {
-            path: path.to_path_buf(),
-            partial,
-            direct,
-        })
-    }
-
-    fn file(&self) -> Result<File> {
-        let file = if self.direct {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .truncate(true)
-                .open(&self.path)
-        } else {
-            File::create(&self.partial)
-        };
-        file.with_context(|| format!("-o {}", self.path.display()))
-    }
-
-    fn commit(&self) -> Result<()> {
-        if self.direct {
-            return Ok(());
-        }
-        std::fs::rename(&self.partial, &self.path).map_err(|e| {
-            self.discard();
-            anyhow!("-o {}: cannot write there ({e})", self.path.display())
-        })
-    }
-
-    fn discard(&self) {
-        if !self.direct {
-            let _ = std::fs::remove_file(&self.partial);
-        }
-    }
 }
 
 /// Reads the graph from `store` and writes it to `out` in the format asked for.
@@ -801,71 +595,6 @@ pub(crate) fn write_graph(
     })?;
     w.finish()?;
     Ok(counts)
-}
-
-/// The edges found while the nodes are written, kept in a temporary file (one JSON
-/// array per line) until every node is out: edges may only name nodes written before
-/// them, and a link's target may come later. Removed when dropped.
-struct Spill {
-    path: PathBuf,
-    out: Option<BufWriter<File>>,
-}
-
-impl Spill {
-    fn create() -> Result<Spill> {
-        let path = std::env::temp_dir().join(format!(
-            "census-export-edges-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos())
-        ));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| {
-                anyhow!(
-                    "cannot write the temporary file {} ({e}); set TMPDIR to a folder with space",
-                    path.display()
-                )
-            })?;
-        Ok(Spill {
-            path,
-            out: Some(BufWriter::with_capacity(1 << 16, file)),
-        })
-    }
-
-    fn edge(&mut self, source: &str, kind: &str, raw: Option<&str>, target: &str) -> Result<()> {
-        let out = self.out.as_mut().expect("spill written after replay");
-        serde_json::to_writer(&mut *out, &(source, kind, raw, target))?;
-        out.write_all(b"\n")?;
-        Ok(())
-    }
-
-    /// Calls `f(source, kind, raw, target)` for each edge, in the order written.
-    fn replay(
-        &mut self,
-        f: &mut dyn FnMut(String, String, Option<String>, String) -> Result<()>,
-    ) -> Result<()> {
-        use std::io::BufRead;
-        if let Some(out) = self.out.take() {
-            out.into_inner().map_err(|e| e.into_error())?;
-        }
-        let file = File::open(&self.path)?;
-        for line in std::io::BufReader::with_capacity(1 << 16, file).lines() {
-            let (source, kind, raw, target): (String, String, Option<String>, String) =
-                serde_json::from_str(&line?)?;
-            f(source, kind, raw, target)?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Spill {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
 }
 
 #[cfg(test)]

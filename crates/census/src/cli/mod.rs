@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod call;
 pub mod config;
+pub mod export;
 pub mod iam;
 pub mod inventory;
 pub mod report;
@@ -120,6 +121,13 @@ pub enum Command {
     /// (ec2:Instance) and name where the scan's inventory has them; tags compare as
     /// maps: "tag Owner: payments -> billing", "tag +Environment=prod", "tag -Team".
     Diff(store::DiffFlags),
+    /// Write the scan database's inventory to a file for other tools: a graph for
+    /// Gephi, yEd, networkx, Graphviz, Cytoscape.js or Neo4j.
+    #[command(
+        subcommand,
+        after_help = "Exit status: 0 written; 1 could not run (bad flags, no database, an output that cannot be written)."
+    )]
+    Export(export::ExportCommand),
     /// List the AWS services in the bundled models.
     Services {
         /// Only services speaking this protocol (query, ec2, json, rest-json, rest-xml, ...).

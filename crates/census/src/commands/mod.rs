@@ -10,6 +10,7 @@
 pub mod call;
 pub mod diff;
 pub mod doctor;
+pub mod export;
 pub mod inventory;
 pub mod plan;
 pub mod query;
@@ -69,6 +70,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Diff(f) => {
             diff::run(&f, &mut out, std::io::stderr())?;
+            0
+        }
+        Command::Export(crate::cli::export::ExportCommand::Graph(f)) => {
+            export::run(&f, std::io::stderr())?;
             0
         }
         Command::Services { protocol } => {

@@ -17,7 +17,7 @@
 //! statement, not once per row as in the view, which keeps the command fast on large
 //! stores. Not for the links between resources, nor for writing the store.
 
-mod filter;
+pub(crate) mod filter;
 mod read;
 
 use std::io::Write;

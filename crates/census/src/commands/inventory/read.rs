@@ -172,9 +172,8 @@ impl Reader {
         })
     }
 
-    /// Every `(resource_type, cfn_type)` in the store, for suggestions.
-    fn known_types(&mut self) -> Result<BTreeSet<(String, Option<String>)>> {
-        let sql = "SELECT DISTINCT resource_type, cfn_type FROM inventory";
+    /// The `(text, optional text)` rows of `sql`.
+    fn pairs(&mut self, sql: &str) -> Result<BTreeSet<(String, Option<String>)>> {
         Ok(match self {
             Reader::Sqlite(c, _) => c
                 .prepare(sql)?
@@ -187,6 +186,11 @@ impl Reader {
                 .map(|r| (r.get(0), r.get(1)))
                 .collect(),
         })
+    }
+
+    /// Every `(resource_type, cfn_type)` in the store, for suggestions.
+    fn known_types(&mut self) -> Result<BTreeSet<(String, Option<String>)>> {
+        self.pairs("SELECT DISTINCT resource_type, cfn_type FROM inventory")
     }
 
     /// Streams the rows `filter` selects, sorted, to `each` until it returns false.
@@ -318,19 +322,7 @@ impl Reader {
 
     /// Every `(account_id, name)` of the store's scans, for suggestions.
     fn known_accounts(&mut self) -> Result<BTreeSet<(String, Option<String>)>> {
-        let sql = "SELECT DISTINCT account_id, name FROM accounts";
-        Ok(match self {
-            Reader::Sqlite(c, _) => c
-                .prepare(sql)?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?,
-            Reader::Postgres(c, url) => c
-                .query(sql, &[])
-                .map_err(|e| Self::pg_error(url, &e))?
-                .iter()
-                .map(|r| (r.get(0), r.get(1)))
-                .collect(),
-        })
+        self.pairs("SELECT DISTINCT account_id, name FROM accounts")
     }
 
     /// Says on `err` which `--account` values name no account of the store, with the

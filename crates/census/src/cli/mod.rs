@@ -8,6 +8,7 @@ pub mod call;
 pub mod config;
 pub mod iam;
 pub mod report;
+pub mod report_html;
 pub mod scan;
 pub mod store;
 

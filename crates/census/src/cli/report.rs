@@ -26,6 +26,10 @@ pub enum ReportCommand {
     /// Region_Group, Regions, Tenant_ID, Environment, Aide_ID, Notes. `.env` keys
     /// OUTPUT_BUCKET, DYNAMO_TABLE_NAME and CROSS_ACCOUNT_ROLE_NAME give defaults.
     Accounts(ReportAccountsFlags),
+    /// One self-contained HTML page of a scan from the store: overview, organization
+    /// tree, resources by account, service, region and type, problems with what to do,
+    /// and a searchable, sortable table of every resource. No request leaves the page.
+    Html(super::report_html::ReportHtmlFlags),
 }
 
 /// `census report accounts` flags.

@@ -36,6 +36,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             f.base.check().await?;
             crate::report::run_accounts(f).await
         })??,
+        Command::Report(ReportCommand::Html(f)) => {
+            crate::report::html::run(&f, std::io::stderr())?;
+            0
+        }
         Command::Config(c) => block_on(async {
             let common = c.common();
             common.base.check().await?;

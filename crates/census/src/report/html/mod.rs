@@ -101,7 +101,7 @@ pub fn render(m: &Model) -> Result<String> {
         .sum::<usize>()
         + m.call_problems.iter().map(|g| g.items.len()).sum::<usize>();
     let page = env.get_template("report.html")?.render(context! {
-        csp => csp(),
+        csp => Value::from_safe_string(csp()),
         css => Value::from_safe_string(CSS.to_string()),
         js => Value::from_safe_string(JS.to_string()),
         generator => env!("CARGO_PKG_VERSION"),

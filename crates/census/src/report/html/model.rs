@@ -208,6 +208,9 @@ pub fn call_remediation(code: &str) -> &'static str {
         | "InvalidParameterValue" | "ValidationException" | "NotFound" => {
             "the service does not serve this call here (this region, partition or endpoint): leave it out of the scan file or with --skip SERVICE:OPERATION"
         }
+        c if c.ends_with(".NotFound") || c.ends_with("NotFoundException") => {
+            "the call names a resource that does not exist (in the scan file's parameters, or one deleted during the scan): fix the scan file's parameters; a resource deleted during the scan needs nothing"
+        }
         "Transport" | "Timeout" | "DeadlineExceeded" => {
             "the call did not get an answer in time: check the network to the endpoint, raise --call-timeout, or finish the scan with census scan --resume <scan folder>"
         }

@@ -6,6 +6,13 @@
   var ROW = 28, OVERSCAN = 10;
   var COLS = ["type", "id", "name", "account", "region", "arn", "tags"];
   var body = document.body;
+  // Counted for the tests (and anyone curious): blocked requests and script errors.
+  document.addEventListener("securitypolicyviolation", function () {
+    body.dataset.cspViolations = String(Number(body.dataset.cspViolations || 0) + 1);
+  });
+  window.addEventListener("error", function () {
+    body.dataset.errors = String(Number(body.dataset.errors || 0) + 1);
+  });
   var status = document.getElementById("table-status");
   var tbody = document.getElementById("rows");
   var table = document.getElementById("resource-table");

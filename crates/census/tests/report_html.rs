@@ -1,0 +1,419 @@
+//! `census report html` end to end: the seeded demo organization scanned from moto
+//! (with a call that fails in every region), the report written from census.db, then
+//! opened from a file:// URL in a real headless Chromium (Debian's `chromium`, set up
+//! by scripts/setup-chromium.sh, or $CHROMIUM) and its rendered DOM checked against
+//! the store: account names, per-account resource counts, the failed calls, the
+//! resource table's rows after the page's script ran, the filters; and that nothing
+//! leaves the page (a strict CSP, no remote URL, no violation, no script error).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use regex::Regex;
+use serde_json::Value;
+use testkit::{cli_command, shared_demo_org, TempDir};
+
+fn scans_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
+}
+
+fn command(endpoint: &str, args: &[&str]) -> Command {
+    let mut c = cli_command(env!("CARGO_BIN_EXE_census"), endpoint);
+    c.args(args);
+    c
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// `census query SQL --output json` as rows.
+fn query(db: &Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    let out = command(
+        "http://127.0.0.1:9",
+        &[
+            "query",
+            sql,
+            "--db",
+            db.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    )
+    .output()
+    .unwrap();
+    let text = ok(&out, sql);
+    let rows: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The demo organization scanned once (inventory.json, plus a DescribeInstances of
+/// an instance that does not exist, which fails with InvalidInstanceID.NotFound in
+/// every region) and its report written: (scan folder, census.db, report.html).
+fn scanned() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static DONE: std::sync::OnceLock<(PathBuf, PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let (moto, manifest) = shared_demo_org();
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-html");
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        let failing = out.join("failing.json");
+        std::fs::write(
+            &failing,
+            r#"[{"service": "ec2", "function": "describe_instances", "parameters": {"InstanceIds": ["i-0000000000000dead"]}}]"#,
+        )
+        .unwrap();
+        let regions = manifest.regions.join(",");
+        let scan_out = out.join("scan");
+        let result = command(
+            &moto.endpoint(),
+            &[
+                "scan",
+                "-s",
+                scans_dir().join("inventory.json").to_str().unwrap(),
+                "-s",
+                failing.to_str().unwrap(),
+                "-o",
+                scan_out.to_str().unwrap(),
+                "--org",
+                "--regions",
+                &regions,
+            ],
+        )
+        .output()
+        .unwrap();
+        // Failed calls make the scan's exit status 2.
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "census scan: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let db = scan_out.join("census.db");
+        let html = out.join("report.html");
+        let r = command(
+            "http://127.0.0.1:9",
+            &[
+                "report",
+                "html",
+                "--db",
+                db.to_str().unwrap(),
+                "-o",
+                html.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        ok(&r, "census report html");
+        let said = String::from_utf8_lossy(&r.stderr);
+        assert!(said.starts_with("census: wrote "), "{said}");
+        (scan_out, db, html)
+    })
+}
+
+fn chromium() -> String {
+    let bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = Command::new(&bin).arg("--version").output();
+    assert!(
+        found.as_ref().is_ok_and(|o| o.status.success()),
+        "{bin}: not found: run scripts/setup-chromium.sh (apt-get install chromium), or set CHROMIUM to a Chromium binary ({found:?})"
+    );
+    bin
+}
+
+/// Chromium's flags for a run that talks to nothing and keeps no state.
+fn headless(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--virtual-time-budget=5000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect()
+}
+
+/// The DOM of `page` (a file, with an optional `#fragment`) once its script ran.
+fn dump_dom(page: &Path, fragment: &str) -> String {
+    let profile = TempDir::new("census-chromium");
+    let url = format!("file://{}{fragment}", page.display());
+    let out = Command::new(chromium())
+        .args(headless(profile.path()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium --dump-dom {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains(r#"data-ready="true""#),
+        "the page's script did not finish: {}",
+        &dom[..dom.len().min(2000)]
+    );
+    dom
+}
+
+/// Every match of `pattern`'s capture groups.
+fn captures(text: &str, pattern: &str) -> Vec<Vec<String>> {
+    Regex::new(pattern)
+        .unwrap()
+        .captures_iter(text)
+        .map(|c| {
+            c.iter()
+                .skip(1)
+                .map(|m| m.map(|m| m.as_str().to_string()).unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+fn attr(dom: &str, id: &str, name: &str) -> String {
+    let found = captures(dom, &format!(r#"<[a-z]+ id="{id}"[^>]*\b{name}="([^"]*)""#));
+    assert_eq!(found.len(), 1, "#{id} [{name}] in the DOM");
+    found[0][0].clone()
+}
+
+#[test]
+fn report_shows_what_the_store_holds() {
+    let (_, db, html) = scanned();
+    let (_, manifest) = shared_demo_org();
+    let scan_id = s(&query(db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let dom = dump_dom(html, "");
+
+    // Every account with its name and the store's resource count.
+    let want: BTreeMap<String, (String, u64)> = query(
+        db,
+        &format!(
+            "SELECT a.account_id, a.name, (SELECT COUNT(*) FROM inventory i WHERE i.scan_id = a.scan_id \
+             AND i.account_id = a.account_id) AS n FROM accounts a WHERE a.scan_id = '{scan_id}'"
+        ),
+    )
+    .iter()
+    .map(|r| (s(&r["account_id"]), (s(&r["name"]), r["n"].as_u64().unwrap())))
+    .collect();
+    assert_eq!(want.len(), manifest.accounts.len());
+    let got: BTreeMap<String, (String, u64)> = captures(
+        &dom,
+        r#"<li class="acct" data-account="(\d{12})" data-resources="(\d+)" data-failures="\d+">\s*<a href="\#account=\d{12}">([^<]*)</a>"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), (c[2].clone(), c[1].parse().unwrap())))
+    .collect();
+    assert_eq!(
+        got, want,
+        "organization tree: account names and resource counts"
+    );
+    for a in &manifest.accounts {
+        assert!(dom.contains(&format!(">{}</a>", a.name)), "{}", a.name);
+    }
+    let total: u64 = want.values().map(|v| v.1).sum();
+    assert!(total > 100, "the demo has resources: {total}");
+    assert!(dom.contains(&format!(r#"<dd id="ov-resources">{total}</dd>"#)));
+    assert!(dom.contains(&format!(
+        r#"<dd id="ov-accounts">{}</dd>"#,
+        manifest.accounts.len()
+    )));
+
+    // The heatmap's totals are the same counts.
+    let heat: BTreeMap<String, u64> = captures(
+        &dom,
+        r#"<tr data-account="(\d{12})">.*?<td class="num total">(\d+)</td></tr>"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].parse().unwrap()))
+    .collect();
+    let nonzero: BTreeMap<String, u64> = want.iter().map(|(k, v)| (k.clone(), v.1)).collect();
+    assert_eq!(heat, nonzero, "heatmap totals");
+
+    // The failed calls, exactly those of the store, grouped under their code.
+    let failed: BTreeSet<(String, String, String)> = query(
+        db,
+        &format!(
+            "SELECT account_id, region, service || ':' || operation AS op FROM calls \
+             WHERE scan_id = '{scan_id}' AND status = 'error'"
+        ),
+    )
+    .iter()
+    .map(|r| (s(&r["account_id"]), s(&r["region"]), s(&r["op"])))
+    .collect();
+    assert_eq!(
+        failed.len(),
+        manifest.accounts.len() * manifest.regions.len(),
+        "one failed call per account and region"
+    );
+    let shown: BTreeSet<(String, String, String)> = captures(
+        &dom,
+        r#"<tr class="failed-call" data-account="(\d{12})" data-region="([a-z0-9-]+)" data-operation="([^"]+)">"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].clone(), c[2].clone()))
+    .collect();
+    assert_eq!(shown, failed, "failed calls");
+    assert!(dom.contains(r#"<div class="problem" data-code="InvalidInstanceID.NotFound">"#));
+    assert!(
+        dom.contains("fix the scan file's parameters"),
+        "remediation"
+    );
+    assert!(dom.contains(&format!(
+        r#"<dd id="ov-calls-failed" class="bad">{}</dd>"#,
+        failed.len()
+    )));
+
+    // The resource table: the script decoded every row and drew the first screenful.
+    assert_eq!(attr(&dom, "table-status", "data-shown"), total.to_string());
+    let rows = captures(&dom, r#"<tr aria-rowindex="(\d+)"><td[^>]*>([^<]*)</td>"#);
+    assert!(
+        rows.len() > 10 && (rows.len() as u64) < total,
+        "drawn lazily: {}",
+        rows.len()
+    );
+    let types: BTreeSet<String> = query(
+        db,
+        &format!("SELECT DISTINCT resource_type FROM inventory WHERE scan_id = '{scan_id}'"),
+    )
+    .iter()
+    .map(|r| s(&r["resource_type"]))
+    .collect();
+    for r in &rows {
+        assert!(
+            types.contains(&r[1]),
+            "row type {:?} not in the store",
+            r[1]
+        );
+    }
+
+    // Nothing blocked, nothing failed.
+    assert!(dom.contains(r#"data-errors="0""#), "script errors");
+    assert!(dom.contains(r#"data-csp-violations="0""#), "CSP violations");
+}
+
+#[test]
+fn filters_select_an_account_and_words() {
+    let (_, db, html) = scanned();
+    let (_, manifest) = shared_demo_org();
+    let account = &manifest.accounts[1];
+    let n = query(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM inventory WHERE account_id = '{}'",
+            account.id
+        ),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let dom = dump_dom(html, &format!("#account={}", account.id));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), n.to_string());
+    // Every drawn row is that account's.
+    let accounts = captures(
+        &dom,
+        r#"<tr aria-rowindex="\d+">(?:<td[^>]*>[^<]*</td>){3}<td[^>]*>([^<]*)</td>"#,
+    );
+    assert!(!accounts.is_empty());
+    for a in accounts {
+        assert_eq!(a[0], format!("{} ({})", account.name, account.id));
+    }
+    // Words: every one must match (type and region here).
+    let region = &manifest.regions[0];
+    let m = query(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM inventory WHERE resource_type = 'ec2:Vpc' AND region = '{region}'"
+        ),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(m > 0);
+    let dom = dump_dom(html, &format!("#q=ec2:vpc%20{region}"));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), m.to_string());
+}
+
+#[test]
+fn nothing_leaves_the_page() {
+    let (_, _, html) = scanned();
+    let page = std::fs::read_to_string(html).unwrap();
+    let csp = captures(
+        &page,
+        r#"<meta http-equiv="Content-Security-Policy" content="([^"]+)">"#,
+    );
+    assert_eq!(csp.len(), 1, "one CSP meta tag");
+    let csp = &csp[0][0];
+    assert!(csp.starts_with("default-src 'none'; "), "{csp}");
+    assert!(
+        csp.contains("connect-src 'none'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    // No element loads anything: no src, no stylesheet link, no remote URL anywhere
+    // in an attribute (the markup without its two scripts, the code and the data).
+    let markup = Regex::new(r"(?s)<script[^>]*>.*?</script>")
+        .unwrap()
+        .replace_all(&page, "");
+    assert_eq!(page.matches("</script>").count(), 2);
+    let loads = captures(
+        &markup,
+        r#"\s(src|srcset|action|poster|data|formaction)\s*="#,
+    );
+    assert!(loads.is_empty(), "{loads:?}");
+    assert!(!markup.contains("<link") && !markup.contains("<iframe") && !markup.contains("<img"));
+    assert!(!page.contains("@import") && !page.contains("url("));
+    let remote = captures(&markup, r#"(?i)(?:href|xlink:href)\s*=\s*"([a-z]+:[^"]*)""#);
+    assert!(remote.is_empty(), "links out of the page: {remote:?}");
+    // The page's script is the one the CSP hash admits: it ran (data-ready) in the
+    // tests above with script-src allowing nothing else.
+    assert_eq!(page.matches("<script>").count(), 1);
+}
+
+#[test]
+fn screenshot_of_the_overview() {
+    let (_, _, html) = scanned();
+    let profile = TempDir::new("census-chromium");
+    let shot = html.with_file_name("overview.png");
+    let _ = std::fs::remove_file(&shot);
+    let out = Command::new(chromium())
+        .args(headless(profile.path()))
+        .arg("--window-size=1366,768")
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    // 1366 x 768, from the IHDR chunk.
+    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((w, h), (1366, 768));
+}

@@ -96,6 +96,7 @@ fn scanned() -> &'static (PathBuf, PathBuf, PathBuf) {
                 "--org",
                 "--regions",
                 &regions,
+                "--html",
             ],
         )
         .output()
@@ -355,6 +356,73 @@ fn filters_select_an_account_and_words() {
     assert!(m > 0);
     let dom = dump_dom(html, &format!("#q=ec2:vpc%20{region}"));
     assert_eq!(attr(&dom, "table-status", "data-shown"), m.to_string());
+}
+
+#[test]
+fn scan_html_writes_the_same_report_into_the_scan_folder() {
+    let (scan_out, db, html) = scanned();
+    let scan_id = s(&query(db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let in_folder = scan_out.join(&scan_id).join("report.html");
+    let page = std::fs::read_to_string(&in_folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", in_folder.display()));
+    assert!(page.contains(&format!(r#"<body data-scan="{scan_id}""#)));
+    assert_eq!(page, std::fs::read_to_string(html).unwrap());
+}
+
+#[test]
+fn html_without_a_database_is_refused_before_scanning() {
+    let out = TempDir::new("census-report-html-nodb");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "scan",
+            "-s",
+            scans_dir().join("one-call.json").to_str().unwrap(),
+            "-o",
+            out.path().to_str().unwrap(),
+            "--no-db",
+            "--html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--html reads the scan back from its database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn report_of_a_missing_scan_says_which_there_are() {
+    let (_, db, _) = scanned();
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "nope",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            "/tmp/never.html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("has no scan \"nope\"; its scans are: 2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
 }
 
 #[test]

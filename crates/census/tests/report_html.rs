@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use regex::Regex;
+use serde_json::json;
 use serde_json::Value;
-use testkit::{cli_command, shared_demo_org, TempDir};
+use testkit::{boto3_call, cli_command, shared_demo_org, Caller, Moto, TempDir};
 
 fn scans_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
@@ -423,6 +424,149 @@ fn report_of_a_missing_scan_says_which_there_are() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+}
+
+#[test]
+fn changes_are_those_census_diff_finds() {
+    let moto = Moto::start();
+    let me = Caller::management();
+    let call = |service: &str, op: &str, params: Value| -> Value {
+        boto3_call(&moto, &me, service, op, &params, false)
+    };
+    let vpc = call(
+        "ec2",
+        "CreateVpc",
+        json!({"CidrBlock": "10.9.0.0/16", "TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "Owner", "Value": "team-a"}]}]}),
+    )["Vpc"]["VpcId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call("s3", "CreateBucket", json!({"Bucket": "kept-bucket"}));
+    let queue = call("sqs", "CreateQueue", json!({"QueueName": "gone"}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = TempDir::new("census-report-html-changes");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([
+            {"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"},
+            {"service": "s3", "function": "list_buckets", "result_key": "Buckets"},
+            {"service": "sqs", "function": "list_queues", "result_key": "QueueUrls"}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let scan = || {
+        let r = command(
+            &moto.endpoint(),
+            &[
+                "scan",
+                "-s",
+                spec.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--regions",
+                "us-east-1",
+            ],
+        )
+        .output()
+        .unwrap();
+        ok(&r, "census scan");
+    };
+    scan();
+    call("s3", "CreateBucket", json!({"Bucket": "new-bucket"}));
+    call("sqs", "DeleteQueue", json!({"QueueUrl": queue}));
+    call(
+        "ec2",
+        "CreateTags",
+        json!({"Resources": [vpc], "Tags": [{"Key": "Owner", "Value": "team-b"}]}),
+    );
+    scan();
+    let db = out.join("census.db");
+    let html = dir.path().join("report.html");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census report html");
+    let diff = query_diff(&db);
+    let want: BTreeSet<(String, String)> = diff
+        .iter()
+        .map(|r| {
+            let arn = s(&r["arn"]);
+            let id = if arn == "null" {
+                s(&r["resource_id"])
+            } else {
+                arn
+            };
+            (s(&r["change"]), id)
+        })
+        .collect();
+    assert!(
+        want.contains(&("added".to_string(), "arn:aws:s3:::new-bucket".to_string())),
+        "{want:?}"
+    );
+    assert!(
+        want.iter()
+            .any(|(k, id)| k == "removed" && id.ends_with(":gone")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter()
+            .any(|(k, id)| k == "changed" && id.ends_with(&vpc)),
+        "{want:?}"
+    );
+    let dom = dump_dom(&html, "");
+    let got: BTreeSet<(String, String)> = captures(
+        &dom,
+        r#"<tr class="change [a-z]+" data-kind="([a-z]+)" data-resource="([^"]+)">"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].clone()))
+    .collect();
+    assert_eq!(
+        got, want,
+        "the Changes section lists what census diff finds"
+    );
+    assert!(dom.contains(r#"<span class="tag">tag Owner: team-a -&gt; team-b</span>"#));
+    assert!(
+        dom.contains(r#"<dd id="ch-added">+1</dd>"#),
+        "one bucket added"
+    );
+    assert!(
+        dom.contains(r#"<dd id="ch-removed">−1</dd>"#),
+        "one queue removed"
+    );
+}
+
+/// `census diff --output json` of the database's last two scans.
+fn query_diff(db: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let out = command(
+        "http://127.0.0.1:9",
+        &["diff", "--db", db.to_str().unwrap(), "--output", "json"],
+    )
+    .output()
+    .unwrap();
+    let text = ok(&out, "census diff");
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
 }
 
 #[test]

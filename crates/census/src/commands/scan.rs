@@ -650,7 +650,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         let written = tokio::task::spawn_blocking(move || {
             let mut source =
                 crate::report::html::source::Source::open(&db_path, postgres.as_ref())?;
-            crate::report::html::write(&mut source, Some(&scan_id), &out)
+            crate::report::html::write(&mut source, Some(&scan_id), None, &out)
         })
         .await
         .map_err(anyhow::Error::from)

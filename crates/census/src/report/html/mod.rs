@@ -17,6 +17,7 @@
 //! every value. Not for reading live AWS data (a report of the store only), nor for
 //! comparing scans beyond what `census diff` computes.
 
+pub mod changes;
 pub mod charts;
 pub mod model;
 pub mod source;
@@ -67,7 +68,7 @@ pub fn csp() -> String {
 }
 
 /// The page for `m`.
-pub fn render(m: &Model) -> Result<String> {
+pub fn render(m: &Model, changes: Option<&changes::Changes>) -> Result<String> {
     let mut env = Environment::new();
     env.add_template("report.html", TEMPLATE)?;
     let regions = charts::ranked(m.resources.iter().map(|r| r.region.as_str()));
@@ -122,18 +123,39 @@ pub fn render(m: &Model) -> Result<String> {
         account_problems => &m.account_problems,
         call_problems => &m.call_problems,
         problem_count,
+        changes,
         data => Value::from_safe_string(data),
     })?;
     Ok(page)
 }
 
 /// Writes the report of scan `scan_id` (the latest finished when `None`) of `source`
-/// to `path`, atomically (a temporary file renamed into place).
-pub fn write(source: &mut Source, scan_id: Option<&str>, path: &Path) -> Result<Written> {
+/// to `path`, atomically (a temporary file renamed into place), with its changes since
+/// `against` (the finished scan before it when `None`; no Changes section when there
+/// is none).
+pub fn write(
+    source: &mut Source,
+    scan_id: Option<&str>,
+    against: Option<&str>,
+    path: &Path,
+) -> Result<Written> {
     let t0 = Instant::now();
     let scan_id = model::pick_scan(source, scan_id)?;
+    let against = changes::pick_against(source, &scan_id, against)?;
     let m = model::read(source, &scan_id)?;
-    let page = render(&m)?;
+    let changes = match against {
+        Some(a) => {
+            let diff = source.diff(&a, &scan_id)?;
+            let names = m
+                .accounts
+                .iter()
+                .map(|x| (x.id.clone(), x.name.clone()))
+                .collect();
+            Some(changes::shape(a, diff, &names))
+        }
+        None => None,
+    };
+    let page = render(&m, changes.as_ref())?;
     let tmp = path.with_extension("html.tmp");
     std::fs::write(&tmp, page.as_bytes())
         .with_context(|| format!("{}: cannot write the report", tmp.display()))?;
@@ -160,7 +182,12 @@ pub fn run(args: &ReportHtmlFlags, mut err: impl Write) -> Result<()> {
         }
     }
     let mut source = Source::open(&db, postgres.as_ref())?;
-    let w = write(&mut source, args.scan_id.as_deref(), &args.output)?;
+    let w = write(
+        &mut source,
+        args.scan_id.as_deref(),
+        args.against.as_deref(),
+        &args.output,
+    )?;
     writeln!(
         err,
         "census: wrote {} (scan {}, {} resources, {} KB) in {} ms",

@@ -8,6 +8,7 @@
 use anyhow::{anyhow, Result};
 use rusqlite::types::ValueRef;
 
+use crate::store::diff::{postgres_diff, sqlite_diff, Diff};
 use crate::store::postgres::{self as pg, AnyCell, PgUrl};
 use crate::store::sqlite::{self, ScanRow};
 use crate::util::print::Cell;
@@ -43,6 +44,18 @@ impl Source {
                 sqlite::scans(c).map_err(|e| anyhow!("{path}: reading scans: {e}"))?
             }
             Source::Postgres(c, url) => pg::scans(c).map_err(|e| url.error(&pg::error_text(&e)))?,
+        })
+    }
+
+    /// `census diff`'s comparison of scans `a` and `b`.
+    pub fn diff(&mut self, a: &str, b: &str) -> Result<Diff> {
+        Ok(match self {
+            Source::Sqlite(c, path) => {
+                sqlite_diff(c, a, b).map_err(|e| anyhow!("{path}: comparing scans: {e}"))?
+            }
+            Source::Postgres(c, url) => {
+                postgres_diff(c, a, b).map_err(|e| url.error(&pg::error_text(&e)))?
+            }
         })
     }
 

@@ -629,3 +629,243 @@ fn screenshot_of_the_overview() {
     let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
     assert_eq!((w, h), (1366, 768));
 }
+
+/// A headless Chromium driven through the DevTools protocol (one page, its network,
+/// console and log events recorded), killed when dropped.
+struct Devtools {
+    ws: tungstenite::WebSocket<std::net::TcpStream>,
+    next: u64,
+    session: String,
+    /// Every event received, in order.
+    events: Vec<Value>,
+    child: std::process::Child,
+    _profile: TempDir,
+}
+
+impl Devtools {
+    fn launch() -> Devtools {
+        use std::io::BufRead;
+        let profile = TempDir::new("census-chromium-cdp");
+        let mut args = headless(profile.path());
+        // Real time: the page's own timings are measured.
+        args.retain(|a| !a.starts_with("--virtual-time-budget"));
+        let mut child = Command::new(chromium())
+            .args(args)
+            .args([
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=1366,768",
+                "about:blank",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("chromium exited before its DevTools listened:\n{said}");
+            }
+            if let Some(u) = line.trim().strip_prefix("DevTools listening on ") {
+                break u.to_string();
+            }
+            said.push_str(&line);
+        };
+        // Keep draining stderr so that Chromium never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let addr = url
+            .strip_prefix("ws://")
+            .and_then(|r| r.split('/').next())
+            .unwrap()
+            .to_string();
+        let stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let (ws, _) = tungstenite::client(url.as_str(), stream).unwrap();
+        let mut d = Devtools {
+            ws,
+            next: 0,
+            session: String::new(),
+            events: Vec::new(),
+            child,
+            _profile: profile,
+        };
+        let target = d.call("Target.createTarget", json!({"url": "about:blank"}));
+        let attached = d.call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        d.session = s(&attached["sessionId"]);
+        for domain in [
+            "Network.enable",
+            "Runtime.enable",
+            "Log.enable",
+            "Page.enable",
+        ] {
+            d.call(domain, json!({}));
+        }
+        d
+    }
+
+    /// Sends a command (to the page's session once attached) and returns its result,
+    /// recording the events that arrive meanwhile.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if !self.session.is_empty() {
+            msg["sessionId"] = json!(self.session);
+        }
+        self.ws
+            .send(tungstenite::Message::text(msg.to_string()))
+            .unwrap();
+        loop {
+            let m = self.ws.read().unwrap();
+            let Ok(text) = m.to_text() else { continue };
+            let v: Value = serde_json::from_str(text).unwrap();
+            if v["id"] == json!(id) {
+                assert!(v["error"].is_null(), "{method}: {v}");
+                return v["result"].clone();
+            }
+            self.events.push(v);
+        }
+    }
+
+    /// Evaluates `expr` in the page (awaiting a promise) and returns its value.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "awaitPromise": true, "returnByValue": true}),
+        );
+        assert!(r["exceptionDetails"].is_null(), "{expr}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    /// Opens `url` and waits for the page's script to finish (its `data-ready`); the
+    /// wall-clock milliseconds it took.
+    fn open(&mut self, url: &str) -> u128 {
+        let t0 = std::time::Instant::now();
+        self.call("Page.navigate", json!({"url": url}));
+        let ready = self.eval(
+            "new Promise(done => { const check = () => document.body && document.body.dataset.ready \
+             ? done(document.body.dataset.ready) : requestAnimationFrame(check); check(); })",
+        );
+        assert_eq!(ready, json!("true"));
+        t0.elapsed().as_millis()
+    }
+
+    fn events(&self, method: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e["method"] == method)
+            .collect()
+    }
+}
+
+impl Drop for Devtools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn devtools_see_no_request_and_no_error() {
+    let (_, db, html) = scanned();
+    let url = format!("file://{}", html.display());
+    let mut d = Devtools::launch();
+    d.open(&url);
+    // Type in the filter as a person would: the table follows.
+    d.eval("document.getElementById('filter').focus()");
+    d.call("Input.insertText", json!({"text": "ec2:vpc"}));
+    let shown = d.eval("document.getElementById('table-status').dataset.shown");
+    let vpcs = query(
+        db,
+        "SELECT COUNT(*) AS n FROM inventory WHERE resource_type = 'ec2:Vpc'",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(shown, json!(vpcs.to_string()));
+    // Sort by a header's button, from the keyboard.
+    d.eval("document.querySelector('th[data-col=\"name\"] button').focus()");
+    for t in ["keyDown", "keyUp"] {
+        d.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": t, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"}),
+        );
+    }
+    assert_eq!(
+        d.eval("document.querySelector('th[data-col=\"name\"]').getAttribute('aria-sort')"),
+        json!("ascending")
+    );
+    let names = d.eval(
+        "[...document.querySelectorAll('#rows tr[aria-rowindex] td:nth-child(3)')].map(td => td.textContent)",
+    );
+    let names: Vec<String> = names.as_array().unwrap().iter().map(s).collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert!(!names.is_empty());
+    assert_eq!(names, sorted);
+    // A round trip, so that every event of the above has arrived.
+    d.eval("1");
+    let requests: Vec<String> = d
+        .events("Network.requestWillBeSent")
+        .iter()
+        .map(|e| s(&e["params"]["request"]["url"]))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![url.clone()],
+        "the page requested only itself"
+    );
+    assert!(d.events("Network.loadingFailed").is_empty());
+    assert!(
+        d.events("Runtime.exceptionThrown").is_empty(),
+        "{:?}",
+        d.events
+    );
+    let errors: Vec<&Value> = d
+        .events("Runtime.consoleAPICalled")
+        .into_iter()
+        .filter(|e| e["params"]["type"] == "error" || e["params"]["type"] == "warning")
+        .chain(
+            d.events("Log.entryAdded")
+                .into_iter()
+                .filter(|e| e["params"]["entry"]["level"] == "error"),
+        )
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// The page's speed on a report given in $CENSUS_REPORT_BENCH (e.g. one of 500,000
+/// resources): time until interactive, then the filter's time per keystroke as the page
+/// measures it. Run with `cargo test -p census --test report_html -- --ignored
+/// --nocapture bench`.
+#[test]
+#[ignore]
+fn bench_page() {
+    let Ok(page) = std::env::var("CENSUS_REPORT_BENCH") else {
+        panic!("set CENSUS_REPORT_BENCH to a report.html");
+    };
+    let mut d = Devtools::launch();
+    let ms = d.open(&format!("file://{page}"));
+    let rows = d.eval("document.getElementById('table-status').dataset.shown");
+    println!("bench: {page}: interactive in {ms} ms, {rows} rows");
+    d.eval("document.getElementById('filter').focus()");
+    for c in "team-7 ec2:vol".chars() {
+        d.call("Input.insertText", json!({"text": c.to_string()}));
+        let took = d.eval("document.getElementById('table-status').dataset.filterMs");
+        let shown = d.eval("document.getElementById('table-status').dataset.shown");
+        println!(
+            "bench: keystroke {c:?}: filtered in {} ms, {} rows",
+            s(&took),
+            s(&shown)
+        );
+    }
+    let t0 = std::time::Instant::now();
+    d.eval("document.querySelector('th[data-col=\"name\"] button').click()");
+    println!("bench: sort by name: {} ms", t0.elapsed().as_millis());
+}

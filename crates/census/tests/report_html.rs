@@ -604,30 +604,55 @@ fn nothing_leaves_the_page() {
     assert_eq!(page.matches("<script>").count(), 1);
 }
 
+/// Screenshots at 1366x768 of the overview and of the problems section, kept as test
+/// artefacts (target/tmp/report-html/*.png) for people to look at.
 #[test]
-fn screenshot_of_the_overview() {
+fn screenshots_of_the_overview_and_the_problems() {
+    use base64::Engine;
     let (_, _, html) = scanned();
-    let profile = TempDir::new("census-chromium");
-    let shot = html.with_file_name("overview.png");
-    let _ = std::fs::remove_file(&shot);
-    let out = Command::new(chromium())
-        .args(headless(profile.path()))
-        .arg("--window-size=1366,768")
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", html.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut d = Devtools::launch();
+    d.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": false}),
     );
-    let png = std::fs::read(&shot).unwrap();
-    assert_eq!(&png[1..4], b"PNG");
-    // 1366 x 768, from the IHDR chunk.
-    let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
-    let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
-    assert_eq!((w, h), (1366, 768));
+    d.open(&format!("file://{}", html.display()));
+    // The overview is the top of the page (under its title).
+    for (name, scroll) in [
+        ("overview", "window.scrollTo(0, 0)"),
+        (
+            "problems",
+            "document.getElementById('problems').scrollIntoView()",
+        ),
+    ] {
+        let top = d.eval(&format!(
+            "new Promise(done => {{ {scroll}; \
+             requestAnimationFrame(() => requestAnimationFrame(() => done(window.scrollY))); }})"
+        ));
+        if name == "problems" {
+            assert!(
+                top.as_f64().unwrap() > 100.0,
+                "scrolled to the problems: {top}"
+            );
+        }
+        let shot = d.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(s(&shot["data"]))
+            .unwrap();
+        let path = html.with_file_name(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        // 1366 x 768, from the IHDR chunk; and not a blank page (which compresses to
+        // a few KB).
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((w, h), (1366, 768), "{name}");
+        assert!(
+            png.len() > 30_000,
+            "{}: blank? {} bytes",
+            path.display(),
+            png.len()
+        );
+    }
 }
 
 /// A headless Chromium driven through the DevTools protocol (one page, its network,
@@ -854,6 +879,15 @@ fn bench_page() {
     let ms = d.open(&format!("file://{page}"));
     let rows = d.eval("document.getElementById('table-status').dataset.shown");
     println!("bench: {page}: interactive in {ms} ms, {rows} rows");
+    let t0 = std::time::Instant::now();
+    d.eval(
+        "new Promise(done => { const check = () => document.body.dataset.indexed \
+         ? done(true) : setTimeout(check, 10); check(); })",
+    );
+    println!(
+        "bench: search index built {} ms later (in the background)",
+        t0.elapsed().as_millis()
+    );
     d.eval("document.getElementById('filter').focus()");
     for c in "team-7 ec2:vol".chars() {
         d.call("Input.insertText", json!({"text": c.to_string()}));

@@ -44,32 +44,59 @@
       default: return D.tags[i];
     }
   }
-  // Lower-cased text of each row, built on the first search.
-  var hay = null;
+  // Lower-cased text of each row: built in slices once the table is drawn (so that
+  // the first keystroke does not pay for it), or at once if a search comes first.
+  var hay = new Array(n);
+  var hayDone = 0;
+  function hayRow(i) {
+    return (D.types[D.t[i]] + "\t" + D.id[i] + "\t" + D.name[i] + "\t" + accountLabels[D.a[i]] + "\t" +
+      D.regions[D.r[i]] + "\t" + D.arn[i] + "\t" + D.tags[i]).toLowerCase();
+  }
   function haystack() {
-    if (hay) return hay;
-    hay = new Array(n);
-    for (var i = 0; i < n; i++) {
-      hay[i] = (D.types[D.t[i]] + "\t" + D.id[i] + "\t" + D.name[i] + "\t" + accountLabels[D.a[i]] + "\t" +
-        D.regions[D.r[i]] + "\t" + D.arn[i] + "\t" + D.tags[i]).toLowerCase();
-    }
+    for (; hayDone < n; hayDone++) hay[hayDone] = hayRow(hayDone);
+    body.dataset.indexed = "true";
     return hay;
+  }
+  function haySlice() {
+    var end = Math.min(n, hayDone + 20000);
+    for (; hayDone < end; hayDone++) hay[hayDone] = hayRow(hayDone);
+    if (hayDone < n) setTimeout(haySlice, 0);
+    else body.dataset.indexed = "true";
   }
   var order = null; // row indexes in sort order (null: as stored)
   var sortCol = null, sortDir = 1;
   var view = new Uint32Array(0);
   var viewLength = 0;
+  // What the current view was filtered with: a search that only adds to it (longer
+  // words, more words, the same account and order) filters the view, not every row.
+  var last = null;
+
+  function narrows(prev, words, acct) {
+    if (!prev || prev.acct !== acct || prev.order !== order) return false;
+    if (words.length < prev.words.length) return false;
+    for (var w = 0; w < prev.words.length; w++) {
+      if (words[w].indexOf(prev.words[w]) < 0) return false;
+    }
+    return true;
+  }
 
   function applyFilter() {
     var t0 = performance.now();
     var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
     var acct = accountSelect.value === "" ? -1 : Number(accountSelect.value);
-    var src = order;
-    var out = new Uint32Array(n);
-    var k = 0;
     var h = words.length ? haystack() : null;
-    for (var j = 0; j < n; j++) {
-      var i = src ? src[j] : j;
+    var from, count;
+    if (narrows(last, words, acct)) {
+      from = view;
+      count = viewLength;
+    } else {
+      from = order;
+      count = n;
+    }
+    var out = new Uint32Array(count);
+    var k = 0;
+    for (var j = 0; j < count; j++) {
+      var i = from ? from[j] : j;
       if (acct >= 0 && D.a[i] !== acct) continue;
       var ok = true;
       for (var w = 0; w < words.length; w++) {
@@ -79,6 +106,7 @@
     }
     view = out;
     viewLength = k;
+    last = { words: words, acct: acct, order: order };
     var ms = performance.now() - t0;
     status.textContent = "Showing " + k.toLocaleString("en") + " of " + n.toLocaleString("en") + " resources";
     status.dataset.shown = String(k);
@@ -130,8 +158,21 @@
       sortCol = col;
       sortDir = 1;
     }
+    // Columns of a few values (type, account, region) sort by the rank of their value,
+    // a number; the others by their lower-cased text.
+    var dict = { type: [D.types, D.t], account: [accountLabels, D.a], region: [D.regions, D.r] }[col];
     var keys = new Array(n);
-    for (var i = 0; i < n; i++) keys[i] = cell(col, i).toLowerCase();
+    var i;
+    if (dict) {
+      var values = dict[0], codes = dict[1];
+      var byText = values.map(function (v, x) { return [v.toLowerCase(), x]; })
+        .sort(function (p, q) { return p[0] < q[0] ? -1 : p[0] > q[0] ? 1 : 0; });
+      var rank = new Array(values.length);
+      byText.forEach(function (p, r) { rank[p[1]] = r; });
+      for (i = 0; i < n; i++) keys[i] = rank[codes[i]];
+    } else {
+      for (i = 0; i < n; i++) keys[i] = cell(col, i).toLowerCase();
+    }
     var idx = new Uint32Array(n);
     for (i = 0; i < n; i++) idx[i] = i;
     var dir = sortDir;
@@ -191,4 +232,5 @@
   document.getElementById("filter-form").addEventListener("submit", function (e) { e.preventDefault(); });
   if (!fromHash()) applyFilter();
   body.dataset.ready = "true";
+  setTimeout(haySlice, 0);
 })();

@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use regex::Regex;
 use serde_json::json;
 use serde_json::Value;
-use testkit::{boto3_call, cli_command, shared_demo_org, Caller, Moto, TempDir};
+use testkit::{boto3_call, cli_command, shared_demo_org, Caller, Moto, Postgres, TempDir};
 
 fn scans_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
@@ -567,6 +567,72 @@ fn query_diff(db: &Path) -> Vec<serde_json::Map<String, Value>> {
         .iter()
         .map(|r| r.as_object().unwrap().clone())
         .collect()
+}
+
+#[test]
+fn postgres_gives_the_same_page_as_sqlite() {
+    let (moto, manifest) = shared_demo_org();
+    let url = Postgres::shared().create_database("report").replacen(
+        "postgres@",
+        "postgres:pw-never-printed@",
+        1,
+    );
+    let dir = TempDir::new("census-report-html-pg");
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scans_dir().join("inventory.json").to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+            "--postgres",
+            &url,
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census scan --postgres");
+    let page = |store: &[&str], name: &str| -> String {
+        let html = dir.path().join(name);
+        let mut args = vec!["report", "html", "-o", html.to_str().unwrap()];
+        args.extend(store);
+        let r = command("http://127.0.0.1:9", &args).output().unwrap();
+        ok(&r, "census report html");
+        assert!(!String::from_utf8_lossy(&r.stderr).contains("pw-never-printed"));
+        std::fs::read_to_string(html).unwrap()
+    };
+    let db = out.join("census.db");
+    let sqlite = page(&["--db", db.to_str().unwrap()], "sqlite.html");
+    let postgres = page(&["--postgres", &url], "postgres.html");
+    assert!(
+        !postgres.contains("pw-never-printed"),
+        "the password is in the page"
+    );
+    // Only where it was read from differs.
+    let from = Regex::new(r"read from .*? &middot; written").unwrap();
+    assert!(
+        postgres.contains("read from PostgreSQL at postgres"),
+        "says where from"
+    );
+    let (a, b) = (
+        from.replace(&sqlite, "read from X &middot; written"),
+        from.replace(&postgres, "read from X &middot; written"),
+    );
+    if let Some((n, (x, y))) = a
+        .lines()
+        .zip(b.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+    {
+        panic!("line {}: SQLite's\n{x}\nPostgreSQL's\n{y}", n + 1);
+    }
+    assert_eq!(a.len(), b.len());
 }
 
 #[test]

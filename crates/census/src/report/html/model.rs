@@ -300,6 +300,8 @@ pub fn read(source: &mut Source, scan_id: &str) -> Result<Model> {
             Ok(())
         },
     )?;
+    m.accounts
+        .sort_by(|a, b| (&a.ou_path, &a.name, &a.id).cmp(&(&b.ou_path, &b.name, &b.id)));
     let names: HashMap<String, String> = m
         .accounts
         .iter()
@@ -345,6 +347,20 @@ pub fn read(source: &mut Source, scan_id: &str) -> Result<Model> {
             Ok(())
         },
     )?;
+    failed.sort_by(|a, b| {
+        (
+            &a.4.account_name,
+            &a.4.account_id,
+            &a.4.region,
+            &a.4.operation,
+        )
+            .cmp(&(
+                &b.4.account_name,
+                &b.4.account_id,
+                &b.4.region,
+                &b.4.operation,
+            ))
+    });
     m.call_problems = group(failed);
     m.regions = regions.into_iter().collect();
     source.each(
@@ -365,6 +381,23 @@ pub fn read(source: &mut Source, scan_id: &str) -> Result<Model> {
             Ok(())
         },
     )?;
+    // In bytes' order, the same from either database whatever its collation.
+    m.resources.sort_unstable_by(|a, b| {
+        (
+            &a.account,
+            &a.region,
+            &a.resource_type,
+            &a.resource_id,
+            &a.arn,
+        )
+            .cmp(&(
+                &b.account,
+                &b.region,
+                &b.resource_type,
+                &b.resource_id,
+                &b.arn,
+            ))
+    });
     let mut counts: HashMap<&str, u64> = HashMap::new();
     for r in &m.resources {
         *counts.entry(r.account.as_str()).or_default() += 1;

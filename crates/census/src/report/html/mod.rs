@@ -93,7 +93,15 @@ pub fn render(m: &Model, changes: Option<&changes::Changes>) -> Result<String> {
             types.push(serde_json::json!({"type": t, "count": n, "accounts": a}));
         }
     }
-    let data = table::pack(&table::json(&m.resources, &m.accounts)?)?;
+    let t0 = Instant::now();
+    let json = table::json(&m.resources, &m.accounts)?;
+    let data = table::pack(&json)?;
+    tracing::debug!(
+        "report html: table data {} KB as JSON, {} KB packed, in {} ms",
+        json.len() / 1024,
+        data.len() / 1024,
+        t0.elapsed().as_millis()
+    );
     let accounts_failed = m.accounts.iter().filter(|a| a.scan_status != "ok").count();
     let problem_count: usize = m
         .account_problems
@@ -143,6 +151,11 @@ pub fn write(
     let scan_id = model::pick_scan(source, scan_id)?;
     let against = changes::pick_against(source, &scan_id, against)?;
     let m = model::read(source, &scan_id)?;
+    tracing::debug!(
+        "report html: read scan {scan_id} ({} resources) in {} ms",
+        m.resources.len(),
+        t0.elapsed().as_millis()
+    );
     let changes = match against {
         Some(a) => {
             let diff = source.diff(&a, &scan_id)?;
@@ -155,7 +168,9 @@ pub fn write(
         }
         None => None,
     };
+    tracing::debug!("report html: compared in {} ms", t0.elapsed().as_millis());
     let page = render(&m, changes.as_ref())?;
+    tracing::debug!("report html: rendered in {} ms", t0.elapsed().as_millis());
     let tmp = path.with_extension("html.tmp");
     std::fs::write(&tmp, page.as_bytes())
         .with_context(|| format!("{}: cannot write the report", tmp.display()))?;

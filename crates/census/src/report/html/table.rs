@@ -5,10 +5,10 @@
 //!
 //! Format (version 1), once decompressed:
 //! `{"v": 1, "types": [...], "accounts": [[id, name], ...], "regions": [...],
-//!   "t": [type index...], "a": [account index...], "r": [region index...],
-//!   "id": [...], "arn": [...], "name": [...], "tags": [...]}`: row `i` is the `i`th
-//! element of each column; `id` is `""` where the resource id is its ARN; `tags`
-//! `k=v; k2=v2`.
+//!   "tagsets": [...], "t": [type index...], "a": [account index...], "r": [region
+//!   index...], "g": [tag set index...], "id": [...], "arn": [...], "name": [...]}`:
+//! row `i` is the `i`th element of each column; `id` is `""` where the resource id is
+//! its ARN; a tag set is `k=v; k2=v2` (organizations repeat a few sets many times).
 //!
 //! Not for the page's other sections, which are rendered as HTML.
 
@@ -27,13 +27,14 @@ struct Columns<'a> {
     types: Vec<&'a str>,
     accounts: Vec<[&'a str; 2]>,
     regions: Vec<&'a str>,
+    tagsets: Vec<&'a str>,
     t: Vec<u32>,
     a: Vec<u32>,
     r: Vec<u32>,
+    g: Vec<u32>,
     id: Vec<&'a str>,
     arn: Vec<&'a str>,
     name: Vec<&'a str>,
-    tags: Vec<&'a str>,
 }
 
 /// Interns strings as indexes into a list.
@@ -67,19 +68,21 @@ pub fn json(resources: &[Resource], accounts: &[Account]) -> Result<Vec<u8>> {
         .map(|a| (a.id.as_str(), a.name.as_str()))
         .collect();
     let n = resources.len();
-    let (mut types, mut accts, mut regions) = (Dict::new(), Dict::new(), Dict::new());
+    let (mut types, mut accts, mut regions, mut tagsets) =
+        (Dict::new(), Dict::new(), Dict::new(), Dict::new());
     let mut c = Columns {
         v: 1,
         types: Vec::new(),
         accounts: Vec::new(),
         regions: Vec::new(),
+        tagsets: Vec::new(),
         t: Vec::with_capacity(n),
         a: Vec::with_capacity(n),
         r: Vec::with_capacity(n),
+        g: Vec::with_capacity(n),
         id: Vec::with_capacity(n),
         arn: Vec::with_capacity(n),
         name: Vec::with_capacity(n),
-        tags: Vec::with_capacity(n),
     };
     for r in resources {
         c.t.push(types.get(&r.resource_type));
@@ -92,10 +95,11 @@ pub fn json(resources: &[Resource], accounts: &[Account]) -> Result<Vec<u8>> {
         });
         c.arn.push(&r.arn);
         c.name.push(&r.name);
-        c.tags.push(&r.tags);
+        c.g.push(tagsets.get(&r.tags));
     }
     c.types = types.list;
     c.regions = regions.list;
+    c.tagsets = tagsets.list;
     c.accounts = accts
         .list
         .iter()
@@ -159,5 +163,7 @@ mod tests {
             serde_json::json!([["111", "dev"], ["222", ""]])
         );
         assert_eq!(v["id"], serde_json::json!(["vpc-1", "", "vpc-2"]));
+        assert_eq!(v["tagsets"], serde_json::json!(["a=b"]));
+        assert_eq!(v["g"], serde_json::json!([0, 0, 0]));
     }
 }

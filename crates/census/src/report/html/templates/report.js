@@ -41,7 +41,7 @@
       case "account": return accountLabels[D.a[i]];
       case "region": return D.regions[D.r[i]];
       case "arn": return D.arn[i];
-      default: return D.tags[i];
+      default: return D.tagsets[D.g[i]];
     }
   }
   // Lower-cased text of each row: built in slices once the table is drawn (so that
@@ -50,7 +50,7 @@
   var hayDone = 0;
   function hayRow(i) {
     return (D.types[D.t[i]] + "\t" + D.id[i] + "\t" + D.name[i] + "\t" + accountLabels[D.a[i]] + "\t" +
-      D.regions[D.r[i]] + "\t" + D.arn[i] + "\t" + D.tags[i]).toLowerCase();
+      D.regions[D.r[i]] + "\t" + D.arn[i] + "\t" + D.tagsets[D.g[i]]).toLowerCase();
   }
   function haystack() {
     for (; hayDone < n; hayDone++) hay[hayDone] = hayRow(hayDone);

@@ -640,6 +640,55 @@ fn postgres_gives_the_same_page_as_sqlite() {
 }
 
 #[test]
+fn a_scan_without_inventory_shows_its_items() {
+    let (moto, manifest) = shared_demo_org();
+    let dir = TempDir::new("census-report-html-noinv");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]).to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+            "--no-inventory",
+            "--html",
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census scan --no-inventory --html");
+    let db = out.join("census.db");
+    let scan_id = s(&query(&db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let vpcs = query(&db, "SELECT COUNT(*) AS n FROM resources")[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(vpcs >= (manifest.accounts.len() * manifest.regions.len()) as u64);
+    assert_eq!(
+        query(&db, "SELECT COUNT(*) AS n FROM inventory")[0]["n"],
+        json!(0)
+    );
+    let dom = dump_dom(
+        &out.join(&scan_id).join("report.html"),
+        "#q=ec2_describe_vpcs",
+    );
+    assert!(dom.contains(r#"<p id="no-inventory""#));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), vpcs.to_string());
+    assert!(dom.contains(&format!(r#"<dd id="ov-resources">{vpcs}</dd>"#)));
+}
+
+#[test]
 fn nothing_leaves_the_page() {
     let (_, _, html) = scanned();
     let page = std::fs::read_to_string(html).unwrap();

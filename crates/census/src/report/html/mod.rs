@@ -132,6 +132,7 @@ pub fn render(m: &Model, changes: Option<&changes::Changes>) -> Result<String> {
         call_problems => &m.call_problems,
         problem_count,
         changes,
+        without_inventory => m.without_inventory,
         data => Value::from_safe_string(data),
     })?;
     Ok(page)

@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::source::{int, text, Source};
 use crate::store::sqlite::ScanRow;
+use crate::store::views::view_name;
 
 /// The scan a report shows, from `scans`.
 #[derive(Debug, Default, Serialize)]
@@ -118,6 +119,8 @@ pub struct Model {
     pub resources: Vec<Resource>,
     pub account_problems: Vec<ProblemGroup<Account>>,
     pub call_problems: Vec<ProblemGroup<FailedCall>>,
+    /// The resources come from the `resources` table: the scan has no inventory.
+    pub without_inventory: bool,
 }
 
 fn scan_list(all: &[ScanRow]) -> String {
@@ -363,24 +366,52 @@ pub fn read(source: &mut Source, scan_id: &str) -> Result<Model> {
     });
     m.call_problems = group(failed);
     m.regions = regions.into_iter().collect();
-    source.each(
-        "SELECT account_id, region, service, resource_type, resource_id, arn, name, \
+    let inventory = source.has_table("inventory")?;
+    if inventory {
+        source.each(
+            "SELECT account_id, region, service, resource_type, resource_id, arn, name, \
          CAST(tags AS TEXT) FROM inventory WHERE scan_id = $1",
-        &[scan_id],
-        |r| {
-            m.resources.push(Resource {
-                account: text(&r[0]),
-                region: text(&r[1]),
-                service: text(&r[2]),
-                resource_type: text(&r[3]),
-                resource_id: text(&r[4]),
-                arn: text(&r[5]),
-                name: text(&r[6]),
-                tags: tag_pairs(&text(&r[7])).join("; "),
-            });
-            Ok(())
-        },
-    )?;
+            &[scan_id],
+            |r| {
+                m.resources.push(Resource {
+                    account: text(&r[0]),
+                    region: text(&r[1]),
+                    service: text(&r[2]),
+                    resource_type: text(&r[3]),
+                    resource_id: text(&r[4]),
+                    arn: text(&r[5]),
+                    name: text(&r[6]),
+                    tags: tag_pairs(&text(&r[7])).join("; "),
+                });
+                Ok(())
+            },
+        )?;
+    }
+    if m.resources.is_empty() {
+        // No inventory (a scan with --no-inventory, or from before census had one):
+        // the list calls' items, typed by their call, without ARNs, names or tags.
+        source.each(
+            "SELECT r.account_id, r.region, r.service, r.stem, r.resource_id FROM resources r \
+             WHERE r.scan_id = $1 AND NOT EXISTS (SELECT 1 FROM calls c WHERE \
+             c.scan_id = r.scan_id AND c.account_id = r.account_id AND c.region = r.region \
+             AND c.stem = r.stem AND c.parent IS NOT NULL)",
+            &[scan_id],
+            |r| {
+                m.resources.push(Resource {
+                    account: text(&r[0]),
+                    region: text(&r[1]),
+                    service: text(&r[2]),
+                    resource_type: view_name(&text(&r[3])),
+                    resource_id: text(&r[4]),
+                    arn: String::new(),
+                    name: String::new(),
+                    tags: String::new(),
+                });
+                Ok(())
+            },
+        )?;
+        m.without_inventory = !m.resources.is_empty();
+    }
     // In bytes' order, the same from either database whatever its collation.
     m.resources.sort_unstable_by(|a, b| {
         (

@@ -47,6 +47,22 @@ impl Source {
         })
     }
 
+    /// Whether the database has table `name` (older schemas lack `inventory`).
+    pub fn has_table(&mut self, name: &str) -> Result<bool> {
+        let mut found = false;
+        let sql = match self {
+            Source::Sqlite(..) => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1"
+            }
+            Source::Postgres(..) => "SELECT COUNT(*) FROM pg_tables WHERE tablename = $1",
+        };
+        self.each(sql, &[name], |r| {
+            found = int(&r[0]) > 0;
+            Ok(())
+        })?;
+        Ok(found)
+    }
+
     /// `census diff`'s comparison of scans `a` and `b`.
     pub fn diff(&mut self, a: &str, b: &str) -> Result<Diff> {
         Ok(match self {

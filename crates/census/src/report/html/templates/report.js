@@ -33,10 +33,16 @@
   }
   var n = D.t.length;
   var accountLabels = D.accounts.map(function (a) { return a[1] ? a[1] + " (" + a[0] + ")" : a[0]; });
+  // An ARN's resource part (`subnet-0abc` of `arn:...:subnet/subnet-0abc`): the id
+  // column of resources whose id is their ARN.
+  function tail(arn) {
+    var slash = arn.lastIndexOf("/");
+    return slash >= 0 ? arn.slice(slash + 1) : arn.slice(arn.lastIndexOf(":") + 1);
+  }
   function cell(col, i) {
     switch (col) {
       case "type": return D.types[D.t[i]];
-      case "id": return D.id[i] || D.arn[i];
+      case "id": return D.id[i] || tail(D.arn[i]);
       case "name": return D.name[i];
       case "account": return accountLabels[D.a[i]];
       case "region": return D.regions[D.r[i]];

@@ -137,6 +137,11 @@ def main():
             f"Inventory cost: {ratio:.3f}x the wall time without it ({(ratio - 1) * 100:+.1f}%): "
             f"{'held' if ratio <= 1.10 else 'NOT held'}; CPU {with_inv['cpu']:.1f} s vs {without['cpu']:.1f} s.",
             f"Peak RSS: max {max_rss:.0f} MB: {'held' if max_rss < 150 else 'NOT held'}.",
+            f"Spread: walls {min(r['wall'] for r in runs['inventory']):.1f}-{max(r['wall'] for r in runs['inventory']):.1f} s "
+            f"with the inventory, {min(r['wall'] for r in runs['--no-inventory']):.1f}-"
+            f"{max(r['wall'] for r in runs['--no-inventory']):.1f} s without: a ratio inside that spread is the "
+            f"machine's noise. The finish phase (the links resolved) took {with_inv['finish']:.2f} s with the "
+            f"inventory and {without['finish']:.2f} s without.",
         ]
     )
     print(body)

@@ -32,7 +32,7 @@
 //! | a report (`census report accounts`) | `report/` |
 //! | other tools' configuration (AWS CLI profiles, Steampipe, Cartography, IAM templates) | `configgen/` |
 //! | the command-line flags | `cli/` |
-//! | a command (scan, query, diff, doctor, call) | `commands/` |
+//! | a command (scan, query, diff, inventory, report tags, doctor, call) | `commands/` (`inventory/` holds the filter, reading and printing `report tags` shares; `tags.rs`) |
 //! | one way into AWS per command (client, credentials, discovery) | `session.rs` |
 //! | atomic writes, table/CSV/JSON printing | `util/` |
 //!

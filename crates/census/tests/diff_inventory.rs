@@ -32,13 +32,7 @@ fn census(args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output, what: &str) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{what} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    testkit::succeeded(out, what)
 }
 
 /// What the changes between the scans were, as boto3 reported the resources.

@@ -143,13 +143,7 @@ fn scan_file() -> PathBuf {
 }
 
 fn ok(out: &Output, what: &str) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{what} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    testkit::succeeded(out, what)
 }
 
 /// `census scan` of the inventory scan file into `out/census.db` (the default store).

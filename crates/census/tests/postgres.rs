@@ -51,13 +51,7 @@ fn no_password(out: &Output) {
 
 fn ok(out: &Output, what: &str) -> String {
     no_password(out);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{what} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    testkit::succeeded(out, what)
 }
 
 /// The one line of a failed command's stderr.

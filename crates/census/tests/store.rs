@@ -30,13 +30,7 @@ fn census(args: &[&str]) -> Output {
 }
 
 fn ok(out: &Output, what: &str) -> String {
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{what} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
+    testkit::succeeded(out, what)
 }
 
 fn scan(endpoint: &str, out: &Path, scan_file: &Path, extra: &[&str]) -> Output {

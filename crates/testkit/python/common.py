@@ -15,6 +15,19 @@ from botocore.config import Config
 from botocore.response import StreamingBody
 
 MEMBER_ROLE = "OrganizationAccountAccessRole"
+# The trust policy of a role Lambda functions run as.
+ASSUME_LAMBDA = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 
 
 class Caller:

@@ -41,20 +41,8 @@ import json
 import sys
 import zipfile
 
-from common import Caller, emit, member_role_arn
+from common import ASSUME_LAMBDA, Caller, emit, member_role_arn
 
-ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 
 # The owner's value is not ASCII, on purpose.
 OWNER = "équipe-données"

@@ -24,7 +24,7 @@ import json
 import sys
 import zipfile
 
-from common import Caller, emit, member_role_arn
+from common import ASSUME_LAMBDA, Caller, emit, member_role_arn
 
 # Where members go, in turn; paths name OUs from the root.
 PLACEMENTS = [
@@ -41,18 +41,6 @@ ENVIRONMENT = {
     "Root/Workloads": "workloads",
     "Root": "shared",
 }
-ASSUME_LAMBDA = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
 STACK_TEMPLATE = json.dumps(
     {
         "Resources": {

@@ -3,13 +3,25 @@
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 /// The fake access key id every [`cli_command`] gets.
 pub const FAKE_ACCESS_KEY_ID: &str = "AKIDCENSUSTEST";
 /// The fake secret every [`cli_command`] gets; tests check it never shows in output.
 pub const FAKE_SECRET_ACCESS_KEY: &str = "census-test-secret-never-printed";
+
+/// The stdout of a command that must have exited 0 (else the test fails with `what`
+/// and its stderr).
+pub fn succeeded(out: &Output, what: &str) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).expect("UTF-8 output")
+}
 
 /// A command for the binary at `bin` (pass `env!("CARGO_BIN_EXE_census")`) with a clean
 /// environment: only `PATH`, a `HOME` that does not exist (no profile or `.aws`

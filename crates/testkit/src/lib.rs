@@ -52,8 +52,8 @@ mod seed;
 
 pub use boto3::{boto3_call, try_boto3_call, Boto3Error, Boto3Output, Caller};
 pub use cli::{
-    cli_command, kill_scan_when_journaled, read_json, scan_root, wait_for_journal, TempDir,
-    FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY,
+    cli_command, kill_scan_when_journaled, read_json, scan_root, succeeded, wait_for_journal,
+    TempDir, FAKE_ACCESS_KEY_ID, FAKE_SECRET_ACCESS_KEY,
 };
 pub use inventory::{
     seed_inventory, ExpectedLink, InventoryManifest, InventorySeed, SeededAccount, SeededResource,

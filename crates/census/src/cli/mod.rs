@@ -7,6 +7,7 @@ pub mod accounts;
 pub mod call;
 pub mod config;
 pub mod iam;
+pub mod inventory;
 pub mod report;
 pub mod report_html;
 pub mod scan;
@@ -71,7 +72,7 @@ pub enum Command {
     /// prerequisite failed), the AWS error code and what to do. Exit status 0 when no
     /// check failed, 2 when one did, 1 for bad flags.
     Doctor(DoctorFlags),
-    /// Reports built from live AWS data.
+    /// Reports: accounts (from live AWS data), tags (from the scan database).
     #[command(
         subcommand,
         after_help = "Exit status: 0 every report written; 1 could not run (bad flags, no credentials, a failed upload); 2 written, but some accounts or organizations could not be read (their rows carry a note)."
@@ -103,6 +104,15 @@ pub enum Command {
     /// scans, accounts, calls and resources hold every scan. Example:
     /// census query "select InstanceId, account_name from ec2_describe_instances where region = 'eu-west-1'"
     Query(store::QueryFlags),
+    /// List the resources of the scan database's inventory: every account, region and
+    /// type, filtered by account, region, type and tags.
+    ///
+    /// One row per resource: account_id, account_name, region, resource_type,
+    /// resource_id, arn, name, created, tags; sorted by account, region, type and id.
+    /// Examples: census inventory --account prod-01 --type ec2:Instance;
+    /// census inventory --tag Owner=payments --output csv;
+    /// census inventory --type AWS::S3::Bucket --missing-tag Environment
+    Inventory(inventory::InventoryFlags),
     /// Compare two scans: resources added, removed and changed (with the JSON paths
     /// that changed and their tag changes), by account, region and type.
     ///

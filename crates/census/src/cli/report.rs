@@ -14,8 +14,7 @@ pub const DEFAULT_ACCOUNT_TIMEOUT: u64 = 300;
 /// Default `--concurrency`: accounts processed at once.
 pub const DEFAULT_CONCURRENCY: usize = 16;
 
-/// `census report` subcommands (parsed once per run: the size of a variant does not
-/// matter).
+/// `census report` subcommands.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum ReportCommand {
@@ -32,6 +31,15 @@ pub enum ReportCommand {
     /// tree, resources by account, service, region and type, problems with what to do,
     /// and a searchable, sortable table of every resource. No request leaves the page.
     Html(super::report_html::ReportHtmlFlags),
+    /// Resources missing required tags (absent or empty), from the scan database: the
+    /// counts per account and type, or each resource with --resources.
+    ///
+    /// Requirements default to the account report's conventions: Environment, and
+    /// Aide_ID or one of its alternates AideId, AIDE_ID (written
+    /// `--require 'Environment,Aide_ID|AideId|AIDE_ID'`). The resources are chosen as
+    /// by census inventory (--account, --region, --type, --tag, --scan). Example:
+    /// census report tags --require Environment,Owner --resources -o untagged.csv
+    Tags(super::inventory::ReportTagsFlags),
 }
 
 /// `census report accounts` flags.

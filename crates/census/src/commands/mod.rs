@@ -1,7 +1,8 @@
 //! The commands: [`run`] sets up logging, builds the one tokio runtime for the commands
 //! that call AWS, and hands each subcommand to its module ([`scan`], [`query`],
-//! [`diff`], [`doctor`], [`call`]; `report`, `config` and `iam` live in
-//! [`crate::report`] and [`crate::configgen`]).
+//! [`diff`], [`inventory`], [`doctor`], [`call`], and [`tags`] for `report tags`;
+//! `report accounts`, `config` and `iam` live in [`crate::report`] and
+//! [`crate::configgen`]).
 //!
 //! Not for the flags themselves (see [`crate::cli`]) nor for the stages a command
 //! drives (discovery, the scan, the sinks).
@@ -9,9 +10,11 @@
 pub mod call;
 pub mod diff;
 pub mod doctor;
+pub mod inventory;
 pub mod plan;
 pub mod query;
 pub mod scan;
+pub mod tags;
 
 use std::future::Future;
 use std::io::Write;
@@ -40,6 +43,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             crate::report::html::run(&f, std::io::stderr())?;
             0
         }
+        Command::Report(ReportCommand::Tags(f)) => {
+            tags::run(&f, &mut out, std::io::stderr())?;
+            0
+        }
         Command::Config(c) => block_on(async {
             let common = c.common();
             common.base.check().await?;
@@ -58,6 +65,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Query(f) => {
             query::run(&f, &mut out)?;
+            0
+        }
+        Command::Inventory(f) => {
+            inventory::run(&f, &mut out, std::io::stderr())?;
             0
         }
         Command::Diff(f) => {

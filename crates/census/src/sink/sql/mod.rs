@@ -141,8 +141,9 @@ pub trait SqlWriter: Send + 'static {
     fn refresh_views(&mut self, stems: &[String]) -> Result<(), Self::Error>;
     /// Writes the scan's end time and totals.
     fn finish_totals(&mut self, scan: &ScanInfo, totals: &Totals) -> Result<(), Self::Error>;
-    /// Runs `statements` (each with the scan id as `$1`): [`resolve::statements`].
-    fn run_for_scan(&mut self, scan_id: &str, statements: &[String]) -> Result<(), Self::Error>;
+    /// Runs each step's statement whose `when` query finds a row (both with the scan id
+    /// as `$1`): [`resolve::statements`].
+    fn run_for_scan(&mut self, scan_id: &str, steps: &[resolve::Step]) -> Result<(), Self::Error>;
     /// After the scan's last commit: leave the database as it should be at rest.
     fn at_rest(&mut self) -> Result<(), Self::Error> {
         Ok(())

@@ -582,10 +582,16 @@ impl SqlWriter for Writer {
     fn run_for_scan(
         &mut self,
         scan_id: &str,
-        statements: &[String],
+        steps: &[super::resolve::Step],
     ) -> Result<(), postgres::Error> {
-        for sql in statements {
-            self.client.execute(sql.as_str(), &[&scan_id])?;
+        for step in steps {
+            if !self
+                .client
+                .query(step.when.as_str(), &[&scan_id])?
+                .is_empty()
+            {
+                self.client.execute(step.sql.as_str(), &[&scan_id])?;
+            }
         }
         Ok(())
     }

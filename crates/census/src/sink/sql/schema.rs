@@ -205,21 +205,24 @@ pub fn inventory_view(db: Db) -> String {
         Db::Sqlite => "CREATE VIEW IF NOT EXISTS",
         Db::Postgres => "CREATE OR REPLACE VIEW",
     };
+    // Each list call's latest scan, chosen once per stem (a subquery per row is far
+    // slower on large stores).
+    let latest = "WITH latest AS (SELECT x.stem AS stem, x.scan_id AS scan_id FROM \
+         (SELECT c.stem AS stem, c.scan_id AS scan_id, row_number() OVER \
+         (PARTITION BY c.stem ORDER BY s.finished IS NULL, s.seq DESC) AS n \
+         FROM (SELECT DISTINCT stem, scan_id FROM calls) c \
+         JOIN scans s ON s.scan_id = c.scan_id) x WHERE x.n = 1)";
     format!(
-        "\n{create} inventory_latest AS SELECT i.scan_id AS scan_id, \
+        "\n{create} inventory_latest AS {latest} SELECT i.scan_id AS scan_id, \
          i.account_id AS account_id, a.name AS account_name, i.region AS region, \
          i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
          i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
          i.tags AS tags, i.source AS source, i.arn_source AS arn_source, \
          i.native_id AS native_id FROM inventory i \
-         LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id \
-         WHERE i.scan_id = (SELECT c.scan_id FROM calls c \
-         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = i.source \
-         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n\
-         {create} links_latest AS SELECT l.* FROM links l \
-         WHERE l.scan_id = (SELECT c.scan_id FROM calls c \
-         JOIN scans s ON s.scan_id = c.scan_id WHERE c.stem = l.from_source \
-         ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1);\n"
+         JOIN latest ON latest.stem = i.source AND latest.scan_id = i.scan_id \
+         LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id;\n\
+         {create} links_latest AS {latest} SELECT l.* FROM links l \
+         JOIN latest ON latest.stem = l.from_source AND latest.scan_id = l.scan_id;\n"
     )
 }
 

@@ -154,9 +154,16 @@ impl SqlWriter for Writer {
     type Error = rusqlite::Error;
     const DB: Db = Db::Sqlite;
 
-    fn run_for_scan(&mut self, scan_id: &str, statements: &[String]) -> rusqlite::Result<()> {
-        for sql in statements {
-            self.conn.execute(sql, [scan_id])?;
+    fn run_for_scan(
+        &mut self,
+        scan_id: &str,
+        steps: &[super::resolve::Step],
+    ) -> rusqlite::Result<()> {
+        for step in steps {
+            let needed = self.conn.prepare_cached(&step.when)?.exists([scan_id])?;
+            if needed {
+                self.conn.execute(&step.sql, [scan_id])?;
+            }
         }
         Ok(())
     }

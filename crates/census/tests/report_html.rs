@@ -13,7 +13,10 @@ use std::process::{Command, Output};
 use regex::Regex;
 use serde_json::json;
 use serde_json::Value;
-use testkit::{boto3_call, cli_command, shared_demo_org, Caller, Moto, Postgres, TempDir};
+use testkit::{
+    boto3_call, cli_command, shared_demo_org, Action, Caller, FaultProxy, Match, Moto, Postgres,
+    Protocol, Reply, Rule, TempDir,
+};
 
 fn scans_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
@@ -686,6 +689,87 @@ fn a_scan_without_inventory_shows_its_items() {
     assert!(dom.contains(r#"<p id="no-inventory""#));
     assert_eq!(attr(&dom, "table-status", "data-shown"), vpcs.to_string());
     assert!(dom.contains(&format!(r#"<dd id="ov-resources">{vpcs}</dd>"#)));
+}
+
+#[test]
+fn an_unreachable_account_is_a_problem_with_what_to_do() {
+    let (moto, manifest) = shared_demo_org();
+    let denied = &manifest.accounts[2];
+    let proxy = FaultProxy::start(moto);
+    proxy.add(Rule::new(
+        Match::any()
+            .form_action("AssumeRole")
+            .body_contains(&denied.id),
+        Action::Reply(Reply::access_denied(Protocol::Query)),
+    ));
+    let dir = TempDir::new("census-report-html-denied");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]).to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let db = out.join("census.db");
+    let rows = query(
+        &db,
+        "SELECT account_id, error_code, remediation FROM accounts WHERE scan_status <> 'ok'",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(s(&rows[0]["account_id"]), denied.id);
+    let (code, remediation) = (s(&rows[0]["error_code"]), s(&rows[0]["remediation"]));
+    assert!(!remediation.is_empty());
+    let html = dir.path().join("report.html");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census report html");
+    let dom = dump_dom(&html, "");
+    let group = captures(
+        &dom,
+        &format!(r#"(?s)<div class="problem" data-code="{code}">(.*?)</div>"#),
+    );
+    assert_eq!(group.len(), 1, "one group for {code}");
+    let group = &group[0][0];
+    assert!(group.contains(&format!(r#"<tr data-account="{}">"#, denied.id)));
+    assert!(
+        group.contains(&remediation),
+        "the store's remediation: {group}"
+    );
+    assert!(dom.contains(r#"<dd id="ov-accounts-failed" class="bad">1</dd>"#));
+    assert!(dom.contains(&format!("not scanned: {code}")));
 }
 
 #[test]

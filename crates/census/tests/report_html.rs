@@ -427,6 +427,29 @@ fn report_of_a_missing_scan_says_which_there_are() {
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--against",
+            "nope",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            "/tmp/never.html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--against nope: ") && err.contains("has no such scan"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!Path::new("/tmp/never.html").exists());
 }
 
 #[test]

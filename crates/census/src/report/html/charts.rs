@@ -222,4 +222,39 @@ mod tests {
         assert_eq!(h.rows[1].cells[0].level, 0);
         assert_eq!(h.rows[1].total, 1);
     }
+
+    #[test]
+    fn heatmap_folds_the_smallest_accounts_into_one_row() {
+        let mut resources = Vec::new();
+        let mut accounts = Vec::new();
+        for a in 0..HEATMAP_ACCOUNTS + 5 {
+            accounts.push(Account {
+                id: format!("{a:012}"),
+                ..Account::default()
+            });
+            for _ in 0..=a {
+                resources.push(Resource {
+                    account: format!("{a:012}"),
+                    region: String::new(),
+                    service: "ec2".into(),
+                    resource_type: String::new(),
+                    resource_id: String::new(),
+                    arn: String::new(),
+                    name: String::new(),
+                    tags: String::new(),
+                });
+            }
+        }
+        let h = heatmap(&resources, &accounts);
+        assert_eq!(h.rows.len(), HEATMAP_ACCOUNTS);
+        assert_eq!(h.folded_accounts, 6);
+        let last = h.rows.last().unwrap();
+        assert_eq!(
+            (last.account_id.as_str(), last.name.as_str()),
+            ("", "6 other accounts")
+        );
+        // The six smallest: 1 + 2 + ... + 6 resources.
+        assert_eq!(last.total, 21);
+        assert_eq!(h.rows[0].total, (HEATMAP_ACCOUNTS + 5) as u64);
+    }
 }

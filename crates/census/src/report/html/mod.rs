@@ -9,7 +9,9 @@
 //! counts and failures; an account's link filters the resource table), Resources (an
 //! account x service heatmap with numbers in its cells, bars by region, types with
 //! counts), Problems (accounts not scanned and failed calls, grouped by error code,
-//! with what to do and the accounts and regions affected) and the resource table,
+//! with what to do and the accounts and regions affected), Changes (what `census
+//! diff` finds against `--against` or the finished scan before; see [`changes`]) and
+//! the resource table,
 //! whose rows are embedded as compressed columns ([`table`]) and drawn a screenful at
 //! a time, so that 500,000 resources stay responsive.
 //!

@@ -217,3 +217,54 @@ pub fn run(args: &ReportHtmlFlags, mut err: impl Write) -> Result<()> {
     )?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Account, Resource};
+
+    #[test]
+    fn hostile_names_stay_text_and_the_csp_admits_only_the_page_own_code() {
+        let evil = "</script><script>alert(1)</script><img src=x onerror=alert(2)>";
+        let account = Account {
+            id: "111111111111".into(),
+            name: evil.into(),
+            org_id: "o-1".into(),
+            ou_path: format!("Root/{evil}"),
+            tags: vec![format!("k={evil}")],
+            scan_status: "ok".into(),
+            ..Account::default()
+        };
+        let resource = Resource {
+            account: account.id.clone(),
+            region: evil.into(),
+            service: evil.into(),
+            resource_type: evil.into(),
+            resource_id: evil.into(),
+            arn: evil.into(),
+            name: evil.into(),
+            tags: evil.into(),
+        };
+        let mut m = Model {
+            accounts: vec![account],
+            resources: vec![resource],
+            ..Model::default()
+        };
+        m.orgs = vec![model::Org {
+            id: "o-1".into(),
+            root: model::OuNode {
+                name: evil.into(),
+                accounts: m.accounts.clone(),
+                ..model::OuNode::default()
+            },
+        }];
+        let page = render(&m, None).unwrap();
+        assert!(!page.contains("<script>alert"), "markup from data");
+        assert!(!page.contains("<img"), "markup from data");
+        assert_eq!(page.matches("<script").count(), 2, "the data and the code");
+        let policy = csp();
+        assert!(policy.contains(&csp_hash(JS)) && policy.contains(&csp_hash(CSS)));
+        assert!(page.contains(&format!("<script>{JS}</script>")));
+        assert!(page.contains(&format!("<style>{CSS}</style>")));
+    }
+}

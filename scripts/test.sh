@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: formatting, lints, then every test.
 # Needs a Rust toolchain, python3 with venv and pip (for moto, the AWS emulator), and
-# PostgreSQL's server packages (installed with apt when missing: scripts/setup-postgres.sh).
+# PostgreSQL's server packages and Chromium (installed with apt when missing:
+# scripts/setup-postgres.sh, scripts/setup-chromium.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,8 @@ echo "== python test kit (moto, boto3)"
 ./scripts/setup-python.sh
 echo "== PostgreSQL server for the PostgreSQL store tests"
 ./scripts/setup-postgres.sh
+echo "== Chromium for the HTML report tests"
+./scripts/setup-chromium.sh
 echo "== cargo test"
 # The protocol vector harness prints its per-protocol tallies; --nocapture is not
 # needed because it is a plain binary (harness = false).

@@ -10,6 +10,7 @@ pub mod export;
 pub mod iam;
 pub mod inventory;
 pub mod report;
+pub mod report_html;
 pub mod scan;
 pub mod store;
 

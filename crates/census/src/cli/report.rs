@@ -27,6 +27,12 @@ pub enum ReportCommand {
     /// Region_Group, Regions, Tenant_ID, Environment, Aide_ID, Notes. `.env` keys
     /// OUTPUT_BUCKET, DYNAMO_TABLE_NAME and CROSS_ACCOUNT_ROLE_NAME give defaults.
     Accounts(ReportAccountsFlags),
+    /// One self-contained HTML page of a scan from the store: overview, organization
+    /// tree, resources by account, service, region and type, problems with what to do,
+    /// changes since the scan before (as census diff finds them), and a searchable,
+    /// sortable table of every resource. No request leaves the page. Example: census
+    /// report html -o report.html (census scan --html writes one into the scan folder).
+    Html(super::report_html::ReportHtmlFlags),
     /// Resources missing required tags (absent or empty), from the scan database: the
     /// counts per account and type, or each resource with --resources.
     ///

@@ -136,6 +136,11 @@ pub struct ScanFlags {
     /// (SSE-S3); the local files stay. A failed upload exits 1.
     #[arg(long = "s3-upload", value_name = "s3://BUCKET/PREFIX")]
     pub s3_upload: Option<String>,
+    /// After the scan, write report.html into the scan folder: the page `census report
+    /// html` writes, of this scan (read from its census.db, or from --postgres with
+    /// --no-db). A report that cannot be written exits 1.
+    #[arg(long)]
+    pub html: bool,
 }
 
 /// `census doctor` flags: the scan's account, role, region and base-identity flags,

@@ -40,6 +40,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             f.base.check().await?;
             crate::report::run_accounts(f).await
         })??,
+        Command::Report(ReportCommand::Html(f)) => {
+            crate::report::html::run(&f, std::io::stderr())?;
+            0
+        }
         Command::Report(ReportCommand::Tags(f)) => {
             tags::run(&f, &mut out, std::io::stderr())?;
             0

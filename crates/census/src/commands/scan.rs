@@ -232,6 +232,11 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         *list = crate::cli::dedup(std::mem::take(list));
     }
     args.postgres = crate::store::postgres::PgUrl::from_flag_or_env(args.postgres.take());
+    if args.html && args.no_db && args.postgres.is_none() {
+        bail!(
+            "--html reads the scan back from its database: leave out --no-db, or give --postgres"
+        );
+    }
     if args.plan {
         return super::plan::run(&args).await;
     }
@@ -550,6 +555,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         sinks.push(pg);
     }
     sinks.push(tree);
+    let scan_id = info.id.clone();
     let scan = Scan {
         info,
         client: session.client().clone(),
@@ -632,6 +638,38 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             root.join(shard_name(shard.as_ref(), "summary.json"))
                 .display()
         );
+    }
+    if args.html {
+        let db_path = db
+            .clone()
+            .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)));
+        let path = root.join(shard_name(shard.as_ref(), "report.html"));
+        let postgres = if no_db { args.postgres.clone() } else { None };
+        let out = path.clone();
+        // (The PostgreSQL client runs a runtime of its own: not on this one's threads.)
+        let written = tokio::task::spawn_blocking(move || {
+            let mut source =
+                crate::report::html::source::Source::open(&db_path, postgres.as_ref())?;
+            crate::report::html::write(&mut source, Some(&scan_id), None, &out)
+        })
+        .await
+        .map_err(anyhow::Error::from)
+        .and_then(|r| r);
+        match written {
+            Ok(w) => eprintln!(
+                "census: report {} ({} resources, {} KB)",
+                path.display(),
+                w.resources,
+                w.bytes.div_ceil(1024)
+            ),
+            Err(e) => {
+                eprintln!(
+                    "census: error: --html: could not write {}: {e:#}",
+                    path.display()
+                );
+                return Ok(1);
+            }
+        }
     }
     if let Some(bucket) = &upload {
         let db = (!no_db).then(|| {

@@ -40,6 +40,7 @@
 //! [`crate::discover::tenants`]), nor for scanning resources (see `census scan`).
 
 pub mod groups;
+pub mod html;
 pub mod resources;
 pub mod table;
 

@@ -1,0 +1,1131 @@
+//! `census report html` end to end: the seeded demo organization scanned from moto
+//! (with a call that fails in every region), the report written from census.db, then
+//! opened from a file:// URL in a real headless Chromium (Debian's `chromium`, set up
+//! by scripts/setup-chromium.sh, or $CHROMIUM) and its rendered DOM checked against
+//! the store: account names, per-account resource counts, the failed calls, the
+//! resource table's rows after the page's script ran, the filters; and that nothing
+//! leaves the page (a strict CSP, no remote URL, no violation, no script error).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use regex::Regex;
+use serde_json::json;
+use serde_json::Value;
+use testkit::{
+    boto3_call, cli_command, shared_demo_org, Action, Caller, FaultProxy, Match, Moto, Postgres,
+    Protocol, Reply, Rule, TempDir,
+};
+
+fn scans_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans")
+}
+
+fn command(endpoint: &str, args: &[&str]) -> Command {
+    let mut c = cli_command(env!("CARGO_BIN_EXE_census"), endpoint);
+    c.args(args);
+    c
+}
+
+fn ok(out: &Output, what: &str) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{what} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// `census query SQL --output json` as rows.
+fn query(db: &Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
+    let out = command(
+        "http://127.0.0.1:9",
+        &[
+            "query",
+            sql,
+            "--db",
+            db.to_str().unwrap(),
+            "--output",
+            "json",
+        ],
+    )
+    .output()
+    .unwrap();
+    let text = ok(&out, sql);
+    let rows: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The demo organization scanned once (inventory.json, plus a DescribeInstances of
+/// an instance that does not exist, which fails with InvalidInstanceID.NotFound in
+/// every region) and its report written: (scan folder, census.db, report.html).
+fn scanned() -> &'static (PathBuf, PathBuf, PathBuf) {
+    static DONE: std::sync::OnceLock<(PathBuf, PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        let (moto, manifest) = shared_demo_org();
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("report-html");
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+        let failing = out.join("failing.json");
+        std::fs::write(
+            &failing,
+            r#"[{"service": "ec2", "function": "describe_instances", "parameters": {"InstanceIds": ["i-0000000000000dead"]}}]"#,
+        )
+        .unwrap();
+        let regions = manifest.regions.join(",");
+        let scan_out = out.join("scan");
+        let result = command(
+            &moto.endpoint(),
+            &[
+                "scan",
+                "-s",
+                scans_dir().join("inventory.json").to_str().unwrap(),
+                "-s",
+                failing.to_str().unwrap(),
+                "-o",
+                scan_out.to_str().unwrap(),
+                "--org",
+                "--regions",
+                &regions,
+                "--html",
+            ],
+        )
+        .output()
+        .unwrap();
+        // Failed calls make the scan's exit status 2.
+        assert_eq!(
+            result.status.code(),
+            Some(2),
+            "census scan: {}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        let db = scan_out.join("census.db");
+        let html = out.join("report.html");
+        let r = command(
+            "http://127.0.0.1:9",
+            &[
+                "report",
+                "html",
+                "--db",
+                db.to_str().unwrap(),
+                "-o",
+                html.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        ok(&r, "census report html");
+        let said = String::from_utf8_lossy(&r.stderr);
+        assert!(said.starts_with("census: wrote "), "{said}");
+        (scan_out, db, html)
+    })
+}
+
+fn chromium() -> String {
+    let bin = std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".into());
+    let found = Command::new(&bin).arg("--version").output();
+    assert!(
+        found.as_ref().is_ok_and(|o| o.status.success()),
+        "{bin}: not found: run scripts/setup-chromium.sh (apt-get install chromium), or set CHROMIUM to a Chromium binary ({found:?})"
+    );
+    bin
+}
+
+/// Chromium's flags for a run that talks to nothing and keeps no state.
+fn headless(profile: &Path) -> Vec<String> {
+    [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--no-first-run",
+        "--hide-scrollbars",
+        "--virtual-time-budget=5000",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([format!("--user-data-dir={}", profile.display())])
+    .collect()
+}
+
+/// The DOM of `page` (a file, with an optional `#fragment`) once its script ran.
+fn dump_dom(page: &Path, fragment: &str) -> String {
+    let profile = TempDir::new("census-chromium");
+    let url = format!("file://{}{fragment}", page.display());
+    let out = Command::new(chromium())
+        .args(headless(profile.path()))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium --dump-dom {url}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let dom = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        dom.contains(r#"data-ready="true""#),
+        "the page's script did not finish: {}",
+        &dom[..dom.len().min(2000)]
+    );
+    dom
+}
+
+/// Every match of `pattern`'s capture groups.
+fn captures(text: &str, pattern: &str) -> Vec<Vec<String>> {
+    Regex::new(pattern)
+        .unwrap()
+        .captures_iter(text)
+        .map(|c| {
+            c.iter()
+                .skip(1)
+                .map(|m| m.map(|m| m.as_str().to_string()).unwrap_or_default())
+                .collect()
+        })
+        .collect()
+}
+
+fn attr(dom: &str, id: &str, name: &str) -> String {
+    let found = captures(dom, &format!(r#"<[a-z]+ id="{id}"[^>]*\b{name}="([^"]*)""#));
+    assert_eq!(found.len(), 1, "#{id} [{name}] in the DOM");
+    found[0][0].clone()
+}
+
+#[test]
+fn report_shows_what_the_store_holds() {
+    let (_, db, html) = scanned();
+    let (_, manifest) = shared_demo_org();
+    let scan_id = s(&query(db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let dom = dump_dom(html, "");
+
+    // Every account with its name and the store's resource count.
+    let want: BTreeMap<String, (String, u64)> = query(
+        db,
+        &format!(
+            "SELECT a.account_id, a.name, (SELECT COUNT(*) FROM inventory i WHERE i.scan_id = a.scan_id \
+             AND i.account_id = a.account_id) AS n FROM accounts a WHERE a.scan_id = '{scan_id}'"
+        ),
+    )
+    .iter()
+    .map(|r| (s(&r["account_id"]), (s(&r["name"]), r["n"].as_u64().unwrap())))
+    .collect();
+    assert_eq!(want.len(), manifest.accounts.len());
+    let got: BTreeMap<String, (String, u64)> = captures(
+        &dom,
+        r#"<li class="acct" data-account="(\d{12})" data-resources="(\d+)" data-failures="\d+">\s*<a href="\#account=\d{12}">([^<]*)</a>"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), (c[2].clone(), c[1].parse().unwrap())))
+    .collect();
+    assert_eq!(
+        got, want,
+        "organization tree: account names and resource counts"
+    );
+    for a in &manifest.accounts {
+        assert!(dom.contains(&format!(">{}</a>", a.name)), "{}", a.name);
+    }
+    let total: u64 = want.values().map(|v| v.1).sum();
+    assert!(total > 100, "the demo has resources: {total}");
+    assert!(dom.contains(&format!(r#"<dd id="ov-resources">{total}</dd>"#)));
+    assert!(dom.contains(&format!(
+        r#"<dd id="ov-accounts">{}</dd>"#,
+        manifest.accounts.len()
+    )));
+
+    // The heatmap's totals are the same counts.
+    let heat: BTreeMap<String, u64> = captures(
+        &dom,
+        r#"<tr data-account="(\d{12})">.*?<td class="num total">(\d+)</td></tr>"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].parse().unwrap()))
+    .collect();
+    let nonzero: BTreeMap<String, u64> = want.iter().map(|(k, v)| (k.clone(), v.1)).collect();
+    assert_eq!(heat, nonzero, "heatmap totals");
+
+    // The failed calls, exactly those of the store, grouped under their code.
+    let failed: BTreeSet<(String, String, String)> = query(
+        db,
+        &format!(
+            "SELECT account_id, region, service || ':' || operation AS op FROM calls \
+             WHERE scan_id = '{scan_id}' AND status = 'error'"
+        ),
+    )
+    .iter()
+    .map(|r| (s(&r["account_id"]), s(&r["region"]), s(&r["op"])))
+    .collect();
+    assert_eq!(
+        failed.len(),
+        manifest.accounts.len() * manifest.regions.len(),
+        "one failed call per account and region"
+    );
+    let shown: BTreeSet<(String, String, String)> = captures(
+        &dom,
+        r#"<tr class="failed-call" data-account="(\d{12})" data-region="([a-z0-9-]+)" data-operation="([^"]+)">"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].clone(), c[2].clone()))
+    .collect();
+    assert_eq!(shown, failed, "failed calls");
+    assert!(dom.contains(r#"<div class="problem" data-code="InvalidInstanceID.NotFound">"#));
+    assert!(
+        dom.contains("fix the scan file's parameters"),
+        "remediation"
+    );
+    assert!(dom.contains(&format!(
+        r#"<dd id="ov-calls-failed" class="bad">{}</dd>"#,
+        failed.len()
+    )));
+
+    // The resource table: the script decoded every row and drew the first screenful.
+    assert_eq!(attr(&dom, "table-status", "data-shown"), total.to_string());
+    let rows = captures(&dom, r#"<tr aria-rowindex="(\d+)"><td[^>]*>([^<]*)</td>"#);
+    assert!(
+        rows.len() > 10 && (rows.len() as u64) < total,
+        "drawn lazily: {}",
+        rows.len()
+    );
+    let types: BTreeSet<String> = query(
+        db,
+        &format!("SELECT DISTINCT resource_type FROM inventory WHERE scan_id = '{scan_id}'"),
+    )
+    .iter()
+    .map(|r| s(&r["resource_type"]))
+    .collect();
+    for r in &rows {
+        assert!(
+            types.contains(&r[1]),
+            "row type {:?} not in the store",
+            r[1]
+        );
+    }
+
+    // Nothing blocked, nothing failed.
+    assert!(dom.contains(r#"data-errors="0""#), "script errors");
+    assert!(dom.contains(r#"data-csp-violations="0""#), "CSP violations");
+}
+
+#[test]
+fn filters_select_an_account_and_words() {
+    let (_, db, html) = scanned();
+    let (_, manifest) = shared_demo_org();
+    let account = &manifest.accounts[1];
+    let n = query(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM inventory WHERE account_id = '{}'",
+            account.id
+        ),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let dom = dump_dom(html, &format!("#account={}", account.id));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), n.to_string());
+    // Every drawn row is that account's.
+    let accounts = captures(
+        &dom,
+        r#"<tr aria-rowindex="\d+">(?:<td[^>]*>[^<]*</td>){3}<td[^>]*>([^<]*)</td>"#,
+    );
+    assert!(!accounts.is_empty());
+    for a in accounts {
+        assert_eq!(a[0], format!("{} ({})", account.name, account.id));
+    }
+    // Words: every one must match (type and region here).
+    let region = &manifest.regions[0];
+    let m = query(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM inventory WHERE resource_type = 'ec2:Vpc' AND region = '{region}'"
+        ),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(m > 0);
+    let dom = dump_dom(html, &format!("#q=ec2:vpc%20{region}"));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), m.to_string());
+}
+
+#[test]
+fn scan_html_writes_the_same_report_into_the_scan_folder() {
+    let (scan_out, db, html) = scanned();
+    let scan_id = s(&query(db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let in_folder = scan_out.join(&scan_id).join("report.html");
+    let page = std::fs::read_to_string(&in_folder)
+        .unwrap_or_else(|e| panic!("{}: {e}", in_folder.display()));
+    assert!(page.contains(&format!(r#"<body data-scan="{scan_id}""#)));
+    assert_eq!(page, std::fs::read_to_string(html).unwrap());
+}
+
+#[test]
+fn html_without_a_database_is_refused_before_scanning() {
+    let out = TempDir::new("census-report-html-nodb");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "scan",
+            "-s",
+            scans_dir().join("one-call.json").to_str().unwrap(),
+            "-o",
+            out.path().to_str().unwrap(),
+            "--no-db",
+            "--html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--html reads the scan back from its database"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn report_of_a_missing_scan_says_which_there_are() {
+    let (_, db, _) = scanned();
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "nope",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            "/tmp/never.html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("has no scan \"nope\"; its scans are: 2"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--against",
+            "nope",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            "/tmp/never.html",
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--against nope: ") && err.contains("has no such scan"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!Path::new("/tmp/never.html").exists());
+}
+
+#[test]
+fn changes_are_those_census_diff_finds() {
+    let moto = Moto::start();
+    let me = Caller::management();
+    let call = |service: &str, op: &str, params: Value| -> Value {
+        boto3_call(&moto, &me, service, op, &params, false)
+    };
+    let vpc = call(
+        "ec2",
+        "CreateVpc",
+        json!({"CidrBlock": "10.9.0.0/16", "TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "Owner", "Value": "team-a"}]}]}),
+    )["Vpc"]["VpcId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    call("s3", "CreateBucket", json!({"Bucket": "kept-bucket"}));
+    let queue = call("sqs", "CreateQueue", json!({"QueueName": "gone"}))["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = TempDir::new("census-report-html-changes");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([
+            {"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"},
+            {"service": "s3", "function": "list_buckets", "result_key": "Buckets"},
+            {"service": "sqs", "function": "list_queues", "result_key": "QueueUrls"}
+        ])
+        .to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let scan = || {
+        let r = command(
+            &moto.endpoint(),
+            &[
+                "scan",
+                "-s",
+                spec.to_str().unwrap(),
+                "-o",
+                out.to_str().unwrap(),
+                "--regions",
+                "us-east-1",
+            ],
+        )
+        .output()
+        .unwrap();
+        ok(&r, "census scan");
+    };
+    scan();
+    call("s3", "CreateBucket", json!({"Bucket": "new-bucket"}));
+    call("sqs", "DeleteQueue", json!({"QueueUrl": queue}));
+    call(
+        "ec2",
+        "CreateTags",
+        json!({"Resources": [vpc], "Tags": [{"Key": "Owner", "Value": "team-b"}]}),
+    );
+    scan();
+    let db = out.join("census.db");
+    let html = dir.path().join("report.html");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census report html");
+    let diff = query_diff(&db);
+    let want: BTreeSet<(String, String)> = diff
+        .iter()
+        .map(|r| {
+            let arn = s(&r["arn"]);
+            let id = if arn == "null" {
+                s(&r["resource_id"])
+            } else {
+                arn
+            };
+            (s(&r["change"]), id)
+        })
+        .collect();
+    assert!(
+        want.contains(&("added".to_string(), "arn:aws:s3:::new-bucket".to_string())),
+        "{want:?}"
+    );
+    assert!(
+        want.iter()
+            .any(|(k, id)| k == "removed" && id.ends_with(":gone")),
+        "{want:?}"
+    );
+    assert!(
+        want.iter()
+            .any(|(k, id)| k == "changed" && id.ends_with(&vpc)),
+        "{want:?}"
+    );
+    let dom = dump_dom(&html, "");
+    let got: BTreeSet<(String, String)> = captures(
+        &dom,
+        r#"<tr class="change [a-z]+" data-kind="([a-z]+)" data-resource="([^"]+)">"#,
+    )
+    .into_iter()
+    .map(|c| (c[0].clone(), c[1].clone()))
+    .collect();
+    assert_eq!(
+        got, want,
+        "the Changes section lists what census diff finds"
+    );
+    assert!(dom.contains(r#"<span class="tag">tag Owner: team-a -&gt; team-b</span>"#));
+    assert!(
+        dom.contains(r#"<dd id="ch-added">+1</dd>"#),
+        "one bucket added"
+    );
+    assert!(
+        dom.contains(r#"<dd id="ch-removed">−1</dd>"#),
+        "one queue removed"
+    );
+}
+
+/// `census diff --output json` of the database's last two scans.
+fn query_diff(db: &Path) -> Vec<serde_json::Map<String, Value>> {
+    let out = command(
+        "http://127.0.0.1:9",
+        &["diff", "--db", db.to_str().unwrap(), "--output", "json"],
+    )
+    .output()
+    .unwrap();
+    let text = ok(&out, "census diff");
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_object().unwrap().clone())
+        .collect()
+}
+
+#[test]
+fn postgres_gives_the_same_page_as_sqlite() {
+    let (moto, manifest) = shared_demo_org();
+    let url = Postgres::shared().create_database("report").replacen(
+        "postgres@",
+        "postgres:pw-never-printed@",
+        1,
+    );
+    let dir = TempDir::new("census-report-html-pg");
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scans_dir().join("inventory.json").to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+            "--postgres",
+            &url,
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census scan --postgres");
+    let page = |store: &[&str], name: &str| -> String {
+        let html = dir.path().join(name);
+        let mut args = vec!["report", "html", "-o", html.to_str().unwrap()];
+        args.extend(store);
+        let r = command("http://127.0.0.1:9", &args).output().unwrap();
+        ok(&r, "census report html");
+        assert!(!String::from_utf8_lossy(&r.stderr).contains("pw-never-printed"));
+        std::fs::read_to_string(html).unwrap()
+    };
+    let db = out.join("census.db");
+    let sqlite = page(&["--db", db.to_str().unwrap()], "sqlite.html");
+    let postgres = page(&["--postgres", &url], "postgres.html");
+    assert!(
+        !postgres.contains("pw-never-printed"),
+        "the password is in the page"
+    );
+    // Only where it was read from differs.
+    // (Each sink writes its own `finished` time: they may differ by a second.)
+    let from = Regex::new(
+        r#"finished \S+ &middot; read from .*? &middot; written|<dd id="ov-duration">[^<]*"#,
+    )
+    .unwrap();
+    assert!(
+        postgres.contains("read from PostgreSQL at postgres"),
+        "says where from"
+    );
+    let (a, b) = (
+        from.replace_all(&sqlite, "(masked)"),
+        from.replace_all(&postgres, "(masked)"),
+    );
+    if let Some((n, (x, y))) = a
+        .lines()
+        .zip(b.lines())
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
+    {
+        panic!("line {}: SQLite's\n{x}\nPostgreSQL's\n{y}", n + 1);
+    }
+    assert_eq!(a.len(), b.len());
+}
+
+#[test]
+fn a_scan_without_inventory_shows_its_items() {
+    let (moto, manifest) = shared_demo_org();
+    let dir = TempDir::new("census-report-html-noinv");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]).to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+            "--no-inventory",
+            "--html",
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census scan --no-inventory --html");
+    let db = out.join("census.db");
+    let scan_id = s(&query(&db, "SELECT scan_id FROM scans")[0]["scan_id"]);
+    let vpcs = query(&db, "SELECT COUNT(*) AS n FROM resources")[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert!(vpcs >= (manifest.accounts.len() * manifest.regions.len()) as u64);
+    assert_eq!(
+        query(&db, "SELECT COUNT(*) AS n FROM inventory")[0]["n"],
+        json!(0)
+    );
+    let dom = dump_dom(
+        &out.join(&scan_id).join("report.html"),
+        "#q=ec2_describe_vpcs",
+    );
+    assert!(dom.contains(r#"<p id="no-inventory""#));
+    assert_eq!(attr(&dom, "table-status", "data-shown"), vpcs.to_string());
+    assert!(dom.contains(&format!(r#"<dd id="ov-resources">{vpcs}</dd>"#)));
+}
+
+#[test]
+fn an_unreachable_account_is_a_problem_with_what_to_do() {
+    let (moto, manifest) = shared_demo_org();
+    let denied = &manifest.accounts[2];
+    let proxy = FaultProxy::start(moto);
+    proxy.add(Rule::new(
+        Match::any()
+            .form_action("AssumeRole")
+            .body_contains(&denied.id),
+        Action::Reply(Reply::access_denied(Protocol::Query)),
+    ));
+    let dir = TempDir::new("census-report-html-denied");
+    let spec = dir.path().join("spec.json");
+    std::fs::write(
+        &spec,
+        json!([{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]).to_string(),
+    )
+    .unwrap();
+    let out = dir.path().join("scan");
+    let regions = manifest.regions.join(",");
+    let r = command(
+        &proxy.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            spec.to_str().unwrap(),
+            "--regions",
+            &regions,
+            "-o",
+            out.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let db = out.join("census.db");
+    let rows = query(
+        &db,
+        "SELECT account_id, error_code, remediation FROM accounts WHERE scan_status <> 'ok'",
+    );
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(s(&rows[0]["account_id"]), denied.id);
+    let (code, remediation) = (s(&rows[0]["error_code"]), s(&rows[0]["remediation"]));
+    assert!(!remediation.is_empty());
+    let html = dir.path().join("report.html");
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census report html");
+    let dom = dump_dom(&html, "");
+    let group = captures(
+        &dom,
+        &format!(r#"(?s)<div class="problem" data-code="{code}">(.*?)</div>"#),
+    );
+    assert_eq!(group.len(), 1, "one group for {code}");
+    let group = &group[0][0];
+    assert!(group.contains(&format!(r#"<tr data-account="{}">"#, denied.id)));
+    assert!(
+        group.contains(&remediation),
+        "the store's remediation: {group}"
+    );
+    assert!(dom.contains(r#"<dd id="ov-accounts-failed" class="bad">1</dd>"#));
+    assert!(dom.contains(&format!("not scanned: {code}")));
+}
+
+#[test]
+fn nothing_leaves_the_page() {
+    let (_, _, html) = scanned();
+    let page = std::fs::read_to_string(html).unwrap();
+    let csp = captures(
+        &page,
+        r#"<meta http-equiv="Content-Security-Policy" content="([^"]+)">"#,
+    );
+    assert_eq!(csp.len(), 1, "one CSP meta tag");
+    let csp = &csp[0][0];
+    assert!(csp.starts_with("default-src 'none'; "), "{csp}");
+    assert!(
+        csp.contains("connect-src 'none'") && !csp.contains("unsafe"),
+        "{csp}"
+    );
+    // No element loads anything: no src, no stylesheet link, no remote URL anywhere
+    // in an attribute (the markup without its two scripts, the code and the data).
+    let markup = Regex::new(r"(?s)<script[^>]*>.*?</script>")
+        .unwrap()
+        .replace_all(&page, "");
+    assert_eq!(page.matches("</script>").count(), 2);
+    let loads = captures(
+        &markup,
+        r#"\s(src|srcset|action|poster|data|formaction)\s*="#,
+    );
+    assert!(loads.is_empty(), "{loads:?}");
+    assert!(!markup.contains("<link") && !markup.contains("<iframe") && !markup.contains("<img"));
+    assert!(!page.contains("@import") && !page.contains("url("));
+    let remote = captures(&markup, r#"(?i)(?:href|xlink:href)\s*=\s*"([a-z]+:[^"]*)""#);
+    assert!(remote.is_empty(), "links out of the page: {remote:?}");
+    // The page's script is the one the CSP hash admits: it ran (data-ready) in the
+    // tests above with script-src allowing nothing else.
+    assert_eq!(page.matches("<script>").count(), 1);
+}
+
+/// Screenshots at 1366x768 of the overview and of the problems section, kept as test
+/// artefacts (target/tmp/report-html/*.png) for people to look at.
+#[test]
+fn screenshots_of_the_overview_and_the_problems() {
+    use base64::Engine;
+    let (_, _, html) = scanned();
+    let mut d = Devtools::launch();
+    d.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({"width": 1366, "height": 768, "deviceScaleFactor": 1, "mobile": false}),
+    );
+    d.open(&format!("file://{}", html.display()));
+    // The overview is the top of the page (under its title).
+    for (name, scroll) in [
+        ("overview", "window.scrollTo(0, 0)"),
+        (
+            "problems",
+            "document.getElementById('problems').scrollIntoView()",
+        ),
+    ] {
+        let top = d.eval(&format!(
+            "new Promise(done => {{ {scroll}; \
+             requestAnimationFrame(() => requestAnimationFrame(() => done(window.scrollY))); }})"
+        ));
+        if name == "problems" {
+            assert!(
+                top.as_f64().unwrap() > 100.0,
+                "scrolled to the problems: {top}"
+            );
+        }
+        let shot = d.call("Page.captureScreenshot", json!({"format": "png"}));
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(s(&shot["data"]))
+            .unwrap();
+        let path = html.with_file_name(format!("{name}.png"));
+        std::fs::write(&path, &png).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+        // 1366 x 768, from the IHDR chunk; and not a blank page (which compresses to
+        // a few KB).
+        let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
+        let h = u32::from_be_bytes(png[20..24].try_into().unwrap());
+        assert_eq!((w, h), (1366, 768), "{name}");
+        assert!(
+            png.len() > 30_000,
+            "{}: blank? {} bytes",
+            path.display(),
+            png.len()
+        );
+    }
+}
+
+/// A headless Chromium driven through the DevTools protocol (one page, its network,
+/// console and log events recorded), killed when dropped.
+struct Devtools {
+    ws: tungstenite::WebSocket<std::net::TcpStream>,
+    next: u64,
+    session: String,
+    /// Every event received, in order.
+    events: Vec<Value>,
+    child: std::process::Child,
+    _profile: TempDir,
+}
+
+impl Devtools {
+    fn launch() -> Devtools {
+        use std::io::BufRead;
+        let profile = TempDir::new("census-chromium-cdp");
+        let mut args = headless(profile.path());
+        // Real time: the page's own timings are measured.
+        args.retain(|a| !a.starts_with("--virtual-time-budget"));
+        let mut child = Command::new(chromium())
+            .args(args)
+            .args([
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=1366,768",
+                "about:blank",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut said = String::new();
+        let url = loop {
+            let mut line = String::new();
+            if stderr.read_line(&mut line).unwrap() == 0 {
+                panic!("chromium exited before its DevTools listened:\n{said}");
+            }
+            if let Some(u) = line.trim().strip_prefix("DevTools listening on ") {
+                break u.to_string();
+            }
+            said.push_str(&line);
+        };
+        // Keep draining stderr so that Chromium never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let addr = url
+            .strip_prefix("ws://")
+            .and_then(|r| r.split('/').next())
+            .unwrap()
+            .to_string();
+        let stream = std::net::TcpStream::connect(&addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        let (ws, _) = tungstenite::client(url.as_str(), stream).unwrap();
+        let mut d = Devtools {
+            ws,
+            next: 0,
+            session: String::new(),
+            events: Vec::new(),
+            child,
+            _profile: profile,
+        };
+        let target = d.call("Target.createTarget", json!({"url": "about:blank"}));
+        let attached = d.call(
+            "Target.attachToTarget",
+            json!({"targetId": target["targetId"], "flatten": true}),
+        );
+        d.session = s(&attached["sessionId"]);
+        for domain in [
+            "Network.enable",
+            "Runtime.enable",
+            "Log.enable",
+            "Page.enable",
+        ] {
+            d.call(domain, json!({}));
+        }
+        d
+    }
+
+    /// Sends a command (to the page's session once attached) and returns its result,
+    /// recording the events that arrive meanwhile.
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let id = self.next;
+        let mut msg = json!({"id": id, "method": method, "params": params});
+        if !self.session.is_empty() {
+            msg["sessionId"] = json!(self.session);
+        }
+        self.ws
+            .send(tungstenite::Message::text(msg.to_string()))
+            .unwrap();
+        loop {
+            let m = self.ws.read().unwrap();
+            let Ok(text) = m.to_text() else { continue };
+            let v: Value = serde_json::from_str(text).unwrap();
+            if v["id"] == json!(id) {
+                assert!(v["error"].is_null(), "{method}: {v}");
+                return v["result"].clone();
+            }
+            self.events.push(v);
+        }
+    }
+
+    /// Evaluates `expr` in the page (awaiting a promise) and returns its value.
+    fn eval(&mut self, expr: &str) -> Value {
+        let r = self.call(
+            "Runtime.evaluate",
+            json!({"expression": expr, "awaitPromise": true, "returnByValue": true}),
+        );
+        assert!(r["exceptionDetails"].is_null(), "{expr}: {r}");
+        r["result"]["value"].clone()
+    }
+
+    /// Opens `url` and waits for the page's script to finish (its `data-ready`); the
+    /// wall-clock milliseconds it took.
+    fn open(&mut self, url: &str) -> u128 {
+        let t0 = std::time::Instant::now();
+        self.call("Page.navigate", json!({"url": url}));
+        let ready = self.eval(
+            "new Promise(done => { const check = () => document.body && document.body.dataset.ready \
+             ? done(document.body.dataset.ready) : requestAnimationFrame(check); check(); })",
+        );
+        assert_eq!(ready, json!("true"));
+        t0.elapsed().as_millis()
+    }
+
+    fn events(&self, method: &str) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| e["method"] == method)
+            .collect()
+    }
+}
+
+impl Drop for Devtools {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn devtools_see_no_request_and_no_error() {
+    let (_, db, html) = scanned();
+    let url = format!("file://{}", html.display());
+    let mut d = Devtools::launch();
+    d.open(&url);
+    // Type in the filter as a person would: the table follows.
+    d.eval("document.getElementById('filter').focus()");
+    d.call("Input.insertText", json!({"text": "ec2:vpc"}));
+    let shown = d.eval("document.getElementById('table-status').dataset.shown");
+    let vpcs = query(
+        db,
+        "SELECT COUNT(*) AS n FROM inventory WHERE resource_type = 'ec2:Vpc'",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(shown, json!(vpcs.to_string()));
+    // Sort by a header's button, from the keyboard.
+    d.eval("document.querySelector('th[data-col=\"name\"] button').focus()");
+    for t in ["keyDown", "keyUp"] {
+        d.call(
+            "Input.dispatchKeyEvent",
+            json!({"type": t, "key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13, "text": "\r"}),
+        );
+    }
+    assert_eq!(
+        d.eval("document.querySelector('th[data-col=\"name\"]').getAttribute('aria-sort')"),
+        json!("ascending")
+    );
+    let names = d.eval(
+        "[...document.querySelectorAll('#rows tr[aria-rowindex] td:nth-child(3)')].map(td => td.textContent)",
+    );
+    let names: Vec<String> = names.as_array().unwrap().iter().map(s).collect();
+    let mut sorted = names.clone();
+    sorted.sort_by_key(|n| n.to_lowercase());
+    assert!(!names.is_empty());
+    assert_eq!(names, sorted);
+    // A round trip, so that every event of the above has arrived.
+    d.eval("1");
+    let requests: Vec<String> = d
+        .events("Network.requestWillBeSent")
+        .iter()
+        .map(|e| s(&e["params"]["request"]["url"]))
+        .collect();
+    assert_eq!(
+        requests,
+        vec![url.clone()],
+        "the page requested only itself"
+    );
+    assert!(d.events("Network.loadingFailed").is_empty());
+    assert!(
+        d.events("Runtime.exceptionThrown").is_empty(),
+        "{:?}",
+        d.events
+    );
+    let errors: Vec<&Value> = d
+        .events("Runtime.consoleAPICalled")
+        .into_iter()
+        .filter(|e| e["params"]["type"] == "error" || e["params"]["type"] == "warning")
+        .chain(
+            d.events("Log.entryAdded")
+                .into_iter()
+                .filter(|e| e["params"]["entry"]["level"] == "error"),
+        )
+        .collect();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// The page's speed on a report given in $CENSUS_REPORT_BENCH (e.g. one of 500,000
+/// resources): time until interactive, then the filter's time per keystroke as the page
+/// measures it. Run with `cargo test -p census --test report_html -- --ignored
+/// --nocapture bench`.
+#[test]
+#[ignore]
+fn bench_page() {
+    let Ok(page) = std::env::var("CENSUS_REPORT_BENCH") else {
+        panic!("set CENSUS_REPORT_BENCH to a report.html");
+    };
+    let mut d = Devtools::launch();
+    let ms = d.open(&format!("file://{page}"));
+    let rows = d.eval("document.getElementById('table-status').dataset.shown");
+    println!("bench: {page}: interactive in {ms} ms, {rows} rows");
+    let t0 = std::time::Instant::now();
+    d.eval(
+        "new Promise(done => { const check = () => document.body.dataset.indexed \
+         ? done(true) : setTimeout(check, 10); check(); })",
+    );
+    println!(
+        "bench: search index built {} ms later (in the background)",
+        t0.elapsed().as_millis()
+    );
+    d.eval("document.getElementById('filter').focus()");
+    for c in "team-7 ec2:vol".chars() {
+        d.call("Input.insertText", json!({"text": c.to_string()}));
+        let took = d.eval("document.getElementById('table-status').dataset.filterMs");
+        let shown = d.eval("document.getElementById('table-status').dataset.shown");
+        println!(
+            "bench: keystroke {c:?}: filtered in {} ms, {} rows",
+            s(&took),
+            s(&shown)
+        );
+    }
+    let t0 = std::time::Instant::now();
+    d.eval("document.querySelector('th[data-col=\"name\"] button').click()");
+    println!("bench: sort by name: {} ms", t0.elapsed().as_millis());
+}

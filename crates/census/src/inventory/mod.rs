@@ -406,6 +406,13 @@ fn collect<'a>(
                 }
             }
             if !lists && !o.is_empty() {
+                // The one resource of a list-less output (`{"Organization": {...}}`).
+                if let Some((member, f)) = &facts.single {
+                    if let Some(inner) = o.get(member).filter(|v| v.is_object()) {
+                        out.push((inner, Some(f)));
+                        return;
+                    }
+                }
                 out.push((result, best_shape(facts, o)));
             }
         }

@@ -144,6 +144,9 @@ pub struct OperationFacts {
     /// Whether the first list is the one the model designates (paginator result key or
     /// the only list); when it is, the other lists are not resources.
     pub designated: bool,
+    /// An output without lists whose one structure member is the resource
+    /// (organizations `DescribeOrganization`: `Organization`).
+    pub single: Option<(String, ItemFacts)>,
 }
 
 impl OperationFacts {
@@ -178,6 +181,13 @@ impl OperationFacts {
                 model.shape(element),
             ));
         }
+        let structures: Vec<(&String, &Shape)> = model
+            .shape(output.target)
+            .members
+            .iter()
+            .map(|(m, r)| (m, model.shape(r.target)))
+            .filter(|(_, t)| t.kind == ShapeType::Structure)
+            .collect();
         for (member, r) in &model.shape(output.target).members {
             let target = model.shape(r.target);
             if target.kind != ShapeType::List || out.lists.iter().any(|l| l.path == *member) {
@@ -193,6 +203,9 @@ impl OperationFacts {
                 );
                 out.lists.push(facts);
             }
+        }
+        if let ([(member, shape)], true) = (structures.as_slice(), out.lists.is_empty()) {
+            out.single = Some(((*member).clone(), item_facts(model, member, shape)));
         }
         out
     }

@@ -748,3 +748,21 @@ fn identifiers_name_rds_resources_and_global_arns_have_no_region() {
         Some("arn:aws-us-gov:svc::123456789012:thing/Z1")
     );
 }
+
+#[test]
+fn a_list_less_output_gives_its_one_resource() {
+    let result = serde_json::json!({"Organization": {
+        "Id": "o-abc",
+        "Arn": "arn:aws:organizations::111111111111:organization/o-abc",
+        "MasterAccountId": "111111111111",
+        "AvailablePolicyTypes": [{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}]
+    }});
+    let got = scan("organizations", "DescribeOrganization", &result);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].resource_type, "organizations:Organization");
+    assert_eq!(
+        got[0].arn.as_deref(),
+        Some("arn:aws:organizations::111111111111:organization/o-abc")
+    );
+    assert_eq!(got[0].native_id, "o-abc");
+}

@@ -665,10 +665,14 @@ fn postgres_gives_the_same_page_as_sqlite() {
     assert_eq!(a.len(), b.len());
 }
 
-#[test]
-fn a_scan_without_inventory_shows_its_items() {
-    let (moto, manifest) = shared_demo_org();
-    let dir = TempDir::new("census-report-html-noinv");
+/// `census scan --org` of the VPCs alone through `endpoint` into `dir/scan`, with
+/// `extra` flags: the folder and how the command ended.
+fn scan_vpcs(
+    endpoint: &str,
+    dir: &TempDir,
+    regions: &[String],
+    extra: &[&str],
+) -> (PathBuf, Output) {
     let spec = dir.path().join("spec.json");
     std::fs::write(
         &spec,
@@ -676,24 +680,32 @@ fn a_scan_without_inventory_shows_its_items() {
     )
     .unwrap();
     let out = dir.path().join("scan");
-    let regions = manifest.regions.join(",");
-    let r = command(
+    let regions = regions.join(",");
+    let mut args = vec![
+        "scan",
+        "--org",
+        "-s",
+        spec.to_str().unwrap(),
+        "--regions",
+        &regions,
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let r = command(endpoint, &args).output().unwrap();
+    (out, r)
+}
+
+#[test]
+fn a_scan_without_inventory_shows_its_items() {
+    let (moto, manifest) = shared_demo_org();
+    let dir = TempDir::new("census-report-html-noinv");
+    let (out, r) = scan_vpcs(
         &moto.endpoint(),
-        &[
-            "scan",
-            "--org",
-            "-s",
-            spec.to_str().unwrap(),
-            "--regions",
-            &regions,
-            "-o",
-            out.to_str().unwrap(),
-            "--no-inventory",
-            "--html",
-        ],
-    )
-    .output()
-    .unwrap();
+        &dir,
+        &manifest.regions,
+        &["--no-inventory", "--html"],
+    );
     ok(&r, "census scan --no-inventory --html");
     let db = out.join("census.db");
     let scan_id = s(&query(&db, "SELECT scan_id FROM scans")[0]["scan_id"]);
@@ -726,29 +738,7 @@ fn an_unreachable_account_is_a_problem_with_what_to_do() {
         Action::Reply(Reply::access_denied(Protocol::Query)),
     ));
     let dir = TempDir::new("census-report-html-denied");
-    let spec = dir.path().join("spec.json");
-    std::fs::write(
-        &spec,
-        json!([{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]).to_string(),
-    )
-    .unwrap();
-    let out = dir.path().join("scan");
-    let regions = manifest.regions.join(",");
-    let r = command(
-        &proxy.endpoint(),
-        &[
-            "scan",
-            "--org",
-            "-s",
-            spec.to_str().unwrap(),
-            "--regions",
-            &regions,
-            "-o",
-            out.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
+    let (out, r) = scan_vpcs(&proxy.endpoint(), &dir, &manifest.regions, &[]);
     assert_eq!(
         r.status.code(),
         Some(2),

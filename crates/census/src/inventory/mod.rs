@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::store::items::{identify_shaped, Shapes};
+use crate::store::items::{identify_shaped, tag_pair, Shapes};
 pub use model::{ItemFacts, LinkPath, ListFacts, OperationFacts, TagForm};
 
 const ARN_FORMATS: &str = include_str!("../../presets/arn_formats.json");
@@ -666,18 +666,8 @@ fn tags_any(item: &Value) -> Map<String, Value> {
             Value::Array(a) => {
                 let mut out = Map::new();
                 for t in a.iter().filter_map(Value::as_object) {
-                    let find = |word: &str| {
-                        t.iter()
-                            .find(|(k, _)| {
-                                let l = k.to_ascii_lowercase();
-                                l == word || l == format!("tag{word}")
-                            })
-                            .map(|(_, v)| v)
-                    };
-                    if let Some(Value::String(key)) = find("key") {
-                        let value = find("value")
-                            .cloned()
-                            .unwrap_or(Value::String(String::new()));
+                    if let (Some(Value::String(key)), value) = tag_pair(t) {
+                        let value = value.cloned().unwrap_or(Value::String(String::new()));
                         out.insert(key.clone(), value);
                     }
                 }

@@ -39,6 +39,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
+use super::items::tag_pair;
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
 
@@ -338,17 +339,10 @@ fn tag_map(item: &Value) -> Option<(Vec<String>, BTreeMap<String, Value>)> {
             }
             Value::Array(list) => {
                 for t in list {
-                    let t = t.as_object()?;
-                    let find = |word: &str| {
-                        t.iter().find_map(|(k, v)| {
-                            let l = k.to_ascii_lowercase();
-                            (l == word || l.strip_prefix("tag") == Some(word)).then_some(v)
-                        })
-                    };
-                    let Some(Value::String(key)) = find("key") else {
+                    let (Some(Value::String(key)), value) = tag_pair(t.as_object()?) else {
                         return None;
                     };
-                    let value = match find("value") {
+                    let value = match value {
                         None => Value::String(String::new()),
                         Some(v) if v.is_object() || v.is_array() => return None,
                         Some(v) => v.clone(),

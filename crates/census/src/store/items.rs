@@ -405,6 +405,18 @@ fn identify_object<'a>(shape: Option<&str>, item: &'a Map<String, Value>) -> Opt
     None
 }
 
+/// The key and the value of one entry of a tag list, in whichever case and prefix the
+/// service names them (`Key`/`Value`, `key`/`value`, `TagKey`/`TagValue`).
+pub fn tag_pair(t: &Map<String, Value>) -> (Option<&Value>, Option<&Value>) {
+    let find = |word: &str| {
+        t.iter().find_map(|(k, v)| {
+            let l = k.to_ascii_lowercase();
+            (l == word || l.strip_prefix("tag") == Some(word)).then_some(v)
+        })
+    };
+    (find("key"), find("value"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

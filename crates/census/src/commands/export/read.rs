@@ -185,20 +185,18 @@ impl Store {
     /// applies the selection, and their parameters.
     fn scope(&self, s: &Selection) -> (String, String, Vec<String>) {
         let mut params = Vec::new();
-        // `inventory_latest`'s rows, with each call's latest scan found once per call
-        // rather than once per row (the view's per-row subquery reads every `calls`
-        // row of the call: minutes for 200,000 rows).
+        // `inventory_latest`'s rows: each call's latest scan, as the view picks it.
         let (from, filter) = match &s.scan {
             Some(scan) => {
                 params.push(scan.clone());
-                ("inventory inv", " WHERE inv.scan_id = ?1")
+                ("inventory inv".to_string(), " WHERE inv.scan_id = ?1")
             }
             None => (
-                "(SELECT st.stem AS stem, (SELECT c.scan_id FROM calls c JOIN scans s \
-                 ON s.scan_id = c.scan_id WHERE c.stem = st.stem \
-                 ORDER BY s.finished IS NULL, s.seq DESC LIMIT 1) AS scan_id \
-                 FROM (SELECT DISTINCT stem FROM calls) st) latest \
-                 JOIN inventory inv ON inv.scan_id = latest.scan_id AND inv.source = latest.stem",
+                format!(
+                    "({}) latest JOIN inventory inv ON inv.scan_id = latest.scan_id \
+                     AND inv.source = latest.stem",
+                    crate::sink::sql::schema::LATEST_PER_CALL
+                ),
                 "",
             ),
         };

@@ -64,14 +64,11 @@ pub(super) fn rows_sql(filter: &Filter, postgres: bool) -> (String, Vec<String>)
     match &filter.scan {
         Some(scan) => cond.push(format!("i.scan_id = {}", q.bind(scan))),
         None => {
-            // The latest scan per call, as inventory_latest's subquery picks it.
-            sql.push_str(
-                "WITH latest AS (SELECT stem, scan_id FROM (SELECT c.stem AS stem, \
-                 c.scan_id AS scan_id, ROW_NUMBER() OVER (PARTITION BY c.stem \
-                 ORDER BY s.finished IS NULL, s.seq DESC) AS n FROM (SELECT DISTINCT stem, \
-                 scan_id FROM calls) c JOIN scans s ON s.scan_id = c.scan_id) ranked \
-                 WHERE n = 1) ",
-            );
+            // The latest scan per call, as inventory_latest picks it.
+            sql.push_str(&format!(
+                "WITH latest AS ({}) ",
+                crate::sink::sql::schema::LATEST_PER_CALL
+            ));
         }
     }
     sql.push_str(

@@ -196,6 +196,17 @@ pub fn ddl(db: Db) -> String {
     }
 }
 
+/// Each list call (`stem`) with its latest scan (`scan_id`): the finished scan that
+/// started last, else the unfinished one that started last. Chosen once per call with
+/// a window, where a subquery per row takes minutes on large stores. Every reader of
+/// "the latest inventory" uses this one statement (the views, `census inventory`,
+/// `census export graph`).
+pub const LATEST_PER_CALL: &str = "SELECT x.stem AS stem, x.scan_id AS scan_id FROM \
+     (SELECT c.stem AS stem, c.scan_id AS scan_id, row_number() OVER \
+     (PARTITION BY c.stem ORDER BY s.finished IS NULL, s.seq DESC) AS n \
+     FROM (SELECT DISTINCT stem, scan_id FROM calls) c \
+     JOIN scans s ON s.scan_id = c.scan_id) x WHERE x.n = 1";
+
 /// The statements that create `inventory_latest` and `links_latest` where they are
 /// missing: the `inventory` rows of each list call's latest scan (as the stems' views
 /// choose it), with the account's name, and the links of those rows. Run after
@@ -205,15 +216,8 @@ pub fn inventory_view(db: Db) -> String {
         Db::Sqlite => "CREATE VIEW IF NOT EXISTS",
         Db::Postgres => "CREATE OR REPLACE VIEW",
     };
-    // Each list call's latest scan, chosen once per stem (a subquery per row is far
-    // slower on large stores).
-    let latest = "WITH latest AS (SELECT x.stem AS stem, x.scan_id AS scan_id FROM \
-         (SELECT c.stem AS stem, c.scan_id AS scan_id, row_number() OVER \
-         (PARTITION BY c.stem ORDER BY s.finished IS NULL, s.seq DESC) AS n \
-         FROM (SELECT DISTINCT stem, scan_id FROM calls) c \
-         JOIN scans s ON s.scan_id = c.scan_id) x WHERE x.n = 1)";
     format!(
-        "\n{create} inventory_latest AS {latest} SELECT i.scan_id AS scan_id, \
+        "\n{create} inventory_latest AS WITH latest AS ({LATEST_PER_CALL}) SELECT i.scan_id AS scan_id, \
          i.account_id AS account_id, a.name AS account_name, i.region AS region, \
          i.service AS service, i.resource_type AS resource_type, i.cfn_type AS cfn_type, \
          i.resource_id AS resource_id, i.arn AS arn, i.name AS name, i.created AS created, \
@@ -221,7 +225,7 @@ pub fn inventory_view(db: Db) -> String {
          i.native_id AS native_id FROM inventory i \
          JOIN latest ON latest.stem = i.source AND latest.scan_id = i.scan_id \
          LEFT JOIN accounts a ON a.scan_id = i.scan_id AND a.account_id = i.account_id;\n\
-         {create} links_latest AS {latest} SELECT l.* FROM links l \
+         {create} links_latest AS WITH latest AS ({LATEST_PER_CALL}) SELECT l.* FROM links l \
          JOIN latest ON latest.stem = l.from_source AND latest.scan_id = l.scan_id;\n"
     )
 }

@@ -400,6 +400,137 @@ mod tests {
         assert_eq!(m["version"], Value::Text("1".into()));
     }
 
+    /// A shard's database: scan `s` with one account's call and item, and an older
+    /// scan of another run that must not come along.
+    fn shard_db(dir: &Path, name: &str, account: &str, started: &str, finished: &str) -> PathBuf {
+        let path = dir.join(name);
+        let conn = open_for_writing(&path).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO scans (scan_id, seq, started, finished, version, resumed, accounts,
+                 calls, items) VALUES ('s', 1, '{started}', '{finished}', '1', 0, 1, 2, 3);
+             INSERT INTO scans (scan_id, seq, started, finished, version)
+                 VALUES ('older', 2, '2020-01-01T00:00:00Z', '2020-01-01T00:01:00Z', '1');
+             INSERT INTO accounts (scan_id, account_id, name) VALUES ('s', '{account}', 'n');
+             INSERT INTO calls (scan_id, account_id, region, stem, service, function,
+                 operation, status, pages, items, duration_ms)
+                 VALUES ('s', '{account}', 'us-east-1', 'ec2-describe_vpcs', 'ec2',
+                 'describe_vpcs', 'DescribeVpcs', 'ok', 1, 1, 5);
+             INSERT INTO resources VALUES ('s', 'ec2-describe_vpcs', '{account}', 'us-east-1',
+                 'vpc-{account}', 'ec2', 'DescribeVpcs', 'Vpcs', 'VpcId',
+                 '{{\"VpcId\": \"vpc-{account}\"}}');
+             INSERT INTO resources VALUES ('older', 'ec2-describe_vpcs', '{account}',
+                 'us-east-1', 'vpc-old', 'ec2', 'DescribeVpcs', 'Vpcs', 'VpcId', '{{}}');
+             INSERT INTO item_columns VALUES ('ec2-describe_vpcs', 'VpcId', 1);"
+        ))
+        .unwrap();
+        at_rest(&conn).unwrap();
+        path
+    }
+
+    fn count(conn: &Connection, sql: &str) -> i64 {
+        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn shard_databases_merge_into_one_scan() {
+        let dir = std::env::temp_dir().join(format!("census-merge-db-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = |path: PathBuf| Input {
+            path,
+            what: "x".into(),
+            resume: "census scan --resume x".into(),
+        };
+        let inputs = [
+            input(shard_db(
+                &dir,
+                "a.db",
+                "111111111111",
+                "2026-01-01T00:00:05Z",
+                "2026-01-01T00:02:00Z",
+            )),
+            input(shard_db(
+                &dir,
+                "b.db",
+                "222222222222",
+                "2026-01-01T00:00:01Z",
+                "2026-01-01T00:01:00Z",
+            )),
+        ];
+        let out = dir.join("out/census.db");
+        std::fs::create_dir_all(dir.join("out")).unwrap();
+        merge(&out, &inputs, "s", &dir.join("staging")).unwrap();
+        let conn = Connection::open(&out).unwrap();
+        let row: (String, String, i64, i64, i64, i64) = conn
+            .query_row(
+                "SELECT started, finished, accounts, calls, items, seq FROM scans WHERE scan_id = 's'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "2026-01-01T00:00:01Z".into(),
+                "2026-01-01T00:02:00Z".into(),
+                2,
+                4,
+                6,
+                1
+            )
+        );
+        assert_eq!(count(&conn, "SELECT count(*) FROM scans"), 1, "only scan s");
+        assert_eq!(count(&conn, "SELECT count(*) FROM resources"), 2);
+        assert_eq!(count(&conn, "SELECT count(*) FROM accounts"), 2);
+        assert_eq!(count(&conn, "SELECT count(*) FROM item_columns"), 1);
+        assert_eq!(count(&conn, "SELECT count(*) FROM ec2_describe_vpcs"), 2);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        drop(conn);
+
+        // Into a database holding other scans: added after them; again: replaced.
+        let existing = dir.join("existing.db");
+        std::fs::copy(&inputs[0].path, &existing).unwrap();
+        Connection::open(&existing)
+            .unwrap()
+            .execute_batch(
+                "DELETE FROM scans WHERE scan_id = 's'; DELETE FROM resources WHERE scan_id = 's'",
+            )
+            .unwrap();
+        for _ in 0..2 {
+            merge(&existing, &inputs, "s", &dir.join("staging")).unwrap();
+        }
+        let conn = Connection::open(&existing).unwrap();
+        assert_eq!(count(&conn, "SELECT seq FROM scans WHERE scan_id = 's'"), 3);
+        assert_eq!(
+            count(&conn, "SELECT count(*) FROM resources WHERE scan_id = 's'"),
+            2
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM resources WHERE scan_id = 'older'"
+            ),
+            1
+        );
+        drop(conn);
+
+        // A database of a newer census, and one without the scan: refused.
+        let newer = dir.join("newer.db");
+        std::fs::copy(&inputs[0].path, &newer).unwrap();
+        Connection::open(&newer)
+            .unwrap()
+            .pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let e = check(&input(newer), "s").unwrap_err().to_string();
+        assert!(e.contains("newer census"), "{e}");
+        let e = check(&inputs[0], "t").unwrap_err().to_string();
+        assert!(e.contains("holds no scan t"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn uris_escape_what_sqlite_would_read() {
         assert_eq!(

@@ -282,6 +282,7 @@ fn merged_shard_folders_equal_the_unsharded_scan() {
     let err = stderr(&r);
     assert_eq!(r.status.code(), Some(0), "{err}");
     assert!(err.contains("merged 3 shards of scan nightly"), "{err}");
+    eprintln!("{err}");
     assert_same_scan(&out, &f.whole());
     // No shard-tagged file, nor the download folder, is left in the merge.
     let names: Vec<String> = files(&out).into_keys().collect();

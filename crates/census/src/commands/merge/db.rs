@@ -531,6 +531,60 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A shard database of schema 3 (no links, no `arn_source`) is migrated on a copy
+    /// and merged; the shard's own file stays as it was.
+    #[test]
+    fn an_older_shard_database_is_migrated_on_a_copy() {
+        let dir = std::env::temp_dir().join(format!("census-merge-old-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let now = schema::ddl(Db::Sqlite);
+        let v3 = now[..now.find("CREATE TABLE IF NOT EXISTS links").unwrap()]
+            .replace("    arn_source TEXT,\n    native_id TEXT,\n", "")
+            .replace(
+                "CREATE INDEX IF NOT EXISTS inventory_by_id ON inventory (scan_id, native_id);\n",
+                "",
+            );
+        let old = dir.join("old.db");
+        let conn = Connection::open(&old).unwrap();
+        conn.execute_batch(&v3).unwrap();
+        conn.execute_batch(
+            "INSERT INTO scans (scan_id, seq, started, finished, version)
+                 VALUES ('s', 1, '2026-01-01T00:00:00Z', '2026-01-01T00:01:00Z', '0.1');
+             INSERT INTO inventory VALUES ('s', '111111111111', 'us-east-1', 'ec2', 'ec2:Vpc',
+                 NULL, 'vpc-1', NULL, NULL, NULL, '{}', 'ec2-describe_vpcs');
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        drop(conn);
+        let before = std::fs::read(&old).unwrap();
+        let input = Input {
+            path: old.clone(),
+            what: "old".into(),
+            resume: String::new(),
+        };
+        assert_eq!(check(&input, "s").unwrap(), 3);
+        let out = dir.join("census.db");
+        merge(&out, &[input], "s", &dir.join("staging")).unwrap();
+        let conn = Connection::open(&out).unwrap();
+        let (id, source): (String, Option<String>) = conn
+            .query_row("SELECT resource_id, arn_source FROM inventory", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((id.as_str(), source), ("vpc-1", None));
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        assert_eq!(
+            std::fs::read(&old).unwrap(),
+            before,
+            "the shard's file is untouched"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn uris_escape_what_sqlite_would_read() {
         assert_eq!(

@@ -245,15 +245,26 @@ fn read_part(folder: &Path, given: &str, shard: Option<Shard>, no_db: bool) -> R
             plan.accounts.len()
         );
     }
+    // Its --db, else the default beside the scan folder; a --db path of another
+    // machine, or one a download put beside the folder, is looked for there too.
     let db = if plan.no_db || no_db {
         None
     } else {
-        Some(plan.db.clone().unwrap_or_else(|| {
-            folder
-                .parent()
-                .unwrap_or(Path::new("."))
-                .join(shard_name(shard.as_ref(), crate::store::DB_FILE))
-        }))
+        let beside = |name: &std::ffi::OsStr| folder.parent().unwrap_or(Path::new(".")).join(name);
+        let default = beside(shard_name(shard.as_ref(), crate::store::DB_FILE).as_ref());
+        let candidates: Vec<PathBuf> = match &plan.db {
+            Some(db) => vec![
+                db.clone(),
+                beside(db.file_name().unwrap_or_default()),
+                default,
+            ],
+            None => vec![default],
+        };
+        candidates
+            .iter()
+            .find(|p| p.is_file())
+            .or(candidates.first())
+            .cloned()
     };
     Ok(Part {
         folder: folder.to_path_buf(),

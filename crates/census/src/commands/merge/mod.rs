@@ -528,6 +528,12 @@ pub async fn run(args: MergeFlags) -> Result<u8> {
         }
     }
     let searched: Vec<String> = sources.iter().map(|(g, _)| g.clone()).collect();
+    if parts.is_empty() {
+        bail!(
+            "{}: no scan to merge; give the shards' scan folders",
+            searched.join(", ")
+        );
+    }
     let parts = check_parts(parts, &searched)?;
     let scan_id = parts[0].plan.info.id.clone();
     check_overlap(&out, &scan_id, &parts)?;

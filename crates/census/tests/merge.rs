@@ -508,6 +508,39 @@ fn refusals_name_the_folder_and_what_is_wrong() {
         &["census.shard-2-of-3.db is missing", "--no-db"],
     );
 
+    // ... unless told to merge the folders only.
+    let folders_only = f.dir.join("folders-only");
+    let r = census(
+        &f.endpoint(),
+        &[
+            "merge",
+            &s1s,
+            no_db.to_str().unwrap(),
+            &s3s,
+            "--no-db",
+            "-o",
+            folders_only.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert!(!folders_only.join("census.db").exists());
+    assert_eq!(
+        account_files(&folders_only.join(SCAN_ID)),
+        account_files(&f.whole().join(SCAN_ID))
+    );
+    assert_eq!(
+        read_json(&folders_only.join(SCAN_ID).join("accounts.json")),
+        read_json(&f.whole().join(SCAN_ID).join("accounts.json"))
+    );
+
+    // One shard given twice (two copies of it).
+    refused(
+        f,
+        &[&s1, &s2, &resumed, &s3],
+        &[],
+        &["shard 2 of 3 is given twice", "give each shard once"],
+    );
+
     // A folder that is not a scan folder.
     let empty = f.dir.join("not-a-scan");
     std::fs::create_dir_all(empty.join("x")).unwrap();

@@ -9,6 +9,7 @@ pub mod config;
 pub mod export;
 pub mod iam;
 pub mod inventory;
+pub mod merge;
 pub mod report;
 pub mod report_html;
 pub mod scan;
@@ -129,6 +130,20 @@ pub enum Command {
         after_help = "Exit status: 0 written; 1 could not run (bad flags, no database, an output that cannot be written)."
     )]
     Export(export::ExportCommand),
+    /// Merge the shards of one sharded scan (census scan --shard K/N --scan-id ID) into
+    /// the scan folder and census.db an unsharded scan writes.
+    ///
+    /// Takes the shards' folders (scan folders, or output folders holding one scan and
+    /// its census.shard-K-of-N.db files) or the S3 prefixes census scan --s3-upload
+    /// filled; writes DIR/<scan-id>/ (one accounts.json, one summary.json, the account
+    /// folders hard-linked or copied unchanged) and DIR/census.db. Refuses, before
+    /// writing anything, shards of different scans or shard counts, a missing or
+    /// unfinished shard, a folder that is not a scan folder and an output folder that
+    /// is not empty (unless --force). An unsharded scan given alone is copied.
+    #[command(
+        after_help = "Exit status: 0 merged; 1 could not merge (the message names the folder and what is wrong; nothing is written)."
+    )]
+    Merge(merge::MergeFlags),
     /// List the AWS services in the bundled models.
     Services {
         /// Only services speaking this protocol (query, ec2, json, rest-json, rest-xml, ...).

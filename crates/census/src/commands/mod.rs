@@ -12,6 +12,7 @@ pub mod diff;
 pub mod doctor;
 pub mod export;
 pub mod inventory;
+pub mod merge;
 pub mod plan;
 pub mod query;
 pub mod scan;
@@ -80,6 +81,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
             export::run(&f, std::io::stderr())?;
             0
         }
+        Command::Merge(f) => block_on(merge::run(f))??,
         Command::Services { protocol } => {
             services(protocol.as_deref(), &mut out)?;
             0

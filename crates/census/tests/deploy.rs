@@ -524,7 +524,14 @@ fn image_root_runs_a_scan_read_only_but_for_out() {
         scanned.iter().all(|a| a["scan_status"] == "ok"),
         "{accounts:#}"
     );
-    assert!(scan_dir.join("census.shard-2-of-2.db").is_file());
+    // The shard's SQLite database, beside the scan folders, with no journal left over.
+    let mut dbs: Vec<String> = std::fs::read_dir(outdir.join("census-out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "image-test")
+        .collect();
+    dbs.sort();
+    assert_eq!(dbs, ["census.shard-2-of-2.db"]);
     // Nothing but the scan folder and the scan file was left in /out (SQLite's
     // journal and temporary files are gone).
     let mut left: Vec<String> = std::fs::read_dir(&outdir)

@@ -541,3 +541,31 @@ fn image_root_runs_a_scan_read_only_but_for_out() {
     left.sort();
     assert_eq!(left, ["census-out", "scan.json"]);
 }
+
+#[test]
+fn image_root_sh_refuses_bad_input_in_one_line() {
+    let dir = TempDir::new("census-deploy-image-bad");
+    std::fs::write(dir.join("keep"), "data").unwrap();
+    let script = deploy_dir().join("image-root.sh");
+    let cases: [(&[&Path], &str); 3] = [
+        (&[dir.path()], "usage:"),
+        (
+            &[&dir.join("missing-binary"), &dir.join("root")],
+            "is not an executable file",
+        ),
+        (
+            &[Path::new(env!("CARGO_BIN_EXE_census")), dir.path()],
+            "is not empty",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = Command::new(&script).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+    // Nothing was touched.
+    assert_eq!(std::fs::read_to_string(dir.join("keep")).unwrap(), "data");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}

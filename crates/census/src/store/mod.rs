@@ -88,7 +88,7 @@ pub mod sqlite;
 pub mod views;
 
 /// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

@@ -180,7 +180,9 @@ fn redact_url(s: &str) -> String {
         let mut from = 0;
         while let Some(i) = out[from..].to_ascii_lowercase().find(key).map(|i| from + i) {
             let value = i + key.len();
-            let end = out[value..].find(['&', ' ', '#']).map_or(out.len(), |j| value + j);
+            let end = out[value..]
+                .find(['&', ' ', '#'])
+                .map_or(out.len(), |j| value + j);
             out.replace_range(value..end, REDACTED);
             from = value + REDACTED.len();
         }
@@ -216,7 +218,15 @@ mod tests {
         .map(String::from);
         let v = recorded_flags(args);
         let text = v.to_string();
-        for secret in ["s3cr3t-ext", "hunter2", "pw2", "pw3", "ext2", "\"tok\"", "pw4"] {
+        for secret in [
+            "s3cr3t-ext",
+            "hunter2",
+            "pw2",
+            "pw3",
+            "ext2",
+            "\"tok\"",
+            "pw4",
+        ] {
             assert!(!text.contains(secret), "{secret} in {text}");
         }
         let a = v.as_array().unwrap();

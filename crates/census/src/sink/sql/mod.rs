@@ -569,7 +569,12 @@ impl<W: SqlWriter> Runner<W> {
     fn shard_stopped(&mut self, how: shards::Stopped) {
         if let Some((id, run)) = self.shard.take() {
             if let Err(e) = shards::ShardSql::shard_stopped(self.w.shards(), &id, &run, how) {
-                tracing::warn!("could not mark shard {} {}: {}", run.shard, how.as_str(), self.w.message(&e));
+                tracing::warn!(
+                    "could not mark shard {} {}: {}",
+                    run.shard,
+                    how.as_str(),
+                    self.w.message(&e)
+                );
             }
         }
     }
@@ -597,7 +602,10 @@ impl<W: SqlWriter> Runner<W> {
             // now point at this finished scan.
             self.w.finish_totals(scan, totals)?;
             // The scan's shard row; the scan is finished when all its shards are.
-            let run = self.shard.as_ref().map_or_else(Default::default, |s| s.1.clone());
+            let run = self
+                .shard
+                .as_ref()
+                .map_or_else(Default::default, |s| s.1.clone());
             shards::ShardSql::shard_finish(self.w.shards(), scan, &run, totals)
         })();
         match result {

@@ -169,7 +169,12 @@ impl ShardSql for rusqlite::Connection {
         Ok(())
     }
 
-    fn shard_stopped(&mut self, scan_id: &str, run: &ShardRun, how: Stopped) -> rusqlite::Result<()> {
+    fn shard_stopped(
+        &mut self,
+        scan_id: &str,
+        run: &ShardRun,
+        how: Stopped,
+    ) -> rusqlite::Result<()> {
         self.execute(
             "UPDATE scan_shards SET status = ?3 WHERE scan_id = ?1 AND shard_index = ?2
              AND status = 'running'",

@@ -68,7 +68,10 @@ fn store_cmd(url: &str, args: &[&str]) -> Output {
 
 /// `census scans --output json`: the scan `id`.
 fn scan_state(url: &str, id: &str) -> Value {
-    let text = ok(&store_cmd(url, &["scans", "--output", "json"]), "census scans");
+    let text = ok(
+        &store_cmd(url, &["scans", "--output", "json"]),
+        "census scans",
+    );
     let all: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
     all.as_array()
         .unwrap()
@@ -84,7 +87,13 @@ fn shard_statuses(scan: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|s| format!("{}={}", s["shard"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .map(|s| {
+            format!(
+                "{}={}",
+                s["shard"].as_str().unwrap(),
+                s["status"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -275,9 +284,15 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
     let regions = manifest.regions.join(",");
     let url = database("shards3");
     let out = TempDir::new("census-shards3");
-    let whole = scan_cmd(&moto.endpoint(), &out, &url, &regions, &["--scan-id", "whole"])
-        .output()
-        .unwrap();
+    let whole = scan_cmd(
+        &moto.endpoint(),
+        &out,
+        &url,
+        &regions,
+        &["--scan-id", "whole"],
+    )
+    .output()
+    .unwrap();
     ok(&whole, "the unsharded scan");
 
     // Shard 3 goes through a proxy that holds its scan calls once it has begun.
@@ -286,7 +301,13 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
     let _open = OpenOnDrop(gate.clone());
     let shard = |k: u32, endpoint: &str| {
         let s = format!("{k}/3");
-        spawn(scan_cmd(endpoint, &out, &url, &regions, &["--scan-id", "nightly", "--shard", &s]))
+        spawn(scan_cmd(
+            endpoint,
+            &out,
+            &url,
+            &regions,
+            &["--scan-id", "nightly", "--shard", &s],
+        ))
     };
     let third = shard(3, &proxy.endpoint());
     let first = shard(1, &moto.endpoint());
@@ -308,8 +329,14 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
     assert_eq!(finished, [r#"{"finished":null}"#]);
     let refused = store_cmd(&url, &["diff", "whole", "nightly"]);
     let err = one_line_error(&refused, "diff of an unfinished sharded scan");
-    assert!(err.contains("shard 3/3") && err.contains("--partial"), "{err}");
-    assert!(!err.contains("shard 1/3") && !err.contains("shard 2/3"), "{err}");
+    assert!(
+        err.contains("shard 3/3") && err.contains("--partial"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("shard 1/3") && !err.contains("shard 2/3"),
+        "{err}"
+    );
     // The table names the shard too.
     let table = ok(&store_cmd(&url, &["scans"]), "census scans");
     let line = table
@@ -329,7 +356,13 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
     );
     // The scan's totals are its shards' sums, and those of the unsharded scan.
     let whole_state = scan_state(&url, "whole");
-    for count in ["accounts", "accounts_failed", "calls", "calls_failed", "items"] {
+    for count in [
+        "accounts",
+        "accounts_failed",
+        "calls",
+        "calls_failed",
+        "items",
+    ] {
         let sum: i64 = state["shards"]
             .as_array()
             .unwrap()
@@ -348,7 +381,10 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
         .iter()
         .map(|f| f.as_str().unwrap())
         .collect();
-    assert!(given.windows(2).any(|w| w == ["--shard", "2/3"]), "{given:?}");
+    assert!(
+        given.windows(2).any(|w| w == ["--shard", "2/3"]),
+        "{given:?}"
+    );
     assert!(given.contains(&"--org"), "{given:?}");
     assert!(!flags.to_string().contains(PASSWORD), "{flags}");
     assert!(flags.to_string().contains("(redacted)"), "{flags}");
@@ -369,7 +405,10 @@ fn wait_for_shard_journal(child: &mut Child, root: &Path, tag: &str) {
         if calls > 0 {
             return;
         }
-        assert!(child.try_wait().unwrap().is_none(), "the shard ended before journaling a call");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the shard ended before journaling a call"
+        );
         assert!(Instant::now() < deadline, "the shard journaled no call");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -381,15 +420,27 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
     let regions = manifest.regions.join(",");
     let url = database("shardkill");
     let out = TempDir::new("census-shardkill");
-    let whole = scan_cmd(&moto.endpoint(), &out, &url, &regions, &["--scan-id", "whole"])
-        .output()
-        .unwrap();
+    let whole = scan_cmd(
+        &moto.endpoint(),
+        &out,
+        &url,
+        &regions,
+        &["--scan-id", "whole"],
+    )
+    .output()
+    .unwrap();
     ok(&whole, "the unsharded scan");
     for k in [1, 3] {
         let s = format!("{k}/3");
-        let r = scan_cmd(&moto.endpoint(), &out, &url, &regions, &["--scan-id", "nightly", "--shard", &s])
-            .output()
-            .unwrap();
+        let r = scan_cmd(
+            &moto.endpoint(),
+            &out,
+            &url,
+            &regions,
+            &["--scan-id", "nightly", "--shard", &s],
+        )
+        .output()
+        .unwrap();
         ok(&r, &s);
     }
 
@@ -401,7 +452,14 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
         &out,
         &url,
         &regions,
-        &["--scan-id", "nightly", "--shard", "2/3", "--concurrency", "4"],
+        &[
+            "--scan-id",
+            "nightly",
+            "--shard",
+            "2/3",
+            "--concurrency",
+            "4",
+        ],
     ));
     gate.wait_held();
     let root = out.join("nightly");
@@ -431,18 +489,33 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
         ),
         (vec!["report", "tags", "--scan", "nightly"], "report tags"),
         (vec!["inventory", "--scan", "nightly"], "inventory"),
-        (vec!["export", "graph", "--scan", "nightly", "--format", "json"], "export graph"),
+        (
+            vec!["export", "graph", "--scan", "nightly", "--format", "json"],
+            "export graph",
+        ),
     ] {
         let err = one_line_error(&store_cmd(&url, &args), what);
-        assert!(err.contains("scan nightly is not finished"), "{what}: {err}");
+        assert!(
+            err.contains("scan nightly is not finished"),
+            "{what}: {err}"
+        );
         assert!(err.contains("shard 2/3"), "{what}: {err}");
-        assert!(err.contains("--resume") && err.contains("--partial"), "{what}: {err}");
-        assert!(!err.contains("shard 1/3") && !err.contains("shard 3/3"), "{what}: {err}");
+        assert!(
+            err.contains("--resume") && err.contains("--partial"),
+            "{what}: {err}"
+        );
+        assert!(
+            !err.contains("shard 1/3") && !err.contains("shard 3/3"),
+            "{what}: {err}"
+        );
     }
     assert!(!html.exists());
     // --partial reads it as it is.
     ok(
-        &store_cmd(&url, &["diff", "whole", "nightly", "--partial", "--summary"]),
+        &store_cmd(
+            &url,
+            &["diff", "whole", "nightly", "--partial", "--summary"],
+        ),
         "diff --partial",
     );
     ok(
@@ -478,7 +551,10 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
     );
     same_as_whole(&url, "whole", "nightly");
     ok(
-        &store_cmd(&url, &["report", "html", "nightly", "-o", html.to_str().unwrap()]),
+        &store_cmd(
+            &url,
+            &["report", "html", "nightly", "-o", html.to_str().unwrap()],
+        ),
         "report html of the finished scan",
     );
     assert!(html.exists());

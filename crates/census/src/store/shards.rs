@@ -305,8 +305,10 @@ pub fn refuse(s: &ScanState) -> Result<()> {
     }
     if !stopped.is_empty() {
         fixes.push(format!(
-            "finish a stopped shard with census scan --resume <output-dir>/{} --shard {}",
-            s.scan_id, stopped[0]
+            "if shard {} stopped or was killed, finish it with census scan --resume <output-dir>/{} --shard {}",
+            stopped.join(", "),
+            s.scan_id,
+            stopped[0]
         ));
     }
     fixes.push("give --partial to use it as it is".to_string());

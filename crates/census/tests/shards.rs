@@ -563,3 +563,120 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
     );
     assert!(html.exists());
 }
+
+/// A shard's own SQLite file holds its shard alone, finished when it is; a shard
+/// stopped by SIGTERM is `interrupted` in its file, refused until `--resume`.
+#[test]
+fn a_shards_own_sqlite_file_and_an_interrupted_shard() {
+    let (moto, _) = shared_demo_org();
+    let out = TempDir::new("census-shard-sqlite");
+    // One ec2 call per account (a scan call the gate can hold; STS it lets through).
+    let spec = out.join("vpcs.json");
+    std::fs::write(
+        &spec,
+        r#"[{"service": "ec2", "function": "describe_vpcs", "result_key": "Vpcs"}]"#,
+    )
+    .unwrap();
+    let scan = |endpoint: &str, shard: &str| {
+        let mut c = census(
+            endpoint,
+            &[
+                "scan",
+                "--org",
+                "-s",
+                spec.to_str().unwrap(),
+                "--regions",
+                "us-east-1",
+                "-o",
+                out.to_str().unwrap(),
+                "--scan-id",
+                "pair",
+                "--shard",
+                shard,
+            ],
+        );
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    let sqlite = |k: u32| out.join(format!("census.shard-{k}-of-2.db"));
+    let local = |k: u32, args: &[&str]| {
+        let db = sqlite(k);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--db", db.to_str().unwrap()]);
+        census("http://127.0.0.1:9", &all).output().unwrap()
+    };
+    let state = |k: u32| -> Value {
+        let text = ok(
+            &local(k, &["scans", "--output", "json"]),
+            "census scans --db",
+        );
+        let all: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(all.as_array().unwrap().len(), 1, "{text}");
+        all[0].clone()
+    };
+
+    ok(
+        &scan(&moto.endpoint(), "1/2").output().unwrap(),
+        "shard 1/2",
+    );
+    let first = state(1);
+    assert_eq!(first["status"], "finished", "{first:#}");
+    assert_eq!(shard_statuses(&first), ["1/2=finished"]);
+    ok(
+        &local(1, &["inventory", "--scan", "pair"]),
+        "inventory of shard 1's file",
+    );
+    let table = ok(&local(1, &["scans"]), "census scans");
+    assert!(
+        table.contains("the other shards are in their own databases"),
+        "{table}"
+    );
+
+    let proxy = FaultProxy::start(moto);
+    let gate = Gate::stalling(&proxy, 0);
+    let mut child = scan(&proxy.endpoint(), "2/2").spawn().unwrap();
+    gate.wait_held();
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let stopped = child.wait_with_output().unwrap();
+    assert_eq!(
+        stopped.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&stopped.stderr)
+    );
+    drop(proxy);
+    let second = state(2);
+    assert_eq!(second["status"], "incomplete", "{second:#}");
+    assert_eq!(shard_statuses(&second), ["2/2=interrupted"]);
+    let err = one_line_error(&local(2, &["inventory", "--scan", "pair"]), "inventory");
+    assert!(err.contains("shard 2/2 interrupted"), "{err}");
+    assert!(
+        err.contains("--resume <output-dir>/pair --shard 2/2"),
+        "{err}"
+    );
+
+    let resumed = census(
+        &moto.endpoint(),
+        &[
+            "scan",
+            "--resume",
+            out.join("pair").to_str().unwrap(),
+            "--shard",
+            "2/2",
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&resumed, "census scan --resume --shard 2/2");
+    let second = state(2);
+    assert_eq!(second["status"], "finished", "{second:#}");
+    assert_eq!(shard_statuses(&second), ["2/2=finished"]);
+    ok(
+        &local(2, &["inventory", "--scan", "pair"]),
+        "inventory of shard 2's file",
+    );
+}

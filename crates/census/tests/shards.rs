@@ -634,7 +634,7 @@ fn a_shards_own_sqlite_file_and_an_interrupted_shard() {
 
     let proxy = FaultProxy::start(moto);
     let gate = Gate::stalling(&proxy, 0);
-    let mut child = scan(&proxy.endpoint(), "2/2").spawn().unwrap();
+    let child = scan(&proxy.endpoint(), "2/2").spawn().unwrap();
     gate.wait_held();
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -116,10 +116,6 @@ pub trait SqlWriter: Send + 'static {
     type Error;
     /// The database kind, for the statements that differ.
     const DB: schema::Db;
-    /// Where the `scan_shards` rows are written (the writer's connection).
-    type Shards: shards::ShardSql<Error = Self::Error>;
-    /// The connection, for [`shards`].
-    fn shards(&mut self) -> &mut Self::Shards;
     /// The error as the sink reports it.
     fn message(&self, e: &Self::Error) -> String;
     /// Logs the error that stopped the sink.
@@ -509,7 +505,7 @@ impl<W: SqlWriter> Runner<W> {
             }
             Msg::Begin(scan, run, ack) => {
                 acks.push(ack);
-                shards::ShardSql::shard_begin(self.w.shards(), &scan, &run)?;
+                self.w.run_for_scan(&scan.id, &shards::begin(W::DB, &run))?;
                 self.shard = Some((scan.id.clone(), run));
                 self.w.begin_scan(scan)?;
                 Ok(1)
@@ -568,7 +564,7 @@ impl<W: SqlWriter> Runner<W> {
     /// scan's own error is the one reported).
     fn shard_stopped(&mut self, how: shards::Stopped) {
         if let Some((id, run)) = self.shard.take() {
-            if let Err(e) = shards::ShardSql::shard_stopped(self.w.shards(), &id, &run, how) {
+            if let Err(e) = self.w.run_for_scan(&id, &shards::stopped(W::DB, &run, how)) {
                 tracing::warn!(
                     "could not mark shard {} {}: {}",
                     run.shard,
@@ -606,7 +602,8 @@ impl<W: SqlWriter> Runner<W> {
                 .shard
                 .as_ref()
                 .map_or_else(Default::default, |s| s.1.clone());
-            shards::ShardSql::shard_finish(self.w.shards(), scan, &run, totals)
+            self.w
+                .run_for_scan(&scan.id, &shards::finish(W::DB, &run, totals))
         })();
         match result {
             Ok(()) => self.w.commit()?,

@@ -578,11 +578,6 @@ impl Writer {
 impl SqlWriter for Writer {
     type Error = postgres::Error;
     const DB: Db = Db::Postgres;
-    type Shards = Client;
-
-    fn shards(&mut self) -> &mut Client {
-        &mut self.client
-    }
 
     fn run_for_scan(
         &mut self,

@@ -17,12 +17,18 @@
 //!   holds their rows, and the same rule then needs each of them.
 //!
 //! `scans`'s totals are the sums of the shard rows' counts (one shard: its own).
+//!
+//! The statements go through the writer's [`super::SqlWriter::run_for_scan`] (the
+//! scan id as `$1`, the other values written in as literals), so that each database's
+//! writer needs nothing of its own for them.
 
 use serde_json::Value;
 
 use super::int;
+use super::resolve::Step;
+use super::schema::Db;
 use crate::shard::Shard;
-use crate::sink::{ScanInfo, Totals};
+use crate::sink::Totals;
 
 /// This run's shard and the flags it was started with (secrets already redacted).
 #[derive(Debug, Clone)]
@@ -77,194 +83,182 @@ fn counts(t: &Totals) -> [i64; 7] {
     ]
 }
 
-/// A database the shard rows are written to; every method runs in the writer's open
-/// transaction, except [`ShardSql::shard_stopped`] (which runs after it).
-pub trait ShardSql {
-    type Error;
-    /// The shard begins or resumes: its row says `running` (a resumed shard keeps its
-    /// first start time and flags), and the scan is not finished.
-    fn shard_begin(&mut self, scan: &ScanInfo, run: &ShardRun) -> Result<(), Self::Error>;
-    /// The shard finished: its row says so with its counts; the scan's totals become
-    /// the sums of its shards', and the scan is finished when all its shards are.
-    /// Runs after the scan's own totals were written.
-    fn shard_finish(
-        &mut self,
-        scan: &ScanInfo,
-        run: &ShardRun,
-        totals: &Totals,
-    ) -> Result<(), Self::Error>;
-    /// The shard stopped before finishing (outside any transaction).
-    fn shard_stopped(
-        &mut self,
-        scan_id: &str,
-        run: &ShardRun,
-        how: Stopped,
-    ) -> Result<(), Self::Error>;
+/// A string as an SQL literal in `db` (PostgreSQL's `E'...'` when it holds a
+/// backslash, so that it means the same whatever `standard_conforming_strings` says).
+fn lit(db: Db, s: &str) -> String {
+    let quoted = s.replace('\'', "''");
+    match db {
+        Db::Postgres if s.contains('\\') => format!("E'{}'", quoted.replace('\\', "\\\\")),
+        _ => format!("'{quoted}'"),
+    }
 }
 
-/// The sums of the scan's shard rows; `finished` ($2) when `complete` holds.
-fn totals_sql(param: fn(usize) -> String, complete: &str) -> String {
-    let p1 = param(1);
-    let sum = |c: &str| format!("{c} = (SELECT sum({c}) FROM scan_shards WHERE scan_id = {p1})");
-    format!(
-        "UPDATE scans SET {}, {}, {}, {}, {}, {}, {}, finished = CASE WHEN {complete} THEN {} ELSE NULL END WHERE scan_id = {p1}",
-        sum("accounts"),
-        sum("accounts_failed"),
-        sum("calls"),
-        sum("calls_failed"),
-        sum("items"),
-        sum("pages"),
-        sum("absent"),
-        param(2),
-    )
+/// A step that always runs.
+fn always(db: Db, sql: String) -> Step {
+    let when = match db {
+        Db::Sqlite => "SELECT $1",
+        Db::Postgres => "SELECT $1::text",
+    };
+    Step {
+        when: when.to_string(),
+        sql,
+    }
 }
 
-impl ShardSql for rusqlite::Connection {
-    type Error = rusqlite::Error;
-
-    fn shard_begin(&mut self, scan: &ScanInfo, run: &ShardRun) -> rusqlite::Result<()> {
-        self.execute(
-            "INSERT INTO scan_shards (scan_id, shard_index, shard_count, started, status, flags)
-             VALUES (?1, ?2, ?3, ?4, 'running', ?5)
-             ON CONFLICT (scan_id, shard_index) DO UPDATE SET status = 'running',
-                 finished = NULL, shard_count = excluded.shard_count,
+/// The shard begins or resumes (in the writer's open transaction): its row says
+/// `running` (a resumed shard keeps its first start time and flags), and the scan is
+/// not finished.
+pub fn begin(db: Db, run: &ShardRun) -> Vec<Step> {
+    let flags = if run.flags.is_null() {
+        "NULL".to_string()
+    } else {
+        let text = lit(db, &run.flags.to_string());
+        match db {
+            Db::Sqlite => text,
+            Db::Postgres => format!("{text}::jsonb"),
+        }
+    };
+    vec![
+        always(
+            db,
+            format!(
+                "INSERT INTO scan_shards (scan_id, shard_index, shard_count, started, status, flags) \
+                 VALUES ($1, {}, {}, {}, 'running', {flags}) \
+                 ON CONFLICT (scan_id, shard_index) DO UPDATE SET status = 'running', \
+                 finished = NULL, shard_count = excluded.shard_count, \
                  flags = COALESCE(scan_shards.flags, excluded.flags)",
-            rusqlite::params![
-                scan.id,
                 run.shard.index,
                 run.shard.count,
-                now(),
-                (!run.flags.is_null()).then(|| run.flags.to_string())
-            ],
-        )?;
-        self.execute(
-            "UPDATE scans SET finished = NULL WHERE scan_id = ?1",
-            [&scan.id],
-        )?;
-        Ok(())
-    }
-
-    fn shard_finish(
-        &mut self,
-        scan: &ScanInfo,
-        run: &ShardRun,
-        totals: &Totals,
-    ) -> rusqlite::Result<()> {
-        let finished = now();
-        let [a, af, c, cf, i, p, ab] = counts(totals);
-        self.execute(
-            "UPDATE scan_shards SET status = 'finished', finished = ?3, accounts = ?4,
-             accounts_failed = ?5, calls = ?6, calls_failed = ?7, items = ?8, pages = ?9,
-             absent = ?10 WHERE scan_id = ?1 AND shard_index = ?2",
-            rusqlite::params![scan.id, run.shard.index, finished, a, af, c, cf, i, p, ab],
-        )?;
-        // One writer at a time (SQLite locks the file for the transaction): every
-        // shard in this file finished.
-        let complete = "NOT EXISTS (SELECT 1 FROM scan_shards WHERE scan_id = ?1 \
-                        AND status <> 'finished')";
-        self.execute(
-            &totals_sql(|n| format!("?{n}"), complete),
-            rusqlite::params![scan.id, finished],
-        )?;
-        Ok(())
-    }
-
-    fn shard_stopped(
-        &mut self,
-        scan_id: &str,
-        run: &ShardRun,
-        how: Stopped,
-    ) -> rusqlite::Result<()> {
-        self.execute(
-            "UPDATE scan_shards SET status = ?3 WHERE scan_id = ?1 AND shard_index = ?2
-             AND status = 'running'",
-            rusqlite::params![scan_id, run.shard.index, how.as_str()],
-        )?;
-        Ok(())
-    }
+                lit(db, &now()),
+            ),
+        ),
+        always(db, "UPDATE scans SET finished = NULL WHERE scan_id = $1".into()),
+    ]
 }
 
-impl ShardSql for postgres::Client {
-    type Error = postgres::Error;
-
-    fn shard_begin(&mut self, scan: &ScanInfo, run: &ShardRun) -> Result<(), postgres::Error> {
-        let flags = (!run.flags.is_null()).then(|| run.flags.to_string());
-        self.execute(
-            "INSERT INTO scan_shards (scan_id, shard_index, shard_count, started, status, flags)
-             VALUES ($1, $2, $3, $4, 'running', $5::text::jsonb)
-             ON CONFLICT (scan_id, shard_index) DO UPDATE SET status = 'running',
-                 finished = NULL, shard_count = excluded.shard_count,
-                 flags = COALESCE(scan_shards.flags, excluded.flags)",
-            &[
-                &scan.id,
-                &i64::from(run.shard.index),
-                &i64::from(run.shard.count),
-                &now(),
-                &flags,
-            ],
-        )?;
-        self.execute(
-            "UPDATE scans SET finished = NULL WHERE scan_id = $1",
-            &[&scan.id],
-        )?;
-        Ok(())
-    }
-
-    fn shard_finish(
-        &mut self,
-        scan: &ScanInfo,
-        run: &ShardRun,
-        totals: &Totals,
-    ) -> Result<(), postgres::Error> {
-        // Shards finishing at once take turns on the scan's row (held until commit);
-        // each statement after the lock sees the rows the others committed.
-        self.execute(
-            "SELECT 1 FROM scans WHERE scan_id = $1 FOR UPDATE",
-            &[&scan.id],
-        )?;
-        let finished = now();
-        let [a, af, c, cf, i, p, ab] = counts(totals);
-        self.execute(
-            "UPDATE scan_shards SET status = 'finished', finished = $3, accounts = $4,
-             accounts_failed = $5, calls = $6, calls_failed = $7, items = $8, pages = $9,
-             absent = $10 WHERE scan_id = $1 AND shard_index = $2",
-            &[
-                &scan.id,
-                &i64::from(run.shard.index),
-                &finished,
-                &a,
-                &af,
-                &c,
-                &cf,
-                &i,
-                &p,
-                &ab,
-            ],
-        )?;
+/// The shard finished (in the transaction that writes the scan's end, after its
+/// totals): its row says so with its counts; the scan's totals become the sums of its
+/// shards', and the scan is finished when all its shards are.
+pub fn finish(db: Db, run: &ShardRun, totals: &Totals) -> Vec<Step> {
+    let finished = lit(db, &now());
+    let [a, af, c, cf, i, p, ab] = counts(totals);
+    let mark = format!(
+        "UPDATE scan_shards SET status = 'finished', finished = {finished}, accounts = {a}, \
+         accounts_failed = {af}, calls = {c}, calls_failed = {cf}, items = {i}, pages = {p}, \
+         absent = {ab} WHERE scan_id = $1 AND shard_index = {}",
+        run.shard.index
+    );
+    let sum = |c: &str| format!("{c} = (SELECT sum({c}) FROM scan_shards WHERE scan_id = $1)");
+    let sums = [
+        "accounts",
+        "accounts_failed",
+        "calls",
+        "calls_failed",
+        "items",
+        "pages",
+        "absent",
+    ]
+    .map(sum)
+    .join(", ");
+    let complete = match db {
+        // One writer at a time (SQLite locks the file for the transaction): every
+        // shard in this file finished.
+        Db::Sqlite => {
+            "NOT EXISTS (SELECT 1 FROM scan_shards WHERE scan_id = $1 AND status <> 'finished')"
+                .to_string()
+        }
         // Every one of the N shards has a finished row.
-        let complete = format!(
+        Db::Postgres => format!(
             "(SELECT count(*) FROM scan_shards WHERE scan_id = $1 AND status = 'finished' \
              AND shard_count = {n} AND shard_index BETWEEN 1 AND {n}) = {n}",
             n = run.shard.count
-        );
-        self.execute(
-            &totals_sql(|n| format!("${n}"), &complete),
-            &[&scan.id, &finished],
-        )?;
-        Ok(())
+        ),
+    };
+    let totals = format!(
+        "UPDATE scans SET {sums}, finished = CASE WHEN {complete} THEN {finished} ELSE NULL END \
+         WHERE scan_id = $1"
+    );
+    match db {
+        Db::Sqlite => vec![always(db, mark), always(db, totals)],
+        // Shards finishing at once take turns on the scan's row (locked by the `when`
+        // query until commit); each statement after it sees the rows the others
+        // committed (READ COMMITTED).
+        Db::Postgres => {
+            let lock = "SELECT 1 FROM scans WHERE scan_id = $1 FOR UPDATE".to_string();
+            vec![
+                Step {
+                    when: lock.clone(),
+                    sql: mark,
+                },
+                Step {
+                    when: lock,
+                    sql: totals,
+                },
+            ]
+        }
     }
+}
 
-    fn shard_stopped(
-        &mut self,
-        scan_id: &str,
-        run: &ShardRun,
-        how: Stopped,
-    ) -> Result<(), postgres::Error> {
-        self.execute(
-            "UPDATE scan_shards SET status = $3 WHERE scan_id = $1 AND shard_index = $2
+/// The shard stopped before finishing (outside any transaction).
+pub fn stopped(db: Db, run: &ShardRun, how: Stopped) -> Vec<Step> {
+    vec![always(
+        db,
+        format!(
+            "UPDATE scan_shards SET status = '{}' WHERE scan_id = $1 AND shard_index = {} \
              AND status = 'running'",
-            &[&scan_id, &i64::from(run.shard.index), &how.as_str()],
-        )?;
-        Ok(())
+            how.as_str(),
+            run.shard.index
+        ),
+    )]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_are_literals_that_keep_their_text() {
+        let run = ShardRun {
+            shard: Shard { index: 2, count: 3 },
+            flags: serde_json::json!(["--tag", "it's", "a\\b"]),
+        };
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(&super::super::schema::ddl(Db::Sqlite))
+            .unwrap();
+        conn.execute(
+            "INSERT INTO scans (scan_id, seq, started, version) VALUES ('s', 1, 'x', 'v')",
+            [],
+        )
+        .unwrap();
+        let apply = |steps: Vec<Step>| {
+            for s in steps {
+                assert!(conn.prepare(&s.when).unwrap().exists(["s"]).unwrap());
+                conn.execute(&s.sql, ["s"]).unwrap();
+            }
+        };
+        apply(begin(Db::Sqlite, &run));
+        let flags: String = conn
+            .query_row("SELECT flags FROM scan_shards", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&flags).unwrap(), run.flags);
+        let totals = Totals {
+            accounts: 2,
+            calls: 5,
+            items: 7,
+            ..Totals::default()
+        };
+        apply(finish(Db::Sqlite, &run, &totals));
+        let (status, finished, items): (String, Option<String>, i64) = conn
+            .query_row(
+                "SELECT status, (SELECT finished FROM scans), (SELECT items FROM scans) FROM scan_shards",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            (status.as_str(), finished.is_some(), items),
+            ("finished", true, 7)
+        );
+        assert!(lit(Db::Postgres, "a\\b'c").starts_with("E'a\\\\b''c'"));
     }
 }

@@ -153,11 +153,6 @@ impl Writer {
 impl SqlWriter for Writer {
     type Error = rusqlite::Error;
     const DB: Db = Db::Sqlite;
-    type Shards = rusqlite::Connection;
-
-    fn shards(&mut self) -> &mut rusqlite::Connection {
-        &mut self.conn
-    }
 
     fn run_for_scan(
         &mut self,

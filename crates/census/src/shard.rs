@@ -116,9 +116,131 @@ pub fn check_scan_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// What a secret's value is written as in [`recorded_flags`].
+pub const REDACTED: &str = "(redacted)";
+
+/// The flags a scan was started with, as given (the arguments after `scan`), for the
+/// store's `scan_shards.flags`: a JSON array of strings, with the values of
+/// credential-like flags (`--external-id`, anything naming a secret, password, token
+/// or key) replaced by [`REDACTED`], and the password of any URL (`--postgres
+/// postgresql://user:PASSWORD@host/db`, `?password=`) too.
+pub fn recorded_flags<I: IntoIterator<Item = String>>(args: I) -> serde_json::Value {
+    let mut out = Vec::new();
+    let mut hide_next = false;
+    for arg in args {
+        if hide_next {
+            hide_next = false;
+            out.push(REDACTED.to_string());
+            continue;
+        }
+        if let Some(flag) = arg.strip_prefix("--") {
+            match flag.split_once('=') {
+                Some((name, _)) if secret_flag(name) => {
+                    out.push(format!("--{name}={REDACTED}"));
+                }
+                Some(_) => out.push(redact_url(&arg)),
+                None => {
+                    hide_next = secret_flag(flag);
+                    out.push(arg);
+                }
+            }
+        } else {
+            out.push(redact_url(&arg));
+        }
+    }
+    serde_json::Value::Array(out.into_iter().map(serde_json::Value::String).collect())
+}
+
+/// Whether a flag's value is a secret: `external-id`, or a name with `secret`,
+/// `password`, `passwd`, `token` (not `--web-identity`'s token file, which is named
+/// without it), `credential` or `key` (`--access-key`, `--sse-key`).
+fn secret_flag(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('_', "-");
+    n == "external-id"
+        || ["secret", "password", "passwd", "token", "credential", "key"]
+            .iter()
+            .any(|w| n.split('-').any(|part| part.starts_with(w)))
+}
+
+/// `s` with the password of a URL in it hidden: `scheme://user:PASSWORD@host` and
+/// `password=...` / `secret=...` query parameters.
+fn redact_url(s: &str) -> String {
+    let mut out = s.to_string();
+    if let Some(start) = out.find("://").map(|i| i + 3) {
+        let end = out[start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| start + i);
+        if let Some(at) = out[start..end].rfind('@').map(|i| start + i) {
+            if let Some(colon) = out[start..at].find(':').map(|i| start + i) {
+                out.replace_range(colon + 1..at, REDACTED);
+            }
+        }
+    }
+    for key in ["password=", "passwd=", "secret=", "token="] {
+        let mut from = 0;
+        while let Some(i) = out[from..].to_ascii_lowercase().find(key).map(|i| from + i) {
+            let value = i + key.len();
+            let end = out[value..]
+                .find(['&', ' ', '#'])
+                .map_or(out.len(), |j| value + j);
+            out.replace_range(value..end, REDACTED);
+            from = value + REDACTED.len();
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_flags_hide_secrets() {
+        let args = [
+            "--org",
+            "--shard",
+            "2/3",
+            "--external-id",
+            "s3cr3t-ext",
+            "--postgres",
+            "postgresql://census:hunter2@127.0.0.1:5432/census?sslmode=require",
+            "--postgres=postgres://u:pw2@h/db?password=pw3&sslmode=disable",
+            "--external-id=ext2",
+            "--session-token",
+            "tok",
+            "--web-identity",
+            "/var/run/token",
+            "--scan",
+            "https://user:pw4@example.com/scan.json",
+            "-r",
+            "us-east-1",
+        ]
+        .map(String::from);
+        let v = recorded_flags(args);
+        let text = v.to_string();
+        for secret in [
+            "s3cr3t-ext",
+            "hunter2",
+            "pw2",
+            "pw3",
+            "ext2",
+            "\"tok\"",
+            "pw4",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        let a = v.as_array().unwrap();
+        assert_eq!(a.len(), 17);
+        assert_eq!(a[2], "2/3");
+        assert_eq!(a[4], REDACTED);
+        assert_eq!(
+            a[6],
+            "postgresql://census:(redacted)@127.0.0.1:5432/census?sslmode=require"
+        );
+        assert_eq!(a[8], "--external-id=(redacted)");
+        assert_eq!(a[12], "/var/run/token", "a token file's path is no secret");
+        assert_eq!(a[16], "us-east-1");
+    }
 
     #[test]
     fn parses_k_of_n_and_auto() {

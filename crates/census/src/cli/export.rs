@@ -57,6 +57,10 @@ pub struct GraphFlags {
     /// Export this scan [default: each list call's latest scan, as inventory_latest].
     #[arg(long, value_name = "SCAN_ID")]
     pub scan: Option<String>,
+    /// With --scan: export a sharded scan that is not finished (shards missing,
+    /// running or stopped) as it is, instead of refusing it.
+    #[arg(long)]
+    pub partial: bool,
     /// Only these accounts (ids or names; repeat or separate with commas).
     #[arg(long, value_name = "ID|NAME", value_delimiter = ',')]
     pub account: Vec<String>,

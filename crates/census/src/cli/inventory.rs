@@ -34,6 +34,10 @@ pub struct FilterFlags {
     /// inventory_latest shows it].
     #[arg(long = "scan", value_name = "SCAN_ID")]
     pub scan: Option<String>,
+    /// With --scan: read a sharded scan that is not finished (shards missing,
+    /// running or stopped) as it is, instead of refusing it.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 /// `census inventory` flags.

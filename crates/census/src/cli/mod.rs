@@ -123,6 +123,14 @@ pub enum Command {
     /// (ec2:Instance) and name where the scan's inventory has them; tags compare as
     /// maps: "tag Owner: payments -> billing", "tag +Environment=prod", "tag -Team".
     Diff(store::DiffFlags),
+    /// List the scans of the database, newest first, with their shards: id, status
+    /// (finished, running, incomplete), start and end, accounts, calls and failures;
+    /// for a sharded scan one row per shard (K/N), and the shards missing (never
+    /// started) or not finished (running, killed, interrupted, failed).
+    ///
+    /// A sharded scan is finished when all N shards are. Each shard's own SQLite file
+    /// (census.shard-2-of-4.db) holds its shard only; PostgreSQL holds them all.
+    Scans(store::ScansFlags),
     /// Write the scan database's inventory to a file for other tools: a graph for
     /// Gephi, yEd, networkx, Graphviz, Cytoscape.js or Neo4j.
     #[command(

@@ -25,6 +25,10 @@ pub struct ReportHtmlFlags {
     /// The HTML file to write (one self-contained page: no request leaves it).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: PathBuf,
+    /// Report on a sharded scan that is not finished (shards missing, running or
+    /// stopped) as it is, instead of refusing it.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 impl ReportHtmlFlags {

@@ -41,6 +41,17 @@ pub struct DiffFlags {
     /// (`tags_only`: the changed resources whose only change is their tags).
     #[arg(long)]
     pub summary: bool,
+    /// Compare a sharded scan that is not finished (shards missing, running or
+    /// stopped) as it is, instead of refusing it.
+    #[arg(long)]
+    pub partial: bool,
+}
+
+/// `census scans` flags.
+#[derive(Debug, clap::Args)]
+pub struct ScansFlags {
+    #[command(flatten)]
+    pub store: StoreFlags,
 }
 
 /// The database read and how its rows are printed.

@@ -50,6 +50,15 @@ impl Store {
         })
     }
 
+    /// Refuses an unfinished sharded scan (unless `partial`).
+    fn check_finished(&mut self, scan: &str, partial: bool) -> Result<()> {
+        use crate::store::shards::{check_finished, Db};
+        match self {
+            Store::Sqlite(c) => check_finished(Db::Sqlite(c), scan, partial),
+            Store::Postgres(c, url) => check_finished(Db::Postgres(c, url), scan, partial),
+        }
+    }
+
     fn account_name(&mut self, scan: &str, account: &str) -> Result<Option<String>> {
         Ok(match self {
             Store::Sqlite(c) => account_name(c, scan, account)?,
@@ -133,6 +142,9 @@ pub fn run(args: &DiffFlags, out: impl Write, mut err: impl Write) -> Result<()>
     };
     let all = store.scans()?;
     let (a, b) = pick(args, &all, &db)?;
+    for scan in [&a, &b] {
+        store.check_finished(scan, args.partial)?;
+    }
     let diff = store.diff(&a, &b)?;
     let mut names: HashMap<String, String> = HashMap::new();
     for c in &diff.changes {

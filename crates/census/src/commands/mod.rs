@@ -16,6 +16,7 @@ pub mod merge;
 pub mod plan;
 pub mod query;
 pub mod scan;
+pub mod scans;
 pub mod tags;
 
 use std::future::Future;
@@ -75,6 +76,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Diff(f) => {
             diff::run(&f, &mut out, std::io::stderr())?;
+            0
+        }
+        Command::Scans(f) => {
+            scans::run(&f, &mut out)?;
             0
         }
         Command::Export(crate::cli::export::ExportCommand::Graph(f)) => {

@@ -367,9 +367,16 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
     let endpoints = connection.base.endpoints.clone();
     // PostgreSQL is reached before anything is scanned, and a new scan claims its id
     // there, so that scanners starting in the same second get different ids.
+    // This run's row in scan_shards: its shard (1/1 unsharded) and its flags.
+    let shard_run = crate::sink::sql::shards::ShardRun {
+        shard: shard.unwrap_or(Shard { index: 1, count: 1 }),
+        flags: crate::shard::recorded_flags(scan_args()),
+    };
     let postgres = match &args.postgres {
         Some(url) => Some(Arc::new(
-            crate::sink::postgres::PostgresSink::open(url)?.with_inventory(!args.no_inventory),
+            crate::sink::postgres::PostgresSink::open(url)?
+                .with_inventory(!args.no_inventory)
+                .with_shard(shard_run.clone()),
         )),
         None => None,
     };
@@ -548,7 +555,8 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             .unwrap_or_else(|| out_dir.join(shard_name(shard.as_ref(), crate::store::DB_FILE)));
         let db = crate::sink::sqlite::SqliteSink::open(&path)
             .with_context(|| format!("cannot open the database {}", path.display()))?
-            .with_inventory(!args.no_inventory);
+            .with_inventory(!args.no_inventory)
+            .with_shard(shard_run.clone());
         sinks.push(Arc::new(db));
     }
     if let Some(pg) = postgres {
@@ -681,4 +689,18 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         }
     }
     Ok(outcome.exit_status())
+}
+
+/// The process's arguments after the `scan` subcommand (global flags before it left
+/// out), as given: what `scan_shards.flags` records, redacted.
+fn scan_args() -> Vec<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if matches!(a.as_str(), "-l" | "--log-level" | "--log_level") {
+            args.next();
+        } else if a == "scan" {
+            break;
+        }
+    }
+    args.collect()
 }

@@ -10,7 +10,15 @@
 //! - `scans`: one row per scan (`scan_id`, `seq` giving the order scans started in,
 //!   `started`, `finished` (NULL until the scan finishes), `version`, `resumed`, and
 //!   the totals `accounts`, `accounts_failed`, `calls`, `calls_failed`, `items`,
-//!   `pages`, `absent`).
+//!   `pages`, `absent`). A sharded scan's `finished` is set once all its shards
+//!   finished (see `sink::sql::shards`), and its totals are its shards' sums.
+//! - `scan_shards`: one row per shard of a scan (an unsharded scan is shard 1/1):
+//!   `scan_id`, `shard_index` (K, from 1), `shard_count` (N), `started`, `finished`,
+//!   `status` (`running`, `finished`, `interrupted`, `failed`; a killed shard stays
+//!   `running`), its counts `accounts`, `accounts_failed`, `calls`, `calls_failed`,
+//!   `items`, `pages`, `absent` (NULL until it finishes), and `flags`, the command
+//!   line's arguments after `scan` as a JSON array of strings, secrets redacted
+//!   (`--external-id`'s value, URL passwords). Primary key `(scan_id, shard_index)`.
 //! - `accounts`: per scan and account: `name`, `email`, `status` (Organizations
 //!   status), `partition`, `org_id`, `management_account_id`, `ou_id`, `ou_path`,
 //!   `tags` (JSON object), `source`, and how setting it up went: `scan_status` (`ok` or
@@ -79,16 +87,17 @@
 //! database of schema 1 gets them when a scan writes to it. Schema 3 added the
 //! `inventory` table, created in a database of schema 2 when a scan writes to it.
 //! Schema 4 added `inventory.arn_source` and `native_id`, the `links` table and
-//! `links_latest`.
+//! `links_latest`. Schema 5 added `scan_shards`.
 
 pub mod diff;
 pub mod items;
 pub mod postgres;
+pub mod shards;
 pub mod sqlite;
 pub mod views;
 
 /// The schema version: SQLite's `PRAGMA user_version`, PostgreSQL's `census_schema`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The database's file name in the output folder.
 pub const DB_FILE: &str = "census.db";

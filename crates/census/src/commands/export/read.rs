@@ -133,6 +133,13 @@ impl Store {
                 };
                 bail!("--scan {scan}: {name} has no such scan; its scans are: {listed}");
             }
+            use crate::store::shards::{check_finished, Db};
+            match self {
+                Store::Sqlite(c, _) => check_finished(Db::Sqlite(c), scan, args.partial)?,
+                Store::Postgres(c, url) => {
+                    check_finished(Db::Postgres(c, url), scan, args.partial)?
+                }
+            }
         }
         let mut accounts = Vec::new();
         if !args.account.is_empty() {

@@ -181,6 +181,8 @@ pub struct Filter {
     /// `--missing-tag`: each must be unsatisfied.
     pub missing: Vec<Requirement>,
     pub scan: Option<String>,
+    /// `--partial`: an unfinished sharded `scan` is read as it is.
+    pub partial: bool,
 }
 
 impl Filter {
@@ -221,6 +223,7 @@ impl Filter {
                 .map(|m| Requirement::parse(m, "--missing-tag"))
                 .collect::<Result<_>>()?,
             scan: f.scan.clone().map(|s| s.trim().to_string()),
+            partial: f.partial,
         })
     }
 

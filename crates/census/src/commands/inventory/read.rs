@@ -210,6 +210,13 @@ impl Reader {
                     }
                 );
             }
+            use crate::store::shards::{check_finished, Db};
+            match self {
+                Reader::Sqlite(c, _) => check_finished(Db::Sqlite(c), scan, filter.partial)?,
+                Reader::Postgres(c, url) => {
+                    check_finished(Db::Postgres(c, url), scan, filter.partial)?
+                }
+            }
         }
         match self {
             Reader::Sqlite(conn, path) => {

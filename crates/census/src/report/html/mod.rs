@@ -200,6 +200,17 @@ pub fn run(args: &ReportHtmlFlags, mut err: impl Write) -> Result<()> {
         }
     }
     let mut source = Source::open(&db, postgres.as_ref())?;
+    // A sharded scan is reported on once all its shards finished (or when told so).
+    let scan_id = model::pick_scan(&mut source, args.scan_id.as_deref())?;
+    {
+        use crate::store::shards::{check_finished, Db};
+        match &mut source {
+            Source::Sqlite(c, _) => check_finished(Db::Sqlite(c), &scan_id, args.partial)?,
+            Source::Postgres(c, url) => {
+                check_finished(Db::Postgres(c, url), &scan_id, args.partial)?
+            }
+        }
+    }
     let w = write(
         &mut source,
         args.scan_id.as_deref(),

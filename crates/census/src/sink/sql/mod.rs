@@ -41,6 +41,7 @@ pub mod inventory;
 pub mod postgres;
 pub mod resolve;
 pub mod schema;
+pub mod shards;
 pub mod sqlite;
 
 pub use postgres::PostgresSink;
@@ -207,7 +208,7 @@ pub struct Rows {
 pub enum Msg {
     /// Claim a scan id: `Ok(true)` when it was free and is now this scan's.
     Claim(String, SyncSender<Result<bool, String>>),
-    Begin(ScanInfo, Ack),
+    Begin(ScanInfo, shards::ShardRun, Ack),
     Account(Box<AccountReport>),
     /// Rows of a call.
     Rows(Rows),
@@ -236,6 +237,7 @@ pub struct SqlSink<D: Dialect> {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     shapes: ShapeCache,
     inventory: inventory::Inventory,
+    shard: shards::ShardRun,
 }
 
 impl<D: Dialect> SqlSink<D> {
@@ -278,6 +280,7 @@ impl<D: Dialect> SqlSink<D> {
             writer: Mutex::new(Some(writer)),
             shapes: ShapeCache::default(),
             inventory: inventory::Inventory::default(),
+            shard: shards::ShardRun::default(),
         })
     }
 
@@ -285,6 +288,12 @@ impl<D: Dialect> SqlSink<D> {
     /// links when the scan finishes (`census scan --no-inventory`).
     pub fn with_inventory(mut self, on: bool) -> Self {
         self.inventory.enabled = on;
+        self
+    }
+
+    /// The shard this run is (1/1 by default) and its flags, for `scan_shards`.
+    pub fn with_shard(mut self, run: shards::ShardRun) -> Self {
+        self.shard = run;
         self
     }
 
@@ -348,7 +357,7 @@ impl<D: Dialect> Sink for SqlSink<D> {
 
     fn begin(&self, scan: &ScanInfo) -> io::Result<()> {
         let (ack, done) = mpsc::sync_channel(1);
-        self.send(Msg::Begin(scan.clone(), ack))?;
+        self.send(Msg::Begin(scan.clone(), self.shard.clone(), ack))?;
         self.wait(done)
     }
 
@@ -464,6 +473,8 @@ struct Runner<W: SqlWriter> {
     /// Stems whose view must be (re)created after the transaction.
     dirty: HashSet<String>,
     error: Option<String>,
+    /// The scan id and shard of the scan begun.
+    shard: Option<(String, shards::ShardRun)>,
 }
 
 impl<W: SqlWriter> Runner<W> {
@@ -473,6 +484,7 @@ impl<W: SqlWriter> Runner<W> {
             members: HashMap::new(),
             dirty: HashSet::new(),
             error: None,
+            shard: None,
         }
     }
 
@@ -491,8 +503,10 @@ impl<W: SqlWriter> Runner<W> {
                 let _ = ack.send(Err("a scan id is claimed before the scan begins".into()));
                 Ok(0)
             }
-            Msg::Begin(scan, ack) => {
+            Msg::Begin(scan, run, ack) => {
                 acks.push(ack);
+                self.w.run_for_scan(&scan.id, &shards::begin(W::DB, &run))?;
+                self.shard = Some((scan.id.clone(), run));
                 self.w.begin_scan(scan)?;
                 Ok(1)
             }
@@ -546,6 +560,21 @@ impl<W: SqlWriter> Runner<W> {
         Ok(())
     }
 
+    /// Records that the scan's shard stopped before finishing (errors logged only: the
+    /// scan's own error is the one reported).
+    fn shard_stopped(&mut self, how: shards::Stopped) {
+        if let Some((id, run)) = self.shard.take() {
+            if let Err(e) = self.w.run_for_scan(&id, &shards::stopped(W::DB, &run, how)) {
+                tracing::warn!(
+                    "could not mark shard {} {}: {}",
+                    run.shard,
+                    how.as_str(),
+                    self.w.message(&e)
+                );
+            }
+        }
+    }
+
     /// The scan's accounts and totals in one transaction, then the database at rest.
     fn finish_scan(
         &mut self,
@@ -567,7 +596,14 @@ impl<W: SqlWriter> Runner<W> {
             }
             // Views of stems this run did not write stay as they are; those it wrote
             // now point at this finished scan.
-            self.w.finish_totals(scan, totals)
+            self.w.finish_totals(scan, totals)?;
+            // The scan's shard row; the scan is finished when all its shards are.
+            let run = self
+                .shard
+                .as_ref()
+                .map_or_else(Default::default, |s| s.1.clone());
+            self.w
+                .run_for_scan(&scan.id, &shards::finish(W::DB, &run, totals))
         })();
         match result {
             Ok(()) => self.w.commit()?,
@@ -620,7 +656,9 @@ impl<W: SqlWriter> Batched for Runner<W> {
 
     fn ack_of(msg: Msg, acks: &mut Vec<Ack>) {
         match msg {
-            Msg::Begin(_, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => acks.push(ack),
+            Msg::Begin(_, _, ack) | Msg::Call { ack, .. } | Msg::Finish { ack, .. } => {
+                acks.push(ack)
+            }
             Msg::Claim(_, ack) => {
                 let _ = ack.send(Err("the scan had already begun".into()));
             }
@@ -666,11 +704,20 @@ impl<W: SqlWriter> Batched for Runner<W> {
                     .finish_scan(&scan, &totals, &accounts, inventory)
                     .map_err(|e| self.w.message(&e)),
             };
+            if r.is_err() {
+                self.shard_stopped(shards::Stopped::Failed);
+            }
             let _ = ack.send(r);
         }
     }
 
     fn abandoned(&mut self) {
         self.w.abandoned();
+        // The scan stopped without finishing: interrupted, unless this writer failed.
+        let how = match self.error {
+            Some(_) => shards::Stopped::Failed,
+            None => shards::Stopped::Interrupted,
+        };
+        self.shard_stopped(how);
     }
 }

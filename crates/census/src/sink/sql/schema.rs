@@ -133,6 +133,23 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
 CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
+CREATE TABLE IF NOT EXISTS scan_shards (
+    scan_id TEXT NOT NULL,
+    shard_index {int} NOT NULL,
+    shard_count {int} NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    accounts {int},
+    accounts_failed {int},
+    calls {int},
+    calls_failed {int},
+    items {int},
+    pages {int},
+    absent {int},
+    flags {json},
+    PRIMARY KEY (scan_id, shard_index)
+);
 ";
 
 /// What each schema version added to the one before: `(version, since, statements)`,
@@ -160,6 +177,8 @@ ALTER TABLE calls ADD COLUMN absent {int} NOT NULL DEFAULT 0;",
 ALTER TABLE inventory ADD COLUMN native_id TEXT;
 DROP VIEW IF EXISTS inventory_latest;",
     ),
+    // Each shard of a scan, its state and counts: a new table, which [`ddl`] creates.
+    (5, 1, "-- schema 5: the scan_shards table"),
 ];
 
 /// The statements that bring a database of schema version `from` (not 0: an empty

@@ -115,6 +115,23 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
 CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
+CREATE TABLE IF NOT EXISTS scan_shards (
+    scan_id TEXT NOT NULL,
+    shard_index INTEGER NOT NULL,
+    shard_count INTEGER NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    accounts INTEGER,
+    accounts_failed INTEGER,
+    calls INTEGER,
+    calls_failed INTEGER,
+    items INTEGER,
+    pages INTEGER,
+    absent INTEGER,
+    flags TEXT,
+    PRIMARY KEY (scan_id, shard_index)
+);
 "#;
 
 /// PostgreSQL's schema as written out by hand before it was generated.
@@ -230,6 +247,23 @@ CREATE TABLE IF NOT EXISTS links (
 );
 CREATE INDEX IF NOT EXISTS links_by_from ON links (scan_id, from_arn);
 CREATE INDEX IF NOT EXISTS links_by_to ON links (scan_id, to_arn);
+CREATE TABLE IF NOT EXISTS scan_shards (
+    scan_id TEXT NOT NULL,
+    shard_index BIGINT NOT NULL,
+    shard_count BIGINT NOT NULL,
+    started TEXT NOT NULL,
+    finished TEXT,
+    status TEXT NOT NULL,
+    accounts BIGINT,
+    accounts_failed BIGINT,
+    calls BIGINT,
+    calls_failed BIGINT,
+    items BIGINT,
+    pages BIGINT,
+    absent BIGINT,
+    flags JSONB,
+    PRIMARY KEY (scan_id, shard_index)
+);
 "#;
 
 #[test]
@@ -253,7 +287,8 @@ fn both_databases_have_the_same_columns() {
             "resources",
             "item_columns",
             "inventory",
-            "links"
+            "links",
+            "scan_shards"
         ]
     );
     for (table, columns) in tables {
@@ -268,8 +303,8 @@ fn both_databases_have_the_same_columns() {
     }
     assert_eq!(
         ddl(Db::Postgres).matches(" JSONB").count(),
-        4,
-        "tags, regions, item and inventory tags"
+        5,
+        "tags, regions, item, inventory tags and shard flags"
     );
 }
 
@@ -454,4 +489,47 @@ fn a_version_3_database_gains_links() {
         )
         .unwrap();
     assert!(view.contains("arn_source"), "{view}");
+}
+
+/// A database of schema 4 (no `scan_shards`) gains the table and keeps its scans,
+/// which have no shard rows (readers take them as unsharded).
+#[test]
+fn a_version_4_database_gains_scan_shards() {
+    let v5 = ddl(Db::Sqlite);
+    let v4 = &v5[..v5.find("CREATE TABLE IF NOT EXISTS scan_shards").unwrap()];
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(v4).unwrap();
+    conn.execute(
+        "INSERT INTO scans (scan_id, seq, started, version) VALUES ('s', 1, 'x', 'v')",
+        [],
+    )
+    .unwrap();
+    let migration = migrations(Db::Sqlite, 4);
+    assert!(!migration.is_empty(), "schema 4 is not the latest");
+    assert_eq!(migrations(Db::Sqlite, 5), "");
+    conn.execute_batch(&format!("{migration}{v5}{}", inventory_view(Db::Sqlite)))
+        .unwrap();
+    let (scans, shards): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM scans), (SELECT count(*) FROM scan_shards)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((scans, shards), (1, 0));
+    conn.execute(
+        "INSERT INTO scan_shards (scan_id, shard_index, shard_count, started, status)
+         VALUES ('s', 1, 1, 'x', 'running')",
+        [],
+    )
+    .unwrap();
+    assert!(
+        conn.execute(
+            "INSERT INTO scan_shards (scan_id, shard_index, shard_count, started, status)
+             VALUES ('s', 1, 1, 'y', 'running')",
+            [],
+        )
+        .is_err(),
+        "one row per shard"
+    );
 }

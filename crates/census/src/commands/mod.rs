@@ -8,6 +8,7 @@
 //! drives (discovery, the scan, the sinks).
 
 pub mod call;
+pub mod decode;
 pub mod diff;
 pub mod doctor;
 pub mod export;
@@ -62,6 +63,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let value = block_on(call::run(f))??;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
+            0
+        }
+        Command::Decode(f) => {
+            decode::run(&f, &mut out)?;
             0
         }
         Command::Query(f) => {

@@ -50,7 +50,7 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, f64) {
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
-    if n % 2 == 1 {
+    if !n.is_multiple_of(2) {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
@@ -66,7 +66,10 @@ fn main() {
         .filter(|&r| r > 0)
         .expect(usage);
     let cases = &args[1..];
-    assert!(!cases.is_empty() && cases.len() % 3 == 0, "{usage}");
+    assert!(
+        !cases.is_empty() && cases.len().is_multiple_of(3),
+        "{usage}"
+    );
     for case in cases.chunks(3) {
         let (service, operation, file) = (&case[0], &case[1], &case[2]);
         let body = std::fs::read(file).unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -169,11 +169,27 @@ def section_decode(runs):
             "",
             "Wall medians, same runs: %s." % walls,
             "",
+            reading(figures),
+            "",
             "<!-- figures: %s -->" % json.dumps(figures, sort_keys=True),
             "",
         ]
     )
     return text
+
+
+def reading(figures):
+    """One line on what the figures say against issue 15's targets."""
+    parse = ", ".join("%.0fx" % (f["botocore_cpu_s"] / f["awsdyn_parse_cpu_s"]) for f in figures.values())
+    whole = ", ".join("%.0fx" % (f["botocore_cpu_s"] / f["decode_cpu_s"]) for f in figures.values())
+    outside = ", ".join("%.0f%%" % (100 * (1 - f["awsdyn_parse_cpu_s"] / f["decode_cpu_s"])) for f in figures.values())
+    serde = [f["awsdyn_parse_cpu_s"] / f["serde_json_cpu_s"] for f in figures.values() if f["serde_json_cpu_s"]]
+    return (
+        "Reading: the parse alone is %s botocore (XML, JSON) and the whole `census decode` %s: %s of the command's CPU goes "
+        "outside the parse (the pretty-printed JSON output, reading the file, the model), so the 50x target is not met yet on either answer. "
+        "JSON against serde_json: %s (target: within 3x)."
+        % (parse, whole, outside, ", ".join("%.2fx" % r for r in serde) or "-")
+    )
 
 
 SECTIONS = {

@@ -1,6 +1,6 @@
 //! The commands: [`run`] sets up logging, builds the one tokio runtime for the commands
 //! that call AWS, and hands each subcommand to its module ([`scan`], [`query`],
-//! [`diff`], [`inventory`], [`doctor`], [`call`], and [`tags`] for `report tags`;
+//! [`diff`], [`inventory`], [`doctor`], [`call`], [`decode`], and [`tags`] for `report tags`;
 //! `report accounts`, `config` and `iam` live in [`crate::report`] and
 //! [`crate::configgen`]).
 //!

@@ -106,24 +106,8 @@ impl Client {
     /// Finds a service model and one of its operations by any accepted name form.
     pub fn operation(service: &str, operation: &str) -> Result<(Arc<ServiceModel>, String), Error> {
         let model = model::load(service)?;
-        match model.operation_key(operation) {
-            Some(key) => {
-                let key = key.to_string();
-                Ok((model, key))
-            }
-            None => {
-                let pascal: Vec<&str> = model.operations.keys().map(String::as_str).collect();
-                let suggestions = names::closest(operation, pascal.iter().copied(), 3)
-                    .iter()
-                    .map(|s| names::in_style_of(s, operation))
-                    .collect();
-                Err(Error::UnknownOperation {
-                    service: model.name.clone(),
-                    operation: operation.to_string(),
-                    suggestions,
-                })
-            }
-        }
+        let key = operation_key(&model, operation)?;
+        Ok((model, key))
     }
 
     /// One request (no pagination), retried per the retry policy.
@@ -285,10 +269,9 @@ impl Client {
                         headers: &raw.headers,
                         body: &raw.body,
                     };
-                    match protocol::parse(model, op, &resp) {
-                        Ok(mut value) => {
+                    match parse_answer(model, op, notes, &resp) {
+                        Ok(value) => {
                             attempt.after(Outcome::Success);
-                            customize::after_call(model, op, notes, &raw.body, &mut value);
                             return Ok(value);
                         }
                         Err(Error::Service(e)) => {
@@ -510,6 +493,53 @@ impl Client {
             body,
         })
     }
+}
+
+/// The key `model` lists an operation under, for any accepted name form, or
+/// [`Error::UnknownOperation`] with the closest names, written the way `operation` is.
+pub fn operation_key(model: &ServiceModel, operation: &str) -> Result<String, Error> {
+    if let Some(key) = model.operation_key(operation) {
+        return Ok(key.to_string());
+    }
+    let pascal: Vec<&str> = model.operations.keys().map(String::as_str).collect();
+    let suggestions = names::closest(operation, pascal.iter().copied(), 3)
+        .iter()
+        .map(|s| names::in_style_of(s, operation))
+        .collect();
+    Err(Error::UnknownOperation {
+        service: model.name.clone(),
+        operation: operation.to_string(),
+        suggestions,
+    })
+}
+
+/// What a call of `op` with `input` returns when the service answers with `resp`
+/// (status, headers and body as received), or the error it fails with: the call's own
+/// code path (botocore's status and result customizations included), without the
+/// sending, retries, redirects or pagination. `census decode` is built on it.
+pub fn decode(
+    model: &ServiceModel,
+    op: &Operation,
+    input: &Value,
+    resp: &Response,
+) -> Result<Value, Error> {
+    let mut input = input.clone();
+    let notes = customize::before_call(model, op, &mut input);
+    let status = customize::effective_status(model, op, resp.status, resp.body);
+    parse_answer(model, op, notes, &Response { status, ..*resp })
+}
+
+/// Parses an answer whose status has been through [`customize::effective_status`],
+/// then applies the result customizations.
+fn parse_answer(
+    model: &ServiceModel,
+    op: &Operation,
+    notes: customize::CallNotes,
+    resp: &Response,
+) -> Result<Value, Error> {
+    let mut value = protocol::parse(model, op, resp)?;
+    customize::after_call(model, op, notes, resp.body, &mut value);
+    Ok(value)
 }
 
 /// The delay a response asks for before a retry: `x-amz-retry-after` (milliseconds, as

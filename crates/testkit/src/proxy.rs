@@ -330,6 +330,8 @@ async fn handle(
         received,
         rule: None,
         status: None,
+        response_headers: Vec::new(),
+        response_body: Bytes::new(),
     };
 
     // Decide under the lock, so that "first N" counts are exact under concurrency.
@@ -364,12 +366,27 @@ async fn handle(
         Action::Forward => forward(&state, &client, parts, body).await,
         Action::Delay(..) => unreachable!("delays were unwound above"),
     };
-    // Record the status on the entry (unless the log was cleared meanwhile).
-    let status = response.status().as_u16();
+    // Record the answer on the entry (unless the log was cleared meanwhile).
+    let (parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(never) => match never {},
+    };
     if let Some(entry) = lock(&state.seen).iter_mut().rev().find(|e| e.seq == seq) {
-        entry.status = Some(status);
+        entry.status = Some(parts.status.as_u16());
+        entry.response_headers = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        entry.response_body = body.clone();
     }
-    Ok(response)
+    Ok(Response::from_parts(parts, Full::new(body)))
 }
 
 fn reply_response(reply: &Reply) -> Response<Full<Bytes>> {

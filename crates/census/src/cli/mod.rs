@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod call;
 pub mod config;
+pub mod decode;
 pub mod export;
 pub mod iam;
 pub mod inventory;
@@ -98,6 +99,18 @@ pub enum Command {
     /// `describe_instances`), CLI (`describe-instances`) or model (`DescribeInstances`)
     /// names. All pages are fetched and merged unless --no-paginate is given.
     Call(call::CallFlags),
+    /// Parse a raw AWS response body with the bundled models and print what `census
+    /// call` prints for that answer: the boto3-shaped JSON, or the modeled error.
+    ///
+    /// For debugging an answer captured with a proxy or a trace, or measuring the
+    /// parsers. Give the status and headers the answer came with: the rest protocols
+    /// read members, the content type and error codes from headers. Example:
+    /// census decode ec2 describe-instances answer.xml;
+    /// census decode lambda get-function --status 404 -H 'x-amzn-errortype: ResourceNotFoundException' body.json
+    #[command(
+        after_help = "Exit status: 0 decoded; 1 an error answer (the error on standard error, its boto3-shaped form on standard output, as census call reports it), or bad input (unknown service or operation, unreadable file, a body that does not parse)."
+    )]
+    Decode(decode::DecodeFlags),
     /// Run one SQL statement over the scan database (read-only) and print the rows.
     ///
     /// Views named <service>_<function> (ec2_describe_instances) show the latest

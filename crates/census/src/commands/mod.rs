@@ -1,6 +1,6 @@
 //! The commands: [`run`] sets up logging, builds the one tokio runtime for the commands
 //! that call AWS, and hands each subcommand to its module ([`scan`], [`query`],
-//! [`diff`], [`inventory`], [`doctor`], [`call`], and [`tags`] for `report tags`;
+//! [`diff`], [`inventory`], [`doctor`], [`call`], [`decode`], and [`tags`] for `report tags`;
 //! `report accounts`, `config` and `iam` live in [`crate::report`] and
 //! [`crate::configgen`]).
 //!
@@ -8,6 +8,7 @@
 //! drives (discovery, the scan, the sinks).
 
 pub mod call;
+pub mod decode;
 pub mod diff;
 pub mod doctor;
 pub mod export;
@@ -64,6 +65,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let value = block_on(call::run(f))??;
             serde_json::to_writer_pretty(&mut out, &value)?;
             writeln!(out)?;
+            0
+        }
+        Command::Decode(f) => {
+            decode::run(&f, &mut out)?;
             0
         }
         Command::Query(f) => {

@@ -24,6 +24,11 @@ pub struct SeenRequest {
     /// The status sent back: upstream's when forwarded (502 if upstream failed),
     /// the reply's otherwise; `None` for a reset, or while the answer is pending.
     pub status: Option<u16>,
+    /// The headers sent back (names lowercase, hop-by-hop ones left out); empty for a
+    /// reset, or while the answer is pending.
+    pub response_headers: Vec<(String, String)>,
+    /// The body sent back, whole; empty for a reset, or while the answer is pending.
+    pub response_body: Bytes,
 }
 
 impl SeenRequest {

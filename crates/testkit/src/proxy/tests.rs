@@ -15,6 +15,8 @@ fn request(seq: u64, headers: &[(&str, &str)], path: &str, body: &str) -> SeenRe
         received: now,
         rule: None,
         status: None,
+        response_headers: Vec::new(),
+        response_body: Bytes::new(),
     }
 }
 

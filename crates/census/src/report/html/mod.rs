@@ -96,7 +96,7 @@ pub fn render(m: &Model, changes: Option<&changes::Changes>) -> Result<String> {
         }
     }
     let t0 = Instant::now();
-    let json = table::json(&m.resources, &m.accounts)?;
+    let json = table::json(&m.resources, &m.accounts, &m.call_problems)?;
     let data = table::pack(&json)?;
     tracing::debug!(
         "report html: table data {} KB as JSON, {} KB packed, in {} ms",

@@ -360,6 +360,39 @@ fn filters_select_an_account_and_words() {
     assert!(m > 0);
     let dom = dump_dom(html, &format!("#q=ec2:vpc%20{region}"));
     assert_eq!(attr(&dom, "table-status", "data-shown"), m.to_string());
+    // Both: the account's VPCs of that region.
+    let k = query(
+        db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM inventory WHERE resource_type = 'ec2:Vpc' AND region = '{region}' \
+             AND account_id = '{}'",
+            account.id
+        ),
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let dom = dump_dom(
+        html,
+        &format!("#account={}&q=ec2:vpc%20{region}", account.id),
+    );
+    assert_eq!(attr(&dom, "table-status", "data-shown"), k.to_string());
+    // A link to an account this scan does not have: said, and every account shown.
+    let dom = dump_dom(html, "#account=000000000000");
+    let said = captures(&dom, r#"<p id="table-status"[^>]*>([^<]*)</p>"#);
+    assert!(
+        said[0][0].starts_with("No account 000000000000 in this scan"),
+        "{said:?}"
+    );
+    assert_eq!(
+        attr(&dom, "table-status", "data-shown"),
+        total_rows(db).to_string()
+    );
+}
+
+fn total_rows(db: &Path) -> u64 {
+    query(db, "SELECT COUNT(*) AS n FROM inventory")[0]["n"]
+        .as_u64()
+        .unwrap()
 }
 
 #[test]
@@ -783,6 +816,28 @@ fn an_unreachable_account_is_a_problem_with_what_to_do() {
     );
     assert!(dom.contains(r#"<dd id="ov-accounts-failed" class="bad">1</dd>"#));
     assert!(dom.contains(&format!("not scanned: {code}")));
+    // The account alone: no resources, its problem; no other account's rows.
+    let dom = dump_dom(&html, &format!("#account={}", denied.id));
+    assert!(
+        dom.contains(
+            r#"<div id="heat-one" class="wide"><p>No resources in this account.</p></div>"#
+        ),
+        "the heatmap of an account without resources"
+    );
+    assert_eq!(attr(&dom, "table-status", "data-shown"), "0");
+    let group = captures(
+        &dom,
+        &format!(r#"(?s)<div class="problem" data-code="{code}">(.*?)</div>"#),
+    );
+    assert_eq!(group.len(), 1, "{code} shown");
+    assert!(group[0][0].contains(r#"<span class="g-count">this account</span>"#));
+    assert!(!dom.contains(&format!(
+        r#"<div class="problem" data-code="{code}" hidden"#
+    )));
+    assert!(
+        dom.contains(r#"<div id="scope" class="scope" role="region" aria-label="Account shown" tabindex="-1">"#),
+        "the 'showing account' bar is shown"
+    );
 }
 
 #[test]

@@ -114,7 +114,7 @@ def synthesize(db, rows, seed=7):
         service, rtype, source, _, make_id, arn_fmt = TYPES[type_pick[k]]
         region = "us-east-1" if service in ("iam", "route53", "s3") else rng.choice(REGIONS)
         tags = rng.choice(tagsets)
-        name = f"{tags['app']}-{tags['env']}-{k % 997}"
+        name = f"{tags['app']}-{tags['env']}-{k}"
         rid = make_id(rng, name)
         arn = "arn:aws:" + arn_fmt.format(
             region=region, account=account, id=rid, name=name, hex=_hex(rng, 16), hex6=_hex(rng, 6)
@@ -243,13 +243,16 @@ def main():
             )
         lines.append(f"- \"{q}\": " + ", ".join(cells))
     load = os.getloadavg()
+    kind = "debug build" if f"{os.sep}debug{os.sep}" in census else "release build"
     body = "\n".join(
         [
             f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load[0]:.1f} when it ended (other builds share the machine).",
-            f"Command: `python3 bench/report_table.py --runs {args.runs} --rows {args.rows} --accounts {args.accounts}`: "
-            f"one scan of `fakeaws --accounts {args.accounts}` (release build, SQLite) whose inventory is replaced by "
+            f"Command: `python3 bench/report_table.py --runs {args.runs} --rows {args.rows} --accounts {args.accounts}"
+            + (" --census target/debug/census --fakeaws target/debug/fakeaws" if kind == "debug build" else "")
+            + "`: "
+            f"one scan of `fakeaws --accounts {args.accounts}` ({kind}, SQLite) whose inventory is replaced by "
             f"{args.rows:,} synthetic resources (25 types of 14 services, AWS-shaped ids, ARNs, names and tags, "
-            "uneven over the accounts, 4 regions); per run `census report html -o FILE` (release) and the page opened "
+            f"uneven over the accounts, 4 regions); per run `census report html -o FILE` ({kind}) and the page opened "
             "from file:// in headless Chromium through the DevTools protocol (`report_html::bench_page`): navigation "
             "until the table shows its rows, then the queries "
             + ", ".join(f'"{q}"' for q in queries)

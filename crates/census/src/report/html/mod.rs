@@ -6,7 +6,8 @@
 //! (`default-src 'none'`, the one style element and the one script allowed by their
 //! SHA-256 hashes) keeps it from making any request. Sections: Overview (the scan's
 //! totals), Organization (OUs and accounts from `accounts.ou_path`, with resource
-//! counts and failures; an account's link filters the resource table), Resources (an
+//! counts and failures; an account's link, `#account=ID`, narrows every section below
+//! the tree to that account, in the page, from the embedded data), Resources (an
 //! account x service heatmap with numbers in its cells, bars by region, types with
 //! counts), Problems (accounts not scanned and failed calls, grouped by error code,
 //! with what to do and the accounts and regions affected), Changes (what `census
@@ -96,7 +97,7 @@ pub fn render(m: &Model, changes: Option<&changes::Changes>) -> Result<String> {
         }
     }
     let t0 = Instant::now();
-    let json = table::json(&m.resources, &m.accounts)?;
+    let json = table::json(&m.resources, &m.accounts, &m.call_problems)?;
     let data = table::pack(&json)?;
     tracing::debug!(
         "report html: table data {} KB as JSON, {} KB packed, in {} ms",

@@ -248,6 +248,18 @@ fn report_shows_what_the_store_holds() {
         r#"<dd id="ov-accounts">{}</dd>"#,
         manifest.accounts.len()
     )));
+    // The scan's flags, as it recorded them (scan_shards), as one command line.
+    let flags = captures(&dom, r#"(?s)<div id="ov-flags">.*?<code>([^<]*)</code>"#);
+    assert_eq!(flags.len(), 1, "one run, its flags shown");
+    let line = &flags[0][0];
+    assert!(line.starts_with("census scan -s "), "{line}");
+    assert!(
+        line.ends_with(&format!(
+            "--org --regions {} --html",
+            manifest.regions.join(",")
+        )),
+        "{line}"
+    );
 
     // The heatmap's totals are the same counts.
     let heat: BTreeMap<String, u64> = captures(

@@ -25,6 +25,43 @@ pub struct Scan {
     pub duration: String,
     pub version: String,
     pub resumed: bool,
+    /// How the scan was run, from `scan_shards` (schema 5; empty before): one entry
+    /// per shard, the first [`SHOWN_SHARDS`].
+    pub runs: Vec<Run>,
+    /// The shards beyond [`SHOWN_SHARDS`], not listed.
+    pub more_runs: usize,
+}
+
+/// The shards listed in the overview; a scan of more says how many more.
+pub const SHOWN_SHARDS: usize = 8;
+
+/// One shard of the scan (the whole scan when unsharded) and its flags.
+#[derive(Debug, Default, Serialize)]
+pub struct Run {
+    /// `2/3`; empty for an unsharded scan.
+    pub shard: String,
+    pub status: String,
+    /// The arguments after `census scan`, as recorded (secrets redacted), quoted
+    /// where a shell would need it.
+    pub flags: String,
+}
+
+/// The recorded flags (a JSON array of arguments) as one command line.
+fn command_line(flags: &str) -> String {
+    let args: Vec<String> = serde_json::from_str(flags).unwrap_or_default();
+    args.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=,@%+*".contains(c));
+            if plain {
+                a.clone()
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One account of the scan.
@@ -274,10 +311,38 @@ pub fn read(source: &mut Source, scan_id: &str) -> Result<Model> {
                 finished,
                 version: text(&r[3]),
                 resumed: int(&r[4]) != 0,
+                ..Scan::default()
             };
             Ok(())
         },
     )?;
+    if source.has_table("scan_shards")? {
+        let (mut runs, mut more) = (Vec::new(), 0);
+        source.each(
+            "SELECT shard_index, shard_count, status, CAST(flags AS TEXT) FROM scan_shards \
+             WHERE scan_id = $1 ORDER BY shard_index",
+            &[scan_id],
+            |r| {
+                if runs.len() == SHOWN_SHARDS {
+                    more += 1;
+                    return Ok(());
+                }
+                let count = int(&r[1]);
+                runs.push(Run {
+                    shard: if count > 1 {
+                        format!("{}/{count}", int(&r[0]))
+                    } else {
+                        String::new()
+                    },
+                    status: text(&r[2]),
+                    flags: command_line(&text(&r[3])),
+                });
+                Ok(())
+            },
+        )?;
+        m.scan.runs = runs;
+        m.scan.more_runs = more;
+    }
     source.each(
         "SELECT account_id, name, email, status, org_id, ou_id, ou_path, CAST(tags AS TEXT), \
          scan_status, error_code, error_message, remediation FROM accounts WHERE scan_id = $1 \
@@ -504,6 +569,21 @@ fn tree(accounts: &[Account]) -> Vec<Org> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recorded_flags_read_as_a_command_line() {
+        assert_eq!(
+            command_line(
+                r#"["--org","--regions","us-east-1,eu-west-1","--postgres","postgres://u:***@h/db"]"#
+            ),
+            "--org --regions us-east-1,eu-west-1 --postgres postgres://u:***@h/db"
+        );
+        assert_eq!(
+            command_line(r#"["--tag","Owner=a b","--name","it's"]"#),
+            "--tag 'Owner=a b' --name 'it'\\''s'"
+        );
+        assert_eq!(command_line(""), "");
+    }
 
     #[test]
     fn durations_and_tags() {

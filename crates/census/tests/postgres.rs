@@ -757,6 +757,143 @@ fn the_sink_rewrites_calls_replaces_nul_characters_and_releases_unused_ids() {
     assert!(err.contains("upgrade census"), "{err}");
 }
 
+/// The calls [`copy_writes_exactly_what_sqlite_holds`] writes: hostile text in ids and
+/// JSON, a call of 12,000 rows (many `COPY` buffers, several chunks and transactions)
+/// whose identifiers repeat across its chunks, a 2 MB item, a call written twice.
+fn copy_calls(sink: &dyn census::sink::Sink, resumed: bool) {
+    use census::sink::{ScanInfo, Totals};
+    let info = ScanInfo {
+        id: "copy".into(),
+        started: "2026-12-03T18:00:00Z".into(),
+        version: "test".into(),
+        resumed,
+        skipped_entries: Vec::new(),
+    };
+    sink.begin(&info).unwrap();
+    let stem = "censustest-list_things";
+    let hostile = [
+        "tab\there",
+        "new\nline",
+        "cr\rhere",
+        "back\\slash",
+        "\\N",
+        "\\.",
+        "quote\"'",
+        "ünïcødé 日本 🦀",
+        "e\u{301}",
+        "ctl\u{1}\u{1f}\u{7f}",
+    ];
+    let things = |tag: &str| -> Value {
+        let items: Vec<Value> = hostile
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                json!({"ThingId": format!("{h}{tag}"), "Note": h, "N": i,
+                       "Nested": {*h: [h, {"k": h}]}})
+            })
+            .collect();
+        json!({ "Things": items })
+    };
+    if !resumed {
+        sink.call(&record(stem, "r1", 10), Some(&things("")))
+            .unwrap();
+        let mut big: Vec<Value> = (0..12_000)
+            .map(
+                |i| json!({"ThingId": format!("t{i}"), "Pad": format!("{}\t{i}", "x".repeat(300))}),
+            )
+            .collect();
+        // `dup`, `dup` (numbered `dup#2`) and, two chunks later, a `dup#2` of its own.
+        big[0] = json!({"ThingId": "dup", "V": 1});
+        big[1] = json!({"ThingId": "dup", "V": 2});
+        big[1100] = json!({"ThingId": "dup#2", "V": 3});
+        big[5] = json!({"ThingId": "huge", "Pad": "\\\t\n".repeat(700_000)});
+        sink.call(&record(stem, "r2", 12_000), Some(&json!({ "Things": big })))
+            .unwrap();
+        sink.call(&record(stem, "r3", 10), Some(&things("-first")))
+            .unwrap();
+        // r3 again in the same run: only its second rows stay.
+        sink.call(&record(stem, "r3", 10), Some(&things("-second")))
+            .unwrap();
+    } else {
+        // r1 again after a resume: only its new rows stay.
+        sink.call(&record(stem, "r1", 10), Some(&things("-resumed")))
+            .unwrap();
+        sink.call(&record(stem, "r4", 10), Some(&things("-r4")))
+            .unwrap();
+    }
+    sink.finish(&info, &Totals::default(), &[]).unwrap();
+}
+
+#[test]
+fn copy_writes_exactly_what_sqlite_holds() {
+    use census::sink::postgres::PostgresSink;
+    use census::sink::sqlite::SqliteSink;
+    use census::store::postgres::PgUrl;
+    let url = database("copy");
+    let pg_url = PgUrl::new(&url);
+    let dir = TempDir::new("census-pg-copy");
+    let db = dir.join("census.db");
+
+    // A fresh scan (its id just claimed: rows are copied without deleting first), then
+    // the same scan resumed (each call's earlier rows deleted first).
+    let sink = PostgresSink::open(&pg_url).unwrap();
+    assert!(sink.claim_scan_id("copy").unwrap());
+    copy_calls(&sink, false);
+    drop(sink);
+    copy_calls(&SqliteSink::open(&db).unwrap(), false);
+    let pg = Store::Postgres(&url);
+    let n = query(
+        pg,
+        "select count(*) as n from resources where region = 'r2'",
+    );
+    // 12,000 items, two of them with the same identifier (the later one stays).
+    assert_eq!(n[0]["n"], 11_999);
+    let dup = query(
+        pg,
+        "select item ->> 'V' as v from resources where resource_id = 'dup#2'",
+    );
+    assert_eq!(dup.len(), 1);
+    assert_eq!(dup[0]["v"], "3");
+    let huge = query(
+        pg,
+        "select length(item ->> 'Pad') as n from resources where resource_id = 'huge'",
+    );
+    assert_eq!(huge[0]["n"], 2_100_000);
+    let r3 = query(
+        pg,
+        "select count(*) as n from resources where region = 'r3' and resource_id like '%-second'",
+    );
+    assert_eq!(r3[0]["n"], 10);
+
+    let sink = PostgresSink::open(&pg_url).unwrap();
+    copy_calls(&sink, true);
+    drop(sink);
+    copy_calls(&SqliteSink::open(&db).unwrap(), true);
+    let rows = same_in(
+        &db,
+        &url,
+        "select stem, account_id, region, resource_id, service, operation, member, id_source, item from resources",
+        "select stem, account_id, region, resource_id, service, operation, member, id_source, item from resources",
+    );
+    assert_eq!(rows.len(), 11_999 + 10 + 10 + 10);
+    // The ids came back exactly, hostile characters and all.
+    let ids: BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r["region"] == "r1")
+        .map(|r| s(&r["resource_id"]))
+        .collect();
+    assert!(ids.contains("tab\there-resumed"), "{ids:?}");
+    assert!(ids.contains("\\N-resumed"), "{ids:?}");
+    assert!(ids.contains("ünïcødé 日本 🦀-resumed"), "{ids:?}");
+    assert!(ids.iter().all(|id| id.ends_with("-resumed")), "{ids:?}");
+    same_in(
+        &db,
+        &url,
+        "select account_id, region, stem, status, items from calls",
+        "select account_id, region, stem, status, items from calls",
+    );
+}
+
 #[test]
 fn a_killed_and_resumed_scan_leaves_postgres_complete() {
     let (moto, manifest) = shared_demo_org();

@@ -5,11 +5,17 @@
 //! ([`crate::store::postgres`]) nor for the URL ([`PgUrl`]).
 //!
 //! How it writes:
-//! - Rows and calls are queued per transaction and written at its end as one
-//!   `INSERT ... SELECT FROM unnest(...)` for the rows and one for the calls: a few
-//!   round trips per transaction, however many calls it holds.
+//! - Rows and calls are queued per transaction and written at its end, before it
+//!   commits: `resources`, `inventory` and `links` rows with one binary `COPY` each
+//!   ([`copy`]), calls with one `INSERT ... SELECT FROM unnest(...)`, detail calls'
+//!   additions to inventory rows with one `UPDATE ... FROM unnest(...)`: a few round
+//!   trips per transaction, however many calls it holds.
 //! - A call's earlier rows are deleted before its new rows go in unless the scan's id
-//!   was just claimed (it has no rows yet) and the call was not written in this run.
+//!   was just claimed (it has no rows yet) and the call was not written in this run;
+//!   so `COPY` never meets a row of the same key. Where a key could repeat (twice in
+//!   one transaction, or rows of a call whose earlier rows went in an earlier
+//!   transaction) the rows are upserted instead (`INSERT ... ON CONFLICT`), the last
+//!   one winning.
 //! - Scanners writing at once: each claims its scan id first
 //!   ([`PostgresSink::claim_scan_id`]; a taken id gets `-2`, `-3`...), rows of different
 //!   scans never share a key, and schema creation, new view columns and view changes
@@ -17,7 +23,8 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
-use std::io;
+use std::hash::Hash;
+use std::io::{self, Write};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -31,6 +38,9 @@ use crate::sink::{AccountReport, CallRecord, ScanInfo, Totals};
 use crate::store::items::ItemRow;
 use crate::store::postgres::{error_text, PgError, PgUrl};
 use crate::store::views;
+use copy::CopyRows;
+
+mod copy;
 
 /// The PostgreSQL sink.
 pub type PostgresSink = SqlSink<Postgres>;
@@ -197,11 +207,87 @@ type Pending = (Arc<CallKey>, ItemRow);
 /// A queued link: its call, the `resource_id` and ARN it starts from, the link.
 type LinkRow = (Arc<CallKey>, String, Option<String>, Link);
 
+/// A call's identity: account, region, stem.
+type CallId = (String, String, String);
+
+/// Whether `key` repeats among `rows`' keys.
+fn repeats<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> bool {
+    let mut seen = HashSet::with_capacity(rows.len());
+    !rows.iter().all(|r| seen.insert(key(r)))
+}
+
+/// `rows` with only the last of each key, in their order.
+fn last_of_each<'a, T, K: Hash + Eq>(rows: &'a [T], key: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        last.insert(key(r), i);
+    }
+    let mut keep: Vec<usize> = last.into_values().collect();
+    keep.sort_unstable();
+    keep.into_iter().map(|i| &rows[i]).collect()
+}
+
+/// The additions of detail calls to one inventory row, merged.
+struct Merged {
+    call: Arc<CallKey>,
+    resource_id: String,
+    arn: Option<String>,
+    tags: Option<serde_json::Map<String, serde_json::Value>>,
+    name: Option<String>,
+}
+
+/// Detail calls' additions with one per inventory row they apply to (its list call's
+/// stem, account, region and `resource_id`), in their first one's place: what applying
+/// them one after the other gives (the last ARN and the last name win, tags are added
+/// up with later values winning), as one `UPDATE` row each.
+fn merge_enrichments(enrich: Vec<(Arc<CallKey>, Enrichment)>) -> Vec<Merged> {
+    let mut merged: Vec<Merged> = Vec::with_capacity(enrich.len());
+    let mut at: HashMap<[String; 4], usize> = HashMap::new();
+    for (call, e) in enrich {
+        let (_, name) = enriched_tags(&e);
+        let key = [
+            call.from_source(),
+            call.account_id.as_str(),
+            call.region.as_str(),
+            e.resource_id.as_str(),
+        ]
+        .map(|s| pg_text(s).into_owned());
+        match at.get(&key) {
+            Some(&i) => {
+                let m = &mut merged[i];
+                if e.arn.is_some() {
+                    m.arn = e.arn;
+                }
+                if name.is_some() {
+                    m.name = name;
+                }
+                if let Some(tags) = e.tags {
+                    m.tags.get_or_insert_with(Default::default).extend(tags);
+                }
+            }
+            None => {
+                at.insert(key, merged.len());
+                merged.push(Merged {
+                    call,
+                    resource_id: e.resource_id,
+                    arn: e.arn,
+                    tags: e.tags,
+                    name,
+                });
+            }
+        }
+    }
+    merged
+}
+
 struct Statements {
     delete_call_rows: Statement,
+    copy_rows: Statement,
     insert_rows: Statement,
+    copy_inventory: Statement,
     insert_inventory: Statement,
     enrich_inventory: Statement,
+    copy_links: Statement,
     insert_links: Statement,
     upsert_calls: Statement,
     upsert_account: Statement,
@@ -224,6 +310,11 @@ pub struct Writer {
     /// Rows and calls of the open transaction, written by [`Writer::flush`] in one
     /// statement each before it commits.
     pending_rows: Vec<Pending>,
+    /// Rows of calls whose earlier rows went in an earlier transaction of this run:
+    /// upserted, not copied.
+    pending_upserts: Vec<Pending>,
+    /// Calls whose rows went in while the call had not ended.
+    spanning: HashSet<CallId>,
     /// Inventory rows of the open transaction, written with the rows.
     pending_inventory: Vec<(Arc<CallKey>, Resource)>,
     /// Detail calls' additions to inventory rows, applied after the rows.
@@ -265,19 +356,34 @@ impl Writer {
                      created = excluded.created, tags = excluded.tags,
                      arn_source = excluded.arn_source, native_id = excluded.native_id",
             )?,
+            copy_inventory: client.prepare(
+                "COPY inventory (scan_id, account_id, region, service, resource_type, cfn_type,
+                 resource_id, arn, name, created, tags, source, arn_source, native_id)
+                 FROM STDIN (FORMAT binary)",
+            )?,
+            // One row of `u` per inventory row at most (the writer merges a batch's
+            // additions to one row first).
             enrich_inventory: client.prepare(
-                "UPDATE inventory SET
-                     arn = CASE WHEN $6::text IS NOT NULL
-                           AND (arn IS NULL OR arn_source IS DISTINCT FROM 'item')
-                           THEN $6::text ELSE arn END,
-                     arn_source = CASE WHEN $6::text IS NOT NULL
-                                  AND (arn IS NULL OR arn_source IS DISTINCT FROM 'item')
-                                  THEN 'detail' ELSE arn_source END,
-                     tags = CASE WHEN $7::text IS NULL THEN tags
-                            ELSE tags || CAST($7::text AS jsonb) END,
-                     name = COALESCE($8::text, name)
-                 WHERE scan_id = $1 AND source = $2 AND account_id = $3
-                 AND (region = $4 OR $4 = 'global') AND resource_id = $5",
+                "UPDATE inventory AS i SET
+                     arn = CASE WHEN u.arn IS NOT NULL
+                           AND (i.arn IS NULL OR i.arn_source IS DISTINCT FROM 'item')
+                           THEN u.arn ELSE i.arn END,
+                     arn_source = CASE WHEN u.arn IS NOT NULL
+                                  AND (i.arn IS NULL OR i.arn_source IS DISTINCT FROM 'item')
+                                  THEN 'detail' ELSE i.arn_source END,
+                     tags = CASE WHEN u.tags IS NULL THEN i.tags
+                            ELSE i.tags || CAST(u.tags AS jsonb) END,
+                     name = COALESCE(u.name, i.name)
+                 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                             $7::text[], $8::text[])
+                      AS u(source, account_id, region, resource_id, arn, tags, name)
+                 WHERE i.scan_id = $1 AND i.source = u.source AND i.account_id = u.account_id
+                 AND (i.region = u.region OR u.region = 'global')
+                 AND i.resource_id = u.resource_id",
+            )?,
+            copy_links: client.prepare(
+                "COPY links (scan_id, account_id, region, source, from_source, from_id,
+                 from_arn, kind, raw, to_type) FROM STDIN (FORMAT binary)",
             )?,
             insert_links: client.prepare(
                 "INSERT INTO links (scan_id, account_id, region, source, from_source, from_id,
@@ -289,6 +395,10 @@ impl Writer {
                       AS u(account_id, region, source, from_source, from_id, from_arn, kind,
                            raw, to_type)
                  ON CONFLICT DO NOTHING",
+            )?,
+            copy_rows: client.prepare(
+                "COPY resources (scan_id, stem, account_id, region, resource_id, service,
+                 operation, member, id_source, item) FROM STDIN (FORMAT binary)",
             )?,
             insert_rows: client.prepare(
                 "INSERT INTO resources (scan_id, stem, account_id, region, resource_id, service,
@@ -354,6 +464,8 @@ impl Writer {
             locked: false,
             fresh: false,
             pending_rows: Vec::new(),
+            pending_upserts: Vec::new(),
+            spanning: HashSet::new(),
             pending_inventory: Vec::new(),
             pending_enrich: Vec::new(),
             pending_links: Vec::new(),
@@ -382,34 +494,68 @@ impl Writer {
         self.scan_id.clone().unwrap_or_default()
     }
 
-    /// Applies the queued detail additions to their inventory rows.
+    /// Sends `rows` with the prepared `COPY` statement `st`.
+    fn copy(&mut self, st: &Statement, rows: CopyRows) -> Result<u64, postgres::Error> {
+        let bytes = rows.finish();
+        let mut w = self.client.copy_in(st)?;
+        // A new writer keeps its first write whole and sends it on `finish`, which
+        // returns any error of the copy.
+        w.write_all(&bytes)
+            .expect("a new COPY writer buffers its first write");
+        w.finish()
+    }
+
+    /// Applies the queued detail additions to their inventory rows: one statement for
+    /// all of them ([`merge_enrichments`] first).
     fn flush_enrich(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
-        for (call, e) in std::mem::take(&mut self.pending_enrich) {
-            let (tags, name) = enriched_tags(&e);
-            let tags = tags.map(|t| pg_json(&t).into_owned());
-            self.client.execute(
-                &self.st.enrich_inventory,
-                &[
-                    &scan_id,
-                    &pg_text(call.from_source()),
-                    &pg_text(&call.account_id),
-                    &pg_text(&call.region),
-                    &pg_text(&e.resource_id),
-                    &e.arn.as_deref().map(pg_text),
-                    &tags,
-                    &name.as_deref().map(pg_text),
-                ],
-            )?;
+        let enrich = std::mem::take(&mut self.pending_enrich);
+        if enrich.is_empty() {
+            return Ok(());
+        }
+        for (call, e) in &enrich {
             self.pending_links.extend(
                 e.links
-                    .into_iter()
-                    .map(|l| (call.clone(), e.resource_id.clone(), None, l)),
+                    .iter()
+                    .map(|l| (call.clone(), e.resource_id.clone(), None, l.clone())),
             );
         }
+        let merged = merge_enrichments(enrich);
+        let text = |f: &dyn Fn(&Merged) -> &str| -> Vec<String> {
+            merged.iter().map(|m| pg_text(f(m)).into_owned()).collect()
+        };
+        let opt = |f: &dyn Fn(&Merged) -> Option<&str>| -> Vec<Option<String>> {
+            merged
+                .iter()
+                .map(|m| f(m).map(|s| pg_text(s).into_owned()))
+                .collect()
+        };
+        let tags: Vec<Option<String>> = merged
+            .iter()
+            .map(|m| {
+                m.tags.as_ref().map(|t| {
+                    let json = serde_json::to_string(t).unwrap_or_else(|_| "{}".into());
+                    pg_json(&json).into_owned()
+                })
+            })
+            .collect();
+        self.client.execute(
+            &self.st.enrich_inventory,
+            &[
+                &scan_id,
+                &text(&|m| m.call.from_source()),
+                &text(&|m| &m.call.account_id),
+                &text(&|m| &m.call.region),
+                &text(&|m| &m.resource_id),
+                &opt(&|m| m.arn.as_deref()),
+                &tags,
+                &opt(&|m| m.name.as_deref()),
+            ],
+        )?;
         Ok(())
     }
 
-    /// Writes the links of the queued inventory rows and detail additions.
+    /// Writes the links of the queued inventory rows and detail additions: copied, or
+    /// inserted skipping those already there when one repeats.
     fn flush_links(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
         for (call, r) in &self.pending_inventory {
             for l in &r.links {
@@ -425,6 +571,36 @@ impl Writer {
             return Ok(());
         }
         let links = std::mem::take(&mut self.pending_links);
+        let repeated = repeats(&links, |r| {
+            [
+                &r.0.stem,
+                &r.0.account_id,
+                &r.0.region,
+                &r.1,
+                &r.3.kind,
+                &r.3.raw,
+            ]
+            .map(|s| pg_text(s))
+        });
+        if !repeated {
+            let mut copy = CopyRows::new(10);
+            for r in &links {
+                copy.row()
+                    .text(scan_id)
+                    .text(&r.0.account_id)
+                    .text(&r.0.region)
+                    .text(&r.0.stem)
+                    .text(r.0.from_source())
+                    .text(&r.1)
+                    .opt(r.2.as_deref())
+                    .text(&r.3.kind)
+                    .text(&r.3.raw)
+                    .opt(r.3.to_type.as_deref());
+            }
+            let st = self.st.copy_links.clone();
+            self.copy(&st, copy)?;
+            return Ok(());
+        }
         let text = |f: &dyn Fn(&LinkRow) -> &str| -> Vec<String> {
             links.iter().map(|r| pg_text(f(r)).into_owned()).collect()
         };
@@ -452,77 +628,174 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes the queued rows and calls: one statement for each.
+    /// Upserts `rows` (the last of each key wins).
+    fn upsert_rows(&mut self, scan_id: &str, rows: &[Pending]) -> Result<(), postgres::Error> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = last_of_each(rows, |r| {
+            [&r.0.stem, &r.0.account_id, &r.0.region, &r.1.resource_id].map(|s| pg_text(s))
+        });
+        let col = |f: &dyn Fn(&Pending) -> &str| -> Vec<String> {
+            rows.iter().map(|r| pg_text(f(r)).into_owned()).collect()
+        };
+        let items: Vec<_> = rows.iter().map(|r| pg_json(&r.1.item)).collect();
+        let items: Vec<&str> = items.iter().map(|s| s.as_ref()).collect();
+        self.client.execute(
+            &self.st.insert_rows,
+            &[
+                &scan_id,
+                &col(&|r| &r.0.stem),
+                &col(&|r| &r.0.account_id),
+                &col(&|r| &r.0.region),
+                &col(&|r| &r.1.resource_id),
+                &col(&|r| &r.0.service),
+                &col(&|r| &r.0.operation),
+                &col(&|r| &r.1.member),
+                &col(&|r| &r.1.id_source),
+                &items,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the queued `resources` rows: copied, unless a key repeats among them
+    /// (then upserted); rows of calls that began in an earlier transaction upserted.
+    fn flush_rows(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
+        let rows = std::mem::take(&mut self.pending_rows);
+        let upserts = std::mem::take(&mut self.pending_upserts);
+        // The calls whose rows go in now and whose end has not come: their later rows
+        // may repeat a key of these.
+        let ended: HashSet<(&str, &str, &str)> = self
+            .pending_calls
+            .iter()
+            .map(|r| (r.account_id.as_str(), r.region.as_str(), r.stem.as_str()))
+            .collect();
+        let mut last: Option<&Arc<CallKey>> = None;
+        for (call, _) in &rows {
+            if last.is_some_and(|l| Arc::ptr_eq(l, call)) {
+                continue;
+            }
+            last = Some(call);
+            if !ended.contains(&(
+                call.account_id.as_str(),
+                call.region.as_str(),
+                call.stem.as_str(),
+            )) {
+                self.spanning.insert((
+                    call.account_id.clone(),
+                    call.region.clone(),
+                    call.stem.clone(),
+                ));
+            }
+        }
+        drop(ended);
+        let repeated = repeats(&rows, |r| {
+            [&r.0.stem, &r.0.account_id, &r.0.region, &r.1.resource_id].map(|s| pg_text(s))
+        });
+        if repeated {
+            self.upsert_rows(scan_id, &rows)?;
+        } else if !rows.is_empty() {
+            let mut copy = CopyRows::new(10);
+            for (call, r) in &rows {
+                copy.row()
+                    .text(scan_id)
+                    .text(&call.stem)
+                    .text(&call.account_id)
+                    .text(&call.region)
+                    .text(&r.resource_id)
+                    .text(&call.service)
+                    .text(&call.operation)
+                    .text(&r.member)
+                    .text(&r.id_source)
+                    .jsonb(&r.item);
+            }
+            let st = self.st.copy_rows.clone();
+            self.copy(&st, copy)?;
+        }
+        self.upsert_rows(scan_id, &upserts)
+    }
+
+    /// Writes the queued `inventory` rows: copied, unless a key repeats among them
+    /// (then upserted, the last one winning).
+    fn flush_inventory(&mut self, scan_id: &str) -> Result<(), postgres::Error> {
+        if self.pending_inventory.is_empty() {
+            return Ok(());
+        }
+        fn key<'a>((c, r): &'a (Arc<CallKey>, Resource)) -> [Cow<'a, str>; 4] {
+            [
+                c.stem.as_str(),
+                c.account_id.as_str(),
+                row_region(r, &c.region),
+                r.resource_id.as_str(),
+            ]
+            .map(pg_text)
+        }
+        if !repeats(&self.pending_inventory, key) {
+            let mut copy = CopyRows::new(14);
+            for (c, r) in &self.pending_inventory {
+                copy.row()
+                    .text(scan_id)
+                    .text(&c.account_id)
+                    .text(row_region(r, &c.region))
+                    .text(&c.service)
+                    .text(&r.resource_type)
+                    .opt(r.cfn_type.as_deref())
+                    .text(&r.resource_id)
+                    .opt(r.arn.as_deref())
+                    .opt(r.name.as_deref())
+                    .opt(r.created.as_deref())
+                    .jsonb(&tags_json(r))
+                    .text(&c.stem)
+                    .opt(r.arn_source)
+                    .text(&r.native_id);
+            }
+            let st = self.st.copy_inventory.clone();
+            self.copy(&st, copy)?;
+            return Ok(());
+        }
+        let rows = last_of_each(&self.pending_inventory, key);
+        let text = |f: &dyn for<'a> Fn(&'a CallKey, &'a Resource) -> &'a str| {
+            rows.iter()
+                .map(|(c, r)| pg_text(f(c, r)).into_owned())
+                .collect::<Vec<String>>()
+        };
+        let opt = |f: &dyn Fn(&Resource) -> Option<&str>| -> Vec<Option<String>> {
+            rows.iter()
+                .map(|(_, r)| f(r).map(|s| pg_text(s).into_owned()))
+                .collect()
+        };
+        let tags: Vec<String> = rows
+            .iter()
+            .map(|(_, r)| pg_json(&tags_json(r)).into_owned())
+            .collect();
+        self.client.execute(
+            &self.st.insert_inventory,
+            &[
+                &scan_id,
+                &text(&|c, _| &c.account_id),
+                &text(&|c, r| row_region(r, &c.region)),
+                &text(&|c, _| &c.service),
+                &text(&|_, r| &r.resource_type),
+                &opt(&|r| r.cfn_type.as_deref()),
+                &text(&|_, r| &r.resource_id),
+                &opt(&|r| r.arn.as_deref()),
+                &opt(&|r| r.name.as_deref()),
+                &opt(&|r| r.created.as_deref()),
+                &tags,
+                &text(&|c, _| &c.stem),
+                &opt(&|r| r.arn_source),
+                &text(&|_, r| &r.native_id),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Writes the queued rows, inventory rows, additions, links and calls.
     fn flush(&mut self) -> Result<(), postgres::Error> {
         let scan_id = self.scan_id();
-        if !self.pending_rows.is_empty() {
-            let rows = &self.pending_rows;
-            let col = |f: &dyn Fn(&Pending) -> &str| -> Vec<String> {
-                rows.iter().map(|r| pg_text(f(r)).into_owned()).collect()
-            };
-            let stems = col(&|r| &r.0.stem);
-            let accounts = col(&|r| &r.0.account_id);
-            let regions = col(&|r| &r.0.region);
-            let ids = col(&|r| &r.1.resource_id);
-            let services = col(&|r| &r.0.service);
-            let operations = col(&|r| &r.0.operation);
-            let members = col(&|r| &r.1.member);
-            let sources = col(&|r| &r.1.id_source);
-            let items: Vec<_> = rows.iter().map(|r| pg_json(&r.1.item)).collect();
-            let items: Vec<&str> = items.iter().map(|s| s.as_ref()).collect();
-            self.client.execute(
-                &self.st.insert_rows,
-                &[
-                    &scan_id,
-                    &stems,
-                    &accounts,
-                    &regions,
-                    &ids,
-                    &services,
-                    &operations,
-                    &members,
-                    &sources,
-                    &items,
-                ],
-            )?;
-            self.pending_rows.clear();
-        }
-        if !self.pending_inventory.is_empty() {
-            let rows = &self.pending_inventory;
-            let text = |f: &dyn for<'a> Fn(&'a CallKey, &'a Resource) -> &'a str| {
-                rows.iter()
-                    .map(|(c, r)| pg_text(f(c, r)).into_owned())
-                    .collect::<Vec<String>>()
-            };
-            let opt = |f: &dyn Fn(&Resource) -> Option<&str>| -> Vec<Option<String>> {
-                rows.iter()
-                    .map(|(_, r)| f(r).map(|s| pg_text(s).into_owned()))
-                    .collect()
-            };
-            let tags: Vec<String> = rows
-                .iter()
-                .map(|(_, r)| pg_json(&tags_json(r)).into_owned())
-                .collect();
-            self.client.execute(
-                &self.st.insert_inventory,
-                &[
-                    &scan_id,
-                    &text(&|c, _| &c.account_id),
-                    &text(&|c, r| row_region(r, &c.region)),
-                    &text(&|c, _| &c.service),
-                    &text(&|_, r| &r.resource_type),
-                    &opt(&|r| r.cfn_type.as_deref()),
-                    &text(&|_, r| &r.resource_id),
-                    &opt(&|r| r.arn.as_deref()),
-                    &opt(&|r| r.name.as_deref()),
-                    &opt(&|r| r.created.as_deref()),
-                    &tags,
-                    &text(&|c, _| &c.stem),
-                    &opt(&|r| r.arn_source),
-                    &text(&|_, r| &r.native_id),
-                ],
-            )?;
-        }
+        self.flush_rows(&scan_id)?;
+        self.flush_inventory(&scan_id)?;
         self.flush_enrich(&scan_id)?;
         self.flush_links(&scan_id)?;
         self.pending_inventory.clear();
@@ -613,6 +886,7 @@ impl SqlWriter for Writer {
 
     fn rollback(&mut self) {
         self.pending_rows.clear();
+        self.pending_upserts.clear();
         self.pending_inventory.clear();
         self.pending_enrich.clear();
         self.pending_links.clear();
@@ -647,12 +921,12 @@ impl SqlWriter for Writer {
             inventory,
             enrich,
         } = rows;
-        let again = first
-            && !self.written.insert((
-                call.account_id.clone(),
-                call.region.clone(),
-                call.stem.clone(),
-            ));
+        let id: CallId = (
+            call.account_id.clone(),
+            call.region.clone(),
+            call.stem.clone(),
+        );
+        let again = first && !self.written.insert(id.clone());
         if again {
             // Its earlier rows may still be queued.
             self.flush()?;
@@ -667,8 +941,17 @@ impl SqlWriter for Writer {
             )?;
         }
         let n = rows.len() + inventory.len();
-        self.pending_rows
-            .extend(rows.into_iter().map(|r| (call.clone(), r)));
+        // Rows of a call whose earlier rows went in an earlier transaction may repeat
+        // their keys.
+        if first {
+            self.spanning.remove(&id);
+        }
+        let pending = if self.spanning.contains(&id) {
+            &mut self.pending_upserts
+        } else {
+            &mut self.pending_rows
+        };
+        pending.extend(rows.into_iter().map(|r| (call.clone(), r)));
         self.pending_inventory
             .extend(inventory.into_iter().map(|r| (call.clone(), r)));
         self.pending_enrich
@@ -677,6 +960,11 @@ impl SqlWriter for Writer {
     }
 
     fn write_call(&mut self, record: &CallRecord) -> Result<(), postgres::Error> {
+        self.spanning.remove(&(
+            record.account_id.clone(),
+            record.region.clone(),
+            record.stem.clone(),
+        ));
         self.pending_calls.push(record.clone());
         Ok(())
     }
@@ -785,6 +1073,94 @@ impl SqlWriter for Writer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detail(stem: &str, region: &str) -> Arc<CallKey> {
+        Arc::new(CallKey {
+            account_id: "111111111111".into(),
+            region: region.into(),
+            stem: stem.into(),
+            service: "sqs".into(),
+            operation: "GetQueueAttributes".into(),
+            parent: Some("sqs-list_queues".into()),
+        })
+    }
+
+    fn addition(id: &str, arn: Option<&str>, tags: Option<serde_json::Value>) -> Enrichment {
+        Enrichment {
+            resource_id: id.into(),
+            arn: arn.map(str::to_string),
+            tags: tags.map(|t| t.as_object().unwrap().clone()),
+            links: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn additions_to_one_row_merge_as_if_applied_in_turn() {
+        let attrs = detail("sqs-get_queue_attributes", "r1");
+        let tags = detail("sqs-list_queue_tags", "r1");
+        let other_region = detail("sqs-list_queue_tags", "r2");
+        let merged = merge_enrichments(vec![
+            (attrs.clone(), addition("q1", Some("arn:1"), None)),
+            (
+                tags.clone(),
+                addition("q1", None, Some(serde_json::json!({"Name": "a", "k": "1"}))),
+            ),
+            (attrs.clone(), addition("q2", Some("arn:2"), None)),
+            (
+                tags.clone(),
+                addition(
+                    "q1",
+                    Some("arn:1b"),
+                    Some(serde_json::json!({"k": "2", "j": "3"})),
+                ),
+            ),
+            (
+                other_region,
+                addition("q1", None, Some(serde_json::json!({"Name": "b"}))),
+            ),
+        ]);
+        let got: Vec<_> = merged
+            .iter()
+            .map(|m| {
+                (
+                    m.call.region.as_str(),
+                    m.resource_id.as_str(),
+                    m.arn.as_deref(),
+                    m.tags.clone().map(serde_json::Value::Object),
+                    m.name.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "r1",
+                    "q1",
+                    Some("arn:1b"),
+                    Some(serde_json::json!({"Name": "a", "k": "2", "j": "3"})),
+                    Some("a"),
+                ),
+                ("r1", "q2", Some("arn:2"), None, None),
+                (
+                    "r2",
+                    "q1",
+                    None,
+                    Some(serde_json::json!({"Name": "b"})),
+                    Some("b")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_keys_are_found_and_the_last_of_each_kept() {
+        let rows = [("a", 1), ("b", 2), ("a", 3)];
+        assert!(repeats(&rows, |r| r.0));
+        assert!(!repeats(&rows[..2], |r| r.0));
+        let kept: Vec<_> = last_of_each(&rows, |r| r.0).into_iter().copied().collect();
+        assert_eq!(kept, [("b", 2), ("a", 3)]);
+    }
 
     #[test]
     fn nul_characters_are_replaced() {

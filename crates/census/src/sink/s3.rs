@@ -29,6 +29,39 @@ use serde_json::json;
 
 use crate::auth::Base;
 
+/// The target that reaches `bucket` in its own region (GetBucketLocation, asked in
+/// the partition's global region), labelled `label` in logs; `region` (`--s3-region`),
+/// else the base region, when the bucket's region cannot be asked. A bucket that does
+/// not exist, or an S3 that cannot be reached, is the error.
+pub async fn bucket_target(
+    client: &Client,
+    base: &Base,
+    bucket: &str,
+    region: Option<&str>,
+    label: &'static str,
+) -> Result<Target, awsdyn::Error> {
+    let own = region
+        .map(str::to_string)
+        .or_else(|| base.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let partition = crate::regions::check_region(&own).unwrap_or_else(|_| "aws".into());
+    let global = crate::regions::global_region(&partition).unwrap_or("us-east-1");
+    let target = |r: &str| {
+        Target::new(r.to_string(), base.credentials.clone())
+            .with_endpoints(base.endpoints.clone())
+            .with_label(label)
+    };
+    let found = match bucket_region(client, &target(global), bucket).await {
+        Ok(found) => found,
+        Err(e) if matches!(e.code(), "NoSuchBucket" | "Transport") => return Err(e),
+        Err(e) => {
+            tracing::debug!("GetBucketLocation {bucket}: {e}; using {own}");
+            own
+        }
+    };
+    Ok(target(&found))
+}
+
 /// Asks S3 where `bucket` is (GetBucketLocation, through `target`): its region, S3's
 /// legacy answers made plain (none or empty is `us-east-1`, `EU` is `eu-west-1`).
 pub async fn bucket_region(
@@ -204,33 +237,14 @@ impl Bucket {
         url: S3Url,
         region: Option<&str>,
     ) -> Result<Bucket, UploadError> {
-        let own = region
-            .map(str::to_string)
-            .or_else(|| base.region.clone())
-            .unwrap_or_else(|| "us-east-1".to_string());
-        let partition = crate::regions::check_region(&own).unwrap_or_else(|_| "aws".into());
-        let global = crate::regions::global_region(&partition).unwrap_or("us-east-1");
-        let target = |r: &str| {
-            Target::new(r.to_string(), base.credentials.clone())
-                .with_endpoints(base.endpoints.clone())
-                .with_label("s3-upload")
-        };
-        let bucket_region = match bucket_region(client, &target(global), &url.bucket).await {
-            Ok(region) => region,
-            Err(e) if matches!(e.code(), "NoSuchBucket" | "Transport") => {
-                return Err(UploadError::new(format!(
-                    "cannot upload to {url}: {e}; {}",
-                    fix_for(&e)
-                )));
-            }
-            Err(e) => {
-                tracing::debug!("GetBucketLocation {}: {e}; writing in {own}", url.bucket);
-                own
-            }
-        };
+        let target = bucket_target(client, base, &url.bucket, region, "s3-upload")
+            .await
+            .map_err(|e| {
+                UploadError::new(format!("cannot upload to {url}: {e}; {}", fix_for(&e)))
+            })?;
         Ok(Bucket {
             client: client.clone(),
-            target: target(&bucket_region),
+            target,
             url,
         })
     }

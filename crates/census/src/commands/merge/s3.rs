@@ -17,7 +17,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use serde_json::json;
 
 use crate::session::Connection;
-use crate::sink::s3::{bucket_region, S3Url};
+use crate::sink::s3::{bucket_target, S3Url};
 use crate::util::fs::{create_private_dir_all, write_atomic};
 
 /// Objects downloaded at once.
@@ -34,31 +34,12 @@ impl Reader {
     /// Finds the bucket's region as `census scan --s3-upload` does; a bucket that does
     /// not exist, or an S3 that cannot be reached, is the error.
     async fn open(conn: &Connection, url: &S3Url, region: Option<&str>) -> Result<Reader> {
-        let base = &conn.base;
-        let own = region
-            .map(str::to_string)
-            .or_else(|| base.region.clone())
-            .unwrap_or_else(|| "us-east-1".to_string());
-        let partition = crate::regions::check_region(&own).unwrap_or_else(|_| "aws".into());
-        let global = crate::regions::global_region(&partition).unwrap_or("us-east-1");
-        let target = |r: &str| {
-            Target::new(r.to_string(), base.credentials.clone())
-                .with_endpoints(base.endpoints.clone())
-                .with_label("merge-s3")
-        };
-        let region = match bucket_region(&conn.client, &target(global), &url.bucket).await {
-            Ok(r) => r,
-            Err(e) if matches!(e.code(), "NoSuchBucket" | "Transport") => {
-                bail!("{url}: cannot read it: {e}; {}", fix_for(&e))
-            }
-            Err(e) => {
-                tracing::debug!("GetBucketLocation {}: {e}; reading in {own}", url.bucket);
-                own
-            }
-        };
+        let target = bucket_target(&conn.client, &conn.base, &url.bucket, region, "merge-s3")
+            .await
+            .map_err(|e| anyhow!("{url}: cannot read it: {e}; {}", fix_for(&e)))?;
         Ok(Reader {
             client: conn.client.clone(),
-            target: target(&region),
+            target,
             url: url.clone(),
         })
     }

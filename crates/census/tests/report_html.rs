@@ -62,6 +62,25 @@ fn query(db: &Path, sql: &str) -> Vec<serde_json::Map<String, Value>> {
         .collect()
 }
 
+/// `census report html --db DB -o HTML`, which must succeed; its output.
+fn write_report(db: &Path, html: &Path) -> Output {
+    let r = command(
+        "http://127.0.0.1:9",
+        &[
+            "report",
+            "html",
+            "--db",
+            db.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+    )
+    .output()
+    .unwrap();
+    ok(&r, "census report html");
+    r
+}
+
 fn s(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
@@ -114,20 +133,7 @@ fn scanned() -> &'static (PathBuf, PathBuf, PathBuf) {
         );
         let db = scan_out.join("census.db");
         let html = out.join("report.html");
-        let r = command(
-            "http://127.0.0.1:9",
-            &[
-                "report",
-                "html",
-                "--db",
-                db.to_str().unwrap(),
-                "-o",
-                html.to_str().unwrap(),
-            ],
-        )
-        .output()
-        .unwrap();
-        ok(&r, "census report html");
+        let r = write_report(&db, &html);
         let said = String::from_utf8_lossy(&r.stderr);
         assert!(said.starts_with("census: wrote "), "{said}");
         (scan_out, db, html)
@@ -558,20 +564,7 @@ fn changes_are_those_census_diff_finds() {
     scan();
     let db = out.join("census.db");
     let html = dir.path().join("report.html");
-    let r = command(
-        "http://127.0.0.1:9",
-        &[
-            "report",
-            "html",
-            "--db",
-            db.to_str().unwrap(),
-            "-o",
-            html.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
-    ok(&r, "census report html");
+    write_report(&db, &html);
     let diff = query_diff(&db);
     let want: BTreeSet<(String, String)> = diff
         .iter()
@@ -800,20 +793,7 @@ fn an_unreachable_account_is_a_problem_with_what_to_do() {
     let (code, remediation) = (s(&rows[0]["error_code"]), s(&rows[0]["remediation"]));
     assert!(!remediation.is_empty());
     let html = dir.path().join("report.html");
-    let r = command(
-        "http://127.0.0.1:9",
-        &[
-            "report",
-            "html",
-            "--db",
-            db.to_str().unwrap(),
-            "-o",
-            html.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
-    ok(&r, "census report html");
+    write_report(&db, &html);
     let dom = dump_dom(&html, "");
     let group = captures(
         &dom,
@@ -1017,20 +997,7 @@ fn choosing_an_account_narrows_every_section_to_it() {
     scan();
     let db = out.join("census.db");
     let html = dir.path().join("report.html");
-    let r = command(
-        "http://127.0.0.1:9",
-        &[
-            "report",
-            "html",
-            "--db",
-            db.to_str().unwrap(),
-            "-o",
-            html.to_str().unwrap(),
-        ],
-    )
-    .output()
-    .unwrap();
-    ok(&r, "census report html");
+    write_report(&db, &html);
     let scans = query(&db, "SELECT scan_id FROM scans ORDER BY started");
     let scan_id = s(&scans[1]["scan_id"]);
     let mine = format!("scan_id = '{scan_id}' AND account_id = '{}'", chosen.id);

@@ -563,11 +563,12 @@ fn filters_keep_the_accounts_and_types_asked_for() {
     let f = fixture();
     let (_, manifest) = shared_demo_org();
     let account = manifest.resource_accounts()[0];
+    // Names match in any case, as `census inventory --account` does.
     let (path, stderr) = export(
         "json",
         &[
             "--account",
-            &account.name,
+            &account.name.to_uppercase(),
             "--type",
             "ec2:instance,aws::ec2::Subnet",
         ],

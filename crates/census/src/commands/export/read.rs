@@ -156,9 +156,13 @@ impl Store {
             })?;
             for wanted in &args.account {
                 let wanted = wanted.trim();
+                // Names in any case, as `census inventory --account` matches them.
+                let lower = wanted.to_lowercase();
                 let matched: Vec<&String> = all
                     .iter()
-                    .filter(|(id, name)| id == wanted || name.as_deref() == Some(wanted))
+                    .filter(|(id, name)| {
+                        id == wanted || name.as_deref().is_some_and(|n| n.to_lowercase() == lower)
+                    })
                     .map(|(id, _)| id)
                     .collect();
                 if matched.is_empty() {

@@ -513,6 +513,7 @@ fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
         accounts: THROTTLED_ORG_ACCOUNTS,
         latency: std::time::Duration::from_millis(5),
         sts_assume_role_rate: Some(20.0),
+        ..fakeaws::Options::default()
     })
     .unwrap();
     let out = TempDir::new("census-faults-sts");
@@ -549,4 +550,68 @@ fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
         .as_u64()
         .unwrap();
     assert!(assumed >= (THROTTLED_ORG_ACCOUNTS - 1) as u64, "{stats}");
+}
+
+/// Accounts of the organization scanned under every limit at once.
+const LIMITED_ORG_ACCOUNTS: usize = 40;
+
+/// Organizations answering 5 requests/s, STS AssumeRole 20/s and each account's EC2
+/// one request/s per region (two calls at once: the second is throttled with EC2's 503
+/// `RequestLimitExceeded`): every account and every call comes back whole.
+#[test]
+fn an_organization_under_aws_like_limits_is_scanned_whole() {
+    let fake = fakeaws::Server::start(fakeaws::Options {
+        latency: std::time::Duration::from_millis(5),
+        call_rate: Some(1.0),
+        ..fakeaws::Options::aws_like(LIMITED_ORG_ACCOUNTS)
+    })
+    .unwrap();
+    let out = TempDir::new("census-faults-limits");
+    let scan_file = out.join("scan.json");
+    std::fs::write(
+        &scan_file,
+        r#"[{"service": "ec2", "function": "describe_vpcs"},
+            {"service": "ec2", "function": "describe_regions"},
+            {"service": "sqs", "function": "list_queues"},
+            {"service": "sns", "function": "list_topics"}]"#,
+    )
+    .unwrap();
+    let result = census(
+        &fake.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "-s",
+            scan_file.to_str().unwrap(),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.join("out").to_str().unwrap(),
+        ],
+    );
+    let err = stderr(&result);
+    assert_eq!(result.status.code(), Some(0), "{err}");
+    let root = scan_root(&out.join("out"));
+    let accounts = read_json(&root.join("accounts.json"));
+    let accounts = accounts.as_array().unwrap();
+    assert_eq!(accounts.len(), LIMITED_ORG_ACCOUNTS);
+    assert!(accounts.iter().all(|a| a["scan_status"] == "ok"));
+    let totals = &read_json(&root.join("summary.json"))["totals"];
+    assert_eq!(totals["accounts_failed"], 0, "{totals}");
+    assert_eq!(totals["calls_failed"], 0, "{totals}");
+    assert_eq!(totals["calls"], LIMITED_ORG_ACCOUNTS * 4, "{totals}");
+    // Each limit did throttle: Organizations (its pages and tags), and EC2.
+    let stats = fake.stats();
+    let ops = stats["by_operation"].as_object().unwrap();
+    let throttled = |prefix: &str| {
+        ops.iter()
+            .filter(|(k, _)| k.starts_with(prefix) && k.ends_with("(throttled)"))
+            .map(|(_, v)| v["count"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert!(throttled("organizations ") > 0, "{stats}");
+    assert!(throttled("ec2 ") > 0, "{stats}");
+    // Every account's VPCs were listed in the end.
+    let vpcs = ops["ec2 DescribeVpcs"]["count"].as_u64().unwrap();
+    assert_eq!(vpcs, LIMITED_ORG_ACCOUNTS as u64, "{stats}");
 }

@@ -50,6 +50,14 @@ pub struct Options {
     /// the query protocol's `Throttling` "Rate exceeded" error with HTTP 400. `None`:
     /// no limit.
     pub sts_assume_role_rate: Option<f64>,
+    /// Organizations requests answered per second for each caller (AWS allows about 5);
+    /// beyond it `TooManyRequestsException` (HTTP 400). `None`: no limit.
+    pub organizations_rate: Option<f64>,
+    /// Scan calls (every service but STS and Organizations) answered per second for
+    /// each account, service and region; beyond it the protocol's own throttling error:
+    /// EC2's 503 `RequestLimitExceeded`, the query protocol's 400 `Throttling`, JSON's
+    /// 400 `ThrottlingException`. `None`: no limit.
+    pub call_rate: Option<f64>,
 }
 
 impl Default for Options {
@@ -58,6 +66,23 @@ impl Default for Options {
             accounts: 200,
             latency: Duration::from_millis(50),
             sts_assume_role_rate: None,
+            organizations_rate: None,
+            call_rate: None,
+        }
+    }
+}
+
+impl Options {
+    /// The limits AWS puts on a caller, as the scale benchmarks use them: 50 ms
+    /// latency, Organizations 5 requests/s per caller, STS AssumeRole 20/s per caller,
+    /// 20 requests/s per account, service and region on scan calls.
+    pub fn aws_like(accounts: usize) -> Options {
+        Options {
+            accounts,
+            latency: Duration::from_millis(50),
+            sts_assume_role_rate: Some(20.0),
+            organizations_rate: Some(5.0),
+            call_rate: Some(20.0),
         }
     }
 }
@@ -68,13 +93,21 @@ struct Bucket {
     last: Instant,
 }
 
-/// The per-caller AssumeRole limit.
+/// A limit of `rate` requests a second for each key (a caller; an account, service and
+/// region).
 struct RateLimit {
     rate: f64,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
 impl RateLimit {
+    fn new(rate: f64) -> RateLimit {
+        RateLimit {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Takes a token of `caller`'s bucket, if there is one.
     fn take(&self, caller: &str, now: Instant) -> bool {
         let capacity = self.rate.max(1.0);
@@ -115,6 +148,8 @@ struct State {
     org: org::Org,
     latency: Duration,
     assume_role_limit: Option<RateLimit>,
+    organizations_limit: Option<RateLimit>,
+    call_limit: Option<RateLimit>,
     throttled: AtomicU64,
     started: Instant,
     requests: AtomicU64,
@@ -228,10 +263,9 @@ pub async fn serve(
     let state = Arc::new(State {
         org: org::Org::new(options.accounts),
         latency: options.latency,
-        assume_role_limit: options.sts_assume_role_rate.map(|rate| RateLimit {
-            rate,
-            buckets: Mutex::new(HashMap::new()),
-        }),
+        assume_role_limit: options.sts_assume_role_rate.map(RateLimit::new),
+        organizations_limit: options.organizations_rate.map(RateLimit::new),
+        call_limit: options.call_rate.map(RateLimit::new),
         throttled: AtomicU64::new(0),
         started: Instant::now(),
         requests: AtomicU64::new(0),
@@ -297,22 +331,44 @@ async fn handle(
                 .get("x-amz-target")
                 .and_then(|v| v.to_str().ok());
             let call = api::decode(&state.org, &scope, target, &body, request_id.clone());
-            let limited = scope.service == "sts"
-                && call.operation == "AssumeRole"
-                && state
-                    .assume_role_limit
-                    .as_ref()
-                    .is_some_and(|l| !l.take(&scope.access_key, Instant::now()));
+            let (limit, key) = match (scope.service.as_str(), call.operation.as_str()) {
+                ("sts", "AssumeRole") => (&state.assume_role_limit, scope.access_key.clone()),
+                ("sts", _) => (&None, String::new()),
+                ("organizations", _) => (&state.organizations_limit, scope.access_key.clone()),
+                (service, _) => (
+                    &state.call_limit,
+                    format!("{}/{service}/{}", api::caller(&scope), scope.region),
+                ),
+            };
+            let limited = limit
+                .as_ref()
+                .is_some_and(|l| !l.take(&key, Instant::now()));
             let (answer, key) = if limited {
                 state.throttled.fetch_add(1, Ordering::Relaxed);
-                let answer = wire::error(
-                    api::protocol("sts"),
-                    StatusCode::BAD_REQUEST,
-                    "Throttling",
-                    "Rate exceeded",
-                    &request_id,
-                );
-                (answer, "sts AssumeRole (throttled)".to_string())
+                let protocol = api::protocol(&scope.service);
+                let (status, code, message) = match (scope.service.as_str(), protocol) {
+                    ("organizations", _) => (
+                        StatusCode::BAD_REQUEST,
+                        "TooManyRequestsException",
+                        "AWS Organizations can't complete your request because it received too many requests at the same time. Try again later.",
+                    ),
+                    (_, wire::Protocol::Ec2) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "RequestLimitExceeded",
+                        "Request limit exceeded.",
+                    ),
+                    (_, wire::Protocol::Query { .. }) => {
+                        (StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded")
+                    }
+                    (_, wire::Protocol::Json { .. }) => {
+                        (StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")
+                    }
+                };
+                let answer = wire::error(protocol, status, code, message, &request_id);
+                (
+                    answer,
+                    format!("{} {} (throttled)", scope.service, call.operation),
+                )
             } else {
                 (call.answer(), format!("{} {}", scope.service, call.operation))
             };
@@ -379,10 +435,7 @@ mod tests {
 
     #[test]
     fn assume_role_is_limited_per_caller() {
-        let limit = RateLimit {
-            rate: 20.0,
-            buckets: Mutex::new(HashMap::new()),
-        };
+        let limit = RateLimit::new(20.0);
         let t0 = Instant::now();
         // A second's worth at once, then nothing...
         assert_eq!((0..25).filter(|_| limit.take("AKIDA", t0)).count(), 20);

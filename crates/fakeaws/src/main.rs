@@ -29,13 +29,31 @@ struct Args {
     /// throttles them; beyond that: 400 Throttling "Rate exceeded". Default: no limit.
     #[arg(long = "sts-assume-role-rate", value_name = "PER_SECOND")]
     sts_assume_role_rate: Option<f64>,
+    /// Organizations requests answered per second for each caller (AWS: about 5);
+    /// beyond that: 400 TooManyRequestsException. Default: no limit.
+    #[arg(long = "organizations-rate", value_name = "PER_SECOND")]
+    organizations_rate: Option<f64>,
+    /// Scan calls answered per second for each account, service and region; beyond
+    /// that the protocol's throttling error (EC2 503 RequestLimitExceeded, query 400
+    /// Throttling, JSON 400 ThrottlingException). Default: no limit.
+    #[arg(long = "call-rate", value_name = "PER_SECOND")]
+    call_rate: Option<f64>,
+    /// AWS-like limits, as the scale benchmarks use them: --latency-ms 50,
+    /// --organizations-rate 5, --sts-assume-role-rate 20, --call-rate 20 (each
+    /// overridable by its own flag).
+    #[arg(long = "aws-limits")]
+    aws_limits: bool,
 }
 
 fn main() {
     let args = Args::parse();
-    if let Some(rate) = args.sts_assume_role_rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            eprintln!("fakeaws: error: --sts-assume-role-rate must be a positive number of requests per second, such as 20");
+    for (flag, rate) in [
+        ("--sts-assume-role-rate", args.sts_assume_role_rate),
+        ("--organizations-rate", args.organizations_rate),
+        ("--call-rate", args.call_rate),
+    ] {
+        if rate.is_some_and(|rate| !(rate.is_finite() && rate > 0.0)) {
+            eprintln!("fakeaws: error: {flag} must be a positive number of requests per second, such as 20");
             std::process::exit(1);
         }
     }
@@ -62,10 +80,17 @@ fn main() {
             std::process::exit(0);
         });
     }
+    let limits = if args.aws_limits {
+        fakeaws::Options::aws_like(args.accounts)
+    } else {
+        fakeaws::Options::default()
+    };
     let options = fakeaws::Options {
         accounts: args.accounts,
         latency: Duration::from_millis(args.latency_ms),
-        sts_assume_role_rate: args.sts_assume_role_rate,
+        sts_assume_role_rate: args.sts_assume_role_rate.or(limits.sts_assume_role_rate),
+        organizations_rate: args.organizations_rate.or(limits.organizations_rate),
+        call_rate: args.call_rate.or(limits.call_rate),
     };
     if let Err(e) = runtime.block_on(fakeaws::run(args.port, options)) {
         eprintln!("fakeaws: {e}");

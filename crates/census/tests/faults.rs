@@ -531,17 +531,7 @@ fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
             out.to_str().unwrap(),
         ],
     );
-    let err = stderr(&result);
-    assert_eq!(result.status.code(), Some(0), "{err}");
-    let root = scan_root(&out);
-    let accounts = read_json(&root.join("accounts.json"));
-    let accounts = accounts.as_array().unwrap();
-    assert_eq!(accounts.len(), THROTTLED_ORG_ACCOUNTS);
-    assert!(accounts.iter().all(|a| a["scan_status"] == "ok"));
-    let totals = &read_json(&root.join("summary.json"))["totals"];
-    assert_eq!(totals["accounts_failed"], 0, "{totals}");
-    assert_eq!(totals["calls_failed"], 0, "{totals}");
-    assert_eq!(totals["calls"], THROTTLED_ORG_ACCOUNTS * 4, "{totals}");
+    assert_whole(&result, &out, THROTTLED_ORG_ACCOUNTS, 4);
     // STS did throttle, and every account was assumed in the end.
     let stats = fake.stats();
     let throttled = stats["throttled"].as_u64().unwrap();
@@ -550,6 +540,21 @@ fn an_organization_whose_sts_throttles_assume_role_is_scanned_whole() {
         .as_u64()
         .unwrap();
     assert!(assumed >= (THROTTLED_ORG_ACCOUNTS - 1) as u64, "{stats}");
+}
+
+/// The scan in `out` exited 0 with every one of `accounts` accounts scanned and
+/// `calls_each` calls of each, none failed.
+fn assert_whole(result: &Output, out: &Path, accounts: usize, calls_each: usize) {
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(result));
+    let root = scan_root(out);
+    let listed = read_json(&root.join("accounts.json"));
+    let listed = listed.as_array().unwrap();
+    assert_eq!(listed.len(), accounts);
+    assert!(listed.iter().all(|a| a["scan_status"] == "ok"));
+    let totals = &read_json(&root.join("summary.json"))["totals"];
+    assert_eq!(totals["accounts_failed"], 0, "{totals}");
+    assert_eq!(totals["calls_failed"], 0, "{totals}");
+    assert_eq!(totals["calls"], accounts * calls_each, "{totals}");
 }
 
 /// Accounts of the organization scanned under every limit at once.
@@ -589,17 +594,7 @@ fn an_organization_under_aws_like_limits_is_scanned_whole() {
             out.join("out").to_str().unwrap(),
         ],
     );
-    let err = stderr(&result);
-    assert_eq!(result.status.code(), Some(0), "{err}");
-    let root = scan_root(&out.join("out"));
-    let accounts = read_json(&root.join("accounts.json"));
-    let accounts = accounts.as_array().unwrap();
-    assert_eq!(accounts.len(), LIMITED_ORG_ACCOUNTS);
-    assert!(accounts.iter().all(|a| a["scan_status"] == "ok"));
-    let totals = &read_json(&root.join("summary.json"))["totals"];
-    assert_eq!(totals["accounts_failed"], 0, "{totals}");
-    assert_eq!(totals["calls_failed"], 0, "{totals}");
-    assert_eq!(totals["calls"], LIMITED_ORG_ACCOUNTS * 4, "{totals}");
+    assert_whole(&result, &out.join("out"), LIMITED_ORG_ACCOUNTS, 4);
     // Each limit did throttle: Organizations (its pages and tags), and EC2.
     let stats = fake.stats();
     let ops = stats["by_operation"].as_object().unwrap();

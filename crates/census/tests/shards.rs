@@ -228,6 +228,14 @@ impl Drop for OpenOnDrop {
     }
 }
 
+/// The unsharded scan `whole` that the sharded ones are compared with.
+fn scan_whole(endpoint: &str, out: &Path, url: &str, regions: &str) {
+    let whole = scan_cmd(endpoint, out, url, regions, &["--scan-id", "whole"])
+        .output()
+        .unwrap();
+    ok(&whole, "the unsharded scan");
+}
+
 /// `census scan` of the demo organization, `--no-db`, into PostgreSQL. SQS is left
 /// out: moto names queues by the URL they were asked at (`http://127.0.0.1:PORT/...`),
 /// and a shard that goes through a proxy asks at another port.
@@ -288,16 +296,7 @@ fn three_concurrent_shards_finish_the_scan_only_with_the_third() {
     let regions = manifest.regions.join(",");
     let url = database("shards3");
     let out = TempDir::new("census-shards3");
-    let whole = scan_cmd(
-        &moto.endpoint(),
-        &out,
-        &url,
-        &regions,
-        &["--scan-id", "whole"],
-    )
-    .output()
-    .unwrap();
-    ok(&whole, "the unsharded scan");
+    scan_whole(&moto.endpoint(), &out, &url, &regions);
 
     // Shard 3 goes through a proxy that holds its scan calls once it has begun.
     let proxy = FaultProxy::start(moto);
@@ -424,16 +423,7 @@ fn a_killed_shard_is_named_until_resume_finishes_it() {
     let regions = manifest.regions.join(",");
     let url = database("shardkill");
     let out = TempDir::new("census-shardkill");
-    let whole = scan_cmd(
-        &moto.endpoint(),
-        &out,
-        &url,
-        &regions,
-        &["--scan-id", "whole"],
-    )
-    .output()
-    .unwrap();
-    ok(&whole, "the unsharded scan");
+    scan_whole(&moto.endpoint(), &out, &url, &regions);
     for k in [1, 3] {
         let s = format!("{k}/3");
         let r = scan_cmd(

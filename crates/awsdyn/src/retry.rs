@@ -35,6 +35,11 @@
 //!   whose fill rate is cut by 30% on each throttling error and grows back along a CUBIC
 //!   curve on successes, capped at twice the measured send rate.
 //!
+//!   Services whose limits are per caller and low ([`RetryConfig::paced_services`]:
+//!   Organizations, STS) get the limiter in standard mode too: a scan of thousands of
+//!   accounts sends them far more than they answer, and without it every call in flight
+//!   keeps retrying into the limit instead of going at the rate the service allows.
+//!
 //! Both the quota and the limiter are kept per [`RetryKey`] (caller label, service,
 //! region), so one throttled account, region or service never slows down the others. The
 //! per-key state is created on first use in a sharded map and forgotten after
@@ -292,7 +297,7 @@ impl Retrier {
             match shard.get(key) {
                 Some(state) => state.clone(),
                 None => {
-                    let state = Arc::new(KeyState::new(&self.config, now));
+                    let state = Arc::new(KeyState::new(&self.config, key, now));
                     shard.insert(key.clone(), state.clone());
                     state
                 }
@@ -400,17 +405,18 @@ pub struct LimiterStats {
 /// One key's shared retry state.
 struct KeyState {
     quota: Mutex<RetryQuota>,
-    /// Present in adaptive mode.
+    /// Present in adaptive mode, and for [`RetryConfig::paced_services`].
     limiter: Option<AdaptiveLimiter>,
     last_used_ms: AtomicU64,
 }
 
 impl KeyState {
-    fn new(config: &RetryConfig, now: Duration) -> Self {
+    fn new(config: &RetryConfig, key: &RetryKey, now: Duration) -> Self {
+        let paced = config.mode == RetryMode::Adaptive
+            || config.paced_services.iter().any(|s| **s == *key.service);
         KeyState {
             quota: Mutex::new(RetryQuota::new(config.retry_quota)),
-            limiter: (config.mode == RetryMode::Adaptive)
-                .then(|| AdaptiveLimiter::new(now.as_secs_f64())),
+            limiter: paced.then(|| AdaptiveLimiter::new(now.as_secs_f64())),
             last_used_ms: AtomicU64::new(millis(now)),
         }
     }

@@ -14,7 +14,7 @@ use awsdyn::retry::RetryConfig;
 
 use crate::auth::{Access, AccessError, Base, RoleArn, RoleOptions};
 use crate::cli::accounts::BaseFlags;
-use crate::discover::{DiscoverError, Discovery, Options};
+use crate::discover::{DiscoverError, Discovering, Discovery, Options};
 use crate::regions::Catalog;
 
 /// The base credentials and the client, before any AWS call: what `census call` needs,
@@ -99,13 +99,17 @@ impl Session {
         Ok(self.catalog.get_or_init(|| catalog).clone())
     }
 
-    /// Finds the accounts `opts` selects ([`crate::discover::discover`]) and registers
-    /// the routes into the organizations it entered, so that [`Access::credentials`]
+    /// Finds the accounts `opts` selects ([`crate::discover::discover`]); the routes into
+    /// the organizations it entered are registered, so that [`Access::credentials`]
     /// reaches their members.
     pub async fn discover(&self, opts: &Options) -> Result<Discovery, DiscoverError> {
-        let found = crate::discover::discover(&self.client, &self.base, &self.access, opts).await?;
-        self.access.add_routes(&found.routes);
-        Ok(found)
+        crate::discover::discover(&self.client, &self.base, &self.access, opts).await
+    }
+
+    /// [`Session::discover`] as a stream ([`crate::discover::start`]): each account as
+    /// soon as it is listed, the whole discovery at the end.
+    pub fn start_discovery(&self, opts: &Options) -> Result<Discovering, DiscoverError> {
+        crate::discover::start(&self.client, &self.base, &self.access, opts)
     }
 
     /// Enters again the organizations a scan entered through a role (`(org id, role

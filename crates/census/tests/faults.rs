@@ -5,6 +5,9 @@
 //! retryable error gets a second round and is recorded once; `--resume` runs again what
 //! ended in a retryable error and the store ends with the new outcome; and an
 //! organization whose STS throttles AssumeRole per caller (fakeaws) is scanned whole.
+//! Discovery under Organizations' limits (fakeaws): the scan starts on the first page
+//! of accounts, a shard reads only its own accounts' tags and every output gets them,
+//! and a scan killed before discovery ended is resumed whole.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -609,4 +612,218 @@ fn an_organization_under_aws_like_limits_is_scanned_whole() {
     // Every account's VPCs were listed in the end.
     let vpcs = ops["ec2 DescribeVpcs"]["count"].as_u64().unwrap();
     assert_eq!(vpcs, LIMITED_ORG_ACCOUNTS as u64, "{stats}");
+}
+
+/// The operations fakeaws answered, by `"service Operation"` (a throttled answer's key
+/// ends with ` (throttled)`): how many, and when the first and the last were answered.
+fn answered(fake: &fakeaws::Server) -> serde_json::Map<String, Value> {
+    fake.stats()["by_operation"].as_object().unwrap().clone()
+}
+
+/// A scan file of one call, ec2 DescribeVpcs, in `dir`.
+fn vpcs_scan_file(dir: &Path) -> String {
+    let path = dir.join("vpcs.json");
+    std::fs::write(
+        &path,
+        r#"[{"service": "ec2", "function": "describe_vpcs"}]"#,
+    )
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+/// Discovery streams: the first AssumeRole goes out while Organizations (1 request a
+/// second) is still handing out ListAccounts pages, and no tag is read when told not to.
+#[test]
+fn the_scan_starts_on_the_first_page_of_accounts() {
+    let fake = fakeaws::Server::start(fakeaws::Options {
+        accounts: 100,
+        latency: std::time::Duration::from_millis(5),
+        organizations_rate: Some(1.0),
+        ..fakeaws::Options::default()
+    })
+    .unwrap();
+    let out = TempDir::new("census-faults-stream");
+    let result = census(
+        &fake.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "--account-tags",
+            "false",
+            "-s",
+            &vpcs_scan_file(&out),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.join("out").to_str().unwrap(),
+        ],
+    );
+    // 100 accounts: 5 pages of 20.
+    assert_whole(&result, &out.join("out"), 100, 1);
+    let ops = answered(&fake);
+    let pages = &ops["organizations ListAccounts"];
+    assert_eq!(pages["count"], 5, "{ops:?}");
+    let first_assume = ops["sts AssumeRole"]["first_s"].as_f64().unwrap();
+    let last_page = pages["last_s"].as_f64().unwrap();
+    assert!(
+        first_assume < last_page,
+        "the first account was entered at {first_assume:.2}s, after the last page of accounts at {last_page:.2}s"
+    );
+    assert!(
+        !ops.contains_key("organizations ListTagsForResource"),
+        "{ops:?}"
+    );
+    // The OU paths, read after the accounts were handed on, reach accounts.json.
+    let listed = read_json(&scan_root(&out.join("out")).join("accounts.json"));
+    let prod = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "prod-0001")
+        .unwrap();
+    assert_eq!(prod["ou_path"], "Root/Workloads/Prod", "{prod}");
+}
+
+/// With `--shard`, discovery reads the tags of the shard's own accounts only, and the
+/// tags read after the accounts were handed on reach accounts.json, the journal's last
+/// entry and the database.
+#[test]
+fn a_shard_reads_its_own_accounts_tags_and_every_output_has_them() {
+    const ACCOUNTS: usize = 40;
+    let fake = fakeaws::Server::start(fakeaws::Options {
+        accounts: ACCOUNTS,
+        latency: std::time::Duration::from_millis(5),
+        ..fakeaws::Options::default()
+    })
+    .unwrap();
+    let out = TempDir::new("census-faults-shard-tags");
+    let result = census(
+        &fake.endpoint(),
+        &[
+            "scan",
+            "--org",
+            "--shard",
+            "1/2",
+            "-s",
+            &vpcs_scan_file(&out),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.join("out").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+    let root = scan_root(&out.join("out"));
+    let listed = read_json(&root.join("accounts.shard-1-of-2.json"));
+    let listed = listed.as_array().unwrap();
+    assert!(
+        listed.len() > 5 && listed.len() < ACCOUNTS - 5,
+        "{}",
+        listed.len()
+    );
+    let ops = answered(&fake);
+    assert_eq!(
+        ops["organizations ListTagsForResource"]["count"],
+        listed.len(),
+        "{ops:?}"
+    );
+    let org = fakeaws::org::Org::new(ACCOUNTS);
+    let expected = |id: &str| {
+        let a = org.account(id).unwrap();
+        serde_json::json!({"Environment": a.environment, "Owner": a.owner})
+    };
+    for a in listed {
+        let id = a["id"].as_str().unwrap();
+        assert_eq!(a["tags"], expected(id), "{a}");
+    }
+    // The journal's last entry of each account, which --resume and merge read.
+    let journal = std::fs::read_to_string(root.join(".census/journal.shard-1-of-2.jsonl")).unwrap();
+    let mut last = BTreeMap::new();
+    for line in journal.lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        if let Some(id) = e["account"]["id"].as_str() {
+            last.insert(id.to_string(), e["account"]["tags"].clone());
+        }
+    }
+    assert_eq!(last.len(), listed.len());
+    for (id, tags) in last {
+        assert_eq!(tags, expected(&id), "{id}");
+    }
+    let db = rusqlite::Connection::open(out.join("out").join("census.shard-1-of-2.db")).unwrap();
+    let rows: Vec<(String, String)> = db
+        .prepare("SELECT account_id, tags FROM accounts")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), listed.len());
+    for (id, tags) in rows {
+        let tags: Value = serde_json::from_str(&tags).unwrap();
+        assert_eq!(tags, expected(&id), "{id}");
+    }
+}
+
+/// A scan killed while discovery is still listing accounts keeps the discovery options
+/// in its plan, and `--resume` discovers again and scans every account.
+#[test]
+fn a_scan_killed_before_discovery_ended_is_resumed_whole() {
+    const ACCOUNTS: usize = 100;
+    let fake = fakeaws::Server::start(fakeaws::Options {
+        accounts: ACCOUNTS,
+        latency: std::time::Duration::from_millis(5),
+        organizations_rate: Some(1.0),
+        ..fakeaws::Options::default()
+    })
+    .unwrap();
+    let out = TempDir::new("census-faults-kill-discovery");
+    let mut child = cli_command(env!("CARGO_BIN_EXE_census"), &fake.endpoint())
+        .args([
+            "scan",
+            "--org",
+            "--account-tags",
+            "false",
+            "-s",
+            &vpcs_scan_file(&out),
+            "--regions",
+            "us-east-1",
+            "-o",
+            out.join("out").to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the scan has entered an account and before the last of the 5 pages
+    // (Organizations answers one request a second).
+    loop {
+        let ops = answered(&fake);
+        if ops.contains_key("ec2 DescribeVpcs") {
+            break;
+        }
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "census ended before it was killed: {ops:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let ops = answered(&fake);
+    assert!(
+        ops["organizations ListAccounts"]["count"].as_u64().unwrap() < 5,
+        "{ops:?}"
+    );
+    let root = scan_root(&out.join("out"));
+    let plan = read_json(&root.join(".census/plan.json"));
+    assert_eq!(plan["discovery"]["org"], true, "{plan}");
+
+    let result = census(
+        &fake.endpoint(),
+        &["scan", "--resume", root.to_str().unwrap()],
+    );
+    assert_whole(&result, &out.join("out"), ACCOUNTS, 1);
+    let plan = read_json(&root.join(".census/plan.json"));
+    assert!(plan.get("discovery").is_none(), "{plan}");
+    assert_eq!(plan["accounts"].as_array().unwrap().len(), ACCOUNTS);
 }

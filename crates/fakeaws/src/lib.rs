@@ -35,7 +35,7 @@
 //! and writing answers and errors per protocol; no data of its own).
 
 mod api;
-mod org;
+pub mod org;
 mod wire;
 
 /// What fakeaws serves.

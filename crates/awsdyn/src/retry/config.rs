@@ -90,6 +90,11 @@ pub struct RetryConfig {
     /// half as long again), with its quota and rate limiter: the next call on it starts
     /// fresh. Keeps memory bounded when a scan walks thousands of accounts.
     pub idle_eviction: Duration,
+    /// Services whose keys get the adaptive rate limiter whatever the mode: those that
+    /// limit a caller to a few requests a second for all its calls (Organizations about
+    /// 5/s, STS AssumeRole about 20/s), where a scan's many calls in flight would
+    /// otherwise be throttled more often than answered.
+    pub paced_services: Vec<String>,
 }
 
 impl Default for RetryConfig {
@@ -105,6 +110,7 @@ impl Default for RetryConfig {
             timeout_retry_cost: 10,
             no_retry_increment: 1,
             idle_eviction: Duration::from_secs(600),
+            paced_services: PACED_SERVICES.iter().map(|s| s.to_string()).collect(),
         }
     }
 }
@@ -116,6 +122,9 @@ impl Default for RetryConfig {
 /// seconds, not minutes. Calls that still fail get another round from the caller (Census
 /// retries them once more at the end of the account, and `--resume` re-runs them).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+/// [`RetryConfig::paced_services`] by default.
+pub const PACED_SERVICES: &[&str] = &["organizations", "sts"];
 
 /// How long a call may keep retrying when the caller sets nothing else: 300 s, Census's
 /// default `--call-timeout`.

@@ -743,6 +743,48 @@ fn standard_mode_has_no_limiter() {
 }
 
 #[test]
+fn paced_services_are_rate_limited_in_standard_mode_too() {
+    let (retrier, clock) = retrier(RetryMode::Standard);
+    let org = RetryKey::new("caller", "organizations", "us-east-1");
+    let ec2 = RetryKey::new("caller", "ec2", "us-east-1");
+    // Answered at a steady 10/s for a second, then throttled: the limiter takes over.
+    for _ in 0..10 {
+        let mut attempt = retrier.start(&org);
+        block_on(attempt.before_send());
+        attempt.after(Outcome::Success);
+        clock.advance(ms(100));
+    }
+    let mut attempt = retrier.start(&org);
+    block_on(attempt.before_send());
+    attempt.after(ErrorClass::Throttling);
+    let limiter = retrier
+        .stats(&org)
+        .unwrap()
+        .limiter
+        .expect("organizations is paced");
+    assert!(
+        limiter.fill_rate < 10.0,
+        "the rate is cut below what was sent: {limiter:?}"
+    );
+    // The next sends wait for tokens at that rate instead of going at once.
+    let before = clock.now();
+    for _ in 0..5 {
+        let mut attempt = retrier.start(&org);
+        block_on(attempt.before_send());
+        attempt.after(Outcome::Success);
+    }
+    assert!(clock.now() > before, "paced sends wait");
+    let mut attempt = retrier.start(&ec2);
+    block_on(attempt.before_send());
+    attempt.after(ErrorClass::Throttling);
+    assert_eq!(
+        retrier.stats(&ec2).unwrap().limiter,
+        None,
+        "ec2 is not paced"
+    );
+}
+
+#[test]
 fn a_label_is_forgotten_but_not_its_calls_in_progress() {
     let (retrier, _clock) = retrier(RetryMode::Adaptive);
     let done = RetryKey::new("111111111111", "ec2", "us-east-1");

@@ -1,5 +1,6 @@
 //! Fetching a role's credentials from STS through awsdyn, so that the calls are retried
-//! and rate-limited like every other (keyed by the target account's id).
+//! and rate-limited like every other (keyed by the principal that signs them: STS limits
+//! a caller's AssumeRole rate, whichever account the role is in).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -114,9 +115,16 @@ impl Role {
                 )
             }
         };
+        // STS limits the caller, not the target account: every AssumeRole signed by one
+        // principal shares one retry key, so its rate limiter paces them all to the rate
+        // STS answers (see awsdyn's paced services).
+        let label = match &self.method {
+            Method::AssumeRole { principal, .. } => format!("sts:{principal}"),
+            Method::WebIdentity { .. } => "sts:web-identity".to_string(),
+        };
         let target = Target::new(self.region.clone(), signer)
             .with_endpoints(self.endpoints.clone())
-            .with_label(self.account_id.clone());
+            .with_label(label);
         // awsdyn retries each request (throttling for its whole time budget); an
         // AssumeRole still failing with a retryable error gets one more round, as a
         // scan's calls do: the whole account depends on it.

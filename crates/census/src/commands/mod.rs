@@ -17,6 +17,7 @@ pub mod merge;
 pub mod plan;
 pub mod query;
 pub mod scan;
+mod scan_accounts;
 pub mod scans;
 pub mod tags;
 

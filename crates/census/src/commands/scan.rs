@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::scan_accounts;
 use crate::account::Account;
 use crate::auth::Access;
 use crate::cli::ScanFlags;
@@ -437,6 +438,18 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             .await?;
     }
 
+    // Discovery (a new scan's, or a resumed scan's that stopped before its discovery
+    // ended) hands accounts on as it lists them: the scan starts on the first.
+    let rediscover = resumed.as_ref().and_then(|p| p.discovery.clone());
+    let discovery = match (&resumed, rediscover) {
+        (Some(_), None) => None,
+        (Some(_), Some(opts)) => Some((scan_accounts::begin(&session, &opts).await?, opts)),
+        (None, _) => {
+            let mut opts = account_options.expect("a new scan has its account options");
+            opts.shard = shard;
+            Some((scan_accounts::begin(&session, &opts).await?, opts))
+        }
+    };
     let (info, accounts, out_root) = match resumed {
         Some(plan) => {
             let dir = args.resume.clone().unwrap();
@@ -450,25 +463,6 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             )
         }
         None => {
-            let opts = account_options.expect("a new scan has its account options");
-            let found = session.discover(&opts).await?;
-            // Once: not also as a log line (at the default level both would print).
-            for p in &found.problems {
-                let p = crate::util::print::escape(&p.to_string()).into_owned();
-                eprintln!("census: warning: {p}");
-            }
-            if found.accounts.is_empty() {
-                bail!("no accounts to scan: discovery found none (check --org, --ou/--accounts filters, or --role-arns)");
-            }
-            let mut found = found;
-            if let Some(shard) = &shard {
-                let all = found.accounts.len();
-                found.accounts.retain(|a| shard.owns(&a.id));
-                eprintln!(
-                    "census: shard {shard}: {} of the {all} accounts discovered",
-                    found.accounts.len()
-                );
-            }
             let info = ScanInfo {
                 id: scan_id.clone(),
                 started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -477,18 +471,31 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
                 skipped_entries: std::mem::take(&mut skipped_entries),
             };
             let regions = (!args.regions.is_empty()).then(|| args.regions.clone());
-            let orgs = found
-                .organizations
-                .iter()
-                .filter_map(|o| o.via_role_arn.clone().map(|arn| (o.id.clone(), arn)))
-                .collect();
             (
                 info,
-                found.accounts,
-                (args.output_dir.clone(), regions, !args.no_paginate, orgs),
+                Vec::new(),
+                (
+                    args.output_dir.clone(),
+                    regions,
+                    !args.no_paginate,
+                    Vec::new(),
+                ),
             )
         }
     };
+    // Until discovery ends, the plan keeps its options instead of the accounts.
+    let (accounts, organizations, pending) = match &discovery {
+        None => (accounts, out_root.3.clone(), None),
+        Some((begun, opts)) => match begun.ended() {
+            Some(found) => (
+                found.accounts.clone(),
+                scan_accounts::via_roles(found),
+                None,
+            ),
+            None => (Vec::new(), Vec::new(), Some(opts.clone())),
+        },
+    };
+    let out_root = (out_root.0, out_root.1, out_root.2, organizations);
     let (out_dir, regions, paginate, organizations) = out_root;
     let regions = regions.map(crate::cli::dedup);
     let (db, no_db) = match &resumed_db {
@@ -513,6 +520,7 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
         db: db.clone(),
         no_db,
         max_details_per_call,
+        discovery: pending,
     };
     plan.write(tree.root()).with_context(|| {
         format!(
@@ -520,6 +528,10 @@ pub async fn run(mut args: ScanFlags) -> Result<u8> {
             tree.root().display()
         )
     })?;
+    let accounts: scan::Accounts = match discovery {
+        Some((begun, _)) => begun.into_accounts(plan, tree.root().to_path_buf()),
+        None => accounts.into(),
+    };
     let (previous_calls, previous_accounts) = if info.resumed {
         resume::previous(tree.root(), shard.as_ref())?
     } else {

@@ -11,38 +11,44 @@
 //! - nothing: the caller's own account.
 //!
 //! Then the filters: `--ou` / `--exclude-ou` (recursive through child OUs, for accounts
-//! found through Organizations), `--accounts` / `--exclude-accounts`, and
-//! `--include-management`. The result is sorted by account id, without duplicates.
-//! Organization accounts carry their name, e-mail, OU id and path, and tags.
+//! found through Organizations), `--accounts` / `--exclude-accounts`,
+//! `--include-management`, and `--shard`. The result is sorted by account id, without
+//! duplicates. Organization accounts carry their name, e-mail, OU id and path, and tags.
+//!
+//! [`start`] hands each account on as soon as it is listed (a scan starts on the first
+//! ListAccounts page) and reads OU paths and tags afterwards; [`discover`] waits for all.
 //!
 //! One failing organization (or tag listing, or OU walk) is a [`Problem`] in the
 //! [`Discovery`], not a failure of the run; only malformed input is a
 //! [`DiscoverError`]. Organizations calls go through awsdyn, in the partition's global
 //! region, retried and rate-limited like any other.
 //!
-//! Not for credentials: entering an organization's role is [`Access`]'s work; the routes
-//! into the organizations come back in [`Discovery::routes`] for the caller to register.
+//! Not for credentials: entering an organization's role is [`Access`]'s work; discovery
+//! registers the routes into the organizations it entered with it.
 
 mod input;
 mod organization;
+mod stream;
 pub mod tenants;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use awsdyn::client::Client;
-use futures::future::join_all;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use input::{check, expand_list, read_list, ListKind};
+pub use stream::{start, Discovering};
 
 use crate::account::Account;
-use crate::auth::{Access, AccessError, Base, OrgRoute, RoleArn};
-use organization::{OrgRead, Reader};
+use crate::auth::{Access, AccessError, Base, OrgRoute};
+use crate::shard::Shard;
 
 /// Where accounts come from and which to keep. `Options::default()` is "the caller's
-/// own account", with the defaults of the flags that have one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// own account", with the defaults of the flags that have one. Kept in a scan's plan
+/// until its discovery ends, so that `--resume` can discover again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Options {
     /// `--org`: the caller's own organization.
     pub org: bool,
@@ -66,6 +72,12 @@ pub struct Options {
     pub exclude_accounts: Vec<String>,
     /// `--include-management` (default on): keep the organizations' management accounts.
     pub include_management: bool,
+    /// `--shard K/N`: keep only the accounts of this shard. Applied before anything more
+    /// is read about the accounts (tags), so each shard reads only its own.
+    pub shard: Option<Shard>,
+    /// Read the organization accounts' tags (`--account-tags`, default on): one
+    /// Organizations call per account.
+    pub account_tags: bool,
 }
 
 impl Default for Options {
@@ -80,6 +92,8 @@ impl Default for Options {
             accounts: Vec::new(),
             exclude_accounts: Vec::new(),
             include_management: true,
+            shard: None,
+            account_tags: true,
         }
     }
 }
@@ -93,10 +107,13 @@ pub struct Discovery {
     pub organizations: Vec<OrgInfo>,
     /// What went wrong without stopping discovery.
     pub problems: Vec<Problem>,
-    /// How the organizations entered through `--org-role-arn` are entered, for
-    /// [`Access::add_routes`] (discovery only reads; the caller registers them).
+    /// How the organizations entered through `--org-role-arn` are entered (already
+    /// registered with [`Access::add_routes`]).
     #[serde(skip)]
     pub routes: Vec<OrgRoute>,
+    /// How many accounts passed every filter but `--shard`'s.
+    #[serde(skip)]
+    pub passed_filters: usize,
 }
 
 /// An organization that was read.
@@ -250,12 +267,12 @@ impl fmt::Display for DiscoverError {
 
 impl std::error::Error for DiscoverError {}
 
-/// Finds the accounts to scan. See the module documentation.
+/// Finds the accounts to scan, all of them: [`start`] waited for to its end. See the
+/// module documentation.
 ///
-/// `access` only enters organizations (`--org-role-arn`); how it entered them comes
-/// back as [`Discovery::routes`], for the caller to register with
-/// [`Access::add_routes`] (as [`crate::session::Session::discover`] does), so that
-/// [`Access::credentials`] later reaches their members the way
+/// `access` only enters organizations (`--org-role-arn`); the routes into them are
+/// registered with it ([`Access::add_routes`]) and come back as [`Discovery::routes`],
+/// so that [`Access::credentials`] later reaches their members the way
 /// `chain_through_management` says.
 pub async fn discover(
     client: &Client,
@@ -263,257 +280,7 @@ pub async fn discover(
     access: &Access,
     opts: &Options,
 ) -> Result<Discovery, DiscoverError> {
-    input::check_all("--org-role-arn", ListKind::RoleArns, &opts.org_role_arns)?;
-    input::check_all("--role-arns", ListKind::RoleArns, &opts.role_arns)?;
-    input::check_all("--ou", ListKind::OuIds, &opts.ous)?;
-    input::check_all("--exclude-ou", ListKind::OuIds, &opts.exclude_ous)?;
-    input::check_all("--accounts", ListKind::AccountIds, &opts.accounts)?;
-    input::check_all(
-        "--exclude-accounts",
-        ListKind::AccountIds,
-        &opts.exclude_accounts,
-    )?;
-    let org_sources = opts.org || !opts.org_role_arns.is_empty();
-    let ou_filters = !opts.ous.is_empty() || !opts.exclude_ous.is_empty();
-    if ou_filters && !org_sources {
-        return Err(DiscoverError::Input(
-            "--ou and --exclude-ou select accounts of an organization: add --org or --org-role-arn"
-                .into(),
-        ));
-    }
-    let org_role_arns: Vec<RoleArn> = unique(&opts.org_role_arns)
-        .iter()
-        .filter_map(|a| RoleArn::parse(a).ok())
-        .collect();
-    let role_arns: Vec<RoleArn> = unique(&opts.role_arns)
-        .iter()
-        .filter_map(|a| RoleArn::parse(a).ok())
-        .collect();
-
-    let mut problems = Vec::new();
-    let (orgs, routes) =
-        read_organizations(client, base, access, opts, &org_role_arns, &mut problems).await;
-
-    // Gather every account from every source, organizations first (they know most).
-    let caller = access.caller();
-    let mut accounts: BTreeMap<String, Account> = BTreeMap::new();
-    for org in &orgs {
-        for a in &org.accounts {
-            accounts.entry(a.id.clone()).or_insert_with(|| a.clone());
-        }
-    }
-    for arn in &role_arns {
-        let role = arn.to_string();
-        accounts
-            .entry(arn.account_id.clone())
-            .and_modify(|a| a.role_arn = Some(role.clone()))
-            .or_insert_with(|| {
-                Account::plain(&arn.account_id, &arn.partition, Some(role), "role-arns")
-            });
-    }
-    let any_source = org_sources || !role_arns.is_empty();
-    if !any_source {
-        if opts.accounts.is_empty() {
-            let a = Account::plain(&caller.account_id, &caller.partition, None, "caller");
-            accounts.insert(a.id.clone(), a);
-        } else {
-            for id in unique(&opts.accounts) {
-                accounts.insert(
-                    id.clone(),
-                    Account::plain(&id, &caller.partition, None, "accounts"),
-                );
-            }
-        }
-    }
-
-    // Ids name folders and roles: an answer with one that is not 12 digits is left out.
-    accounts.retain(|id, a| match crate::account::check_id(id) {
-        Ok(()) => true,
-        Err(e) => {
-            problems.push(Problem::note(
-                format!("accounts from {}", a.source),
-                format!("{e}; that account is left out"),
-            ));
-            false
-        }
-    });
-
-    // Filters.
-    if ou_filters {
-        filter_by_ou(&mut accounts, &orgs, opts, &mut problems);
-    }
-    if any_source && !opts.accounts.is_empty() {
-        let wanted: BTreeSet<&String> = opts.accounts.iter().collect();
-        for id in &wanted {
-            if !accounts.contains_key(*id) {
-                problems.push(Problem::note(
-                    "--accounts".into(),
-                    format!(
-                        "{id} is not among the accounts found (not in the organizations read, not ACTIVE, excluded by an OU filter, or not in --role-arns)"
-                    ),
-                ));
-            }
-        }
-        accounts.retain(|id, _| wanted.contains(id));
-    }
-    for id in &opts.exclude_accounts {
-        accounts.remove(id);
-    }
-    if !opts.include_management {
-        for org in &orgs {
-            accounts.remove(&org.info.management_account_id);
-        }
-    }
-
-    let accounts = accounts
-        .into_values()
-        .map(|mut a| {
-            a.is_caller = access.role_arn(&a).is_none();
-            a
-        })
-        .collect();
-    Ok(Discovery {
-        accounts,
-        organizations: orgs.into_iter().map(|o| o.info).collect(),
-        problems,
-        routes,
-    })
-}
-
-/// Reads `--org` and every `--org-role-arn` organization (concurrently), with the
-/// routes into the latter. Failures become problems; an organization reached twice is
-/// kept once (the first time).
-async fn read_organizations(
-    client: &Client,
-    base: &Base,
-    access: &Access,
-    opts: &Options,
-    org_role_arns: &[RoleArn],
-    problems: &mut Vec<Problem>,
-) -> (Vec<OrgRead>, Vec<OrgRoute>) {
-    let caller = access.caller();
-    let own = async {
-        if !opts.org {
-            return None;
-        }
-        let reader = Reader {
-            client,
-            base,
-            credentials: base.credentials.clone(),
-            account_id: caller.account_id.clone(),
-            principal: caller.arn.clone(),
-            partition: caller.partition.clone(),
-            via: None,
-            caller,
-        };
-        Some(reader.read().await)
-    };
-    let others = join_all(org_role_arns.iter().map(|role| async move {
-        let credentials = access
-            .organization_role(role)
-            .await
-            .map_err(|e| Problem::from_access(scope::org_role(&role.to_string()), &e))?;
-        let reader = Reader {
-            client,
-            base,
-            credentials: credentials.clone(),
-            account_id: role.account_id.clone(),
-            principal: role.to_string(),
-            partition: role.partition.clone(),
-            via: Some(role.clone()),
-            caller,
-        };
-        let org = reader.read().await?;
-        Ok::<_, Problem>((org, role, credentials))
-    }));
-    let (own, others) = futures::join!(own, others);
-
-    let mut orgs: Vec<OrgRead> = Vec::new();
-    let mut routes = Vec::new();
-    let mut keep = |org: OrgRead, problems: &mut Vec<Problem>| {
-        if orgs.iter().any(|o| o.info.id == org.info.id) {
-            return false;
-        }
-        problems.extend(org.problems.iter().cloned());
-        orgs.push(org);
-        true
-    };
-    match own {
-        Some(Ok(org)) => {
-            keep(org, problems);
-        }
-        Some(Err(p)) => problems.push(p),
-        None => {}
-    }
-    for result in others {
-        match result {
-            Ok((org, role, provider)) => {
-                let org_id = org.info.id.clone();
-                if keep(org, problems) {
-                    routes.push(OrgRoute {
-                        org_id,
-                        role_arn: role.clone(),
-                        provider,
-                        chain_members: opts.chain_through_management,
-                    });
-                }
-            }
-            Err(p) => problems.push(p),
-        }
-    }
-    (orgs, routes)
-}
-
-/// Applies `--ou` and `--exclude-ou` to the accounts found through organizations.
-fn filter_by_ou(
-    accounts: &mut BTreeMap<String, Account>,
-    orgs: &[OrgRead],
-    opts: &Options,
-    problems: &mut Vec<Problem>,
-) {
-    // Which organization knows which OU id (or root id).
-    let known = |ou: &String| {
-        orgs.iter()
-            .any(|o| o.info.root_id.as_ref() == Some(ou) || o.info.ous.iter().any(|x| &x.id == ou))
-    };
-    let all_trees_read = orgs.iter().all(|o| o.parents.is_some());
-    for (flag, ids) in [("--ou", &opts.ous), ("--exclude-ou", &opts.exclude_ous)] {
-        for ou in ids.iter().filter(|ou| !known(ou)) {
-            let orgs_read: Vec<&str> = orgs.iter().map(|o| o.info.id.as_str()).collect();
-            let message = if orgs_read.is_empty() {
-                "no organization could be read, so no OU is known".to_string()
-            } else if all_trees_read {
-                format!("{ou} is not an OU of {}", orgs_read.join(", "))
-            } else {
-                format!("{ou} was not found (some OU trees could not be read)")
-            };
-            problems.push(Problem::note(format!("{flag} {ou}"), message));
-        }
-    }
-    for org in orgs {
-        if org.parents.is_none() {
-            let dropped = org
-                .accounts
-                .iter()
-                .filter(|a| accounts.remove(&a.id).is_some())
-                .count();
-            problems.push(Problem::note(
-                format!("organization {}", org.info.id),
-                format!(
-                    "its OU tree could not be read, so --ou/--exclude-ou cannot be applied: its {dropped} accounts are left out"
-                ),
-            ));
-            continue;
-        }
-        for a in &org.accounts {
-            let ancestors = org.ancestors(&a.id);
-            let under = |ids: &[String]| ancestors.iter().any(|p| ids.contains(p));
-            let keep = (opts.ous.is_empty() || under(&opts.ous)) && !under(&opts.exclude_ous);
-            if !keep {
-                accounts.remove(&a.id);
-            }
-        }
-    }
+    Ok(start(client, base, access, opts)?.finish().await)
 }
 
 /// The values in their first order, each once.

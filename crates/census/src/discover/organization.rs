@@ -15,7 +15,7 @@ use awsdyn::client::{Client, Target};
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
 
-use super::{InactiveAccount, OrgInfo, OuInfo, Problem};
+use super::{InactiveAccount, OuInfo, Problem};
 use crate::account::Account;
 use crate::auth::{Base, Identity, RoleArn};
 use crate::regions::global_region;
@@ -41,33 +41,22 @@ pub(super) struct Reader<'a> {
     pub caller: &'a Identity,
 }
 
-/// What was read.
-pub(super) struct OrgRead {
-    pub info: OrgInfo,
-    /// ACTIVE accounts, sorted by id.
-    pub accounts: Vec<Account>,
-    /// Each OU's and account's parent id; `None` when the tree could not be read.
-    pub parents: Option<HashMap<String, String>>,
-    /// What went wrong without stopping the read.
-    pub problems: Vec<Problem>,
+/// What DescribeOrganization says.
+pub(super) struct Head {
+    pub id: String,
+    pub arn: String,
+    pub management_account_id: String,
+    pub feature_set: Option<String>,
+    /// From the organization's ARN.
+    pub partition: String,
 }
 
-impl OrgRead {
-    /// The ids of `id`'s ancestors, nearest first (its parent, ..., the root).
-    pub fn ancestors(&self, id: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        if let Some(parents) = &self.parents {
-            let mut current = id;
-            while let Some(parent) = parents.get(current) {
-                if out.contains(parent) {
-                    break;
-                }
-                out.push(parent.clone());
-                current = parent;
-            }
-        }
-        out
-    }
+/// The listing of an organization's accounts.
+pub(super) struct Listed {
+    /// How many are ACTIVE (each was handed on).
+    pub active: usize,
+    /// The others, sorted by id.
+    pub inactive: Vec<InactiveAccount>,
 }
 
 impl Reader<'_> {
@@ -92,17 +81,32 @@ impl Reader<'_> {
     /// its whole time budget); a call that still ends in a retryable error gets one more
     /// round, as a scan's calls do, since discovery failing loses whole accounts.
     async fn call(&self, operation: &str, input: Value) -> Result<Value, awsdyn::Error> {
+        self.twice(operation, &input, true).await
+    }
+
+    /// One request (`all_pages` false) or every page, with the one more round.
+    async fn twice(
+        &self,
+        operation: &str,
+        input: &Value,
+        all_pages: bool,
+    ) -> Result<Value, awsdyn::Error> {
         let target = self.target();
-        match self
-            .client
-            .call_all(&target, "organizations", operation, &input)
-            .await
-        {
+        let once = || async {
+            if all_pages {
+                self.client
+                    .call_all(&target, "organizations", operation, input)
+                    .await
+            } else {
+                self.client
+                    .call(&target, "organizations", operation, input)
+                    .await
+            }
+        };
+        match once().await {
             Err(e) if e.is_retryable() => {
                 tracing::info!(operation, error = %e, "retryable error: one more round");
-                self.client
-                    .call_all(&target, "organizations", operation, &input)
-                    .await
+                once().await
             }
             other => other,
         }
@@ -114,8 +118,8 @@ impl Reader<'_> {
         Problem::from_call(self.scope(), operation, error, &what, fix)
     }
 
-    /// Reads the organization. `Err` when it cannot be listed at all.
-    pub async fn read(&self) -> Result<OrgRead, Problem> {
+    /// DescribeOrganization. `Err` when the organization cannot be read at all.
+    pub async fn head(&self) -> Result<Head, Problem> {
         let org = self
             .call("DescribeOrganization", json!({}))
             .await
@@ -133,23 +137,108 @@ impl Reader<'_> {
                 self.problem(&e, "DescribeOrganization", &fix)
             })?;
         let org = &org["Organization"];
-        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
-        let org_id = text(org, "Id");
-        let management = text(org, "MasterAccountId");
+        let text = |k: &str| org[k].as_str().unwrap_or_default().to_string();
+        let arn = text("Arn");
+        let partition = arn
+            .split(':')
+            .nth(1)
+            .filter(|p| !p.is_empty())
+            .unwrap_or(&self.partition)
+            .to_string();
+        Ok(Head {
+            id: text("Id"),
+            management_account_id: text("MasterAccountId"),
+            feature_set: org["FeatureSet"].as_str().map(str::to_string),
+            arn,
+            partition,
+        })
+    }
+
+    /// Lists the organization's accounts page by page (ListAccounts), handing each
+    /// ACTIVE one to `each` as its page arrives, so that a scan can start on the first
+    /// page. `Err` when the accounts cannot be listed at all; a listing that fails
+    /// part-way is an `Err` too, after the accounts of the pages that came.
+    pub async fn list(
+        &self,
+        head: &Head,
+        mut each: impl FnMut(Account),
+    ) -> Result<Listed, Problem> {
         let not_admin = format!(
-            "{} (account {}) cannot list the accounts of {org_id}: run from the management account {management} or a delegated administrator, or use --org-role-arn arn:{}:iam::{management}:role/<role>; the identity needs organizations:ListAccounts and organizations:DescribeOrganization",
-            self.principal, self.account_id, self.partition
+            "{} (account {}) cannot list the accounts of {}: run from the management account {} or a delegated administrator, or use --org-role-arn arn:{}:iam::{}:role/<role>; the identity needs organizations:ListAccounts and organizations:DescribeOrganization",
+            self.principal,
+            self.account_id,
+            head.id,
+            head.management_account_id,
+            self.partition,
+            head.management_account_id
         );
-        let listed = self.call("ListAccounts", json!({})).await.map_err(|e| {
-            let fix = if e.code().starts_with("AccessDenied") {
-                not_admin.as_str()
-            } else {
-                "the organization's accounts could not be listed; see the AWS error"
+        let text = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let mut listed = Listed {
+            active: 0,
+            inactive: Vec::new(),
+        };
+        let mut token: Option<String> = None;
+        loop {
+            let input = match &token {
+                Some(t) => json!({ "NextToken": t }),
+                None => json!({}),
             };
-            self.problem(&e, "ListAccounts", fix)
-        })?;
-        let listed = listed["Accounts"].as_array().cloned().unwrap_or_default();
-        if listed.is_empty() {
+            let page = self
+                .twice("ListAccounts", &input, false)
+                .await
+                .map_err(|e| {
+                    let fix = if e.code().starts_with("AccessDenied") {
+                        not_admin.as_str()
+                    } else {
+                        "the organization's accounts could not be listed; see the AWS error"
+                    };
+                    self.problem(&e, "ListAccounts", fix)
+                })?;
+            for a in page["Accounts"].as_array().into_iter().flatten() {
+                // `State` replaces `Status` in newer API versions; either will do.
+                let status = a["Status"]
+                    .as_str()
+                    .or_else(|| a["State"].as_str())
+                    .unwrap_or("UNKNOWN")
+                    .to_string();
+                let id = text(a, "Id");
+                if status != "ACTIVE" {
+                    listed.inactive.push(InactiveAccount {
+                        id,
+                        name: text(a, "Name"),
+                        status,
+                    });
+                    continue;
+                }
+                listed.active += 1;
+                let name = a["Name"]
+                    .as_str()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(&id)
+                    .to_string();
+                each(Account {
+                    is_caller: id == self.caller.account_id,
+                    id,
+                    name,
+                    email: a["Email"].as_str().map(str::to_string),
+                    status,
+                    partition: head.partition.clone(),
+                    org_id: Some(head.id.clone()),
+                    management_account_id: Some(head.management_account_id.clone()),
+                    ou_id: None,
+                    ou_path: None,
+                    tags: BTreeMap::new(),
+                    role_arn: None,
+                    source: "organizations".to_string(),
+                });
+            }
+            let next = page["NextToken"].as_str().filter(|t| !t.is_empty());
+            match next {
+                Some(t) if token.as_deref() != Some(t) => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        if listed.active == 0 && listed.inactive.is_empty() {
             return Err(Problem {
                 scope: self.scope(),
                 code: None,
@@ -158,104 +247,12 @@ impl Reader<'_> {
                 remediation: Some(not_admin),
             });
         }
-        let partition = org["Arn"]
-            .as_str()
-            .and_then(|a| a.split(':').nth(1))
-            .unwrap_or(&self.partition)
-            .to_string();
-
-        let mut problems = Vec::new();
-        let mut inactive = Vec::new();
-        let mut accounts = BTreeMap::new();
-        for a in &listed {
-            // `State` replaces `Status` in newer API versions; either will do.
-            let status = a["Status"]
-                .as_str()
-                .or_else(|| a["State"].as_str())
-                .unwrap_or("UNKNOWN")
-                .to_string();
-            let id = text(a, "Id");
-            if status != "ACTIVE" {
-                inactive.push(InactiveAccount {
-                    id,
-                    name: text(a, "Name"),
-                    status,
-                });
-                continue;
-            }
-            let name = a["Name"]
-                .as_str()
-                .filter(|n| !n.is_empty())
-                .unwrap_or(&id)
-                .to_string();
-            accounts.insert(
-                id.clone(),
-                Account {
-                    is_caller: id == self.caller.account_id,
-                    id,
-                    name,
-                    email: a["Email"].as_str().map(str::to_string),
-                    status,
-                    partition: partition.clone(),
-                    org_id: Some(org_id.clone()),
-                    management_account_id: Some(management.clone()),
-                    ou_id: None,
-                    ou_path: None,
-                    tags: BTreeMap::new(),
-                    role_arn: None,
-                    source: "organizations".to_string(),
-                },
-            );
-        }
-        inactive.sort_by(|a, b| a.id.cmp(&b.id));
-
-        let (root_id, ous, parents) = match self.tree().await {
-            Ok(tree) => {
-                for account in accounts.values_mut() {
-                    if let Some(parent) = tree.account_parents.get(&account.id) {
-                        account.ou_path = tree.paths.get(parent).cloned();
-                        account.ou_id = Some(parent.clone());
-                    }
-                }
-                let parents = tree
-                    .ous
-                    .iter()
-                    .map(|ou| (ou.id.clone(), ou.parent_id.clone()))
-                    .chain(tree.account_parents.clone())
-                    .collect();
-                (Some(tree.root_id), tree.ous, Some(parents))
-            }
-            Err(p) => {
-                problems.push(p);
-                (None, Vec::new(), None)
-            }
-        };
-
-        if let Some(p) = self.tags(&mut accounts).await {
-            problems.push(p);
-        }
-
-        let info = OrgInfo {
-            id: org_id,
-            arn: text(org, "Arn"),
-            management_account_id: management,
-            feature_set: org["FeatureSet"].as_str().map(str::to_string),
-            via_role_arn: self.via.as_ref().map(|r| r.to_string()),
-            root_id,
-            ous,
-            active_accounts: accounts.len(),
-            inactive_accounts: inactive,
-        };
-        Ok(OrgRead {
-            info,
-            accounts: accounts.into_values().collect(),
-            parents,
-            problems,
-        })
+        listed.inactive.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(listed)
     }
 
     /// Walks the OU tree from the root, one level at a time.
-    async fn tree(&self) -> Result<Tree, Problem> {
+    pub async fn tree(&self) -> Result<Tree, Problem> {
         let fix = format!(
             "{} needs organizations:ListRoots, ListOrganizationalUnitsForParent and ListAccountsForParent; without them accounts have no OU path and --ou/--exclude-ou cannot apply",
             self.principal
@@ -272,6 +269,7 @@ impl Reader<'_> {
             ous: Vec::new(),
             paths: HashMap::from([(root_id.clone(), root_name.clone())]),
             account_parents: HashMap::new(),
+            ou_parents: HashMap::new(),
         };
         let mut level = vec![(root_id, root_name)];
         while !level.is_empty() {
@@ -317,12 +315,20 @@ impl Reader<'_> {
         }
         tree.ous
             .sort_by(|a, b| a.path.cmp(&b.path).then(a.id.cmp(&b.id)));
+        tree.ou_parents = tree
+            .ous
+            .iter()
+            .map(|ou| (ou.id.clone(), ou.parent_id.clone()))
+            .collect();
         Ok(tree)
     }
 
-    /// Fills in the accounts' tags. Stops at the first AccessDenied (the same answer
-    /// would come for every account); returns one problem for all failures.
-    async fn tags(&self, accounts: &mut BTreeMap<String, Account>) -> Option<Problem> {
+    /// The tags of the accounts `ids`, by id. Stops at the first AccessDenied (the same
+    /// answer would come for every account); one problem for all failures.
+    pub async fn tags(
+        &self,
+        ids: Vec<String>,
+    ) -> (HashMap<String, BTreeMap<String, String>>, Option<Problem>) {
         let denied = Arc::new(AtomicBool::new(false));
         let fetch = |id: String| {
             let denied = denied.clone();
@@ -341,20 +347,21 @@ impl Reader<'_> {
                 (id, Some(result))
             }
         };
+        let total = ids.len();
         // The first account alone: when tags are denied, that is the one call made.
-        let mut ids = accounts.keys().cloned();
-        let mut results = Vec::with_capacity(accounts.len());
+        let mut ids = ids.into_iter();
+        let mut results = Vec::with_capacity(total);
         if let Some(first) = ids.next() {
             results.push(fetch(first).await);
         }
-        let rest: Vec<String> = ids.collect();
         results.extend(
-            stream::iter(rest)
+            stream::iter(ids)
                 .map(fetch)
                 .buffer_unordered(CONCURRENCY)
                 .collect::<Vec<_>>()
                 .await,
         );
+        let mut tags = HashMap::with_capacity(total);
         let mut failed = 0;
         let mut skipped = 0;
         let mut first_error = None;
@@ -368,42 +375,75 @@ impl Reader<'_> {
                     }
                 }
                 Some(Ok(out)) => {
-                    if let Some(account) = accounts.get_mut(&id) {
-                        for tag in out["Tags"].as_array().into_iter().flatten() {
-                            if let (Some(k), Some(v)) = (tag["Key"].as_str(), tag["Value"].as_str())
-                            {
-                                account.tags.insert(k.to_string(), v.to_string());
-                            }
+                    let mut of = BTreeMap::new();
+                    for tag in out["Tags"].as_array().into_iter().flatten() {
+                        if let (Some(k), Some(v)) = (tag["Key"].as_str(), tag["Value"].as_str()) {
+                            of.insert(k.to_string(), v.to_string());
                         }
                     }
+                    tags.insert(id, of);
                 }
             }
         }
-        let error = first_error?;
-        Some(Problem::from_call(
+        let Some(error) = first_error else {
+            return (tags, None);
+        };
+        let problem = Problem::from_call(
             self.scope(),
             "ListTagsForResource",
             &error,
             &format!(
-                "the tags of {} of {} accounts could not be read",
+                "the tags of {} of {total} accounts could not be read",
                 failed + skipped,
-                accounts.len()
             ),
             &format!(
                 "grant {} organizations:ListTagsForResource; the accounts are kept, without tags",
                 self.principal
             ),
-        ))
+        );
+        (tags, Some(problem))
     }
 }
 
 /// The OU tree of one organization.
-struct Tree {
-    root_id: String,
+pub(super) struct Tree {
+    pub root_id: String,
     /// Every OU, sorted by path.
-    ous: Vec<OuInfo>,
+    pub ous: Vec<OuInfo>,
     /// The path of every OU and of the root, by id: `Root/Workloads/Prod`.
-    paths: HashMap<String, String>,
+    pub paths: HashMap<String, String>,
     /// Each account's parent (an OU or the root).
-    account_parents: HashMap<String, String>,
+    pub account_parents: HashMap<String, String>,
+    /// Each OU's parent (an OU or the root).
+    pub ou_parents: HashMap<String, String>,
+}
+
+impl Tree {
+    /// The ids of `id`'s ancestors, nearest first (its parent, ..., the root).
+    pub fn ancestors(&self, id: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut current = match self.account_parents.get(id) {
+            Some(p) => p.as_str(),
+            None => return out,
+        };
+        loop {
+            if out.iter().any(|o| o == current) {
+                break;
+            }
+            out.push(current.to_string());
+            match self.ou_parents.get(current) {
+                Some(p) => current = p,
+                None => break,
+            }
+        }
+        out
+    }
+
+    /// Sets the account's parent OU and OU path, when the tree knows it.
+    pub fn place(&self, account: &mut Account) {
+        if let Some(parent) = self.account_parents.get(&account.id) {
+            account.ou_path = self.paths.get(parent).cloned();
+            account.ou_id = Some(parent.clone());
+        }
+    }
 }

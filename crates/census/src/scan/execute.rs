@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 use super::details::{self, Place};
 use super::plan::{self, Stems, Task};
 use super::writers::{Slot, Writers};
-use super::{progress, resume, Outcome, Scan, SinkError};
+use super::{progress, resume, Accounts, Outcome, Scan, SinkError};
 use crate::account::Account;
 use crate::regions::enabled_regions;
 use crate::sink::{AccountReport, CallRecord, DetailItem, Sink, Status, Totals};
@@ -150,6 +150,28 @@ impl Shared {
         .await
     }
 
+    /// The accounts as discovery described them once it ended: each report of an
+    /// account that gained something (tags, OU path) takes it and goes to the sinks
+    /// again (the databases replace the account's row, the journal's last entry wins).
+    async fn describe_accounts(self: &Arc<Self>, described: Vec<Account>) {
+        let slot = self.writers.slot().await;
+        self.write(slot, move |shared| {
+            let described: HashMap<String, Account> =
+                described.into_iter().map(|a| (a.id.clone(), a)).collect();
+            let mut reports = shared.reports.lock().unwrap_or_else(|e| e.into_inner());
+            for report in reports.iter_mut() {
+                match described.get(&report.account.id) {
+                    Some(a) if *a != report.account => {
+                        report.account = a.clone();
+                        shared.emit(|s| s.account(report));
+                    }
+                    _ => {}
+                }
+            }
+        })
+        .await
+    }
+
     /// Hands a finished call to the sinks; returns once they have it. The call counts
     /// as finished for the account's deadline once its write has started.
     async fn record_call(
@@ -196,8 +218,8 @@ impl Shared {
     }
 }
 
-/// Runs the scan over `accounts` (deterministic order: as given).
-pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkError> {
+/// Runs the scan over `accounts` (taken in the order they come).
+pub async fn run(scan: Scan, accounts: impl Into<Accounts>) -> Result<Outcome, SinkError> {
     run_until(scan, accounts, std::future::pending()).await
 }
 
@@ -206,9 +228,10 @@ pub async fn run(scan: Scan, accounts: Vec<Account>) -> Result<Outcome, SinkErro
 /// the sinks are closed without finishing the scan, so that `--resume` completes it.
 pub async fn run_until(
     scan: Scan,
-    accounts: Vec<Account>,
+    accounts: impl Into<Accounts>,
     interrupt: impl Future<Output = ()>,
 ) -> Result<Outcome, SinkError> {
+    let accounts: Accounts = accounts.into();
     let stems = plan::all_stems(&scan.calls);
     let mut scan = scan;
     // Of an earlier run's calls, only their keys (not to run them again) and their
@@ -219,7 +242,7 @@ pub async fn run_until(
     let totals = Counters::default();
     previous_calls.iter().for_each(|r| totals.add(r));
     drop(previous_calls);
-    let progress = progress::Progress::new(accounts.len() as u64);
+    let progress = progress::Progress::new(0);
     let shared = Arc::new(Shared {
         semaphore: Semaphore::new(scan.options.concurrency.max(1)),
         stems,
@@ -240,8 +263,10 @@ pub async fn run_until(
         .write(slot, |shared| shared.emit(|s| s.begin(&shared.scan.info)))
         .await;
     let in_flight = shared.scan.options.accounts_in_flight.max(1);
-    let accounts_stream = futures::stream::iter(accounts.into_iter().map(|account| {
-        let shared = shared.clone();
+    let shared_for_stream = shared.clone();
+    let accounts_stream = accounts.stream.map(move |account| {
+        let shared = shared_for_stream.clone();
+        shared.progress.add_account();
         async move {
             if shared.stop.load(Ordering::SeqCst) {
                 return;
@@ -281,19 +306,33 @@ pub async fn run_until(
                 }
             }
         }
-    }));
+    });
     let work = accounts_stream.for_each_concurrent(in_flight, |f| f);
-    tokio::pin!(work);
     tokio::pin!(interrupt);
-    let interrupted = tokio::select! {
-        _ = &mut work => false,
-        _ = &mut interrupt => {
-            shared.stop.store(true, Ordering::SeqCst);
-            shared.interrupt.send_replace(true);
-            work.await;
-            true
+    let mut interrupted = {
+        tokio::pin!(work);
+        tokio::select! {
+            _ = &mut work => false,
+            _ = &mut interrupt => {
+                shared.stop.store(true, Ordering::SeqCst);
+                shared.interrupt.send_replace(true);
+                work.await;
+                true
+            }
         }
     };
+    // What discovery read about the accounts after handing them on (tags, OU paths):
+    // their reports take it, in the sinks too, before the scan finishes.
+    if !interrupted {
+        tokio::select! {
+            described = accounts.complete => {
+                if let Some(described) = described {
+                    shared.describe_accounts(described).await;
+                }
+            }
+            _ = &mut interrupt => interrupted = true,
+        }
+    }
     // Writes cut loose by an account's deadline end before the sinks finish.
     shared.writers.wait_idle().await;
     shared.progress.finish();

@@ -7,7 +7,8 @@
 //! accounts and runs their tasks, `writers` runs the sink writes, and [`resume`] keeps
 //! the plan and what an interrupted run settled.
 //!
-//! - Accounts are taken in order, a bounded number at a time ([`Options::accounts_in_flight`]).
+//! - Accounts are taken as they come ([`Accounts`]: discovery hands them on page by
+//!   page), a bounded number at a time ([`Options::accounts_in_flight`]).
 //!   For each: credentials ([`CredentialSource`]), then its enabled regions (or the
 //!   given ones), then its tasks: one per global call, one per regional call and region
 //!   where the service exists.
@@ -66,6 +67,24 @@ pub struct AccessFailure {
 
 /// A boxed future, for [`CredentialSource`].
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The accounts a scan covers: as they come (a discovery under way, or a list), then
+/// the whole list with everything discovery read about them after handing them on
+/// (their tags, OU paths), which the accounts' reports take before the scan finishes.
+pub struct Accounts {
+    pub stream: futures::stream::BoxStream<'static, Account>,
+    /// The accounts described; `None`: as they came.
+    pub complete: BoxFuture<'static, Option<Vec<Account>>>,
+}
+
+impl From<Vec<Account>> for Accounts {
+    fn from(accounts: Vec<Account>) -> Accounts {
+        Accounts {
+            stream: Box::pin(futures::stream::iter(accounts)),
+            complete: Box::pin(std::future::ready(None)),
+        }
+    }
+}
 
 /// How the scan gets credentials for an account (`auth::Access` implements it).
 pub trait CredentialSource: Send + Sync {

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 pub struct Progress {
     bar: Option<ProgressBar>,
-    accounts_total: u64,
+    accounts_total: AtomicU64,
     accounts_done: AtomicU64,
     accounts_failed: AtomicU64,
     calls_planned: AtomicU64,
@@ -35,7 +35,7 @@ impl Progress {
         });
         Progress {
             bar,
-            accounts_total,
+            accounts_total: AtomicU64::new(accounts_total),
             accounts_done: AtomicU64::new(0),
             accounts_failed: AtomicU64::new(0),
             calls_planned: AtomicU64::new(0),
@@ -51,7 +51,7 @@ impl Progress {
         format!(
             "| accounts {}/{} ({} failed) | calls {}/{} ({} failed) | {:.0} calls/s",
             self.accounts_done.load(Ordering::Relaxed),
-            self.accounts_total,
+            self.accounts_total.load(Ordering::Relaxed),
             self.accounts_failed.load(Ordering::Relaxed),
             self.calls_done.load(Ordering::Relaxed),
             self.calls_planned.load(Ordering::Relaxed),
@@ -75,6 +75,11 @@ impl Progress {
                 }
             }
         }
+    }
+
+    /// One more account to scan (discovery hands them on as it finds them).
+    pub fn add_account(&self) {
+        self.accounts_total.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn add_calls(&self, n: u64) {

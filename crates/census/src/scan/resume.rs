@@ -43,6 +43,11 @@ pub struct Plan {
     /// `--max-details-per-call`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_details_per_call: Option<usize>,
+    /// Set while discovery runs (it hands accounts to the scan as it lists them): the
+    /// discovery options, so that `--resume` of a scan stopped before its discovery
+    /// ended discovers again. `None` once `accounts` holds every account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<crate::discover::Options>,
 }
 
 fn yes() -> bool {
@@ -165,17 +170,27 @@ pub fn plan_path(root: &Path, shard: Option<&Shard>) -> PathBuf {
 }
 
 /// What the earlier runs of a scan recorded in its journal (the folder `root`, with
-/// `--shard` the shard's journal): the calls and the account reports, in order.
+/// `--shard` the shard's journal): the calls in order, and the last report of each
+/// account.
 pub fn previous(
     root: &Path,
     shard: Option<&Shard>,
 ) -> std::io::Result<(Vec<CallRecord>, Vec<AccountReport>)> {
     let mut calls = Vec::new();
-    let mut reports = Vec::new();
+    let mut reports: Vec<AccountReport> = Vec::new();
+    let mut at: HashMap<String, usize> = HashMap::new();
     for e in TreeSink::read_shard_journal(root, shard)? {
         match e {
             Entry::Call(c) => calls.push(c),
-            Entry::Account(a) => reports.push(a),
+            // An account's later entry (described once discovery ended, or set up again
+            // by a resumed run) replaces the earlier one.
+            Entry::Account(a) => match at.get(&a.account.id) {
+                Some(&i) => reports[i] = a,
+                None => {
+                    at.insert(a.account.id.clone(), reports.len());
+                    reports.push(a);
+                }
+            },
         }
     }
     Ok((calls, reports))

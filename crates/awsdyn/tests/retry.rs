@@ -30,6 +30,10 @@ fn client_with_budget(
             time_budget,
             base_delay: Duration::from_millis(5),
             max_backoff: Duration::from_millis(40),
+            // Standard mode as such: STS and Organizations are paced by default (the
+            // adaptive limiter, tested in retry/tests.rs), which spaces the attempts
+            // these tests count.
+            paced_services: Vec::new(),
             ..RetryConfig::default()
         },
         read_timeout,

@@ -100,6 +100,9 @@ impl Begun {
         Accounts {
             stream: Box::pin(stream),
             complete: Box::pin(async move {
+                if !ended.is_finished() {
+                    tracing::info!("every account is scanned; discovery is still reading what describes them (OU paths, tags: --account-tags false leaves the tags out)");
+                }
                 match ended.await {
                     Ok(accounts) => Some(accounts),
                     Err(e) => std::panic::resume_unwind(e.into_panic()),

@@ -15,6 +15,9 @@ Sections:
   (`cargo run --release -p awsdyn --example parse_speed`). Medians of N runs (at least
   5). botocore is timed the way bench/parse_throughput.py times it (its timer and its
   venv, imported from it).
+- postgres, moto50: whole scans (bench/speed_scans.py): PostgreSQL vs the tree only at
+  200 and 500 fakeaws accounts; 50 moto accounts, census's wall time against moto's CPU
+  seconds and census's peak RSS.
 
 The machine's load average is noted before and after each section: other work on the
 machine slows both sides of a ratio, not always equally."""
@@ -31,6 +34,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import parse_throughput as pt  # noqa: E402  (the botocore venv, timer and cases)
+import speed_scans  # noqa: E402  (the sections that time whole scans)
 
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 HEADING = "## Speed (issue 15)"
@@ -194,6 +198,8 @@ def reading(figures):
 
 SECTIONS = {
     "decode": section_decode,
+    "postgres": speed_scans.section_postgres,
+    "moto50": speed_scans.section_moto50,
 }
 
 

@@ -1,11 +1,13 @@
 //! Service models: the botocore `service-2.json` format, loaded from the bundled
 //! model archive (lazily, one service at a time) or from any botocore-format JSON.
 //!
-//! After deserialization every shape reference is resolved to a [`ShapeId`], an
-//! index into [`ServiceModel::shapes`], so that serializers and parsers walk the
-//! model without hashing shape names.
+//! A bundled service's operations and shapes are decoded on first use (see
+//! [`Operations`] and [`Shapes`]); when decoded, every shape reference is resolved to
+//! a [`ShapeId`], an index into [`ServiceModel::shapes`], so that serializers and
+//! parsers walk the model without hashing shape names.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::IndexMap;
@@ -13,6 +15,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::Error;
+
+mod lazy;
+pub use lazy::{Operations, Shapes};
 
 /// Index of a shape inside [`ServiceModel::shapes`].
 pub type ShapeId = u32;
@@ -152,7 +157,7 @@ pub enum Location {
 pub struct ShapeRef {
     /// The shape's name as written in the model.
     pub shape: String,
-    /// Resolved index of `shape`; filled in by [`ServiceModel::resolve`].
+    /// Resolved index of `shape`; filled in when the shape or operation holding it is decoded.
     #[serde(skip)]
     pub target: ShapeId,
     pub location: Option<Location>,
@@ -196,7 +201,7 @@ pub struct ErrorTrait {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Shape {
-    /// The shape's name; filled in by [`ServiceModel::resolve`].
+    /// The shape's name; filled in when the shape or operation holding it is decoded.
     #[serde(skip)]
     pub name: String,
     #[serde(rename = "type")]
@@ -295,125 +300,121 @@ pub struct Operation {
 #[derive(Deserialize)]
 struct RawModel {
     #[serde(default)]
-    metadata: Metadata,
-    #[serde(default)]
     operations: IndexMap<String, Operation>,
     #[serde(default)]
     shapes: IndexMap<String, Shape>,
-    #[serde(default)]
-    paginators: Value,
-    #[serde(default, rename = "endpointRuleSet")]
-    endpoint_rule_set: Value,
 }
 
 /// One service: metadata, operations, shapes, paginators and endpoint rule set.
+/// Operations and shapes are decoded on first use ([`Operations`], [`Shapes`]).
 #[derive(Debug)]
 pub struct ServiceModel {
     /// The botocore name of the service (folder name), e.g. `ec2`, `resourcegroupstaggingapi`.
     pub name: String,
     pub metadata: Metadata,
-    pub operations: IndexMap<String, Operation>,
-    pub shapes: Vec<Shape>,
-    shape_index: HashMap<String, ShapeId>,
-    /// `paginators-1.json`'s `pagination` object (sdk-extras merged).
-    pub paginators: Value,
-    /// `endpoint-rule-set-1.json`.
-    pub endpoint_rule_set: Value,
+    pub operations: Operations,
+    pub shapes: Shapes,
+    src: Arc<lazy::Source>,
+    paginators: OnceLock<Value>,
+}
+
+impl fmt::Debug for lazy::Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Source")
+    }
 }
 
 impl ServiceModel {
     /// Builds a model from botocore-format JSON: `{metadata, operations, shapes}` and,
-    /// optionally, `paginators` and `endpointRuleSet`.
+    /// optionally, `paginators` and `endpointRuleSet`. Decodes it whole, so that any
+    /// fault in it is reported here.
     pub fn from_json(name: &str, json: &[u8]) -> Result<ServiceModel, Error> {
+        let model = Self::outline(name, json.into(), false)?;
         let raw: RawModel = serde_json::from_slice(json)
             .map_err(|e| Error::Model(format!("service model {name}: {e}")))?;
-        Self::from_raw(name, raw)
+        if raw.shapes.len() != model.shapes.len() || raw.operations.len() != model.operations.len()
+        {
+            return Err(Error::Model(format!(
+                "service model {name}: an operation or shape is listed twice"
+            )));
+        }
+        for (i, (_, mut shape)) in raw.shapes.into_iter().enumerate() {
+            shape.name = model.shapes.name(i as ShapeId).to_string();
+            model.shapes.resolve(&mut shape)?;
+            model.shapes.set(i as ShapeId, shape);
+        }
+        for (i, (key, op)) in raw.operations.into_iter().enumerate() {
+            let op = model.operations.finish(&key, op)?;
+            model.operations.set(i, op);
+        }
+        model.paginators();
+        Ok(model)
     }
 
     /// Same as [`ServiceModel::from_json`], from an already parsed value.
     pub fn from_value(name: &str, json: Value) -> Result<ServiceModel, Error> {
-        let raw: RawModel = serde_json::from_value(json)
+        let bytes = serde_json::to_vec(&json)
             .map_err(|e| Error::Model(format!("service model {name}: {e}")))?;
-        Self::from_raw(name, raw)
+        Self::from_json(name, &bytes)
     }
 
-    fn from_raw(name: &str, raw: RawModel) -> Result<ServiceModel, Error> {
-        let mut shape_index = HashMap::with_capacity(raw.shapes.len());
-        let mut shapes = Vec::with_capacity(raw.shapes.len());
-        for (i, (shape_name, mut shape)) in raw.shapes.into_iter().enumerate() {
-            shape.name = shape_name.clone();
-            shape_index.insert(shape_name, i as ShapeId);
-            shapes.push(shape);
-        }
-        let mut model = ServiceModel {
+    /// The model with its metadata decoded, and its operations and shapes outlined.
+    fn outline(name: &str, raw: Box<[u8]>, bundled: bool) -> Result<ServiceModel, Error> {
+        let fault = |raw: &[u8]| match serde_json::from_slice::<Value>(raw) {
+            Err(e) => Error::Model(format!("service model {name}: {e}")),
+            Ok(_) => Error::Model(format!("service model {name}: not a model object")),
+        };
+        let copy = (!bundled).then(|| raw.clone());
+        let Some((src, names, spans)) = lazy::outline(name, raw, bundled) else {
+            return Err(fault(copy.as_deref().unwrap_or_default()));
+        };
+        let metadata = match src.metadata {
+            Some(span) => src.decode(span, "metadata")?,
+            None => Metadata::default(),
+        };
+        Ok(ServiceModel {
             name: name.to_string(),
-            metadata: raw.metadata,
-            operations: raw.operations,
-            shapes,
-            shape_index,
-            paginators: raw.paginators,
-            endpoint_rule_set: raw.endpoint_rule_set,
-        };
-        model.resolve()?;
-        Ok(model)
+            metadata,
+            operations: Operations::new(src.clone(), names, spans),
+            shapes: Shapes::new(src.clone()),
+            src,
+            paginators: OnceLock::new(),
+        })
     }
 
-    fn resolve(&mut self) -> Result<(), Error> {
-        let index = &self.shape_index;
-        let name = &self.name;
-        let fix = |r: &mut ShapeRef, ctx: &str| -> Result<(), Error> {
-            r.target = *index.get(&r.shape).ok_or_else(|| {
-                Error::Model(format!(
-                    "service model {name}: {ctx} refers to unknown shape {}",
-                    r.shape
-                ))
-            })?;
-            Ok(())
-        };
-        let inherited: Vec<Option<Location>> = self.shapes.iter().map(|s| s.location).collect();
-        for shape in &mut self.shapes {
-            let ctx = shape.name.clone();
-            for (_, m) in shape.members.iter_mut() {
-                fix(m, &ctx)?;
-                if m.location.is_none() {
-                    m.location = inherited[m.target as usize];
-                }
-            }
-            for r in [&mut shape.member, &mut shape.key, &mut shape.value]
-                .into_iter()
-                .flatten()
-            {
-                fix(r, &ctx)?;
-            }
+    /// `paginators-1.json`'s `pagination` object (sdk-extras merged), decoded on first use.
+    pub fn paginators(&self) -> &Value {
+        self.paginators.get_or_init(|| match self.src.paginators {
+            Some(span) => self.src.decode(span, "paginators").unwrap_or_default(),
+            None => Value::Null,
+        })
+    }
+
+    /// `endpoint-rule-set-1.json`, decoded anew at each call (the endpoint module
+    /// keeps the compiled rule set).
+    pub fn endpoint_rule_set(&self) -> Value {
+        match self.src.endpoint_rule_set {
+            Some(span) => self.src.decode(span, "endpointRuleSet").unwrap_or_default(),
+            None => Value::Null,
         }
-        for (op_name, op) in self.operations.iter_mut() {
-            if op.name.is_empty() {
-                op.name = op_name.clone();
-            }
-            for r in [&mut op.input, &mut op.output].into_iter().flatten() {
-                fix(r, op_name)?;
-            }
-            for r in &mut op.errors {
-                fix(r, op_name)?;
-            }
-        }
-        Ok(())
     }
 
     /// The shape with this index.
     #[inline]
     pub fn shape(&self, id: ShapeId) -> &Shape {
-        &self.shapes[id as usize]
+        self.shapes
+            .get(id)
+            .unwrap_or_else(|| panic!("service model {}: no shape {id}", self.name))
     }
 
     /// The shape with this name, if the model has it.
     pub fn shape_by_name(&self, name: &str) -> Option<&Shape> {
-        self.shape_index.get(name).map(|&i| self.shape(i))
+        self.shapes.id(name).map(|i| self.shape(i))
     }
 
     /// The index of the shape with this name.
     pub fn shape_id(&self, name: &str) -> Option<ShapeId> {
-        self.shape_index.get(name).copied()
+        self.shapes.id(name)
     }
 
     /// The protocol awsdyn uses for this service: the model's `protocol`, except that a
@@ -447,12 +448,16 @@ impl ServiceModel {
             return Some(k.as_str());
         }
         let wanted = crate::names::normalize(name);
-        self.operations
-            .iter()
-            .find(|(k, op)| {
-                crate::names::normalize(k) == wanted || crate::names::normalize(&op.name) == wanted
+        let keys = &self.operations;
+        keys.keys()
+            .find(|k| crate::names::normalize(k) == wanted)
+            .or_else(|| {
+                // The wire names: decodes the operations, so only once the keys failed.
+                keys.iter()
+                    .find(|(_, op)| crate::names::normalize(&op.name) == wanted)
+                    .map(|(k, _)| k)
             })
-            .map(|(k, _)| k.as_str())
+            .map(String::as_str)
     }
 }
 
@@ -586,44 +591,41 @@ pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
         return Ok(m.clone());
     }
     let raw = frame(entry.span)?;
-    let mut model = ServiceModel::from_json(&entry.name, &raw)?;
-    adjust(&mut model);
-    let model = Arc::new(model);
+    let model = Arc::new(ServiceModel::outline(
+        &entry.name,
+        raw.into_boxed_slice(),
+        true,
+    )?);
     let mut loaded = b.loaded.lock().unwrap();
     Ok(loaded.entry(entry.name.clone()).or_insert(model).clone())
 }
 
-/// The changes botocore makes to a model when it loads it, per the service's
-/// [`crate::facts`]: s3 drops `/{Bucket}` from request URIs and s3control the
-/// `{AccountId}.` host prefix (the endpoint rule set puts them in the URL).
-fn adjust(model: &mut ServiceModel) {
-    let facts = crate::facts::service_facts(&model.name);
+/// The changes botocore makes to an operation when it loads its model, per the
+/// service's [`crate::facts`]: s3 drops `/{Bucket}` from request URIs and s3control
+/// the `{AccountId}.` host prefix (the endpoint rule set puts them in the URL).
+fn adjust(service: &str, op: &mut Operation) {
+    let facts = crate::facts::service_facts(service);
     if facts.drop_bucket_from_uri {
-        for op in model.operations.values_mut() {
-            if let Some(rest) = op.http.request_uri.strip_prefix("/{Bucket}") {
-                op.http.request_uri = if rest.is_empty() || rest.starts_with('?') {
-                    format!("/{rest}")
-                } else {
-                    rest.to_string()
-                };
-            }
+        if let Some(rest) = op.http.request_uri.strip_prefix("/{Bucket}") {
+            op.http.request_uri = if rest.is_empty() || rest.starts_with('?') {
+                format!("/{rest}")
+            } else {
+                rest.to_string()
+            };
         }
     }
     if facts.drop_account_host_prefix {
-        for op in model.operations.values_mut() {
-            let requires_account = op
-                .static_context_params
-                .as_ref()
-                .and_then(|p| p.get("RequiresAccountId"))
-                .and_then(|p| p.get("value"))
-                .and_then(Value::as_bool)
-                == Some(true);
-            if requires_account
-                && op.endpoint.as_ref().and_then(|e| e.host_prefix.as_deref())
-                    == Some("{AccountId}.")
-            {
-                op.endpoint = None;
-            }
+        let requires_account = op
+            .static_context_params
+            .as_ref()
+            .and_then(|p| p.get("RequiresAccountId"))
+            .and_then(|p| p.get("value"))
+            .and_then(Value::as_bool)
+            == Some(true);
+        if requires_account
+            && op.endpoint.as_ref().and_then(|e| e.host_prefix.as_deref()) == Some("{AccountId}.")
+        {
+            op.endpoint = None;
         }
     }
 }
@@ -673,9 +675,58 @@ mod tests {
     fn every_service_model_decodes() {
         for e in services() {
             let raw = frame(e.span).unwrap();
-            ServiceModel::from_json(&e.name, &raw)
+            let whole = ServiceModel::from_json(&e.name, &raw)
                 .unwrap_or_else(|err| panic!("{}: {err}", e.name));
+            // Decoded one by one, a bundled model's shapes and operations are the ones
+            // decoded whole (less botocore's adjustments to s3 and s3control operations).
+            let lazy = load(&e.name).unwrap();
+            assert_eq!(lazy.shapes.len(), whole.shapes.len(), "{}", e.name);
+            for id in 0..lazy.shapes.len() as ShapeId {
+                let one = lazy.shapes.decode(id).unwrap_or_else(|err| panic!("{err}"));
+                assert_eq!(format!("{one:?}"), format!("{:?}", whole.shape(id)));
+            }
+            let facts = crate::facts::service_facts(&e.name);
+            let adjusted = facts.drop_bucket_from_uri || facts.drop_account_host_prefix;
+            assert_eq!(lazy.operations.len(), whole.operations.len());
+            for (i, (key, op)) in whole.operations.iter().enumerate() {
+                let one = lazy
+                    .operations
+                    .decode(i)
+                    .unwrap_or_else(|err| panic!("{err}"));
+                assert!(adjusted || format!("{one:?}") == format!("{op:?}"), "{key}");
+            }
+            assert_eq!(lazy.paginators(), whole.paginators(), "{}", e.name);
+            assert_eq!(lazy.metadata.service_id, whole.metadata.service_id);
         }
+    }
+
+    /// A loaded service decodes only the operations and shapes asked for, and a
+    /// shape once.
+    #[test]
+    fn decodes_what_is_asked_for() {
+        // A model of its own, not the cached one other tests decode from.
+        let entry = find_service("ec2").unwrap();
+        let raw = frame(entry.span).unwrap().into_boxed_slice();
+        let ec2 = ServiceModel::outline("ec2", raw, true).unwrap();
+        let before = (ec2.operations.decoded(), ec2.shapes.decoded());
+        assert_eq!(before, (0, 0));
+        assert!(ec2.operations.contains_key("DescribeVpcs"));
+        assert!(!ec2.operations.contains_key("DescribeNothing"));
+        let id = ec2.shape_id("DescribeVpcsRequest").unwrap();
+        assert_eq!(ec2.shapes.name(id), "DescribeVpcsRequest");
+        assert_eq!((ec2.operations.decoded(), ec2.shapes.decoded()), before);
+        let op = &ec2.operations["DescribeVpcs"];
+        assert_eq!(op.input.as_ref().unwrap().target, id);
+        assert_eq!(ec2.operations.decoded(), 1);
+        let input = ec2.shape(id);
+        assert_eq!(input.name, "DescribeVpcsRequest");
+        assert!(input.members.contains_key("VpcIds"));
+        assert_eq!(ec2.shapes.decoded(), 1);
+        assert!(std::ptr::eq(input, ec2.shape(id)));
+        let vpc_ids = input.members["VpcIds"].target;
+        assert_eq!(ec2.shape(vpc_ids).kind, ShapeType::List);
+        assert_eq!(ec2.shapes.decoded(), 2);
+        assert!(ec2.shapes.len() > 4000);
     }
 
     #[test]

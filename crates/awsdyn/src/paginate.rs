@@ -166,7 +166,7 @@ impl Paginator {
         model: &ServiceModel,
         operation: &str,
     ) -> Result<Option<Paginator>, Error> {
-        let Some(cfg) = model.paginators.get(operation) else {
+        let Some(cfg) = model.paginators().get(operation) else {
             return Ok(None);
         };
         let bad = |e: String| Error::Model(format!("{} {operation} paginator: {e}", model.name));
@@ -378,7 +378,7 @@ mod tests {
             .filter(|e| ["s3", "ec2", "iam", "cloudfront", "kinesis"].contains(&e.name.as_str()))
         {
             let m = crate::model::load(&e.name).unwrap();
-            for op in m.paginators.as_object().unwrap().keys() {
+            for op in m.paginators().as_object().unwrap().keys() {
                 Paginator::for_operation(&m, op).unwrap().unwrap();
             }
         }

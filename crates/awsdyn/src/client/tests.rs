@@ -131,7 +131,7 @@ fn operations_are_found_by_listed_name() {
     let (model, key) = Client::operation("cloudfront", "list_distributions").unwrap();
     assert_eq!(key, "ListDistributions");
     assert_eq!(model.operations[&key].name, "ListDistributions2020_05_31");
-    assert!(model.paginators.get(&key).is_some());
+    assert!(model.paginators().get(&key).is_some());
 }
 
 #[test]

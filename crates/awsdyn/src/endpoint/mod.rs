@@ -280,7 +280,7 @@ pub fn rule_set(model: &ServiceModel) -> Result<Arc<RuleSet>, EndpointError> {
     if let Some(rs) = cache.lock().unwrap().get(&key) {
         return Ok(rs.clone());
     }
-    let rs = Arc::new(RuleSet::from_json(&model.endpoint_rule_set)?);
+    let rs = Arc::new(RuleSet::from_json(&model.endpoint_rule_set())?);
     let bundled = crate::model::find_service(&model.name).is_some()
         && crate::model::load(&model.name).is_ok_and(|m| std::ptr::eq(Arc::as_ptr(&m), model));
     if bundled {

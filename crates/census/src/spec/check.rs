@@ -244,10 +244,12 @@ pub(super) fn operation<'m>(
         .operations
         .get_key_value(function)
         .or_else(|| {
-            model
+            // By the names first: they need no operation decoded.
+            let key = model
                 .operations
-                .iter()
-                .find(|(key, _)| names::normalize(key) == wanted)
+                .keys()
+                .find(|key| names::normalize(key) == wanted)?;
+            model.operations.get_key_value(key)
         })
         .or_else(|| {
             model

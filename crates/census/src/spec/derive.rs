@@ -162,20 +162,25 @@ fn required(model: &ServiceModel, op: &Operation) -> Vec<String> {
 /// Every list operation of `model` with its derived details, by list operation
 /// name; list operations without any detail are included (with none).
 pub fn derive(model: &ServiceModel) -> Vec<Derivation> {
-    let details: Vec<&Operation> = model
+    // By the names first, so that only the reads' operations and shapes are decoded.
+    let reads: Vec<(&String, &Operation)> = model
         .operations
+        .keys()
+        .filter(|name| plain_read(name))
+        .map(|name| (name, &model.operations[name]))
+        .collect();
+    let details: Vec<&Operation> = reads
         .iter()
         .filter(|(name, op)| {
-            plain_read(name)
-                && !required(model, op).is_empty()
+            !required(model, op).is_empty()
                 && !streams(model, op)
                 && !never_detail(&model.name, name)
         })
-        .map(|(_, op)| op)
+        .map(|&(_, op)| op)
         .collect();
     let mut out = BTreeMap::new();
-    for (name, op) in &model.operations {
-        if !plain_read(name) || !required(model, op).is_empty() || streams(model, op) {
+    for &(name, op) in &reads {
+        if !required(model, op).is_empty() || streams(model, op) {
             continue;
         }
         if never_detail(&model.name, name) {
@@ -226,7 +231,7 @@ pub fn items(
 ) -> Option<(String, String, ShapeId)> {
     let output = model.shape(op.output.as_ref()?.target);
     let paginated = model
-        .paginators
+        .paginators()
         .get(name)
         .and_then(|p| match &p["result_key"] {
             Value::String(s) => Some(s.clone()),

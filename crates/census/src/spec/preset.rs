@@ -188,17 +188,22 @@ pub fn secret(service: &str, operation: &str, parameters: &Value) -> Option<&'st
         .find(|s| s.covers(service, operation, parameters))
 }
 
-/// Whether the all preset considers this operation: a plain read that needs no
-/// input and answers with a result rather than a stream. (The deny list is applied
-/// on top.)
-pub(super) fn all_candidate(model: &ServiceModel, name: &str, op: &Operation) -> bool {
-    let read = ALL_VERBS.iter().any(|verb| {
+/// Whether an operation's name is one of the plain reads the all preset makes.
+fn all_verb(name: &str) -> bool {
+    ALL_VERBS.iter().any(|verb| {
         name.strip_prefix(verb).is_some_and(|rest| {
             rest.chars()
                 .next()
                 .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         })
-    });
+    })
+}
+
+/// Whether the all preset considers this operation: a plain read that needs no
+/// input and answers with a result rather than a stream. (The deny list is applied
+/// on top.)
+pub(super) fn all_candidate(model: &ServiceModel, name: &str, op: &Operation) -> bool {
+    let read = all_verb(name);
     let needs_input = op
         .input
         .as_ref()
@@ -235,9 +240,10 @@ fn all() -> Result<Vec<Call>, Vec<Problem>> {
         if check::callable(&model).is_err() {
             continue;
         }
-        for (name, op) in &model.operations {
-            if !all_candidate(&model, name, op)
-                || deny.iter().any(|d| d.covers(&model.name, name))
+        // By the names first, so that only the reads' operations and shapes are decoded.
+        for name in model.operations.keys().filter(|name| all_verb(name)) {
+            if deny.iter().any(|d| d.covers(&model.name, name))
+                || !all_candidate(&model, name, &model.operations[name])
                 || secret(&model.name, name, &Value::Object(Map::new())).is_some()
             {
                 continue;

@@ -119,7 +119,7 @@ fn compile_errors() {
 fn every_bundled_rule_set_compiles() {
     for e in crate::model::services() {
         let model = crate::model::load(&e.name).unwrap();
-        RuleSet::from_json(&model.endpoint_rule_set)
+        RuleSet::from_json(&model.endpoint_rule_set())
             .unwrap_or_else(|err| panic!("{}: {err}", e.name));
     }
 }

@@ -10,10 +10,9 @@
 //!
 //! Prints one JSON object per response: `{"service", "operation", "bytes", "runs",
 //! "awsdyn_s", "awsdyn_cpu_s", "printed_s", "printed_cpu_s", "serde_json_s",
-//! "serde_json_cpu_s"}` (medians in seconds, the printed ones null when the streaming
-//! path declines the answer,
-//! wall and the thread's CPU time; the serde_json ones are null for a body that is not
-//! JSON). CPU time is the figure to compare on a busy machine: wall time there is
+//! "serde_json_cpu_s"}` (medians in seconds, wall and the thread's CPU time; the
+//! printed ones are null when the streaming path declines the answer, the serde_json
+//! ones for a body that is not JSON). CPU time is the figure to compare on a busy machine: wall time there is
 //! mostly waiting for a core. Each result is dropped outside its timing.
 
 use std::time::Instant;

@@ -3,13 +3,16 @@ bench/data/dynamodb-scan.json, about 20 MB each, deterministic (fixed seed).
 
 The EC2 response has the shape of a real DescribeInstances answer (reservations,
 instances with state, placement, network interfaces, block devices, tags...); the
-DynamoDB one is a Scan answer whose items mix every attribute-value type."""
+DynamoDB one is a Scan answer whose items mix every attribute-value type.
+
+  python3 bench/gen_responses.py [OUT_DIR]   (GEN_RESPONSES_BYTES=N for another size)"""
 import json
 import os
 import random
 import sys
 
-TARGET = 20 * 1024 * 1024
+# GEN_RESPONSES_BYTES: a smaller size (the differential test of crates/awsdyn/tests/printed.rs).
+TARGET = int(os.environ.get("GEN_RESPONSES_BYTES", 20 * 1024 * 1024))
 
 
 def ec2_instance(r, i):

@@ -1,16 +1,18 @@
 //! Times awsdyn's parse of a response body (the client's code path,
-//! [`awsdyn::client::decode`]) and, on a JSON body, `serde_json::from_slice::<Value>` on
-//! the same bytes, in the same process: the "awsdyn vs serde_json" ratio of
-//! bench/speed.py.
+//! [`awsdyn::client::decode`]), its streaming decode straight to the printed JSON
+//! ([`awsdyn::client::decode_printed`] and writing it out, as `census decode` prints
+//! it, to a sink) and, on a JSON body, `serde_json::from_slice::<Value>` on the same
+//! bytes, in the same process: the in-process figures of bench/speed.py.
 //!
 //! ```text
 //! cargo run --release -p awsdyn --example parse_speed -- RUNS SERVICE OPERATION FILE [SERVICE OPERATION FILE]...
 //! ```
 //!
 //! Prints one JSON object per response: `{"service", "operation", "bytes", "runs",
-//! "awsdyn_s", "awsdyn_cpu_s", "serde_json_s", "serde_json_cpu_s"}` (medians in seconds,
-//! wall and the thread's CPU time; the serde_json ones are null for a body that is not
-//! JSON). CPU time is the figure to compare on a busy machine: wall time there is
+//! "awsdyn_s", "awsdyn_cpu_s", "printed_s", "printed_cpu_s", "serde_json_s",
+//! "serde_json_cpu_s"}` (medians in seconds, wall and the thread's CPU time; the
+//! printed ones are null when the streaming path declines the answer, the serde_json
+//! ones for a body that is not JSON). CPU time is the figure to compare on a busy machine: wall time there is
 //! mostly waiting for a core. Each result is dropped outside its timing.
 
 use std::time::Instant;
@@ -91,6 +93,16 @@ fn main() {
             );
             v
         });
+        let printed = awsdyn::client::decode_printed(&model, &key, op, &resp, true)
+            .is_some()
+            .then(|| {
+                time(runs, || {
+                    let p = awsdyn::client::decode_printed(&model, &key, op, &resp, true)
+                        .expect("declined once, declined always");
+                    p.write_to(&mut std::io::sink()).expect("writing to a sink");
+                    p
+                })
+            });
         let is_json = body
             .iter()
             .find(|b| !b.is_ascii_whitespace())
@@ -109,6 +121,8 @@ fn main() {
                 "runs": runs,
                 "awsdyn_s": ours.0,
                 "awsdyn_cpu_s": ours.1,
+                "printed_s": printed.map(|s| s.0),
+                "printed_cpu_s": printed.map(|s| s.1),
                 "serde_json_s": serde.map(|s| s.0),
                 "serde_json_cpu_s": serde.map(|s| s.1),
             })

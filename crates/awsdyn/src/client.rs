@@ -29,9 +29,11 @@ use crate::retry::{
 use crate::sign::{sign_headers, SigningScope};
 use crate::{customize, names, validate, Error};
 
+mod printed;
 mod s3_redirect;
 mod settings;
 
+pub use printed::*;
 pub use settings::*;
 
 /// A model-driven AWS client. Cheap to clone; share one per process.

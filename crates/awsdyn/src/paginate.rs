@@ -64,6 +64,28 @@ impl Expr {
         &self.text
     }
 
+    /// The member name of an expression that is just one top-level member (`A`).
+    pub(crate) fn as_field(&self) -> Option<&str> {
+        match self.alternatives.as_slice() {
+            [alt] => match alt.as_slice() {
+                [Segment::Field(name)] => Some(name),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The top-level members the expression reads (the first field of each
+    /// alternative).
+    pub(crate) fn top_fields(&self) -> impl Iterator<Item = &str> {
+        self.alternatives
+            .iter()
+            .filter_map(|alt| match alt.first() {
+                Some(Segment::Field(name)) => Some(name.as_str()),
+                _ => None,
+            })
+    }
+
     /// Evaluates the expression; `None` for null/missing (and for JMESPath-falsy
     /// alternatives before `||`).
     pub fn search<'v>(&self, v: &'v Value) -> Option<&'v Value> {

@@ -18,6 +18,8 @@ use crate::protocol::{self, Request, Response};
 use crate::timestamp;
 use crate::{Error, ServiceError};
 
+pub(crate) mod stream;
+
 // ---------------------------------------------------------------------------
 // The `json` protocol.
 

@@ -13,6 +13,7 @@ use crate::Error;
 
 pub mod ec2;
 pub mod json;
+pub(crate) mod pretty;
 pub mod query;
 pub mod rest;
 pub mod rest_json;

@@ -38,6 +38,7 @@ use crate::ServiceError;
 mod error;
 mod plan;
 mod scalar;
+pub(crate) mod stream;
 
 use error::*;
 use plan::*;

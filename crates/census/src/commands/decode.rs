@@ -2,8 +2,10 @@
 //! model and printed exactly as `census call` prints the same answer: the boto3-shaped
 //! JSON, merged the way `census call` merges pages, or the modeled error.
 //!
-//! Parsing is awsdyn's, through [`awsdyn::client::decode`], the client's own code path;
-//! nothing here reads a wire format.
+//! Parsing is awsdyn's: [`awsdyn::client::decode_printed`] writes a success answer it
+//! handles straight as the printed JSON (no value tree), anything else goes through
+//! [`awsdyn::client::decode`], the client's own code path, and is printed from the
+//! value; the bytes are the same either way. Nothing here reads a wire format.
 
 use std::io::{BufWriter, Read, Write};
 use std::sync::Arc;
@@ -31,6 +33,17 @@ pub fn run(args: &DecodeFlags, out: impl Write) -> Result<()> {
     // `census call` without --param: its customizations see an empty input.
     let input = Value::Object(Map::new());
     let mut out = BufWriter::with_capacity(1 << 16, out);
+    if let Some(printed) =
+        awsdyn::client::decode_printed(&model, &op_name, op, &resp, !args.no_paginate)
+    {
+        if let Some(tokens) = &printed.next_tokens {
+            warn_next_page(tokens);
+        }
+        printed.write_to(&mut out)?;
+        writeln!(out)?;
+        out.flush()?;
+        return Ok(());
+    }
     match awsdyn::client::decode(&model, op, &input, &resp) {
         Ok(page) => {
             drop(body);
@@ -116,15 +129,19 @@ fn merged(model: &ServiceModel, op_name: &str, page: Value) -> Result<Value> {
         return Ok(page);
     };
     if let Some(tokens) = paginator.next_tokens(&page) {
-        let names: Vec<&str> = tokens.iter().map(|(k, _)| k.as_str()).collect();
-        eprintln!(
-            "census: warning: the answer has a next-page token ({}): census call would fetch the next pages; this is the first page's part of the merged result (--no-paginate prints the page whole)",
-            names.join(", ")
-        );
+        warn_next_page(&tokens);
     }
     let mut full = FullResult::new(&paginator);
     full.add_page(page);
     Ok(full.finish())
+}
+
+fn warn_next_page(tokens: &[(String, Value)]) {
+    let names: Vec<&str> = tokens.iter().map(|(k, _)| k.as_str()).collect();
+    eprintln!(
+        "census: warning: the answer has a next-page token ({}): census call would fetch the next pages; this is the first page's part of the merged result (--no-paginate prints the page whole)",
+        names.join(", ")
+    );
 }
 
 /// An error answer as boto3's `ClientError.response` holds it (without

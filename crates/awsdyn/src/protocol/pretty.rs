@@ -1,0 +1,161 @@
+//! Pretty JSON written straight into a byte buffer, byte for byte as
+//! `serde_json::to_writer_pretty` writes the equivalent [`Value`]: two-space indents,
+//! `": "` after keys, `{}`/`[]` for empty containers, strings escaped as serde_json
+//! escapes them, numbers formatted by serde_json itself.
+//!
+//! The streaming parsers ([`super::json::stream`], [`super::xml::stream`]) write their
+//! output with it, so that an answer becomes printed JSON without a [`Value`] tree.
+
+use serde_json::Value;
+
+/// Spaces for indents, sliced by depth (deeper levels are written in several slices).
+const SPACES: &[u8; 128] = &[b' '; 128];
+
+/// The output buffer and the depth of the container being written.
+pub(crate) struct Out {
+    pub buf: Vec<u8>,
+    pub depth: usize,
+}
+
+impl Out {
+    pub fn with_capacity(capacity: usize) -> Out {
+        Out {
+            buf: Vec::with_capacity(capacity),
+            depth: 0,
+        }
+    }
+
+    /// A line break and the indent of the current depth.
+    #[inline]
+    pub fn newline(&mut self) {
+        self.buf.push(b'\n');
+        let mut n = self.depth * 2;
+        while n > 0 {
+            let k = n.min(SPACES.len());
+            self.buf.extend_from_slice(&SPACES[..k]);
+            n -= k;
+        }
+    }
+
+    /// The separator before an entry of an object or array: `,` unless it is the
+    /// first, then the line break and indent.
+    #[inline]
+    pub fn separator(&mut self, first: bool) {
+        if !first {
+            self.buf.push(b',');
+        }
+        self.newline();
+    }
+
+    /// `"name": ` (the separator written before).
+    #[inline]
+    pub fn key(&mut self, name: &str) {
+        self.string(name);
+        self.buf.extend_from_slice(b": ");
+    }
+
+    /// Opens an object (`{`) or an array (`[`).
+    #[inline]
+    pub fn open(&mut self, bracket: u8) {
+        self.buf.push(bracket);
+        self.depth += 1;
+    }
+
+    /// Closes an object or array that has `any` entries.
+    #[inline]
+    pub fn close(&mut self, bracket: u8, any: bool) {
+        self.depth -= 1;
+        if any {
+            self.newline();
+        }
+        self.buf.push(bracket);
+    }
+
+    /// A JSON string, escaped as serde_json escapes it.
+    #[inline]
+    pub fn string(&mut self, s: &str) {
+        if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            serde_json::to_writer(&mut self.buf, s).expect("writing to a Vec");
+            return;
+        }
+        self.buf.reserve(s.len() + 2);
+        self.buf.push(b'"');
+        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.push(b'"');
+    }
+
+    pub fn bool(&mut self, v: bool) {
+        self.buf
+            .extend_from_slice(if v { b"true" as &[u8] } else { b"false" });
+    }
+
+    pub fn null(&mut self) {
+        self.buf.extend_from_slice(b"null");
+    }
+
+    /// A number (or any serializable scalar), formatted by serde_json.
+    #[inline]
+    pub fn scalar<T: serde::Serialize + ?Sized>(&mut self, v: &T) {
+        serde_json::to_writer(&mut self.buf, v).expect("writing a scalar to a Vec");
+    }
+
+    /// A whole value at the current depth.
+    pub fn value(&mut self, v: &Value) {
+        match v {
+            Value::Array(a) if !a.is_empty() => {}
+            Value::Object(o) if !o.is_empty() => {}
+            Value::String(s) => return self.string(s),
+            _ => return self.scalar(v),
+        }
+        let text = serde_json::to_vec_pretty(v).expect("writing a value to a Vec");
+        // Line breaks in serde_json's output are all structural (strings escape
+        // theirs): each takes the current indent in front of its own.
+        let mut rest = &text[..];
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            self.buf.extend_from_slice(&rest[..i]);
+            self.newline();
+            rest = &rest[i + 1..];
+        }
+        self.buf.extend_from_slice(rest);
+    }
+}
+
+/// The top-level structure of an answer as the streaming parsers leave it: the
+/// members' values written (at depth 1) in `buf`, and their names and byte ranges in
+/// the order of the page. The printer composes the object from them, in this order or
+/// in the order of a merged result.
+pub(crate) struct Top<'m> {
+    pub buf: Vec<u8>,
+    pub members: Vec<(&'m str, std::ops::Range<usize>)>,
+}
+
+impl Top<'_> {
+    /// The bytes of a member's value.
+    pub fn get(&self, name: &str) -> Option<&[u8]> {
+        self.members
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, r)| &self.buf[r.clone()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_as_serde_json_writes_them() {
+        let v =
+            json!({"a": [1, 2.5, "x\n\"y\u{1}"], "b": {}, "c": [], "d": {"e": null, "f": true}});
+        for depth in [0, 1, 3] {
+            let mut out = Out::with_capacity(0);
+            out.depth = depth;
+            out.value(&v);
+            let want = serde_json::to_string_pretty(&v)
+                .unwrap()
+                .replace('\n', &format!("\n{}", "  ".repeat(depth)));
+            assert_eq!(String::from_utf8(out.buf).unwrap(), want);
+        }
+    }
+}

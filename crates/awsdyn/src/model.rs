@@ -360,14 +360,7 @@ impl ServiceModel {
 
     /// The model with its metadata decoded, and its operations and shapes outlined.
     fn outline(name: &str, raw: Box<[u8]>, bundled: bool) -> Result<ServiceModel, Error> {
-        let fault = |raw: &[u8]| match serde_json::from_slice::<Value>(raw) {
-            Err(e) => Error::Model(format!("service model {name}: {e}")),
-            Ok(_) => Error::Model(format!("service model {name}: not a model object")),
-        };
-        let copy = (!bundled).then(|| raw.clone());
-        let Some((src, names, spans)) = lazy::outline(name, raw, bundled) else {
-            return Err(fault(copy.as_deref().unwrap_or_default()));
-        };
+        let (src, names, spans) = lazy::outline(name, raw, bundled)?;
         let metadata = match src.metadata {
             Some(span) => src.decode(span, "metadata")?,
             None => Metadata::default(),

@@ -11,7 +11,9 @@ use std::fmt;
 use std::ops::Index;
 use std::sync::{Arc, OnceLock};
 
+use indexmap::IndexMap;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::{Location, Operation, Shape, ShapeId, ShapeRef};
 use crate::Error;
@@ -89,52 +91,59 @@ impl Source {
     }
 }
 
+/// A model's top level: its operations and shapes by name with their JSON left
+/// undecoded, and the other parts decoded on demand.
+#[derive(Deserialize)]
+struct Outline<'a> {
+    #[serde(borrow, default)]
+    operations: IndexMap<&'a str, &'a RawValue>,
+    #[serde(borrow, default)]
+    shapes: IndexMap<&'a str, &'a RawValue>,
+    #[serde(borrow)]
+    metadata: Option<&'a RawValue>,
+    #[serde(borrow)]
+    paginators: Option<&'a RawValue>,
+    #[serde(borrow, rename = "endpointRuleSet")]
+    endpoint_rule_set: Option<&'a RawValue>,
+}
+
 /// Splits a service model's JSON into its outline: the operations' names and spans,
-/// and the [`Source`]. Fails on JSON it cannot walk (the caller then reports
-/// serde_json's error).
+/// and the [`Source`].
 pub(super) fn outline(
     service: &str,
     raw: Box<[u8]>,
     bundled: bool,
-) -> Option<(Arc<Source>, Vec<String>, Vec<Span>)> {
-    let mut s = Scanner { b: &raw, i: 0 };
-    let (mut ops, mut op_spans) = (Vec::new(), Vec::new());
-    let (mut shape_names, mut shape_values) = (Vec::new(), Vec::new());
-    let (mut metadata, mut paginators, mut rules) = (None, None, None);
-    s.object(|s, key| {
-        let start = s.peek()?;
-        match key {
-            b"operations" => s.object(|s, name| {
-                let at = s.peek()?;
-                s.value()?;
-                ops.push(std::str::from_utf8(name).ok()?.to_string());
-                op_spans.push(Span::new(at, s.i));
-                Some(())
-            })?,
-            b"shapes" => s.object(|s, name| {
-                let at = s.peek()?;
-                s.value()?;
-                let name_at = name.as_ptr() as usize - s.b.as_ptr() as usize;
-                std::str::from_utf8(name).ok()?;
-                shape_names.push(Span::new(name_at, name_at + name.len()));
-                shape_values.push(Span::new(at, s.i));
-                Some(())
-            })?,
-            _ => s.value()?,
-        }
-        let span = Some(Span::new(start, s.i));
-        match key {
-            b"metadata" => metadata = span,
-            b"paginators" => paginators = span,
-            b"endpointRuleSet" => rules = span,
-            _ => {}
-        }
-        Some(())
-    })?;
-    s.ws();
-    if s.i != s.b.len() || u32::try_from(raw.len()).is_err() {
-        return None;
+) -> Result<(Arc<Source>, Vec<String>, Vec<Span>), Error> {
+    let fault = |e: String| Error::Model(format!("service model {service}: {e}"));
+    if u32::try_from(raw.len()).is_err() {
+        return Err(fault("larger than 4 GiB".into()));
     }
+    let base = raw.as_ptr() as usize;
+    let span = |s: &str| {
+        Span::new(
+            s.as_ptr() as usize - base,
+            s.as_ptr() as usize - base + s.len(),
+        )
+    };
+    let raw_span = |r: &RawValue| span(r.get());
+    let (ops, op_spans, shape_names, shape_values, metadata, paginators, rules) = {
+        let o: Outline = serde_json::from_slice(&raw).map_err(|e| fault(e.to_string()))?;
+        (
+            o.operations
+                .keys()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>(),
+            o.operations
+                .values()
+                .map(|v| raw_span(v))
+                .collect::<Vec<_>>(),
+            o.shapes.keys().map(|k| span(k)).collect::<Vec<_>>(),
+            o.shapes.values().map(|v| raw_span(v)).collect::<Vec<_>>(),
+            o.metadata.map(raw_span),
+            o.paginators.map(raw_span),
+            o.endpoint_rule_set.map(raw_span),
+        )
+    };
     let mut source = Source {
         service: service.to_string(),
         bundled,
@@ -149,102 +158,7 @@ pub(super) fn outline(
     let mut sorted: Vec<ShapeId> = (0..source.shape_names.len() as ShapeId).collect();
     sorted.sort_by(|&a, &b| source.shape_name(a).cmp(source.shape_name(b)));
     source.shape_sorted = sorted;
-    Some((Arc::new(source), ops, op_spans))
-}
-
-/// Walks JSON without decoding it.
-struct Scanner<'a> {
-    b: &'a [u8],
-    i: usize,
-}
-
-impl<'a> Scanner<'a> {
-    fn ws(&mut self) {
-        while self.b.get(self.i).is_some_and(u8::is_ascii_whitespace) {
-            self.i += 1;
-        }
-    }
-
-    /// Skips white space; the position of the next value.
-    fn peek(&mut self) -> Option<usize> {
-        self.ws();
-        (self.i < self.b.len()).then_some(self.i)
-    }
-
-    fn eat(&mut self, c: u8) -> Option<()> {
-        self.ws();
-        (self.b.get(self.i) == Some(&c)).then(|| self.i += 1)
-    }
-
-    /// A string's raw content (escapes left as they are).
-    fn string(&mut self) -> Option<&'a [u8]> {
-        self.eat(b'"')?;
-        let start = self.i;
-        loop {
-            match self.b.get(self.i)? {
-                b'"' => break,
-                b'\\' => self.i += 2,
-                _ => self.i += 1,
-            }
-        }
-        self.i += 1;
-        Some(&self.b[start..self.i - 1])
-    }
-
-    /// Calls `f` at each member's value, which `f` must consume.
-    fn object(&mut self, mut f: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
-        self.eat(b'{')?;
-        if self.eat(b'}').is_some() {
-            return Some(());
-        }
-        loop {
-            let key = self.string()?;
-            self.eat(b':')?;
-            f(self, key)?;
-            if self.eat(b',').is_none() {
-                return self.eat(b'}');
-            }
-        }
-    }
-
-    /// Skips one value.
-    fn value(&mut self) -> Option<()> {
-        match self.b.get(self.peek()?)? {
-            b'"' => self.string().map(drop),
-            b'{' | b'[' => {
-                let mut depth = 0usize;
-                loop {
-                    match self.b.get(self.i)? {
-                        b'"' => {
-                            self.string()?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        b'}' | b']' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                self.i += 1;
-                                return Some(());
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.i += 1;
-                }
-            }
-            _ => {
-                let start = self.i;
-                while self
-                    .b
-                    .get(self.i)
-                    .is_some_and(|c| !matches!(c, b',' | b'}' | b']') && !c.is_ascii_whitespace())
-                {
-                    self.i += 1;
-                }
-                (self.i > start).then_some(())
-            }
-        }
-    }
+    Ok((Arc::new(source), ops, op_spans))
 }
 
 /// A service's shapes, in model order, indexed by [`ShapeId`]; each decoded on first use.

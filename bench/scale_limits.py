@@ -112,7 +112,7 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
             log.close()
         wall = max(ends)
         stats = fa.stats()
-        scan = os.path.join(out, [d for d in os.listdir(out) if not d.startswith(".")][0])
+        scan = os.path.join(out, [d for d in os.listdir(out) if not d.startswith(".") and os.path.isdir(os.path.join(out, d))][0])
         summaries = [f for f in os.listdir(scan) if f.startswith("summary") and f.endswith(".json")]
         calls = failed = scanned = 0
         for f in summaries:

@@ -19,6 +19,8 @@ Sections:
 - postgres, moto50: whole scans (bench/speed_scans.py): PostgreSQL vs the tree only at
   200 and 500 fakeaws accounts; 50 moto accounts, census's wall time against moto's CPU
   seconds and census's peak RSS.
+- preset: `census scan --preset all` (and `core`) of one moto account in one region: peak
+  RSS and the time from start to the first scan call (bench/speed_preset.py).
 
 The machine's load average is noted before and after each section: other work on the
 machine slows both sides of a ratio, not always equally."""
@@ -35,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import parse_throughput as pt  # noqa: E402  (the botocore venv, timer and cases)
+import speed_preset  # noqa: E402  (--preset all: peak RSS, time to the first call)
 import speed_scans  # noqa: E402  (the sections that time whole scans)
 
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -216,6 +219,7 @@ SECTIONS = {
     "decode": section_decode,
     "postgres": speed_scans.section_postgres,
     "moto50": speed_scans.section_moto50,
+    "preset": speed_preset.section_preset,
 }
 
 

@@ -71,6 +71,12 @@ class FakeAws:
         with urllib.request.urlopen(self.url + "/_fakeaws/stats", timeout=30) as r:
             return json.load(r)
 
+    def cpu(self):
+        """utime + stime of fakeaws so far, in seconds."""
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.proc.stdin.close()
         try:
@@ -111,6 +117,7 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
             cpu += usage.ru_utime + usage.ru_stime
             log.close()
         wall = max(ends)
+        fakeaws_cpu = fa.cpu()
         stats = fa.stats()
         scan = os.path.join(out, [d for d in os.listdir(out) if not d.startswith(".") and os.path.isdir(os.path.join(out, d))][0])
         summaries = [f for f in os.listdir(scan) if f.startswith("summary") and f.endswith(".json")]
@@ -146,6 +153,7 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
             shard_walls=sorted(ends),
             rss=max(rss),
             cpu=cpu,
+            fakeaws_cpu=fakeaws_cpu,
             calls=calls,
             calls_per_s=calls / wall,
             assume=count("sts AssumeRole"),
@@ -176,6 +184,7 @@ def describe(r):
     return (
         f"wall {r['wall']:.1f}s (floor {r['floor']:.0f}s {r['floor_kind']}, {r['wall'] / r['floor']:.2f}x), "
         f"{r['calls_per_s']:.1f} calls/s, RSS {r['rss']:.0f} MB, CPU {r['cpu']:.1f}s, "
+        f"fakeaws CPU {r['fakeaws_cpu']:.1f}s, ends {', '.join('%.0f' % w for w in r['shard_walls'])}s, "
         f"AssumeRole {r['assume']} ({r['assume_throttled']} throttled), Organizations throttled {r['org_throttled']}"
     )
 
@@ -227,7 +236,7 @@ def main():
         return (
             f"| {accounts:,} | {what} | {'yes' if tags else 'no'} | {m['calls']:,.0f} | **{m['wall']:.1f} s** | "
             f"{m['floor']:.0f} s ({m['floor_kind']}) | **{m['wall'] / m['floor']:.2f}x** | {m['calls_per_s']:.1f} | "
-            f"**{m['rss']:.0f} MB** | {m['cpu']:.1f} s | {m['assume_throttled']:,.0f} of {m['assume'] + m['assume_throttled']:,.0f} | "
+            f"**{m['rss']:.0f} MB** | {m['cpu']:.1f} s | {m['fakeaws_cpu']:.1f} s | {', '.join('%.0f' % w for w in m['shard_walls'])} s | {m['assume_throttled']:,.0f} of {m['assume'] + m['assume_throttled']:,.0f} | "
             f"{m['org_throttled']:,.0f} |"
         )
 
@@ -248,7 +257,8 @@ def main():
         if base:
             parts_text = [
                 f"{n} shard{'s' if n > 1 else ''}: {m['wall']:.0f} s, {base['wall'] / m['wall']:.2f}x the speed of one "
-                f"({base['wall'] / m['wall'] / n:.0%} per shard), CPU {m['cpu']:.0f} s in all"
+                f"({base['wall'] / m['wall'] / n:.0%} per shard), CPU {m['cpu']:.0f} s census + {m['fakeaws_cpu']:.0f} s fakeaws "
+                f"({(m['cpu'] + m['fakeaws_cpu']) / m['wall']:.2f} of the 2 cores busy)"
                 for n, m in sharded
             ]
             lines.append("Shards of one organization: " + "; ".join(parts_text) + ".")
@@ -268,8 +278,8 @@ def main():
             "one ListTagsForResource per kept account at 5 per second. Shards run at once, one output folder and "
             "--scan-id, each with its own access key (its own limits); their wall is to the end of the last.",
             "",
-            "| accounts | processes | account tags | calls | wall | floor | wall / floor | calls/s | peak RSS (per process) | census CPU | AssumeRole throttled | Organizations throttled |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| accounts | processes | account tags | calls | wall | floor | wall / floor | calls/s | peak RSS (per process) | census CPU | fakeaws CPU | each process's end | AssumeRole throttled | Organizations throttled |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             *[row_text(*r) for r in rows],
             "",
             *lines,

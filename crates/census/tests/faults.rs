@@ -23,7 +23,7 @@ fn scan_file() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/scans/inventory.json")
 }
 
-fn census(endpoint: &str, args: &[&str]) -> Output {
+fn census<S: AsRef<std::ffi::OsStr>>(endpoint: &str, args: &[S]) -> Output {
     cli_command(env!("CARGO_BIN_EXE_census"), endpoint)
         .args(args)
         .output()
@@ -620,15 +620,26 @@ fn answered(fake: &fakeaws::Server) -> serde_json::Map<String, Value> {
     fake.stats()["by_operation"].as_object().unwrap().clone()
 }
 
-/// A scan file of one call, ec2 DescribeVpcs, in `dir`.
-fn vpcs_scan_file(dir: &Path) -> String {
+/// `census scan --org FLAGS... -s <one call, ec2 DescribeVpcs> --regions us-east-1 -o
+/// <dir>/out`: the arguments, the scan file written in `dir`.
+fn org_vpcs_scan(dir: &Path, flags: &[&str]) -> Vec<String> {
     let path = dir.join("vpcs.json");
     std::fs::write(
         &path,
         r#"[{"service": "ec2", "function": "describe_vpcs"}]"#,
     )
     .unwrap();
-    path.to_string_lossy().into_owned()
+    let mut args = vec!["scan".to_string(), "--org".to_string()];
+    args.extend(flags.iter().map(|f| f.to_string()));
+    args.extend([
+        "-s".to_string(),
+        path.to_string_lossy().into_owned(),
+        "--regions".to_string(),
+        "us-east-1".to_string(),
+        "-o".to_string(),
+        dir.join("out").to_string_lossy().into_owned(),
+    ]);
+    args
 }
 
 /// Discovery streams: the first AssumeRole goes out while Organizations (1 request a
@@ -645,18 +656,7 @@ fn the_scan_starts_on_the_first_page_of_accounts() {
     let out = TempDir::new("census-faults-stream");
     let result = census(
         &fake.endpoint(),
-        &[
-            "scan",
-            "--org",
-            "--account-tags",
-            "false",
-            "-s",
-            &vpcs_scan_file(&out),
-            "--regions",
-            "us-east-1",
-            "-o",
-            out.join("out").to_str().unwrap(),
-        ],
+        &org_vpcs_scan(&out, &["--account-tags", "false"]),
     );
     // 100 accounts: 5 pages of 20.
     assert_whole(&result, &out.join("out"), 100, 1);
@@ -697,21 +697,7 @@ fn a_shard_reads_its_own_accounts_tags_and_every_output_has_them() {
     })
     .unwrap();
     let out = TempDir::new("census-faults-shard-tags");
-    let result = census(
-        &fake.endpoint(),
-        &[
-            "scan",
-            "--org",
-            "--shard",
-            "1/2",
-            "-s",
-            &vpcs_scan_file(&out),
-            "--regions",
-            "us-east-1",
-            "-o",
-            out.join("out").to_str().unwrap(),
-        ],
-    );
+    let result = census(&fake.endpoint(), &org_vpcs_scan(&out, &["--shard", "1/2"]));
     assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
     let root = scan_root(&out.join("out"));
     let listed = read_json(&root.join("accounts.shard-1-of-2.json"));
@@ -778,18 +764,7 @@ fn a_scan_killed_before_discovery_ended_is_resumed_whole() {
     .unwrap();
     let out = TempDir::new("census-faults-kill-discovery");
     let mut child = cli_command(env!("CARGO_BIN_EXE_census"), &fake.endpoint())
-        .args([
-            "scan",
-            "--org",
-            "--account-tags",
-            "false",
-            "-s",
-            &vpcs_scan_file(&out),
-            "--regions",
-            "us-east-1",
-            "-o",
-            out.join("out").to_str().unwrap(),
-        ])
+        .args(org_vpcs_scan(&out, &["--account-tags", "false"]))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

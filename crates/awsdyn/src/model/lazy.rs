@@ -107,13 +107,12 @@ struct Outline<'a> {
     endpoint_rule_set: Option<&'a RawValue>,
 }
 
+/// A model's [`Source`], its operations' names and their spans.
+pub(super) type Outlined = (Arc<Source>, Vec<String>, Vec<Span>);
+
 /// Splits a service model's JSON into its outline: the operations' names and spans,
 /// and the [`Source`].
-pub(super) fn outline(
-    service: &str,
-    raw: Box<[u8]>,
-    bundled: bool,
-) -> Result<(Arc<Source>, Vec<String>, Vec<Span>), Error> {
+pub(super) fn outline(service: &str, raw: Box<[u8]>, bundled: bool) -> Result<Outlined, Error> {
     let fault = |e: String| Error::Model(format!("service model {service}: {e}"));
     if u32::try_from(raw.len()).is_err() {
         return Err(fault("larger than 4 GiB".into()));

@@ -11,7 +11,7 @@ bench/scan_scale.py: Organizations, STS and four list calls in 4 regions) and ru
     census scan --org -s bench/scans/scale4.json --regions <4 regions> -o DIR [--no-inventory]
 
 (release builds, DIR on the disk). Runs alternate between the two modes so that the
-machine's drift hits both alike. Recorded per run: wall time, peak RSS and CPU (wait4
+machine's drift hits both alike. Recorded per run: wall time, peak RSS (GNU time) and CPU (wait4
 rusage), the finish phase (wall time after fakeaws's last list answer: where the links
 are resolved), and from census.db the inventory and links rows. Every run is checked: exit
 0, N x 16 calls, none failed; with the inventory, one inventory row per resource row of the

@@ -8,7 +8,7 @@ until the page is interactive in headless Chromium, and the filter's time per ke
 It starts `fakeaws --accounts N --latency-ms 50` (the fixture of bench/scan_scale.py),
 scans it once (`census scan --org -s bench/scans/scale4.json --regions <4 regions>`,
 release builds, SQLite on the disk), then per run writes `census report html -o FILE`
-(wall time and peak RSS by wait4) and opens the page in Chromium through the DevTools
+(wall time, and peak RSS by GNU time) and opens the page in Chromium through the DevTools
 protocol (the ignored test `report_html::bench_page`, which reports the time from
 navigation until the resource table shows its rows, and the filter's own time for each
 keystroke of "team-7 ec2:vol" as the page measures it). Medians of the runs go to the

@@ -13,7 +13,7 @@ types of 14 services with ids, ARNs, names and tags shaped like AWS's (`i-0` + 1
 digits, `arn:aws:ec2:REGION:ACCOUNT:instance/i-0...`, `payments-api-prod-12`,
 `{"team": "team-payments", "env": "prod", ...}`), spread unevenly over the accounts
 (a few big ones, a long tail) and the scan's 4 regions. Then per run: `census report
-html --db census.db -o FILE` (release; wall time and peak RSS by wait4), and the page
+html --db census.db -o FILE` (release; wall time, and peak RSS by GNU time), and the page
 opened from file:// in headless Chromium through the DevTools protocol (the ignored
 test `report_html::bench_page`): time from navigation until the table shows its rows,
 then three queries typed into the emptied filter one key at a time with

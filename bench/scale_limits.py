@@ -21,7 +21,7 @@ CARGO_TARGET_DIR). Parts:
   accounts / 20 AssumeRole per second (the issue's target: wall within 1.25x of it, peak
   RSS under 150 MB, calls/s at 10,000 at least 95% of calls/s at 1,000).
 - `tags`: 1,000 accounts with the default `--account-tags true`: every kept account's
-  ListTagsForResource at Organizations' 5/s makes the floor accounts / 5.
+  ListTagsForResource at Organizations' 5/s makes Organizations the floor (its requests / 5).
 - `shards`: an organization of --shard-accounts accounts scanned by 1, 2, 4 processes at
   once (`--shard K/N`, one --scan-id, one output folder), each shard with its own access
   key as separate Batch jobs or pods have, so each has its own STS and Organizations
@@ -35,7 +35,6 @@ BENCHMARKS.md is rewritten with the medians.
 
 import argparse
 import json
-import math
 import os
 import shutil
 import statistics
@@ -46,6 +45,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peak_rss  # noqa: E402
 from scan_moto import clean_env, machine, result_files, write_section  # noqa: E402
 from scan_scale import SCAN_FILE, build  # noqa: E402
 
@@ -53,7 +53,6 @@ REGIONS = ["us-east-1", "eu-west-1"]
 SECTION = "Scale under AWS-like limits (issue 16)"
 STS_RATE = 20.0
 ORG_RATE = 5.0
-PAGE = 20  # ListAccounts page size (AWS's maximum)
 CALLS_PER_ACCOUNT = len(REGIONS) * len(json.load(open(SCAN_FILE)))
 
 
@@ -103,18 +102,18 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
                 # Its own caller, as a separate Batch job or pod has: its own limits.
                 env["AWS_ACCESS_KEY_ID"] = f"AKIDSHARD{k:04d}"
             log = open(os.path.join(out, f".census-{k}.log"), "w")
-            p = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+            p = peak_rss.Measured(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
             procs.append((k, p, log))
         ends = []
         rss = []
         cpu = 0.0
         codes = []
         for k, p, log in procs:
-            _, status, usage = os.wait4(p.pid, 0)
+            code, _, peak, used = p.wait()
             ends.append(time.monotonic() - started)
-            codes.append(os.waitstatus_to_exitcode(status))
-            rss.append(usage.ru_maxrss / 1024)
-            cpu += usage.ru_utime + usage.ru_stime
+            codes.append(code)
+            rss.append(peak)
+            cpu += used
             log.close()
         wall = max(ends)
         fakeaws_cpu = fa.cpu()
@@ -143,9 +142,13 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
         n = max(shards, 1)
         per_shard = accounts / n
         floor_sts = per_shard / STS_RATE
-        floor_list = math.ceil(accounts / PAGE) / ORG_RATE
-        floor_tags = per_shard / ORG_RATE if tags else 0.0
-        floor = max(floor_sts, floor_list, floor_tags)
+        # Every process reads the whole organization: ListAccounts, and the OU tree's walk
+        # (ListAccountsForParent of every OU, for the OU paths), at 5/s per caller.
+        org_answered = sum(
+            v["count"] for k, v in ops.items() if k.startswith("organizations ") and not k.endswith("(throttled)")
+        )
+        floor_list = org_answered / n / ORG_RATE
+        floor = max(floor_sts, floor_list)
         return dict(
             accounts=scanned,
             shards=n,
@@ -162,7 +165,7 @@ def run_shards(census, fakeaws, accounts, shards, tags, out_base):
             org_throttled=sum(v["count"] for k, v in ops.items() if k.startswith("organizations ") and k.endswith("(throttled)")),
             throttled=stats["throttled"],
             floor=floor,
-            floor_kind="tags" if floor == floor_tags else ("STS" if floor == floor_sts else "ListAccounts"),
+            floor_kind="STS" if floor == floor_sts else "Organizations",
             max_in_flight=stats["max_in_flight"],
         )
     finally:
@@ -274,8 +277,9 @@ def main():
             f"`census scan --org -s bench/scans/scale4.json --regions {','.join(REGIONS)}` (4 list calls, release builds), "
             f"medians of {args.runs} run(s). Every run checked: exit 0, accounts x {CALLS_PER_ACCOUNT} calls, none failed, one file per call.",
             "The floor is the slowest limit's time: STS, accounts (per shard) / 20 AssumeRole per second; "
-            "ListAccounts, pages of 20 / 5 per second (every shard lists the whole organization); with account tags, "
-            "one ListTagsForResource per kept account at 5 per second. Shards run at once, one output folder and "
+            "Organizations, the requests each process made (fakeaws's count: every shard reads the whole organization, "
+            "ListAccounts pages of 20 and the OU tree's ListAccountsForParent pages) / 5 per second; with account tags, "
+            "one ListTagsForResource per kept account among them. Shards run at once, one output folder and "
             "--scan-id, each with its own access key (its own limits); their wall is to the end of the last.",
             "",
             "| accounts | processes | account tags | calls | wall | floor | wall / floor | calls/s | peak RSS (per process) | census CPU | fakeaws CPU | each process's end | AssumeRole throttled | Organizations throttled |",

@@ -13,8 +13,8 @@
    and in 4 regions a VPC, subnet, security group, instance, bucket, queues, topic,
    table and function per member, plus IAM roles);
 4. runs `census scan --org -s bench/scans/bench11.json --regions <the 4>` once to warm
-   up, then `--runs` times, measuring for each run the wall time, census's peak RSS and
-   CPU (wait4 rusage), moto's CPU seconds (utime+stime of its process from
+   up, then `--runs` times, measuring for each run the wall time, census's peak RSS (GNU
+   time, bench/peak_rss.py) and CPU (wait4 rusage), moto's CPU seconds (utime+stime of its process from
    /proc/<pid>/stat, before and after) and the requests moto logged; each time the same
    scan also runs with `--no-db` (no SQLite store), the two modes interleaved (their
    order alternating from one round to the next) so that drift in the machine's load
@@ -51,6 +51,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peak_rss  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCAN_FILE = os.path.join(ROOT, "bench", "scans", "bench11.json")
@@ -119,13 +122,9 @@ def process_cpu(pid):
 
 
 def run_measured(cmd, env, cwd=None, stdout=None, stderr=None):
-    """Runs cmd; returns (exit code, wall seconds, peak RSS in MB, CPU seconds)."""
-    started = time.monotonic()
-    p = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=stdout, stderr=stderr)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.monotonic() - started
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return p.returncode, wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
+    """Runs cmd; returns (exit code, wall seconds, peak RSS in MB, CPU seconds). The peak
+    RSS is the command's own, by GNU time (bench/peak_rss.py says why not wait4's)."""
+    return peak_rss.run(cmd, env, cwd=cwd, stdout=stdout, stderr=stderr)
 
 
 def scan_dir(out):
@@ -328,7 +327,7 @@ def main():
     body = f"""
 Measured {time.strftime('%Y-%m-%d')} on {machine()}; load average {load[0]:.1f} when it ended (other builds share the machine).
 Command: `python3 bench/scan_moto.py --runs {args.runs}`: moto 5.2.5 (`moto_server`, `MOTO_EC2_LOAD_DEFAULT_AMIS=false`) on 127.0.0.1, an organization of {args.members} members + the management account seeded by `bench/seed_moto.py` ({seed_s:.0f} s), then `census scan --org -s bench/scans/bench11.json --regions {','.join(REGIONS)}` (release build, default `--concurrency` 64, SQLite store on: census.db in the output folder), one warm-up and {args.runs} measured runs; each round also runs the same scan with `--no-db`, the two interleaved (order alternating per round).
-Each run: {runs[0]['calls']} calls ({accounts} accounts x ({len(REGIONS)} regions x {n_regional} regional calls + {n_global} global)), {runs[0]['items']} items, {expected} files, exit 0 (checked every run). Moto CPU is utime+stime of the moto process over the run (/proc/PID/stat); census's figures are its wait4 rusage.
+Each run: {runs[0]['calls']} calls ({accounts} accounts x ({len(REGIONS)} regions x {n_regional} regional calls + {n_global} global)), {runs[0]['items']} items, {expected} files, exit 0 (checked every run). Moto CPU is utime+stime of the moto process over the run (/proc/PID/stat); census's figures are its wait4 rusage, its peak RSS by GNU time.
 Targets: wall time at most 1.5x moto's CPU seconds; census peak RSS under 80 MB; with the SQLite store at most 10% slower than `--no-db`.
 
 {figures_table(runs)}

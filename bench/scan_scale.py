@@ -12,7 +12,7 @@ organization, STS and four list calls on 127.0.0.1, every answer after 50 ms), r
 
 (release builds of both, `cargo build --release -p census` and `-p fakeaws`, honouring
 CARGO_TARGET_DIR), and records the wall time, calls/s (summary.json's `totals.calls`
-over the wall time), census's peak RSS and CPU (wait4 rusage), and where the time went,
+over the wall time), census's peak RSS (GNU time) and CPU (wait4 rusage), and where the time went,
 from fakeaws's own record of when it answered each operation (`GET /_fakeaws/stats`):
 discovery (start to the last Organizations answer: DescribeOrganization, ListAccounts,
 the OU tree, ListTagsForResource per account) and the scan proper (first AssumeRole to

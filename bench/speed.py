@@ -31,11 +31,13 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
+import peak_rss  # noqa: E402  (a child's own peak RSS)
 import parse_throughput as pt  # noqa: E402  (the botocore venv, timer and cases)
 import speed_preset  # noqa: E402  (--preset all: peak RSS, time to the first call)
 import speed_scans  # noqa: E402  (the sections that time whole scans)
@@ -54,16 +56,12 @@ def median(xs):
 
 def run_child(cmd, stdout):
     """Runs cmd; its wall seconds, CPU seconds (user+sys) and peak RSS (MB)."""
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=stdout, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    p.returncode = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if p.returncode != 0:
-        raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), p.returncode, err))
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024
+    with tempfile.TemporaryFile() as errors:
+        code, wall, rss, cpu = peak_rss.run(cmd, stdout=stdout, stderr=errors)
+        if code != 0:
+            errors.seek(0)
+            raise SystemExit("%s failed (%d): %s" % (" ".join(cmd), code, errors.read().decode(errors="replace")))
+    return wall, cpu, rss
 
 
 def botocore_timer():

@@ -164,7 +164,7 @@ def section_preset(runs):
             "Command: `python3 bench/speed.py --only preset --runs %d`: `census scan --preset PRESET --regions %s` (release build, "
             "SQLite store on) of moto's default account, moto 5.2.5 on 127.0.0.1 behind the script's loopback relay; one warm-up and "
             "%d measured runs of each preset, taking turns. Time to the first call: from the process's start to the first request "
-            "signed for a service other than STS and Organizations reaching the relay. Peak RSS: the process's wait4 rusage. "
+            "signed for a service other than STS and Organizations reaching the relay. Peak RSS: the process's own, by GNU time (bench/peak_rss.py). "
             "Calls fail where moto lacks the operation; the figures are the scan's either way."
             % (runs, REGION, runs),
             "",

@@ -157,7 +157,7 @@ def section_moto50(runs, members=50):
             "Command: `python3 bench/speed.py --only moto50 --runs %d`: moto 5.2.5 (`moto_server`, `MOTO_EC2_LOAD_DEFAULT_AMIS=false`) "
             "on 127.0.0.1, %d members + the management account seeded by bench/seed_moto.py (%.0f s), then `census scan --org -s "
             "bench/scans/bench11.json --regions %s` (release build, SQLite store on), one warm-up and %d measured runs. Each run: %d calls, "
-            "%d items, %d files, exit 0, none failed (checked). Moto CPU: utime+stime of the moto process over the run; census: its wait4 rusage."
+            "%d items, %d files, exit 0, none failed (checked). Moto CPU: utime+stime of the moto process over the run; census: its wait4 rusage, its peak RSS by GNU time (bench/peak_rss.py)."
             % (runs, members, seed_s, ",".join(sm.REGIONS), runs, rs[0]["calls"], rs[0]["items"], expected),
             "",
             "| figure | median of %d | runs |" % runs,

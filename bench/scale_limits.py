@@ -183,6 +183,33 @@ def median_row(runs):
     return m
 
 
+def explain_shards(sharded):
+    """Where the speed-up per shard comes from and where it stops."""
+    org_bound = [(n, m) for n, m in sharded if m["floor_kind"] == "Organizations"]
+    busy = max((m["cpu"] + m["fakeaws_cpu"]) / m["wall"] for _, m in sharded)
+    text = (
+        "Reading: each shard has its own caller, so its own STS budget: while STS bounds a shard "
+        "(its accounts / 20 per second), N shards finish N times sooner. "
+    )
+    if org_bound:
+        n, m = org_bound[0]
+        text += (
+            f"At {n} shards each shard's STS floor ({m['accounts'] / n / STS_RATE:.0f} s) falls under the Organizations "
+            f"reads every shard makes of the whole organization ({m['floor']:.0f} s: ListAccounts and the OU tree's "
+            f"ListAccountsForParent pages at 5/s per caller), and the shards end together at {m['wall']:.0f} s. "
+        )
+    text += (
+        f"The machine's 2 cores are not the limit here: at most {busy:.2f} of them were busy on average "
+        "(census and fakeaws CPU over the wall time)."
+    )
+    if org_bound:
+        text += (
+            " Reading the accounts once (from the OU walk, which lists every account anyway) would halve those "
+            "Organizations requests and move the limit back to STS."
+        )
+    return text
+
+
 def describe(r):
     return (
         f"wall {r['wall']:.1f}s (floor {r['floor']:.0f}s {r['floor_kind']}, {r['wall'] / r['floor']:.2f}x), "
@@ -265,6 +292,7 @@ def main():
                 for n, m in sharded
             ]
             lines.append("Shards of one organization: " + "; ".join(parts_text) + ".")
+            lines.append(explain_shards(sharded))
     body = "\n".join(
         [
             f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}; load average "

@@ -60,5 +60,5 @@ pub mod validate;
 pub mod xform;
 
 pub use error::{Error, ServiceError};
-pub use model::{Operation, Protocol, ServiceModel, Shape, ShapeId, ShapeRef, ShapeType};
+pub use model::{ErrorRef, Operation, Protocol, ServiceModel, Shape, ShapeId, ShapeRef, ShapeType};
 pub use protocol::{Request, Response};

@@ -271,6 +271,15 @@ pub struct EndpointTrait {
     pub host_prefix: Option<String>,
 }
 
+/// An operation's modeled error: the shape's name as written in the model, and its
+/// resolved index.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ErrorRef {
+    pub shape: String,
+    #[serde(skip)]
+    pub target: ShapeId,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Operation {
@@ -279,8 +288,10 @@ pub struct Operation {
     pub http: Http,
     pub input: Option<ShapeRef>,
     pub output: Option<ShapeRef>,
+    /// The modeled errors: only their shapes (a full [`ShapeRef`] each cost about
+    /// 2 KB an operation, the largest part of a decoded operation).
     #[serde(default)]
-    pub errors: Vec<ShapeRef>,
+    pub errors: Vec<ErrorRef>,
     pub endpoint: Option<EndpointTrait>,
     #[serde(default)]
     pub http_checksum_required: bool,

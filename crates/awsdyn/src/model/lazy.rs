@@ -81,13 +81,17 @@ impl Source {
     }
 
     fn resolve(&self, r: &mut ShapeRef, ctx: &str) -> Result<(), Error> {
-        r.target = self.shape_id(&r.shape).ok_or_else(|| {
-            Error::Model(format!(
-                "service model {}: {ctx} refers to unknown shape {}",
-                self.service, r.shape
-            ))
-        })?;
+        r.target = self.resolve_name(&r.shape, ctx)?;
         Ok(())
+    }
+
+    fn resolve_name(&self, shape: &str, ctx: &str) -> Result<ShapeId, Error> {
+        self.shape_id(shape).ok_or_else(|| {
+            Error::Model(format!(
+                "service model {}: {ctx} refers to unknown shape {shape}",
+                self.service
+            ))
+        })
     }
 }
 
@@ -374,7 +378,7 @@ impl Operations {
             self.src.resolve(r, key)?;
         }
         for r in &mut op.errors {
-            self.src.resolve(r, key)?;
+            r.target = self.src.resolve_name(&r.shape, key)?;
         }
         if self.src.bundled {
             super::adjust(&self.src.service, &mut op);

@@ -17,7 +17,9 @@ use serde_json::Value;
 use crate::Error;
 
 mod lazy;
+mod reference;
 pub use lazy::{Operations, Shapes};
+pub use reference::ShapeRef;
 
 /// Index of a shape inside [`ServiceModel::shapes`].
 pub type ShapeId = u32;
@@ -148,45 +150,6 @@ pub enum Location {
     Header,
     Headers,
     StatusCode,
-}
-
-/// A reference to a shape with the traits that apply at the point of use:
-/// structure members, list members, map keys and values, operation inputs and outputs.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShapeRef {
-    /// The shape's name as written in the model.
-    pub shape: String,
-    /// Resolved index of `shape`; filled in when the shape or operation holding it is decoded.
-    #[serde(skip)]
-    pub target: ShapeId,
-    pub location: Option<Location>,
-    pub location_name: Option<String>,
-    pub query_name: Option<String>,
-    pub xml_namespace: Option<XmlNamespace>,
-    #[serde(default)]
-    pub xml_attribute: bool,
-    #[serde(default)]
-    pub flattened: bool,
-    pub timestamp_format: Option<String>,
-    #[serde(default)]
-    pub jsonvalue: bool,
-    #[serde(default)]
-    pub idempotency_token: bool,
-    #[serde(default)]
-    pub host_label: bool,
-    #[serde(default)]
-    pub streaming: bool,
-    #[serde(default)]
-    pub eventpayload: bool,
-    /// On an operation's output: the element that wraps the result (query protocol).
-    pub result_wrapper: Option<String>,
-    /// On an operation's input/output reference: the payload member (older models
-    /// write it here rather than on the structure).
-    pub payload: Option<String>,
-    pub context_param: Option<Value>,
-    #[serde(default)]
-    pub deprecated: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -61,8 +61,8 @@ pub fn decode_printed<'m>(
     let top = match model.protocol().ok()? {
         Protocol::Json => json::stream::parse_top(model, output.target, resp.body)?,
         Protocol::Query => {
-            let wrapper = match &output.result_wrapper {
-                Some(w) => w.clone(),
+            let wrapper = match output.result_wrapper() {
+                Some(w) => w.to_string(),
                 None => format!("{}Result", op.name),
             };
             xml::stream::parse_top(model, output.target, resp.body, Some(&wrapper))?

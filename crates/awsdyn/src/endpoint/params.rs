@@ -166,7 +166,7 @@ impl RuleSet {
             .into_iter()
             .flat_map(|shape| shape.members.iter())
             .filter_map(|(member, m)| {
-                let param = m.context_param.as_ref()?.get("name")?.as_str()?;
+                let param = m.context_param()?.get("name")?.as_str()?;
                 Some((param, member.as_str()))
             })
             .collect();

@@ -204,7 +204,7 @@ fn write_shape(
             let t = timestamp::from_input(value)
                 .ok_or_else(|| type_error(shape, "a timestamp", value))?;
             let format = member
-                .and_then(|m| m.timestamp_format.as_deref())
+                .and_then(|m| m.timestamp_format())
                 .or(shape.timestamp_format.as_deref())
                 .unwrap_or("unixTimestamp");
             if format.eq_ignore_ascii_case("iso8601") {

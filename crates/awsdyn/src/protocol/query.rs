@@ -50,8 +50,8 @@ pub fn parse(model: &ServiceModel, op: &Operation, resp: &Response) -> Result<Va
     let Some(output) = &op.output else {
         return Ok(crate::protocol::empty());
     };
-    let wrapper = match &output.result_wrapper {
-        Some(w) => w.clone(),
+    let wrapper = match output.result_wrapper() {
+        Some(w) => w.to_string(),
         None => format!("{}Result", op.name),
     };
     xml::parse_members(model, output.target, resp.body, Some(&wrapper))
@@ -153,8 +153,8 @@ impl Form<'_> {
         match self.variant {
             Variant::Query => self.location_name(r).unwrap_or(default).to_string(),
             Variant::Ec2 => {
-                if let Some(q) = &r.query_name {
-                    q.clone()
+                if let Some(q) = r.query_name() {
+                    q.to_string()
                 } else if let Some(l) = self.location_name(r) {
                     capitalize(l)
                 } else {
@@ -193,8 +193,7 @@ impl Form<'_> {
                 let t = timestamp::from_input(v)
                     .ok_or_else(|| self.invalid(key, "expected a timestamp"))?;
                 let format = r
-                    .timestamp_format
-                    .as_deref()
+                    .timestamp_format()
                     .or(shape.timestamp_format.as_deref())
                     .unwrap_or("iso8601");
                 let s = match format.to_ascii_lowercase().as_str() {

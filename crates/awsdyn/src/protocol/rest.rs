@@ -60,13 +60,13 @@ pub fn location_name<'a>(r: &'a ShapeRef, s: &'a Shape) -> Option<&'a str> {
 
 /// The `timestampFormat` of a reference, else of its target shape.
 pub fn timestamp_format<'a>(r: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a str> {
-    r.and_then(|r| r.timestamp_format.as_deref())
+    r.and_then(|r| r.timestamp_format())
         .or(s.timestamp_format.as_deref())
 }
 
 /// The `xmlNamespace` of a reference, else of its target shape.
 pub fn xml_namespace<'a>(r: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a XmlNamespace> {
-    r.and_then(|r| r.xml_namespace.as_ref())
+    r.and_then(|r| r.xml_namespace())
         .or(s.xml_namespace.as_ref())
 }
 
@@ -88,9 +88,7 @@ pub fn member_location(r: &ShapeRef, _s: &Shape) -> Option<Location> {
 /// botocore also honours a `payload` written on the operation's input/output
 /// reference (only older models do that), which wins.
 pub fn payload_member<'a>(op_ref: Option<&'a ShapeRef>, s: &'a Shape) -> Option<&'a str> {
-    op_ref
-        .and_then(|r| r.payload.as_deref())
-        .or(s.payload.as_deref())
+    op_ref.and_then(|r| r.payload()).or(s.payload.as_deref())
 }
 
 fn jsonvalue(r: &ShapeRef, s: &Shape) -> bool {

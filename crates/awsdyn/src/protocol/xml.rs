@@ -371,12 +371,7 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
             };
             let qname = e.name();
             let name = local(qname.as_ref());
-            let found = match plan.members.get(usize::from(predicted)) {
-                Some(m) if !m.attribute && m.xml_name.as_bytes() == name => {
-                    Some(usize::from(predicted))
-                }
-                _ => plan.lookup(name),
-            };
+            let found = plan.find(predicted, name);
             let Some(i) = found else {
                 if plan.union {
                     match &unknown {

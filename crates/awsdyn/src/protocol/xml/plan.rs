@@ -80,6 +80,19 @@ impl<'m> StructPlan<'m> {
         }
     }
 
+    /// The member whose element is named `name`, trying first the member `predicted`
+    /// (the one that followed the previous member last time: elements mostly come in the
+    /// same order).
+    #[inline]
+    pub(super) fn find(&self, predicted: u16, name: &[u8]) -> Option<usize> {
+        match self.members.get(usize::from(predicted)) {
+            Some(m) if !m.attribute && m.xml_name.as_bytes() == name => {
+                Some(usize::from(predicted))
+            }
+            _ => self.lookup(name),
+        }
+    }
+
     /// The member whose element is named `name`.
     #[inline]
     pub(super) fn lookup(&self, name: &[u8]) -> Option<usize> {

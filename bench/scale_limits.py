@@ -42,12 +42,11 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import peak_rss  # noqa: E402
 from scan_moto import clean_env, machine, result_files, write_section  # noqa: E402
-from scan_scale import SCAN_FILE, build  # noqa: E402
+from scan_scale import SCAN_FILE, FakeAws, build  # noqa: E402
 
 REGIONS = ["us-east-1", "eu-west-1"]
 SECTION = "Scale under AWS-like limits (issue 16)"
@@ -56,38 +55,10 @@ ORG_RATE = 5.0
 CALLS_PER_ACCOUNT = len(REGIONS) * len(json.load(open(SCAN_FILE)))
 
 
-class FakeAws:
-    def __init__(self, binary, accounts):
-        # stdin is a pipe: fakeaws exits when it closes, even if this script dies.
-        self.proc = subprocess.Popen(
-            [binary, "--accounts", str(accounts), "--aws-limits", "--exit-on-eof"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
-        self.url = f"http://127.0.0.1:{json.loads(self.proc.stdout.readline())['port']}"
-
-    def stats(self):
-        with urllib.request.urlopen(self.url + "/_fakeaws/stats", timeout=30) as r:
-            return json.load(r)
-
-    def cpu(self):
-        """utime + stime of fakeaws so far, in seconds."""
-        with open(f"/proc/{self.proc.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-
 def run_shards(census, fakeaws, accounts, shards, tags, out_base):
     """Runs `shards` census processes at once (one plain scan when shards is 0) against
     one fakeaws; returns the figures of the run."""
-    fa = FakeAws(fakeaws, accounts)
+    fa = FakeAws(fakeaws, accounts, flags=("--aws-limits",))
     out = tempfile.mkdtemp(prefix="census-limits-", dir=out_base)
     try:
         procs = []

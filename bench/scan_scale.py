@@ -41,7 +41,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scan_moto import ROOT, clean_env, machine, result_files, run_measured, scan_dir, write_section  # noqa: E402
+from scan_moto import ROOT, clean_env, machine, process_cpu, result_files, run_measured, scan_dir, write_section  # noqa: E402
 
 SCAN_FILE = os.path.join(ROOT, "bench", "scans", "scale4.json")
 REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]
@@ -59,10 +59,13 @@ def build():
 
 
 class FakeAws:
-    def __init__(self, binary, accounts):
+    """fakeaws on a loopback port: `flags` after `--accounts N` (by default this script's
+    50 ms latency; `--aws-limits` for AWS-like limits)."""
+
+    def __init__(self, binary, accounts, flags=("--latency-ms", str(LATENCY_MS))):
         # stdin is a pipe: fakeaws exits when it closes, even if this script dies.
         self.proc = subprocess.Popen(
-            [binary, "--accounts", str(accounts), "--latency-ms", str(LATENCY_MS), "--exit-on-eof"],
+            [binary, "--accounts", str(accounts), *flags, "--exit-on-eof"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )
@@ -70,8 +73,12 @@ class FakeAws:
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stats(self):
-        with urllib.request.urlopen(self.url + "/_fakeaws/stats", timeout=10) as r:
+        with urllib.request.urlopen(self.url + "/_fakeaws/stats", timeout=30) as r:
             return json.load(r)
+
+    def cpu(self):
+        """utime + stime of fakeaws so far, in seconds."""
+        return process_cpu(self.proc.pid)
 
     def stop(self):
         self.proc.stdin.close()

@@ -25,6 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import scan_moto as sm  # noqa: E402
+from speed_scans import load_text, measured_line  # noqa: E402
 
 REGION = "us-east-1"
 # The service of a SigV4-signed request: `Credential=AKID/20261204/us-east-1/ec2/aws4_request`.
@@ -95,12 +96,8 @@ class Relay:
         self.sock.close()
 
 
-def _load():
-    return "%.2f %.2f %.2f" % os.getloadavg()
-
-
 def section_preset(runs):
-    load_before = _load()
+    load_before = load_text()
     venv = sm.setup_python()
     census = sm.build_census()
     work = tempfile.mkdtemp(prefix="census-speed-preset-")
@@ -138,7 +135,7 @@ def section_preset(runs):
         relay.close()
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)
-    load_after = _load()
+    load_after = load_text()
 
     def med(preset, key):
         return statistics.median(r[key] for r in results[preset])
@@ -160,7 +157,7 @@ def section_preset(runs):
         [
             "### `--preset all`: peak RSS and time to the first call",
             "",
-            "Measured %s; load average %s before, %s after (1, 5, 15 min)." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_before, load_after),
+            measured_line(load_before, load_after),
             "Command: `python3 bench/speed.py --only preset --runs %d`: `census scan --preset PRESET --regions %s --max-retries 0` (release build, "
             "SQLite store on) of moto's default account, moto 5.2.5 on 127.0.0.1 behind the script's loopback relay; one warm-up and "
             "%d measured runs of each preset, taking turns. Time to the first call: from the process's start to the first request "

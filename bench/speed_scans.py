@@ -27,8 +27,17 @@ import scan_scale  # noqa: E402
 import sink_postgres as sp  # noqa: E402
 
 
-def _load():
+def load_text():
     return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+def measured_line(load_before, load_after):
+    """The first line of a subsection: when, and the machine's load around the run."""
+    return "Measured %s; load average %s before, %s after (1, 5, 15 min)." % (
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        load_before,
+        load_after,
+    )
 
 
 def _runs_text(xs, fmt="%.2f"):
@@ -36,7 +45,7 @@ def _runs_text(xs, fmt="%.2f"):
 
 
 def section_postgres(runs, sizes=(200, 500)):
-    load_before = _load()
+    load_before = load_text()
     census, fakeaws = scan_scale.build()
     pg = sp.Postgres()
     sinks = [("tree", ["--no-db"]), ("tree + PostgreSQL", ["--no-db", "--postgres"])]
@@ -53,7 +62,7 @@ def section_postgres(runs, sizes=(200, 500)):
                     results.setdefault((n, name), []).append(r)
     finally:
         pg.stop()
-    load_after = _load()
+    load_after = load_text()
     table = [
         "| accounts | sinks | calls | items | wall (median) | runs | **PostgreSQL / tree** | per-turn ratios | peak RSS | census CPU | server CPU |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
@@ -84,7 +93,7 @@ def section_postgres(runs, sizes=(200, 500)):
         [
             "### PostgreSQL vs tree only",
             "",
-            "Measured %s; load average %s before, %s after (1, 5, 15 min)." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_before, load_after),
+            measured_line(load_before, load_after),
             "Command: `python3 bench/speed.py --only postgres --runs %d`: `fakeaws --accounts N --latency-ms 50` and "
             "`census scan --org -s bench/scans/scale4.json --regions %s` (release builds), `--no-db` (tree only) against "
             "`--no-db --postgres URL` (tree and PostgreSQL, a new database per run, so each run also creates the schema), "
@@ -106,7 +115,7 @@ def section_postgres(runs, sizes=(200, 500)):
 
 
 def section_moto50(runs, members=50):
-    load_before = _load()
+    load_before = load_text()
     venv = sm.setup_python()
     census = sm.build_census()
     calls = json.load(open(sm.SCAN_FILE))
@@ -144,7 +153,7 @@ def section_moto50(runs, members=50):
     finally:
         moto.stop()
         shutil.rmtree(work, ignore_errors=True)
-    load_after = _load()
+    load_after = load_text()
     ratios = [r["wall"] / r["moto_cpu"] for r in rs]
     ratio = statistics.median(ratios)
     rss = statistics.median(r["rss"] for r in rs)
@@ -153,7 +162,7 @@ def section_moto50(runs, members=50):
         [
             "### 50 accounts on moto: wall vs moto's CPU, peak RSS",
             "",
-            "Measured %s; load average %s before, %s after (1, 5, 15 min)." % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), load_before, load_after),
+            measured_line(load_before, load_after),
             "Command: `python3 bench/speed.py --only moto50 --runs %d`: moto 5.2.5 (`moto_server`, `MOTO_EC2_LOAD_DEFAULT_AMIS=false`) "
             "on 127.0.0.1, %d members + the management account seeded by bench/seed_moto.py (%.0f s), then `census scan --org -s "
             "bench/scans/bench11.json --regions %s` (release build, SQLite store on), one warm-up and %d measured runs. Each run: %d calls, "

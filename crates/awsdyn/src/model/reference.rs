@@ -32,7 +32,7 @@ pub struct ShapeRef {
 }
 
 /// The traits of a [`ShapeRef`] that few references carry.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 struct RareTraits {
     query_name: Option<String>,
     xml_namespace: Option<XmlNamespace>,
@@ -116,12 +116,7 @@ impl From<ShapeRefJson> for ShapeRef {
             payload: j.payload,
             context_param: j.context_param,
         };
-        let any = rare.query_name.is_some()
-            || rare.xml_namespace.is_some()
-            || rare.timestamp_format.is_some()
-            || rare.result_wrapper.is_some()
-            || rare.payload.is_some()
-            || rare.context_param.is_some();
+        let any = rare != RareTraits::default();
         ShapeRef {
             shape: j.shape,
             target: ShapeId::default(),

@@ -1,5 +1,12 @@
-//! Probe: RSS after loading every bundled service model (outline only), then after
-//! decoding every operation. Not a benchmark; prints figures.
+//! Probe: RSS after loading every bundled service model (outline only), after
+//! decoding what the all preset's choice reads (the reads' operations, their input
+//! shapes and output members), then after decoding every operation. Not a
+//! benchmark; prints figures. `model_memory outlines` stops after the outlines (to
+//! run under valgrind's massif with the global allocator below commented out).
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn rss() -> String {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
@@ -24,6 +31,33 @@ fn main() {
         models.push(m);
     }
     println!("{} outlines: {}", models.len(), rss());
+    if std::env::args().nth(1).as_deref() == Some("outlines") {
+        return;
+    }
+    let (mut ops, mut shapes) = (0, 0);
+    for m in &models {
+        for name in m.operations.keys() {
+            if !["List", "Describe", "Get"]
+                .iter()
+                .any(|v| name.starts_with(v))
+            {
+                continue;
+            }
+            let op = &m.operations[name];
+            ops += 1;
+            if let Some(i) = &op.input {
+                let _ = m.shape(i.target);
+                shapes += 1;
+            }
+            if let Some(o) = &op.output {
+                for member in m.shape(o.target).members.values() {
+                    let _ = m.shape(member.target);
+                    shapes += 1;
+                }
+            }
+        }
+    }
+    println!("{ops} reads, {shapes} shapes decoded: {}", rss());
     let mut ops = 0;
     for m in &models {
         for (_, _op) in m.operations.iter() {

@@ -303,7 +303,7 @@ impl ServiceModel {
     /// optionally, `paginators` and `endpointRuleSet`. Decodes it whole, so that any
     /// fault in it is reported here.
     pub fn from_json(name: &str, json: &[u8]) -> Result<ServiceModel, Error> {
-        let model = Self::outline(name, json.into(), false)?;
+        let model = Self::outline(name, json.into(), None)?;
         let raw: RawModel = serde_json::from_slice(json)
             .map_err(|e| Error::Model(format!("service model {name}: {e}")))?;
         if raw.shapes.len() != model.shapes.len() || raw.operations.len() != model.operations.len()
@@ -333,8 +333,8 @@ impl ServiceModel {
     }
 
     /// The model with its metadata decoded, and its operations and shapes outlined.
-    fn outline(name: &str, raw: Box<[u8]>, bundled: bool) -> Result<ServiceModel, Error> {
-        let (src, names, spans) = lazy::outline(name, raw, bundled)?;
+    fn outline(name: &str, raw: Box<[u8]>, frame: Option<Span>) -> Result<ServiceModel, Error> {
+        let (src, names, spans) = lazy::outline(name, raw, frame)?;
         let metadata = match src.metadata {
             Some(span) => src.decode(span, "metadata")?,
             None => Metadata::default(),
@@ -371,6 +371,13 @@ impl ServiceModel {
     pub fn shape(&self, id: ShapeId) -> &Shape {
         self.shapes
             .get(id)
+            .unwrap_or_else(|| panic!("service model {}: no shape {id}", self.name))
+    }
+
+    /// The shape with this index without keeping it decoded ([`Shapes::peek`]).
+    pub fn peek_shape(&self, id: ShapeId) -> std::borrow::Cow<'_, Shape> {
+        self.shapes
+            .peek(id)
             .unwrap_or_else(|| panic!("service model {}: no shape {id}", self.name))
     }
 
@@ -561,7 +568,7 @@ pub fn load(name: &str) -> Result<Arc<ServiceModel>, Error> {
     let model = Arc::new(ServiceModel::outline(
         &entry.name,
         raw.into_boxed_slice(),
-        true,
+        Some(entry.span),
     )?);
     let mut loaded = b.loaded.lock().unwrap();
     Ok(loaded.entry(entry.name.clone()).or_insert(model).clone())
@@ -674,7 +681,7 @@ mod tests {
         // A model of its own, not the cached one other tests decode from.
         let entry = find_service("ec2").unwrap();
         let raw = frame(entry.span).unwrap().into_boxed_slice();
-        let ec2 = ServiceModel::outline("ec2", raw, true).unwrap();
+        let ec2 = ServiceModel::outline("ec2", raw, Some(entry.span)).unwrap();
         let before = (ec2.operations.decoded(), ec2.shapes.decoded());
         assert_eq!(before, (0, 0));
         assert!(ec2.operations.contains_key("DescribeVpcs"));
@@ -682,7 +689,13 @@ mod tests {
         let id = ec2.shape_id("DescribeVpcsRequest").unwrap();
         assert_eq!(ec2.shapes.name(id), "DescribeVpcsRequest");
         assert_eq!((ec2.operations.decoded(), ec2.shapes.decoded()), before);
+        // A peek decodes for the caller alone.
+        let peeked = ec2.operations.peek("DescribeVpcs").unwrap();
+        assert!(matches!(peeked, std::borrow::Cow::Owned(_)));
+        assert_eq!(ec2.peek_shape(id).name, "DescribeVpcsRequest");
+        assert_eq!((ec2.operations.decoded(), ec2.shapes.decoded()), before);
         let op = &ec2.operations["DescribeVpcs"];
+        assert_eq!(format!("{op:?}"), format!("{:?}", *peeked));
         assert_eq!(op.input.as_ref().unwrap().target, id);
         assert_eq!(ec2.operations.decoded(), 1);
         let input = ec2.shape(id);
@@ -690,10 +703,38 @@ mod tests {
         assert!(input.members.contains_key("VpcIds"));
         assert_eq!(ec2.shapes.decoded(), 1);
         assert!(std::ptr::eq(input, ec2.shape(id)));
+        // Once kept, a peek borrows the kept one.
+        assert!(std::ptr::eq(input, &*ec2.peek_shape(id)));
+        assert!(std::ptr::eq(
+            op,
+            &*ec2.operations.peek("DescribeVpcs").unwrap()
+        ));
         let vpc_ids = input.members["VpcIds"].target;
         assert_eq!(ec2.shape(vpc_ids).kind, ShapeType::List);
         assert_eq!(ec2.shapes.decoded(), 2);
         assert!(ec2.shapes.len() > 4000);
+    }
+
+    /// A bundled model's JSON is let go once other services' JSON has taken its place
+    /// among the recent ones, and decompressed again for the next part decoded.
+    #[test]
+    fn json_let_go_and_decompressed_again() {
+        let entry = find_service("ec2").unwrap();
+        let raw = frame(entry.span).unwrap().into_boxed_slice();
+        let ec2 = ServiceModel::outline("ec2", raw, Some(entry.span)).unwrap();
+        let vpcs = &ec2.operations["DescribeVpcs"];
+        // Only this test uses this outline: nothing else can bring its JSON back.
+        lazy::forget_recent();
+        assert!(!ec2.src.json_in_memory());
+        // Names answer from the outline, without the JSON.
+        let id = vpcs.output.as_ref().unwrap().target;
+        assert_eq!(ec2.shapes.name(id), "DescribeVpcsResult");
+        assert!(!ec2.src.json_in_memory());
+        let output = ec2.shape(id);
+        assert!(output.members.contains_key("Vpcs"));
+        let whole = ServiceModel::from_json("ec2", &frame(entry.span).unwrap()).unwrap();
+        assert_eq!(format!("{output:?}"), format!("{:?}", whole.shape(id)));
+        assert_eq!(ec2.paginators(), whole.paginators());
     }
 
     #[test]

@@ -1,15 +1,23 @@
 //! A service model's operations and shapes, decoded on first use.
 //!
-//! Loading a service keeps its model JSON and an outline of it: where each
-//! operation's and shape's JSON lies, and their names. An operation or shape is
-//! decoded (and its shape references resolved) the first time it is asked for, then
-//! kept: a scan that calls ten operations of a service decodes those operations and
-//! the shapes their calls reach, not the thousands of others. [`Operations`] and
-//! [`Shapes`] answer as the `IndexMap` and `Vec` they replace did.
+//! Loading a service makes an outline of its model JSON: where each operation's and
+//! shape's JSON lies, and their names. An operation or shape is decoded (and its shape
+//! references resolved) the first time it is asked for, then kept: a scan that calls
+//! ten operations of a service decodes those operations and the shapes their calls
+//! reach, not the thousands of others. [`Operations`] and [`Shapes`] answer as the
+//! `IndexMap` and `Vec` they replace did.
+//!
+//! A bundled model's JSON is not kept with its outline: it is decompressed from the
+//! bundle again when a part of it is next decoded, and the JSON of the services used
+//! last stays in memory a while ([`recent`]). The models of all 429 services take
+//! 29 MB as JSON and 2.7 MB compressed; a scan of every service decodes a few
+//! operations of each.
 
+use std::borrow::Cow;
+use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Index;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -32,15 +40,87 @@ impl Span {
             len: (end - start) as u32,
         }
     }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.at as usize..(self.at + self.len) as usize
+    }
 }
 
-/// One service's model JSON and its outline, shared by its [`Operations`] and [`Shapes`].
+/// A model's JSON, shared (boxed apart from the count, so that making it shared does
+/// not copy it).
+type Json = Arc<Box<[u8]>>;
+
+/// A model's JSON.
+enum Raw {
+    /// A model given as JSON: kept.
+    Kept(Json),
+    /// A bundled model: its frame in the bundle, and the key of its JSON among the
+    /// [`recent`] ones.
+    Bundled { frame: super::Span, key: u64 },
+}
+
+/// The JSON of the bundled models used last, kept up to [`recent::BUDGET`] bytes (the
+/// last one whatever its size), so that decoding the parts of one service one after
+/// another decompresses it once.
+mod recent {
+    use super::*;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// Bytes of model JSON kept.
+    pub(super) const BUDGET: usize = 6 << 20;
+
+    /// The JSON kept, by key, the last used at the back.
+    pub(super) static KEPT: Mutex<VecDeque<(u64, Json)>> = Mutex::new(VecDeque::new());
+
+    /// A key for a new model.
+    pub(super) fn key() -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The JSON kept under `key`, now the last used.
+    pub(super) fn get(key: u64) -> Option<Json> {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        let i = kept.iter().rposition(|(k, _)| *k == key)?;
+        let entry = kept.remove(i)?;
+        let json = entry.1.clone();
+        kept.push_back(entry);
+        Some(json)
+    }
+
+    /// Keeps `json` under `key` as the last used (unless another thread did meanwhile:
+    /// then that one), letting go of the least recently used beyond the budget.
+    pub(super) fn keep(key: u64, json: Json) -> Json {
+        let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, there)) = kept.iter().find(|(k, _)| *k == key) {
+            return there.clone();
+        }
+        kept.push_back((key, json.clone()));
+        let mut total: usize = kept.iter().map(|(_, j)| j.len()).sum();
+        while total > BUDGET && kept.len() > 1 {
+            total -= kept.pop_front().map_or(0, |(_, j)| j.len());
+        }
+        json
+    }
+}
+
+/// Lets go of the JSON of the recent models (a test's way to see it decompressed again).
+#[cfg(test)]
+pub(super) fn forget_recent() {
+    recent::KEPT.lock().unwrap().clear();
+}
+
+/// One service's outline (and its JSON, or where to find it), shared by its
+/// [`Operations`] and [`Shapes`].
 pub(super) struct Source {
     service: String,
     /// Whether the model is a bundled one, which botocore adjusts on load ([`super::adjust`]).
     bundled: bool,
-    raw: Box<[u8]>,
+    raw: Raw,
+    /// The shapes' names one after another; `shape_names` are spans of it.
+    names: Box<str>,
     shape_names: Vec<Span>,
+    /// Spans of the JSON.
     shape_values: Vec<Span>,
     /// Shape ids in name order, for lookups by name.
     shape_sorted: Vec<ShapeId>,
@@ -50,13 +130,27 @@ pub(super) struct Source {
 }
 
 impl Source {
-    fn bytes(&self, span: Span) -> &[u8] {
-        &self.raw[span.at as usize..(span.at + span.len) as usize]
+    /// The model JSON: kept, still in memory, or decompressed again.
+    fn json(&self) -> Result<Json, Error> {
+        match &self.raw {
+            Raw::Kept(json) => Ok(json.clone()),
+            Raw::Bundled { frame, key } => match recent::get(*key) {
+                Some(json) => Ok(json),
+                None => Ok(recent::keep(
+                    *key,
+                    Arc::new(super::frame(*frame)?.into_boxed_slice()),
+                )),
+            },
+        }
     }
 
-    fn text(&self, span: Span) -> &str {
-        // Spans of names lie between the quotes of a JSON string: valid UTF-8.
-        std::str::from_utf8(self.bytes(span)).unwrap_or_default()
+    /// Whether the model JSON is in memory now.
+    #[cfg(test)]
+    pub(super) fn json_in_memory(&self) -> bool {
+        match &self.raw {
+            Raw::Kept(_) => true,
+            Raw::Bundled { key, .. } => recent::KEPT.lock().unwrap().iter().any(|(k, _)| k == key),
+        }
     }
 
     /// Decodes the JSON at `span`.
@@ -65,12 +159,13 @@ impl Source {
         span: Span,
         what: &str,
     ) -> Result<T, Error> {
-        serde_json::from_slice(self.bytes(span))
+        let json = self.json()?;
+        serde_json::from_slice(&json[span.range()])
             .map_err(|e| Error::Model(format!("service model {}: {what}: {e}", self.service)))
     }
 
     fn shape_name(&self, id: ShapeId) -> &str {
-        self.text(self.shape_names[id as usize])
+        &self.names[self.shape_names[id as usize].range()]
     }
 
     fn shape_id(&self, name: &str) -> Option<ShapeId> {
@@ -115,12 +210,18 @@ struct Outline<'a> {
 pub(super) type Outlined = (Arc<Source>, Vec<String>, Vec<Span>);
 
 /// Splits a service model's JSON into its outline: the operations' names and spans,
-/// and the [`Source`].
-pub(super) fn outline(service: &str, raw: Box<[u8]>, bundled: bool) -> Result<Outlined, Error> {
+/// and the [`Source`]. `frame`: where a bundled model's JSON lies in the bundle (its
+/// JSON is then let go and decompressed again when needed); `None` keeps `raw`.
+pub(super) fn outline(
+    service: &str,
+    raw: Box<[u8]>,
+    frame: Option<super::Span>,
+) -> Result<Outlined, Error> {
     let fault = |e: String| Error::Model(format!("service model {service}: {e}"));
     if u32::try_from(raw.len()).is_err() {
         return Err(fault("larger than 4 GiB".into()));
     }
+    let raw: Json = Arc::new(raw);
     let base = raw.as_ptr() as usize;
     let span = |s: &str| {
         Span::new(
@@ -129,28 +230,36 @@ pub(super) fn outline(service: &str, raw: Box<[u8]>, bundled: bool) -> Result<Ou
         )
     };
     let raw_span = |r: &RawValue| span(r.get());
-    let (ops, op_spans, shape_names, shape_values, metadata, paginators, rules) = {
-        let o: Outline = serde_json::from_slice(&raw).map_err(|e| fault(e.to_string()))?;
-        (
-            o.operations
-                .keys()
-                .map(|k| k.to_string())
-                .collect::<Vec<_>>(),
-            o.operations
-                .values()
-                .map(|v| raw_span(v))
-                .collect::<Vec<_>>(),
-            o.shapes.keys().map(|k| span(k)).collect::<Vec<_>>(),
-            o.shapes.values().map(|v| raw_span(v)).collect::<Vec<_>>(),
-            o.metadata.map(raw_span),
-            o.paginators.map(raw_span),
-            o.endpoint_rule_set.map(raw_span),
-        )
+    let o: Outline = serde_json::from_slice(&raw).map_err(|e| fault(e.to_string()))?;
+    let ops = o.operations.keys().map(|k| k.to_string()).collect();
+    let op_spans = o.operations.values().map(|v| raw_span(v)).collect();
+    let mut names = String::with_capacity(o.shapes.keys().map(|k| k.len()).sum());
+    let mut shape_names = Vec::with_capacity(o.shapes.len());
+    for k in o.shapes.keys() {
+        shape_names.push(Span::new(names.len(), names.len() + k.len()));
+        names.push_str(k);
+    }
+    let shape_values = o.shapes.values().map(|v| raw_span(v)).collect();
+    let (metadata, paginators, rules) = (
+        o.metadata.map(raw_span),
+        o.paginators.map(raw_span),
+        o.endpoint_rule_set.map(raw_span),
+    );
+    drop(o);
+    let raw = match frame {
+        None => Raw::Kept(raw),
+        Some(frame) => {
+            // The first parts are decoded soon after loading: among the recent ones.
+            let key = recent::key();
+            recent::keep(key, raw);
+            Raw::Bundled { frame, key }
+        }
     };
     let mut source = Source {
         service: service.to_string(),
-        bundled,
+        bundled: frame.is_some(),
         raw,
+        names: names.into_boxed_str(),
         shape_names,
         shape_values,
         shape_sorted: Vec::new(),
@@ -197,6 +306,20 @@ impl Shapes {
                     .unwrap_or_else(|e| panic!("the bundled model archive is damaged: {e}")),
             )
         }))
+    }
+
+    /// The shape with this index: the kept one if it was decoded, else decoded for
+    /// this caller alone and not kept (for a look at many shapes of which few will be
+    /// used, such as choosing the operations of a preset).
+    pub fn peek(&self, id: ShapeId) -> Option<Cow<'_, Shape>> {
+        let cell = self.cells.get(id as usize)?;
+        Some(match cell.get() {
+            Some(shape) => Cow::Borrowed(&**shape),
+            None => Cow::Owned(
+                self.decode(id)
+                    .unwrap_or_else(|e| panic!("the bundled model archive is damaged: {e}")),
+            ),
+        })
     }
 
     /// The name of the shape with this index, without decoding it.
@@ -251,12 +374,8 @@ impl Shapes {
             return Ok(shape.location);
         }
         let span = self.src.shape_values[id as usize];
-        if !self
-            .src
-            .bytes(span)
-            .windows(10)
-            .any(|w| w == b"\"location\"")
-        {
+        let json = self.src.json()?;
+        if !json[span.range()].windows(10).any(|w| w == b"\"location\"") {
             return Ok(None);
         }
         #[derive(Deserialize)]
@@ -351,6 +470,19 @@ impl Operations {
     /// How many operations have been decoded so far.
     pub fn decoded(&self) -> usize {
         self.cells.iter().filter(|c| c.get().is_some()).count()
+    }
+
+    /// The operation listed under `name`: the kept one if it was decoded, else decoded
+    /// for this caller alone and not kept (see [`Shapes::peek`]).
+    pub fn peek<Q: AsRef<str> + ?Sized>(&self, name: &Q) -> Option<Cow<'_, Operation>> {
+        let i = self.index_of(name)?;
+        Some(match self.cells[i].get() {
+            Some(op) => Cow::Borrowed(&**op),
+            None => Cow::Owned(
+                self.decode(i)
+                    .unwrap_or_else(|e| panic!("the bundled model archive is damaged: {e}")),
+            ),
+        })
     }
 
     /// The operation at this position, decoded if it was not yet.

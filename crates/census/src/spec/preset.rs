@@ -201,23 +201,25 @@ fn all_verb(name: &str) -> bool {
 
 /// Whether the all preset considers this operation: a plain read that needs no
 /// input and answers with a result rather than a stream. (The deny list is applied
-/// on top.)
+/// on top.) Looks at shapes without keeping them decoded: the preset considers
+/// thousands of operations it will not call.
 pub(super) fn all_candidate(model: &ServiceModel, name: &str, op: &Operation) -> bool {
     let read = all_verb(name);
     let needs_input = op
         .input
         .as_ref()
-        .is_some_and(|r| !model.shape(r.target).required.is_empty());
+        .is_some_and(|r| !model.peek_shape(r.target).required.is_empty());
     read && !needs_input && !streams(model, op)
 }
 
-/// Whether the operation answers with a byte or event stream.
+/// Whether the operation answers with a byte or event stream (shapes looked at
+/// without keeping them decoded).
 pub(super) fn streams(model: &ServiceModel, op: &Operation) -> bool {
     let Some(output) = &op.output else {
         return false;
     };
-    model.shape(output.target).members.values().any(|m| {
-        let target = model.shape(m.target);
+    model.peek_shape(output.target).members.values().any(|m| {
+        let target = model.peek_shape(m.target);
         m.streaming || target.streaming || target.eventstream
     })
 }
@@ -240,10 +242,15 @@ fn all() -> Result<Vec<Call>, Vec<Problem>> {
         if check::callable(&model).is_err() {
             continue;
         }
-        // By the names first, so that only the reads' operations and shapes are decoded.
+        // By the names first, so that only the reads' operations and shapes are
+        // decoded, and those only for a look: the scan decodes (and keeps) what its
+        // calls use.
         for name in model.operations.keys().filter(|name| all_verb(name)) {
             if deny.iter().any(|d| d.covers(&model.name, name))
-                || !all_candidate(&model, name, &model.operations[name])
+                || !model
+                    .operations
+                    .peek(name)
+                    .is_some_and(|op| all_candidate(&model, name, &op))
                 || secret(&model.name, name, &Value::Object(Map::new())).is_some()
             {
                 continue;

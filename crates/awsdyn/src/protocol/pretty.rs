@@ -11,6 +11,9 @@ use serde_json::Value;
 /// Spaces for indents, sliced by depth (deeper levels are written in several slices).
 const SPACES: &[u8; 128] = &[b' '; 128];
 
+/// A line break and the indents of the first 15 depths.
+const BREAK: &[u8; 32] = b"\n                               ";
+
 /// The output buffer and the depth of the container being written.
 pub(crate) struct Out {
     pub buf: Vec<u8>,
@@ -28,8 +31,16 @@ impl Out {
     /// A line break and the indent of the current depth.
     #[inline]
     pub fn newline(&mut self) {
+        let n = 1 + self.depth * 2;
+        if n <= BREAK.len() {
+            // A copy of fixed length (no call), cut to the indent.
+            let len = self.buf.len();
+            self.buf.extend_from_slice(BREAK);
+            self.buf.truncate(len + n);
+            return;
+        }
         self.buf.push(b'\n');
-        let mut n = self.depth * 2;
+        let mut n = n - 1;
         while n > 0 {
             let k = n.min(SPACES.len());
             self.buf.extend_from_slice(&SPACES[..k]);
@@ -78,10 +89,22 @@ impl Out {
             serde_json::to_writer(&mut self.buf, s).expect("writing to a Vec");
             return;
         }
+        self.plain_string(s.as_bytes());
+    }
+
+    /// A JSON string known to need no escape (no `"`, `\\` or control character).
+    #[inline]
+    pub fn plain_string(&mut self, s: &[u8]) {
         self.buf.reserve(s.len() + 2);
         self.buf.push(b'"');
-        self.buf.extend_from_slice(s.as_bytes());
+        self.buf.extend_from_slice(s);
         self.buf.push(b'"');
+    }
+
+    /// Bytes already written elsewhere as JSON (a key written once as `"name": `).
+    #[inline]
+    pub fn raw(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
     }
 
     pub fn bool(&mut self, v: bool) {

@@ -50,7 +50,10 @@ pub(crate) fn parse_top<'m>(
     let ctx = Ctx {
         model,
         plan: Plan::new(model, shape),
-        out: RefCell::new(Out::with_capacity(body.len() + body.len() / 2)),
+        // Printed JSON is two to three times the size of a compact body: the room
+        // reserved and not written costs no memory, moving the buffer when it is too
+        // small costs a copy and its pages.
+        out: RefCell::new(Out::with_capacity(body.len() * 3)),
         members: RefCell::new(Vec::new()),
         keys: RefCell::new(Vec::new()),
         scratch: RefCell::new(Vec::new()),

@@ -48,7 +48,6 @@ pub(crate) fn parse_top<'m>(
         return None;
     }
     let ctx = Ctx {
-        model,
         plan: Plan::new(model, shape),
         // Printed JSON is two to three times the size of a compact body: the room
         // reserved and not written costs no memory, moving the buffer when it is too
@@ -98,50 +97,85 @@ fn quoted_len(name: &str) -> usize {
 /// Per structure reachable from the answer's shape: its members' keys as printed,
 /// their targets, and a table from wire name to member.
 struct StructInfo<'m> {
+    shape: &'m Shape,
     /// `"name": ` of each member.
     keys: Vec<Box<[u8]>>,
     targets: Vec<ShapeId>,
     /// Open-addressing table (size a power of two) from each wire name to the member
     /// [`member_index`] finds for it (a key that is no wire name names no member).
-    table: Vec<Option<(&'m str, u32)>>,
+    table: Vec<Option<Slot<'m>>>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot<'m> {
+    /// The wire name, and its first 8 bytes packed (see [`name_hash`]).
+    name: &'m str,
+    packed: u64,
+    member: u32,
 }
 
 impl StructInfo<'_> {
     /// The member the key names, as [`member_index`] answers.
     #[inline]
     fn find(&self, key: &str) -> Option<usize> {
+        let (hash, packed) = name_hash(key.as_bytes());
         let mask = self.table.len() - 1;
-        let mut slot = name_hash(key.as_bytes()) as usize & mask;
+        let mut slot = hash as usize & mask;
         loop {
             match self.table[slot] {
                 None => return None,
-                Some((n, i)) if n.len() == key.len() && n == key => return Some(i as usize),
+                // Names of up to 8 bytes are equal when their packed forms are.
+                Some(e)
+                    if e.packed == packed
+                        && e.name.len() == key.len()
+                        && (key.len() <= 8 || e.name == key) =>
+                {
+                    return Some(e.member as usize)
+                }
                 Some(_) => slot = (slot + 1) & mask,
             }
         }
     }
 }
 
-/// FNV-1a: keys are short.
+/// FNV-1a (keys are short), and the first 8 bytes packed in a number.
 #[inline]
-fn name_hash(name: &[u8]) -> u32 {
+fn name_hash(name: &[u8]) -> (u32, u64) {
     let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
+    let mut packed = 0u64;
+    for (i, &b) in name.iter().enumerate() {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        if i < 8 {
+            packed |= u64::from(b) << (8 * i);
+        }
     }
-    h
+    (h, packed)
+}
+
+/// How a value of a shape is read.
+#[derive(Clone, Copy)]
+enum How {
+    /// As it comes.
+    Raw,
+    /// A structure: its index in [`Plan::structs`].
+    Struct(u32),
+    /// A list of this item shape.
+    List(ShapeId),
+    /// A map of this value shape.
+    Map(ShapeId),
+    Timestamp,
 }
 
 /// The structures reachable from the answer's shape, compiled.
 struct Plan<'m> {
-    /// ShapeId -> index in `structs` + 1 (0: not planned).
-    index: Vec<u32>,
+    /// By shape: how its values are read (shapes not reachable: as they come).
+    how: Vec<How>,
     structs: Vec<StructInfo<'m>>,
 }
 
 impl<'m> Plan<'m> {
     fn new(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
-        let mut index = vec![0u32; model.shapes.len()];
+        let mut how = vec![How::Raw; model.shapes.len()];
         let mut structs = Vec::new();
         let mut visited = vec![false; model.shapes.len()];
         let mut stack = vec![root];
@@ -154,6 +188,7 @@ impl<'m> Plan<'m> {
                 ShapeType::Structure if !shape.document => {
                     let size = (shape.members.len() * 2).next_power_of_two().max(4);
                     let mut info = StructInfo {
+                        shape,
                         keys: Vec::with_capacity(shape.members.len()),
                         targets: Vec::with_capacity(shape.members.len()),
                         table: vec![None; size],
@@ -168,42 +203,55 @@ impl<'m> Plan<'m> {
                         let Some(i) = member_index(shape, wire) else {
                             continue;
                         };
-                        let mut slot = name_hash(wire.as_bytes()) as usize & (size - 1);
+                        let (hash, packed) = name_hash(wire.as_bytes());
+                        let mut slot = hash as usize & (size - 1);
                         loop {
                             match info.table[slot] {
                                 None => {
-                                    info.table[slot] = Some((wire, i as u32));
+                                    info.table[slot] = Some(Slot {
+                                        name: wire,
+                                        packed,
+                                        member: i as u32,
+                                    });
                                     break;
                                 }
-                                Some((n, _)) if n == wire => break,
+                                Some(e) if e.name == wire => break,
                                 Some(_) => slot = (slot + 1) & (size - 1),
                             }
                         }
                     }
+                    how[id as usize] = How::Struct(structs.len() as u32);
                     structs.push(info);
-                    index[id as usize] = structs.len() as u32;
                 }
-                ShapeType::List | ShapeType::Map => {
-                    for r in [&shape.member, &shape.value].into_iter().flatten() {
-                        stack.push(r.target);
+                ShapeType::List => {
+                    if let Some(m) = &shape.member {
+                        how[id as usize] = How::List(m.target);
+                        stack.push(m.target);
                     }
                 }
+                ShapeType::Map => {
+                    if let Some(v) = &shape.value {
+                        how[id as usize] = How::Map(v.target);
+                        stack.push(v.target);
+                    }
+                }
+                ShapeType::Timestamp => how[id as usize] = How::Timestamp,
                 _ => {}
             }
         }
-        Plan { index, structs }
+        Plan { how, structs }
     }
 
     #[inline]
     fn structure(&self, id: ShapeId) -> &StructInfo<'m> {
-        let i = self.index[id as usize];
-        assert!(i != 0, "every structure reachable from the root is planned");
-        &self.structs[i as usize - 1]
+        match self.how[id as usize] {
+            How::Struct(i) => &self.structs[i as usize],
+            _ => unreachable!("every structure reachable from the root is planned"),
+        }
     }
 }
 
 struct Ctx<'m> {
-    model: &'m ServiceModel,
     plan: Plan<'m>,
     out: RefCell<Out>,
     /// Members of the structures being written: (member index, the byte range of
@@ -230,30 +278,26 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wrote, D::Error> {
         let ctx = self.ctx;
-        let shape = ctx.model.shape(self.id);
-        match shape.kind {
-            ShapeType::Structure if !shape.document => d.deserialize_any(StructVisitor {
+        match ctx.plan.how[self.id as usize] {
+            How::Struct(i) => {
+                let info = &ctx.plan.structs[i as usize];
+                d.deserialize_any(StructVisitor {
+                    ctx,
+                    shape: info.shape,
+                    info,
+                    top: false,
+                })
+            }
+            How::List(id) => d.deserialize_any(ListVisitor {
                 ctx,
-                shape,
-                info: ctx.plan.structure(self.id),
-                top: false,
+                item: Seed { ctx, id },
             }),
-            ShapeType::List => match &shape.member {
-                Some(m) => d.deserialize_any(ListVisitor {
-                    ctx,
-                    item: Seed { ctx, id: m.target },
-                }),
-                None => d.deserialize_any(Raw { ctx }),
-            },
-            ShapeType::Map => match &shape.value {
-                Some(v) => d.deserialize_any(MapVisitor {
-                    ctx,
-                    value: Seed { ctx, id: v.target },
-                }),
-                None => d.deserialize_any(Raw { ctx }),
-            },
-            ShapeType::Timestamp => d.deserialize_any(TimestampVisitor { ctx }),
-            _ => d.deserialize_any(Raw { ctx }),
+            How::Map(id) => d.deserialize_any(MapVisitor {
+                ctx,
+                value: Seed { ctx, id },
+            }),
+            How::Timestamp => d.deserialize_any(TimestampVisitor { ctx }),
+            How::Raw => d.deserialize_any(Raw { ctx }),
         }
     }
 }
@@ -597,7 +641,7 @@ impl<'de> Visitor<'de> for MapVisitor<'_, '_> {
             let mut keys = ctx.keys.borrow_mut();
             let out = ctx.out.borrow();
             let this = &out.buf[key.clone()];
-            let hash = name_hash(this);
+            let hash = name_hash(this).0;
             if keys[base..]
                 .iter()
                 .any(|(h, k)| *h == hash && &out.buf[k.clone()] == this)

@@ -22,10 +22,9 @@ pub(crate) struct Out {
 
 impl Out {
     pub fn with_capacity(capacity: usize) -> Out {
-        Out {
-            buf: Vec::with_capacity(capacity),
-            depth: 0,
-        }
+        let buf = Vec::with_capacity(capacity);
+        advise_huge_pages(&buf);
+        Out { buf, depth: 0 }
     }
 
     /// A line break and the indent of the current depth.
@@ -140,6 +139,29 @@ impl Out {
             rest = &rest[i + 1..];
         }
         self.buf.extend_from_slice(rest);
+    }
+}
+
+/// Asks the kernel for transparent huge pages under a large output buffer (its whole
+/// 2 MiB pages): one page fault per 2 MiB instead of per 4 KiB as the buffer fills,
+/// where THP is on `madvise` (census's allocator asks for none for its own memory). A
+/// hint, which changes nothing where THP is off.
+fn advise_huge_pages(buf: &Vec<u8>) {
+    const HUGE: usize = 2 << 20;
+    if buf.capacity() < 2 * HUGE {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let start = (buf.as_ptr() as usize).next_multiple_of(HUGE);
+        let end = (buf.as_ptr() as usize + buf.capacity()) / HUGE * HUGE;
+        if end > start {
+            // SAFETY: madvise(MADV_HUGEPAGE) on whole pages inside the buffer's own
+            // allocation: advice on how to back them, which changes no byte.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE);
+            }
+        }
     }
 }
 

@@ -193,10 +193,11 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
     fn plain(&self, bytes: &[u8]) -> Option<&'a str> {
         let body = self.body?;
         let start = (bytes.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
-        if start + bytes.len() > body.len() || bytes.contains(&b'&') {
+        let end = start.checked_add(bytes.len())?;
+        if end > body.len() || bytes.contains(&b'&') {
             return None;
         }
-        body.get(start..start + bytes.len())
+        body.get(start..end)
     }
 
     #[inline]

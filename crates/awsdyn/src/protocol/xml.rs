@@ -152,6 +152,9 @@ struct Parser<'a, 'm, 'p> {
     model: &'m ServiceModel,
     plan: &'p Plan<'m>,
     reader: Reader<&'a [u8]>,
+    /// The body as text, when it is UTF-8 (checked once): a text without entities is
+    /// a slice of it, not decoded again.
+    body: Option<&'a str>,
 }
 
 /// The local part of a possibly prefixed XML name (`baz:foo` -> `foo`).
@@ -180,7 +183,21 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
             model,
             plan,
             reader,
+            body: std::str::from_utf8(body).ok(),
         }
+    }
+
+    /// `bytes` as text when they are a piece of a UTF-8 body without entities (as
+    /// quick-xml's unescaping gives them then).
+    #[inline]
+    fn plain(&self, bytes: &[u8]) -> Option<&'a str> {
+        let body = self.body?;
+        let start = (bytes.as_ptr() as usize).checked_sub(body.as_ptr() as usize)?;
+        let end = start.checked_add(bytes.len())?;
+        if end > body.len() || bytes.contains(&b'&') {
+            return None;
+        }
+        body.get(start..end)
     }
 
     #[inline]
@@ -243,9 +260,12 @@ impl<'a, 'm, 'p> Parser<'a, 'm, 'p> {
         let mut out: Option<Cow<'a, str>> = None;
         loop {
             let piece: Cow<'a, str> = match self.next()? {
-                Event::Text(t) => t
-                    .unescape()
-                    .map_err(|e| xml_err(e, self.reader.buffer_position()))?,
+                Event::Text(t) => match self.plain(&t) {
+                    Some(s) => Cow::Borrowed(s),
+                    None => t
+                        .unescape()
+                        .map_err(|e| xml_err(e, self.reader.buffer_position()))?,
+                },
                 Event::CData(c) => match c.into_inner() {
                     Cow::Borrowed(b) => Cow::Borrowed(
                         std::str::from_utf8(b).map_err(|e| format!("invalid UTF-8: {e}"))?,

@@ -20,7 +20,7 @@ use serde::de::{
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{Key, KeySeed, NullCheck};
+use super::{member_index, Key, NullCheck};
 use crate::model::{ServiceModel, Shape, ShapeId, ShapeType};
 use crate::protocol::pretty::{Out, Top};
 use crate::timestamp;
@@ -48,8 +48,11 @@ pub(crate) fn parse_top<'m>(
         return None;
     }
     let ctx = Ctx {
-        model,
-        out: RefCell::new(Out::with_capacity(body.len() + body.len() / 2)),
+        plan: Plan::new(model, shape),
+        // Printed JSON is two to three times the size of a compact body: the room
+        // reserved and not written costs no memory, moving the buffer when it is too
+        // small costs a copy and its pages.
+        out: RefCell::new(Out::with_capacity(body.len() * 3)),
         members: RefCell::new(Vec::new()),
         keys: RefCell::new(Vec::new()),
         scratch: RefCell::new(Vec::new()),
@@ -58,6 +61,7 @@ pub(crate) fn parse_top<'m>(
     let visitor = StructVisitor {
         ctx: &ctx,
         shape: s,
+        info: ctx.plan.structure(shape),
         top: true,
     };
     de.deserialize_map(visitor).ok()?;
@@ -90,14 +94,172 @@ fn quoted_len(name: &str) -> usize {
     out.buf.len()
 }
 
+/// Per structure reachable from the answer's shape: its members' keys as printed,
+/// their targets, and a table from wire name to member.
+struct StructInfo<'m> {
+    shape: &'m Shape,
+    /// `"name": ` of each member.
+    keys: Vec<Box<[u8]>>,
+    targets: Vec<ShapeId>,
+    /// Open-addressing table (size a power of two) from each wire name to the member
+    /// [`member_index`] finds for it (a key that is no wire name names no member).
+    table: Vec<Option<Slot<'m>>>,
+}
+
+#[derive(Clone, Copy)]
+struct Slot<'m> {
+    /// The wire name, and its first 8 bytes packed (see [`name_hash`]).
+    name: &'m str,
+    packed: u64,
+    member: u32,
+}
+
+impl StructInfo<'_> {
+    /// The member the key names, as [`member_index`] answers.
+    #[inline]
+    fn find(&self, key: &str) -> Option<usize> {
+        let (hash, packed) = name_hash(key.as_bytes());
+        let mask = self.table.len() - 1;
+        let mut slot = hash as usize & mask;
+        loop {
+            match self.table[slot] {
+                None => return None,
+                // Names of up to 8 bytes are equal when their packed forms are.
+                Some(e)
+                    if e.packed == packed
+                        && e.name.len() == key.len()
+                        && (key.len() <= 8 || e.name == key) =>
+                {
+                    return Some(e.member as usize)
+                }
+                Some(_) => slot = (slot + 1) & mask,
+            }
+        }
+    }
+}
+
+/// FNV-1a (keys are short), and the first 8 bytes packed in a number.
+#[inline]
+fn name_hash(name: &[u8]) -> (u32, u64) {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut packed = 0u64;
+    for (i, &b) in name.iter().enumerate() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+        if i < 8 {
+            packed |= u64::from(b) << (8 * i);
+        }
+    }
+    (h, packed)
+}
+
+/// How a value of a shape is read.
+#[derive(Clone, Copy)]
+enum How {
+    /// As it comes.
+    Raw,
+    /// A structure: its index in [`Plan::structs`].
+    Struct(u32),
+    /// A list of this item shape.
+    List(ShapeId),
+    /// A map of this value shape.
+    Map(ShapeId),
+    Timestamp,
+}
+
+/// The structures reachable from the answer's shape, compiled.
+struct Plan<'m> {
+    /// By shape: how its values are read (shapes not reachable: as they come).
+    how: Vec<How>,
+    structs: Vec<StructInfo<'m>>,
+}
+
+impl<'m> Plan<'m> {
+    fn new(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
+        let mut how = vec![How::Raw; model.shapes.len()];
+        let mut structs = Vec::new();
+        let mut visited = vec![false; model.shapes.len()];
+        let mut stack = vec![root];
+        while let Some(id) = stack.pop() {
+            if std::mem::replace(&mut visited[id as usize], true) {
+                continue;
+            }
+            let shape = model.shape(id);
+            match shape.kind {
+                ShapeType::Structure if !shape.document => {
+                    let size = (shape.members.len() * 2).next_power_of_two().max(4);
+                    let mut info = StructInfo {
+                        shape,
+                        keys: Vec::with_capacity(shape.members.len()),
+                        targets: Vec::with_capacity(shape.members.len()),
+                        table: vec![None; size],
+                    };
+                    for (name, m) in &shape.members {
+                        let mut key = Out::with_capacity(name.len() + 4);
+                        key.key(name);
+                        info.keys.push(key.buf.into_boxed_slice());
+                        info.targets.push(m.target);
+                        stack.push(m.target);
+                        let wire = m.location_name.as_deref().unwrap_or(name);
+                        let Some(i) = member_index(shape, wire) else {
+                            continue;
+                        };
+                        let (hash, packed) = name_hash(wire.as_bytes());
+                        let mut slot = hash as usize & (size - 1);
+                        loop {
+                            match info.table[slot] {
+                                None => {
+                                    info.table[slot] = Some(Slot {
+                                        name: wire,
+                                        packed,
+                                        member: i as u32,
+                                    });
+                                    break;
+                                }
+                                Some(e) if e.name == wire => break,
+                                Some(_) => slot = (slot + 1) & (size - 1),
+                            }
+                        }
+                    }
+                    how[id as usize] = How::Struct(structs.len() as u32);
+                    structs.push(info);
+                }
+                ShapeType::List => {
+                    if let Some(m) = &shape.member {
+                        how[id as usize] = How::List(m.target);
+                        stack.push(m.target);
+                    }
+                }
+                ShapeType::Map => {
+                    if let Some(v) = &shape.value {
+                        how[id as usize] = How::Map(v.target);
+                        stack.push(v.target);
+                    }
+                }
+                ShapeType::Timestamp => how[id as usize] = How::Timestamp,
+                _ => {}
+            }
+        }
+        Plan { how, structs }
+    }
+
+    #[inline]
+    fn structure(&self, id: ShapeId) -> &StructInfo<'m> {
+        match self.how[id as usize] {
+            How::Struct(i) => &self.structs[i as usize],
+            _ => unreachable!("every structure reachable from the root is planned"),
+        }
+    }
+}
+
 struct Ctx<'m> {
-    model: &'m ServiceModel,
+    plan: Plan<'m>,
     out: RefCell<Out>,
     /// Members of the structures being written: (member index, the byte range of
     /// `"name": value`).
     members: RefCell<Vec<(u32, Range<usize>)>>,
-    /// Keys of the maps being written (byte ranges, to find a key given twice).
-    keys: RefCell<Vec<Range<usize>>>,
+    /// Keys of the maps being written (hashes and byte ranges, to find a key given
+    /// twice).
+    keys: RefCell<Vec<(u32, Range<usize>)>>,
     /// Room for moving members into model order.
     scratch: RefCell<Vec<u8>>,
 }
@@ -116,29 +278,26 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wrote, D::Error> {
         let ctx = self.ctx;
-        let shape = ctx.model.shape(self.id);
-        match shape.kind {
-            ShapeType::Structure if !shape.document => d.deserialize_any(StructVisitor {
+        match ctx.plan.how[self.id as usize] {
+            How::Struct(i) => {
+                let info = &ctx.plan.structs[i as usize];
+                d.deserialize_any(StructVisitor {
+                    ctx,
+                    shape: info.shape,
+                    info,
+                    top: false,
+                })
+            }
+            How::List(id) => d.deserialize_any(ListVisitor {
                 ctx,
-                shape,
-                top: false,
+                item: Seed { ctx, id },
             }),
-            ShapeType::List => match &shape.member {
-                Some(m) => d.deserialize_any(ListVisitor {
-                    ctx,
-                    item: Seed { ctx, id: m.target },
-                }),
-                None => d.deserialize_any(Raw { ctx }),
-            },
-            ShapeType::Map => match &shape.value {
-                Some(v) => d.deserialize_any(MapVisitor {
-                    ctx,
-                    value: Seed { ctx, id: v.target },
-                }),
-                None => d.deserialize_any(Raw { ctx }),
-            },
-            ShapeType::Timestamp => d.deserialize_any(TimestampVisitor { ctx }),
-            _ => d.deserialize_any(Raw { ctx }),
+            How::Map(id) => d.deserialize_any(MapVisitor {
+                ctx,
+                value: Seed { ctx, id },
+            }),
+            How::Timestamp => d.deserialize_any(TimestampVisitor { ctx }),
+            How::Raw => d.deserialize_any(Raw { ctx }),
         }
     }
 }
@@ -165,6 +324,12 @@ macro_rules! as_they_come {
         }
         fn visit_str<E>(self, v: &str) -> Result<Wrote, E> {
             self.ctx.out.borrow_mut().string(v);
+            Ok(true)
+        }
+        // serde_json lends a string straight from the body only when it has no escape:
+        // no `"`, `\\` or control character (the last are refused in JSON strings).
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Wrote, E> {
+            self.ctx.out.borrow_mut().plain_string(v.as_bytes());
             Ok(true)
         }
         fn visit_unit<E>(self) -> Result<Wrote, E> {
@@ -210,6 +375,7 @@ impl<'de> Visitor<'de> for Raw<'_, '_> {
 struct StructVisitor<'a, 'm> {
     ctx: &'a Ctx<'m>,
     shape: &'m Shape,
+    info: &'a StructInfo<'m>,
     /// The answer's own structure: its members are left on the stack for the caller.
     top: bool,
 }
@@ -222,7 +388,7 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrote, A::Error> {
-        let (ctx, shape) = (self.ctx, self.shape);
+        let (ctx, shape, info) = (self.ctx, self.shape, self.info);
         let base = ctx.members.borrow().len();
         let open_at = {
             let mut out = ctx.out.borrow_mut();
@@ -232,22 +398,22 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
         let mut in_order = true;
         let mut last = None;
         let mut unknown_tag: Option<String> = None;
-        while let Some(key) = map.next_key_seed(KeySeed {
-            shape,
+        while let Some(key) = map.next_key_seed(MemberKey {
+            info,
             want_unknown: shape.union && unknown_tag.is_none(),
         })? {
             match key {
                 Key::Member(i) => {
-                    let (name, m) = shape.members.get_index(i).expect("member index");
                     let (mark, start) = {
                         let mut out = ctx.out.borrow_mut();
                         let mark = out.buf.len();
                         out.separator(mark == open_at);
                         let start = out.buf.len();
-                        out.key(name);
+                        out.raw(&info.keys[i]);
                         (mark, start)
                     };
-                    if map.next_value_seed(Seed { ctx, id: m.target })? {
+                    let id = info.targets[i];
+                    if map.next_value_seed(Seed { ctx, id })? {
                         let end = ctx.out.borrow().buf.len();
                         ctx.members.borrow_mut().push((i as u32, start..end));
                         in_order &= last.is_none_or(|l| l < i);
@@ -326,6 +492,38 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
     as_they_come!(seq);
 }
 
+/// A structure key: the member it names, or something to skip.
+struct MemberKey<'a, 'm> {
+    info: &'a StructInfo<'m>,
+    want_unknown: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for MemberKey<'_, '_> {
+    type Value = Key;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Key, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MemberKey<'_, '_> {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a member name")
+    }
+
+    fn visit_str<E>(self, key: &str) -> Result<Key, E> {
+        if let Some(i) = self.info.find(key) {
+            return Ok(Key::Member(i));
+        }
+        if self.want_unknown && key != "__type" {
+            return Ok(Key::Unknown(key.to_string()));
+        }
+        Ok(Key::Skip)
+    }
+}
+
 struct ListVisitor<'a, 'm> {
     ctx: &'a Ctx<'m>,
     item: Seed<'a, 'm>,
@@ -397,6 +595,14 @@ impl<'de> Visitor<'de> for MapKey<'_, '_> {
         self.ctx.out.borrow_mut().key(key);
         Ok(())
     }
+
+    // Without an escape (see `as_they_come`).
+    fn visit_borrowed_str<E>(self, key: &'de str) -> Result<(), E> {
+        let mut out = self.ctx.out.borrow_mut();
+        out.plain_string(key.as_bytes());
+        out.raw(b": ");
+        Ok(())
+    }
 }
 
 impl<'de> Visitor<'de> for MapVisitor<'_, '_> {
@@ -435,10 +641,14 @@ impl<'de> Visitor<'de> for MapVisitor<'_, '_> {
             let mut keys = ctx.keys.borrow_mut();
             let out = ctx.out.borrow();
             let this = &out.buf[key.clone()];
-            if keys[base..].iter().any(|k| &out.buf[k.clone()] == this) {
+            let hash = name_hash(this).0;
+            if keys[base..]
+                .iter()
+                .any(|(h, k)| *h == hash && &out.buf[k.clone()] == this)
+            {
                 return Err(A::Error::custom("a map key given twice"));
             }
-            keys.push(key);
+            keys.push((hash, key));
         }
         let any = ctx.keys.borrow().len() > base;
         ctx.keys.borrow_mut().truncate(base);

@@ -1,6 +1,7 @@
 //! The parse plan: per structure, its members as the XML sees them.
 
 use super::*;
+use crate::protocol::pretty::Out;
 
 // ---------------------------------------------------------------------------
 // The plan: per structure, its members as the XML sees them.
@@ -9,6 +10,8 @@ use super::*;
 pub(super) struct MemberPlan<'m> {
     /// The key in the output object.
     pub(super) name: &'m str,
+    /// The key as printed JSON writes it: `"name": `.
+    pub(super) key: Box<[u8]>,
     /// The element (or attribute) name.
     pub(super) xml_name: &'m str,
     pub(super) target: ShapeId,
@@ -179,8 +182,11 @@ impl<'m> Plan<'m> {
                             }
                         }
                         plan.has_attributes |= r.xml_attribute;
+                        let mut key = Out::with_capacity(name.len() + 4);
+                        key.key(name);
                         plan.members.push(MemberPlan {
                             name,
+                            key: key.buf.into_boxed_slice(),
                             xml_name,
                             target: r.target,
                             kind: target.kind,

@@ -116,19 +116,35 @@ impl<'a, 'm, 'p> Writer<'a, 'm, 'p> {
                 Ok(())
             }
             _ if empty => {
-                self.out.value(&scalar(kind, ""));
-                Ok(())
-            }
-            ShapeType::String | ShapeType::Character => {
-                let text = self.p.text()?;
-                self.out.string(&text);
+                self.scalar(kind, "");
                 Ok(())
             }
             _ => {
                 let text = self.p.text()?;
-                self.out.value(&scalar(kind, &text));
+                self.scalar(kind, &text);
                 Ok(())
             }
+        }
+    }
+
+    /// A scalar of type `kind` from its text, as [`scalar`] gives it: the common
+    /// types written straight, the others through their value.
+    #[inline]
+    fn scalar(&mut self, kind: ShapeType, text: &str) {
+        match kind {
+            ShapeType::String | ShapeType::Character => self.out.string(text),
+            ShapeType::Boolean => self.out.bool(text == "true"),
+            ShapeType::Integer | ShapeType::Long | ShapeType::Byte | ShapeType::Short => {
+                match text.trim().parse::<i64>() {
+                    Ok(i) => self.out.scalar(&i),
+                    Err(_) => self.out.value(&scalar(kind, text)),
+                }
+            }
+            ShapeType::Timestamp => match fast_utc_iso8601(text) {
+                Some(s) => self.out.string(&s),
+                None => self.out.value(&scalar(kind, text)),
+            },
+            _ => self.out.value(&scalar(kind, text)),
         }
     }
 
@@ -210,7 +226,7 @@ impl<'a, 'm, 'p> Writer<'a, 'm, 'p> {
                 return refuse("a flattened list without a member type");
             }
             self.out.separator(self.out.buf.len() == open_at);
-            self.out.key(m.name);
+            self.out.raw(&m.key);
             let value_start = self.out.buf.len();
             if flattened {
                 self.out.open(if m.kind == ShapeType::List {

@@ -95,7 +95,7 @@ fn model_and_operation(args: &DecodeFlags) -> Result<(Arc<ServiceModel>, String)
 
 /// A body: a file mapped read-only, or the bytes read.
 enum Body {
-    Mapped(Mapping),
+    Mapped(memmap2::Mmap),
     Read(Vec<u8>),
 }
 
@@ -104,56 +104,24 @@ impl std::ops::Deref for Body {
 
     fn deref(&self) -> &[u8] {
         match self {
-            Body::Mapped(m) => m.bytes(),
+            Body::Mapped(m) => m,
             Body::Read(v) => v,
         }
     }
 }
 
-/// A regular file mapped read-only (its pages straight from the page cache: no copy,
-/// no fresh pages to fault in, which is most of the system time of a large body).
-struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
-}
-
-impl Mapping {
-    /// `None` when the file cannot be mapped (empty, not a regular file): it is read.
-    fn new(file: &std::fs::File) -> Option<Mapping> {
-        use std::os::fd::AsRawFd;
-        let meta = file.metadata().ok()?;
-        let len = usize::try_from(meta.len()).ok()?;
-        if !meta.is_file() || len == 0 {
-            return None;
-        }
-        // SAFETY: a fresh private read-only mapping of an open file descriptor; the
-        // result is checked. As with any mapped file, a file truncated or rewritten by
-        // another process while census reads it is not supported.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ,
-                libc::MAP_PRIVATE | libc::MAP_POPULATE,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        (ptr != libc::MAP_FAILED).then_some(Mapping { ptr, len })
+/// A regular file mapped read-only, its pages read in at once (straight from the page
+/// cache: no copy, no fresh pages to fault in, which is most of the system time of a
+/// large body); `None` when it cannot be mapped (empty, not a regular file): it is read.
+fn map(file: &std::fs::File) -> Option<memmap2::Mmap> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
     }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` readable bytes until `self` is dropped.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast::<u8>(), self.len) }
-    }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, unmapped once; no borrow of it outlives
-        // `self`.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
+    // SAFETY: a private read-only mapping of an open file. As with any mapped file, a
+    // file truncated or rewritten by another process while census reads it is not
+    // supported (the bytes could change under the parser, or a read fault).
+    unsafe { memmap2::MmapOptions::new().populate().map(file) }.ok()
 }
 
 /// The body, from the file (mapped when it can be) or (`-`) standard input.
@@ -163,7 +131,7 @@ fn read_body(file: &str) -> Result<Body> {
         std::io::stdin().lock().read_to_end(&mut body).map(|_| ())
     } else {
         match std::fs::File::open(file) {
-            Ok(f) => match Mapping::new(&f) {
+            Ok(f) => match map(&f) {
                 Some(m) => return Ok(Body::Mapped(m)),
                 None => (&f).read_to_end(&mut body).map(|_| ()),
             },

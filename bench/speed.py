@@ -137,7 +137,7 @@ def section_decode(runs):
             "serde_json_cpu_s": scpu,
         }
         table.append(
-            "| %s %s | %.1f MB | %.3f s (%.1f MB/s) | %.3f s (%.0f MB/s; peak RSS %.0f MB) | **%.1fx** | %s | %s | %.3f s (%.0f MB/s) | %.1fx | %s | %s |"
+            "| %s %s | %.1f MB | %.3f s (%.1f MB/s) | %.3f s (%.0f MB/s; peak RSS %.0f MB) | %.1fx | %s | %s | %.3f s (%.0f MB/s) | %.1fx | %s | %s |"
             % (
                 svc,
                 op,
@@ -149,7 +149,7 @@ def section_decode(runs):
                 d["rss"],
                 b["cpu_s"] / d["cpu"],
                 "%.3f s (%.0f MB/s)" % (pcpu, mb / pcpu) if pcpu else "- (declined)",
-                "%.1fx" % (b["cpu_s"] / pcpu) if pcpu else "-",
+                "**%.1fx**" % (b["cpu_s"] / pcpu) if pcpu else "-",
                 i["awsdyn_cpu_s"],
                 mb / i["awsdyn_cpu_s"],
                 b["cpu_s"] / i["awsdyn_cpu_s"],
@@ -174,7 +174,7 @@ def section_decode(runs):
             "",
             "- botocore: `botocore.parsers.create_parser(protocol).parse(...)` with %s (bench/parse_throughput.py's timer and venv)." % pt.BOTOCORE,
             "- `census decode SERVICE OPERATION FILE > /dev/null`: the whole process, timed from outside (start, model, read, parse, the boto3 JSON pretty-printed as `census call` prints it). botocore's figure is its parser alone (a dict, nothing printed).",
-            "- awsdyn printed: `awsdyn::client::decode_printed` and writing its output to a sink, in-process: the streaming path `census decode` takes for these answers (the body parsed straight into the printed JSON, merged as a first page, no Value tree); `- (declined)` when it hands the answer to the Value path.",
+            "- awsdyn printed: `awsdyn::client::decode_printed` and writing its output to a sink, in-process: the streaming path `census decode` takes for these answers (the body parsed straight into the printed JSON, merged as a first page, no Value tree); `- (declined)` when it hands the answer to the Value path. Parser against parser (both in a warm process): the figure issue 15's 50x target is about (in bold).",
             "- awsdyn parse to Value: `awsdyn::client::decode` (the client's parse path, customizations included, what `census call` runs) in-process, and `serde_json::from_slice::<Value>` on the same JSON body, in the same process (`target/release/examples/parse_speed`, mimalloc as in census).",
             "- Answers from `bench/gen_responses.py` (seeded, about 21 MB each). Targets of issue 15: 50x botocore, JSON within 3x of serde_json.",
             "- The figures are CPU seconds (medians): the parsing thread's (Python `time.thread_time()`, Rust `CLOCK_THREAD_CPUTIME_ID`), and user+sys of the whole `census decode` process (`wait4`). On a machine shared with other work wall time is mostly waiting for a core; the wall medians are kept below the table.",
@@ -193,22 +193,30 @@ def section_decode(runs):
 
 
 def reading(figures):
-    """What the figures say against issue 15's targets."""
-    def ratios(key):
-        return ", ".join("%.0fx" % (f["botocore_cpu_s"] / f[key]) if f.get(key) else "-" for f in figures.values())
+    """What the figures say against issue 15's targets. The target is parser against
+    parser (item 2: "at least 50x botocore's parser on the same bytes in the same run"):
+    botocore's figure is its parser alone in a warm process, so awsdyn's is the streaming
+    decode in-process, the path `census decode` takes. The whole command (process start,
+    model load, reading the file, writing the output) is given beside it."""
+    def ratio_list(key):
+        return [f["botocore_cpu_s"] / f[key] if f.get(key) else None for f in figures.values()]
 
-    whole = [f["botocore_cpu_s"] / f["decode_cpu_s"] for f in figures.values()]
+    def show(rs):
+        return ", ".join("%.0fx" % r if r else "-" for r in rs)
+
+    parser = ratio_list("printed_cpu_s")
+    whole = ratio_list("decode_cpu_s")
     outside = ", ".join(
         "%.0f%%" % (100 * (1 - f["printed_cpu_s"] / f["decode_cpu_s"])) if f.get("printed_cpu_s") else "-" for f in figures.values()
     )
     serde = [f["awsdyn_parse_cpu_s"] / f["serde_json_cpu_s"] for f in figures.values() if f["serde_json_cpu_s"]]
-    met = "met on both answers" if all(r >= 50 for r in whole) else "not met yet (%s)" % ", ".join("%.0fx" % r for r in whole)
+    met = "met on both answers" if all(r and r >= 50 for r in parser) else "NOT met (%s)" % show(parser)
     return (
-        "Reading (XML, JSON): the whole `census decode` is %s botocore's parser: the 50x target is %s. Of that command, "
-        "the streaming decode to printed JSON is %s botocore in-process, and %s of the command's CPU is outside it (process start, "
-        "loading the model, reading the 21 MB file, writing the output). The parse to a Value alone (`census call`'s path, which "
-        "then still has to print the tree) is %s. JSON against serde_json: %s (target: within 3x)."
-        % (", ".join("%.0fx" % r for r in whole), met, ratios("printed_cpu_s"), outside, ratios("awsdyn_parse_cpu_s"),
+        "Reading (XML, JSON): awsdyn's streaming decode to printed JSON, in-process, is %s botocore's parser on the same bytes: "
+        "the 50x parser target is %s. The whole `census decode` command is %s (%s of its CPU is outside the parser: process start, "
+        "loading the model, mapping the 21 MB file, the output buffer's fresh pages). The parse to a Value alone (`census call`'s "
+        "path, which then still has to print the tree) is %s. JSON against serde_json: %s (target: within 3x)."
+        % (show(parser), met, show(whole), outside, show(ratio_list("awsdyn_parse_cpu_s")),
            ", ".join("%.2fx" % r for r in serde) or "-")
     )
 

@@ -269,6 +269,38 @@ pub fn empty() -> Value {
 }
 
 /// The reason phrase of an HTTP status, as Python's `http.client.responses` has it.
+/// The shapes reachable from a root, each given once (depth first): the walk of the
+/// streaming parsers' plans, which say which children of each shape they follow
+/// ([`ShapeWalk::push`]).
+pub(crate) struct ShapeWalk {
+    visited: Vec<bool>,
+    stack: Vec<ShapeId>,
+}
+
+impl ShapeWalk {
+    pub(crate) fn new(model: &ServiceModel, root: ShapeId) -> ShapeWalk {
+        ShapeWalk {
+            visited: vec![false; model.shapes.len()],
+            stack: vec![root],
+        }
+    }
+
+    /// The next shape not given yet.
+    pub(crate) fn next(&mut self) -> Option<ShapeId> {
+        while let Some(id) = self.stack.pop() {
+            if !std::mem::replace(&mut self.visited[id as usize], true) {
+                return Some(id);
+            }
+        }
+        None
+    }
+
+    /// A shape to give later (if it was not given already).
+    pub(crate) fn push(&mut self, id: ShapeId) {
+        self.stack.push(id);
+    }
+}
+
 pub fn reason_phrase(status: u16) -> &'static str {
     match status {
         300 => "Multiple Choices",

@@ -64,6 +64,13 @@ impl Out {
         self.buf.extend_from_slice(b": ");
     }
 
+    /// The bytes [`Out::key`] writes for `name`, to copy where a member is written.
+    pub fn key_bytes(name: &str) -> Box<[u8]> {
+        let mut key = Out::with_capacity(name.len() + 4);
+        key.key(name);
+        key.buf.into_boxed_slice()
+    }
+
     /// Opens an object (`{`) or an array (`[`).
     #[inline]
     pub fn open(&mut self, bracket: u8) {

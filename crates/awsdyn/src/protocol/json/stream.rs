@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::{member_index, Key, NullCheck};
 use crate::model::{ServiceModel, Shape, ShapeId, ShapeType};
 use crate::protocol::pretty::{Out, Top};
+use crate::protocol::ShapeWalk;
 use crate::timestamp;
 
 /// Writes the body (a JSON object for structure `shape`) as a [`Top`]: `None` when the
@@ -177,12 +178,8 @@ impl<'m> Plan<'m> {
     fn new(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
         let mut how = vec![How::Raw; model.shapes.len()];
         let mut structs = Vec::new();
-        let mut visited = vec![false; model.shapes.len()];
-        let mut stack = vec![root];
-        while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut visited[id as usize], true) {
-                continue;
-            }
+        let mut walk = ShapeWalk::new(model, root);
+        while let Some(id) = walk.next() {
             let shape = model.shape(id);
             match shape.kind {
                 ShapeType::Structure if !shape.document => {
@@ -194,11 +191,9 @@ impl<'m> Plan<'m> {
                         table: vec![None; size],
                     };
                     for (name, m) in &shape.members {
-                        let mut key = Out::with_capacity(name.len() + 4);
-                        key.key(name);
-                        info.keys.push(key.buf.into_boxed_slice());
+                        info.keys.push(Out::key_bytes(name));
                         info.targets.push(m.target);
-                        stack.push(m.target);
+                        walk.push(m.target);
                         let wire = m.location_name.as_deref().unwrap_or(name);
                         let Some(i) = member_index(shape, wire) else {
                             continue;
@@ -226,13 +221,13 @@ impl<'m> Plan<'m> {
                 ShapeType::List => {
                     if let Some(m) = &shape.member {
                         how[id as usize] = How::List(m.target);
-                        stack.push(m.target);
+                        walk.push(m.target);
                     }
                 }
                 ShapeType::Map => {
                     if let Some(v) = &shape.value {
                         how[id as usize] = How::Map(v.target);
-                        stack.push(v.target);
+                        walk.push(v.target);
                     }
                 }
                 ShapeType::Timestamp => how[id as usize] = How::Timestamp,

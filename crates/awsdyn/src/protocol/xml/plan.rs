@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::protocol::pretty::Out;
+use crate::protocol::ShapeWalk;
 
 // ---------------------------------------------------------------------------
 // The plan: per structure, its members as the XML sees them.
@@ -147,12 +148,8 @@ impl<'m> Plan<'m> {
     pub(super) fn new(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
         let mut index = vec![0u32; model.shapes.len()];
         let mut structs = Vec::new();
-        let mut visited = vec![false; model.shapes.len()];
-        let mut stack = vec![root];
-        while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut visited[id as usize], true) {
-                continue;
-            }
+        let mut walk = ShapeWalk::new(model, root);
+        while let Some(id) = walk.next() {
             let shape = model.shape(id);
             match shape.kind {
                 ShapeType::Structure => {
@@ -182,11 +179,9 @@ impl<'m> Plan<'m> {
                             }
                         }
                         plan.has_attributes |= r.xml_attribute;
-                        let mut key = Out::with_capacity(name.len() + 4);
-                        key.key(name);
                         plan.members.push(MemberPlan {
                             name,
-                            key: key.buf.into_boxed_slice(),
+                            key: Out::key_bytes(name),
                             xml_name,
                             target: r.target,
                             kind: target.kind,
@@ -194,7 +189,7 @@ impl<'m> Plan<'m> {
                             attribute: r.xml_attribute,
                             next: Cell::new(NONE),
                         });
-                        stack.push(r.target);
+                        walk.push(r.target);
                         if plan.members.len() >= usize::from(NONE) {
                             break;
                         }
@@ -208,7 +203,7 @@ impl<'m> Plan<'m> {
                         .into_iter()
                         .flatten()
                     {
-                        stack.push(r.target);
+                        walk.push(r.target);
                     }
                 }
                 _ => {}

@@ -11,7 +11,8 @@ use crate::protocol::ShapeWalk;
 pub(super) struct MemberPlan<'m> {
     /// The key in the output object.
     pub(super) name: &'m str,
-    /// The key as printed JSON writes it: `"name": `.
+    /// The key as printed JSON writes it: `"name": ` (empty in the value parser's
+    /// plan, [`Plan::new`]).
     pub(super) key: Box<[u8]>,
     /// The element (or attribute) name.
     pub(super) xml_name: &'m str,
@@ -145,7 +146,17 @@ pub(super) fn map_plan<'m>(model: &'m ServiceModel, id: ShapeId) -> Option<MapPl
 }
 
 impl<'m> Plan<'m> {
+    /// The plan of the value parser: members without their printed keys.
     pub(super) fn new(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
+        Plan::build(model, root, false)
+    }
+
+    /// The plan of the streaming writer: members with their printed keys.
+    pub(super) fn printing(model: &'m ServiceModel, root: ShapeId) -> Plan<'m> {
+        Plan::build(model, root, true)
+    }
+
+    fn build(model: &'m ServiceModel, root: ShapeId, keys: bool) -> Plan<'m> {
         let mut index = vec![0u32; model.shapes.len()];
         let mut structs = Vec::new();
         let mut walk = ShapeWalk::new(model, root);
@@ -181,7 +192,11 @@ impl<'m> Plan<'m> {
                         plan.has_attributes |= r.xml_attribute;
                         plan.members.push(MemberPlan {
                             name,
-                            key: Out::key_bytes(name),
+                            key: if keys {
+                                Out::key_bytes(name)
+                            } else {
+                                Box::default()
+                            },
                             xml_name,
                             target: r.target,
                             kind: target.kind,

@@ -26,7 +26,7 @@ pub(crate) fn parse_top<'m>(
     if model.shape(shape).kind != ShapeType::Structure {
         return None;
     }
-    let plan = Plan::new(model, shape);
+    let plan = Plan::printing(model, shape);
     let mut w = Writer {
         p: Parser::new(model, &plan, body),
         out: Out::with_capacity(body.len() + body.len() / 4),

@@ -61,7 +61,6 @@ pub(crate) fn parse_top<'m>(
     let mut de = serde_json::Deserializer::from_str(text);
     let visitor = StructVisitor {
         ctx: &ctx,
-        shape: s,
         info: ctx.plan.structure(shape),
         top: true,
     };
@@ -278,7 +277,6 @@ impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
                 let info = &ctx.plan.structs[i as usize];
                 d.deserialize_any(StructVisitor {
                     ctx,
-                    shape: info.shape,
                     info,
                     top: false,
                 })
@@ -369,7 +367,6 @@ impl<'de> Visitor<'de> for Raw<'_, '_> {
 
 struct StructVisitor<'a, 'm> {
     ctx: &'a Ctx<'m>,
-    shape: &'m Shape,
     info: &'a StructInfo<'m>,
     /// The answer's own structure: its members are left on the stack for the caller.
     top: bool,
@@ -379,11 +376,12 @@ impl<'de> Visitor<'de> for StructVisitor<'_, '_> {
     type Value = Wrote;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "a JSON object for structure {}", self.shape.name)
+        write!(f, "a JSON object for structure {}", self.info.shape.name)
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrote, A::Error> {
-        let (ctx, shape, info) = (self.ctx, self.shape, self.info);
+        let (ctx, info) = (self.ctx, self.info);
+        let shape = info.shape;
         let base = ctx.members.borrow().len();
         let open_at = {
             let mut out = ctx.out.borrow_mut();
